@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+	"github.com/hybridsync/hybridsync/handlers"
+)
+
+const usage = `usage: hybridsync <command> [flags]
+
+commands:
+  serve           run the web console
+  migrate         apply pending schema migrations and exit
+  config export   print the active configuration as a settings file (JSON)
+  version         print the version
+
+Run "hybridsync <command> -h" for a command's flags. Every flag can also be set
+in the environment: --data-dir is HYBRIDSYNC_DATA_DIR, and so on.`
+
+// run is the whole program; main only hands it the process's arguments,
+// environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "config":
+		if len(args) < 2 || args[1] != "export" {
+			return errors.New(`unknown config command; use "hybridsync config export"`)
+		}
+		return configExport(ctx, args[2:], getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "hybridsync", setup.ProductVersion)
+		return nil
+	case "-h", "--help", "help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	fmt.Fprintln(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// common are the flags every command shares.
+type common struct {
+	dataDir   string
+	database  string
+	logLevel  string
+	logFormat string
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.dataDir, "data-dir", envOr(getenv, "HYBRIDSYNC_DATA_DIR", "./data"), "data directory (the installation location): LocalDB, secret key `dir` [HYBRIDSYNC_DATA_DIR]")
+	fs.StringVar(&c.database, "database", envOr(getenv, "HYBRIDSYNC_DATABASE", ""), "empty for the embedded LocalDB in the data directory, or a SQL Server `URL` (sqlserver://user:pass@host/instance?database=HybridSync) [HYBRIDSYNC_DATABASE]")
+	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "HYBRIDSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [HYBRIDSYNC_LOG_LEVEL]")
+	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "HYBRIDSYNC_LOG_FORMAT", "text"), "text or json [HYBRIDSYNC_LOG_FORMAT]")
+}
+
+func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("bad --log-level %q", c.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("bad --log-format %q", c.logFormat)
+}
+
+func (c *common) storeOptions() (store.Options, error) {
+	abs, err := filepath.Abs(c.dataDir)
+	if err != nil {
+		return store.Options{}, fmt.Errorf("bad --data-dir: %w", err)
+	}
+	c.dataDir = abs
+	if c.database == "" {
+		return store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(abs)}, nil
+	}
+	if !strings.HasPrefix(c.database, "sqlserver://") {
+		return store.Options{}, errors.New("--database must be empty (LocalDB) or a sqlserver:// URL")
+	}
+	return store.Options{Dialect: store.SQLServer, DSN: c.database}, nil
+}
+
+// openStore opens the store and makes sure its schema is current: a brand-new
+// database is created; an existing one with pending migrations is migrated only
+// when allowed.
+func (c *common) openStore(ctx context.Context, log *slog.Logger, allowMigrate bool) (*store.Store, error) {
+	o, err := c.storeOptions()
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	applied, latest, err := st.SchemaVersion(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if applied < latest && (applied == 0 || allowMigrate) {
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		log.Info("store schema migrated", "dialect", st.Dialect(), "from", applied, "to", applied+n)
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, getenv)
+	listen := fs.String("listen", envOr(getenv, "HYBRIDSYNC_LISTEN", "127.0.0.1:8080"), "address to listen on [HYBRIDSYNC_LISTEN]")
+	doMigrate := fs.Bool("migrate", getenv("HYBRIDSYNC_MIGRATE") == "true", "apply pending schema migrations at start [HYBRIDSYNC_MIGRATE=true]")
+	maxJobs := fs.Int("max-jobs", atoiOr(getenv("HYBRIDSYNC_MAX_JOBS"), 2), "jobs that may run at once [HYBRIDSYNC_MAX_JOBS]")
+	tlsCert := fs.String("tls-cert", getenv("HYBRIDSYNC_TLS_CERT"), "serve HTTPS with this certificate `file` [HYBRIDSYNC_TLS_CERT]")
+	tlsKey := fs.String("tls-key", getenv("HYBRIDSYNC_TLS_KEY"), "and this key `file` [HYBRIDSYNC_TLS_KEY]")
+	idle := fs.Duration("idle-timeout", durationOr(getenv("HYBRIDSYNC_IDLE_TIMEOUT"), 30*time.Minute), "sign out after this long without a request [HYBRIDSYNC_IDLE_TIMEOUT]")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, log, *doMigrate)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	installID, err := st.SettingOrCreate(ctx, store.SettingInstallID, func() (string, error) { return auth.Token(16), nil })
+	if err != nil {
+		return err
+	}
+	box, err := secret.Load(c.dataDir, getenv("HYBRIDSYNC_SECRET_KEY"))
+	if err != nil {
+		return err
+	}
+	ownDB := ""
+	if st.Dialect() == store.SQLite {
+		ownDB = store.SQLitePath(c.dataDir)
+	}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box}
+
+	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
+	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker}))
+	if n, err := runner.Recover(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Warn("marked jobs interrupted by the last stop", "count", n)
+	}
+
+	if err := firstRunToken(ctx, st, log, *listen, *tlsCert != ""); err != nil {
+		return err
+	}
+	if err := st.DeleteExpiredSessions(ctx); err != nil {
+		return err
+	}
+
+	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle},
+		handlers.Deps{Store: st, Box: box, Runner: runner, Checker: checker, Log: log})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h.Routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second, // the SSE handler lifts it for its stream
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("unable to listen on %s: %w", *listen, err)
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	log.Info("hybridsync console listening", "url", scheme+"://"+ln.Addr().String(), "data_dir", c.dataDir, "store", st.Dialect(), "version", setup.ProductVersion)
+
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// HTTP first (event streams end at once), then the engine.
+	h.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown incomplete", "err", err)
+	}
+	runner.Shutdown(sctx)
+	log.Info("stopped")
+	return nil
+}
+
+// firstRunToken prints a one-time setup token while no account exists. Only its
+// hash is stored; each start replaces the previous token.
+func firstRunToken(ctx context.Context, st *store.Store, log *slog.Logger, listen string, tlsOn bool) error {
+	n, err := st.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	tok := auth.Token(24)
+	if err := st.SetSetting(ctx, store.SettingSetupTokenHash, auth.HashToken(tok)); err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	log.Warn("first run: no account exists yet; open the console and create the first administrator with this one-time setup token",
+		"setup_token", tok, "url", scheme+"://"+listen+"/first-run")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, log, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, _, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "schema is at version %d\n", applied)
+	return nil
+}
+
+func configExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("config export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	st, err := c.openStore(ctx, log, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cfg, err := st.ActiveConfiguration(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return errors.New("no configuration has been applied yet")
+	}
+	if err != nil {
+		return err
+	}
+	a := setup.Defaults()
+	if err := json.Unmarshal(cfg.Answers, &a); err != nil {
+		return fmt.Errorf("the active configuration is corrupt: %w", err)
+	}
+	x := setup.NewExport(a, setup.ExportSource{InstallID: cfg.InstallID, ConfigurationID: cfg.ID,
+		AppliedAt: cfg.AppliedAt.UTC().Format(time.RFC3339), AppliedBy: cfg.AppliedBy}, "hybridsync config export", c.dataDir, time.Now())
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(x)
+}
+
+func atoiOr(s string, def int) int {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return def
+}
+
+func durationOr(s string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(s); err == nil {
+		return d
+	}
+	return def
+}

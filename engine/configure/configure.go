@@ -1,0 +1,217 @@
+// Package configure is the Configure job: it applies what the wizard collected,
+// step by step. Later capabilities (directories, tenant, sync) add steps here.
+package configure
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Kind is the job kind.
+const Kind = "configure"
+
+// Params is what a configure job is started with: a snapshot of the answers
+// (passwords sealed), so that a retry applies exactly the same configuration.
+type Params struct {
+	Answers setup.Answers `json:"answers"`
+}
+
+// Deps are the configure job's dependencies.
+type Deps struct {
+	Store     *store.Store // the console's own store
+	Box       *secret.Box
+	DataDir   string
+	InstallID string
+	Checker   setup.Checker
+}
+
+// Type returns the job type.
+func Type(d Deps) jobs.Type {
+	return jobs.Type{
+		Kind:  Kind,
+		Title: "Configure",
+		Steps: func(raw []byte) ([]jobs.Step, error) {
+			var p Params
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, fmt.Errorf("configure: bad params: %w", err)
+			}
+			c := &run{d: d, p: p}
+			return []jobs.Step{
+				{Name: "Prepare the sync database", Run: c.prepareDatabase},
+				{Name: "Create the sync groups", Run: c.createGroups},
+				{Name: "Save the active configuration", Run: c.saveConfiguration},
+			}, nil
+		},
+	}
+}
+
+type run struct {
+	d Deps
+	p Params
+	// target is the sync database when it is not the console's own store.
+	target *store.Store
+}
+
+func (c *run) prepareDatabase(ctx context.Context, r *jobs.Run) error {
+	comp := c.p.Answers.Components
+	switch {
+	case comp.UseSQLServer:
+		return c.prepareSQLServer(ctx, r, comp)
+	case comp.CustomLocation && !sameDir(comp.Location, c.d.DataDir):
+		r.Logf("Checking the installation location %s", comp.Location)
+		if err := c.d.Checker.CheckLocation(ctx, comp.Location, false); err != nil {
+			return err
+		}
+		path := store.SQLitePath(comp.Location)
+		r.Logf("Opening the LocalDB at %s", path)
+		st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: path})
+		if err != nil {
+			return fmt.Errorf("unable to open the LocalDB at %s: %w", path, err)
+		}
+		return c.migrateTarget(ctx, r, st)
+	default:
+		r.Logf("The sync database is the console's LocalDB (%s)", store.SQLitePath(c.d.DataDir))
+		if c.d.Store.Dialect() == store.SQLServer {
+			r.Logf("The console runs on SQL Server; the sync database is that database")
+		}
+		if err := c.d.Store.CheckSchema(ctx); err != nil {
+			return err
+		}
+		applied, _, err := c.d.Store.SchemaVersion(ctx)
+		if err != nil {
+			return err
+		}
+		r.Logf("Schema is up to date (version %d)", applied)
+		return nil
+	}
+}
+
+func (c *run) prepareSQLServer(ctx context.Context, r *jobs.Run, comp setup.Components) error {
+	pw, err := comp.SQLPasswordPlain(c.d.Box)
+	if err != nil {
+		return fmt.Errorf("the saved SQL password can't be read (was the secret key replaced?): %w", err)
+	}
+	r.Logf("Checking SQL Server %s, database %s", comp.SQLServer, comp.SQLDatabase)
+	if err := c.d.Checker.CheckSQLServer(ctx, comp); err != nil {
+		return err
+	}
+	if comp.SQLPermission == setup.PermissionSA {
+		master, err := store.OpenServer(ctx, comp.SQLServerDSN(pw, "master"))
+		if err != nil {
+			return fmt.Errorf("unable to connect to SQL Server: %w", err)
+		}
+		defer master.Close()
+		exists, err := store.DatabaseExists(ctx, master, comp.SQLDatabase)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			r.Logf("Creating the database %s (SA permissions)", comp.SQLDatabase)
+			if err := store.CreateDatabase(ctx, master, comp.SQLDatabase); err != nil {
+				return err
+			}
+		}
+	} else {
+		r.Logf("Using the database %s that your SQL administrator created (DBO permissions)", comp.SQLDatabase)
+	}
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLServer, DSN: comp.SQLServerDSN(pw, comp.SQLDatabase)})
+	if err != nil {
+		return fmt.Errorf("unable to open the database %s: %w", comp.SQLDatabase, err)
+	}
+	return c.migrateTarget(ctx, r, st)
+}
+
+func (c *run) migrateTarget(ctx context.Context, r *jobs.Run, st *store.Store) error {
+	holds, err := st.HoldsConfigurationOf(ctx, c.d.InstallID)
+	if err != nil && !errors.Is(err, store.ErrNoSchema) {
+		st.Close()
+		return err
+	}
+	if holds {
+		st.Close()
+		return setup.ErrHoldsData
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	r.Logf("Applied %d schema migration(s)", n)
+	c.target = st
+	return nil
+}
+
+func (c *run) createGroups(ctx context.Context, r *jobs.Run) error {
+	names := c.p.Answers.Components.SyncGroupNames()
+	if err := c.d.Store.SetSyncGroups(ctx, names); err != nil {
+		return err
+	}
+	roles := make([]string, 0, len(names))
+	for role := range names {
+		roles = append(roles, role)
+	}
+	sort.Slice(roles, func(i, j int) bool { return order(roles[i]) < order(roles[j]) })
+	for _, role := range roles {
+		n, err := c.d.Store.CountRole(ctx, role)
+		if err != nil {
+			return err
+		}
+		r.Logf("%s: group %s (%d member(s))", auth.Role(role).Label(), names[role], n)
+	}
+	return nil
+}
+
+func order(role string) int {
+	for i, r := range auth.Roles {
+		if string(r) == role {
+			return i
+		}
+	}
+	return len(auth.Roles)
+}
+
+func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
+	if c.target != nil {
+		defer c.target.Close()
+	}
+	answers, err := json.Marshal(c.p.Answers)
+	if err != nil {
+		return fmt.Errorf("unable to encode the configuration: %w", err)
+	}
+	cfg := store.Configuration{InstallID: c.d.InstallID, Answers: answers, AppliedBy: r.By, JobID: r.JobID}
+	id, err := c.d.Store.SaveActiveConfiguration(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if c.target != nil {
+		if _, err := c.target.SaveActiveConfiguration(ctx, cfg); err != nil {
+			return fmt.Errorf("unable to record the configuration in the sync database: %w", err)
+		}
+		r.Logf("Recorded the configuration in the sync database")
+	}
+	r.Logf("Configuration %d is now active (applied by %s)", id, r.By)
+	a := c.p.Answers
+	if a.Ready.Staging {
+		r.Logf("Staging mode is on: nothing will be exported")
+	}
+	if a.Ready.StartSync {
+		r.Warnf("Synchronization is set to start when configuration completes. The sync engine is not part of this version yet; the choice is saved and takes effect when it is.")
+	}
+	return nil
+}
+
+func sameDir(a, b string) bool {
+	ca, err1 := filepath.Abs(a)
+	cb, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && filepath.Clean(ca) == filepath.Clean(cb)
+}

@@ -1,0 +1,356 @@
+// Package jobs runs the engine's long-running work: persisted jobs made of named
+// steps, each step's progress written to the store as events and fanned out live.
+// It knows nothing of HTTP.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Job states.
+const (
+	Queued      = "queued"
+	Running     = "running"
+	Succeeded   = "succeeded"
+	Failed      = "failed"
+	Interrupted = "interrupted"
+)
+
+// Step states, beyond the job states they share.
+const (
+	Pending = "pending"
+	Skipped = "skipped"
+)
+
+// Finished reports whether a job or step in this state will not change again.
+func Finished(status string) bool {
+	switch status {
+	case Succeeded, Failed, Interrupted, Skipped:
+		return true
+	}
+	return false
+}
+
+// Type is a kind of job: its title and how its params become steps.
+type Type struct {
+	Kind  string
+	Title string
+	// Steps returns the steps for a job's params. It is called when the job is
+	// created (to persist their names) and again when it runs.
+	Steps func(params []byte) ([]Step, error)
+}
+
+// Step is one named unit of a job.
+type Step struct {
+	Name string
+	Run  func(ctx context.Context, r *Run) error
+}
+
+// Run is what a running step sees: its job and a way to report progress.
+type Run struct {
+	JobID  int64
+	Params []byte
+	By     string
+	// Ephemeral carries one-time credentials from the request that started the
+	// job. It lives only in memory: never in the store, the events or the logs.
+	// A retried job has none and must ask for them again.
+	Ephemeral any
+	step      int
+	r         *Runner
+}
+
+// Logf records a progress line of the current step.
+func (run *Run) Logf(format string, args ...any) { run.event("info", format, args...) }
+
+// Warnf records a warning of the current step.
+func (run *Run) Warnf(format string, args ...any) { run.event("warn", format, args...) }
+
+func (run *Run) event(level, format string, args ...any) {
+	run.r.emit(store.Event{JobID: run.JobID, Kind: "log", Step: run.step, Level: level, Message: fmt.Sprintf(format, args...)})
+}
+
+// Runner starts jobs, at most a bounded number at once.
+type Runner struct {
+	st    *store.Store
+	hub   *Hub
+	log   *slog.Logger
+	sem   chan struct{}
+	types map[string]Type
+
+	mu      sync.Mutex
+	running map[int64]context.CancelFunc
+	wg      sync.WaitGroup
+	base    context.Context
+	stop    context.CancelFunc
+}
+
+// NewRunner makes a runner that runs at most maxConcurrent jobs at once.
+func NewRunner(st *store.Store, hub *Hub, log *slog.Logger, maxConcurrent int) *Runner {
+	if maxConcurrent < 1 {
+		maxConcurrent = 1
+	}
+	base, stop := context.WithCancel(context.Background())
+	return &Runner{st: st, hub: hub, log: log, sem: make(chan struct{}, maxConcurrent),
+		types: map[string]Type{}, running: map[int64]context.CancelFunc{}, base: base, stop: stop}
+}
+
+// Register adds a job type.
+func (r *Runner) Register(t Type) { r.types[t.Kind] = t }
+
+// Hub returns the runner's event hub.
+func (r *Runner) Hub() *Hub { return r.hub }
+
+// Title returns a job kind's title.
+func (r *Runner) Title(kind string) string {
+	if t, ok := r.types[kind]; ok {
+		return t.Title
+	}
+	return kind
+}
+
+// Recover marks every job that was queued or running when the server stopped as
+// interrupted, with its unfinished steps. Call it once at start-up, before Start.
+func (r *Runner) Recover(ctx context.Context) (int, error) {
+	js, err := r.st.JobsWithStatus(ctx, Queued, Running)
+	if err != nil {
+		return 0, err
+	}
+	for _, j := range js {
+		full, err := r.st.Job(ctx, j.ID)
+		if err != nil {
+			return 0, err
+		}
+		now := time.Now()
+		for _, s := range full.Steps {
+			if Finished(s.Status) {
+				continue
+			}
+			s.Status = Interrupted
+			if !s.StartedAt.IsZero() {
+				s.FinishedAt = now
+			}
+			if _, err := r.st.UpdateStep(ctx, j.ID, s, store.Event{JobID: j.ID, Kind: "step", Step: s.Position, Level: "warn",
+				Message: fmt.Sprintf("Step %d (%s) interrupted", s.Position, s.Name)}); err != nil {
+				return 0, err
+			}
+		}
+		j.Status, j.FinishedAt = Interrupted, now
+		j.Error = "The server stopped while this job was " + full.Status + ". Retry it to run it again."
+		if _, err := r.st.UpdateJob(ctx, j, store.Event{JobID: j.ID, Kind: "job", Level: "error", Message: j.Error}); err != nil {
+			return 0, err
+		}
+		r.log.Warn("job interrupted by a server stop", "job", j.ID, "kind", j.Kind)
+	}
+	return len(js), nil
+}
+
+// Request starts a job.
+type Request struct {
+	Kind      string
+	Params    any // marshalled to JSON and stored; never put secrets here
+	By        string
+	RetryOf   int64
+	Ephemeral any
+}
+
+// ErrUnknownKind is returned for a kind nobody registered.
+var ErrUnknownKind = errors.New("jobs: unknown job kind")
+
+// Start persists a job and runs it in the background; it returns the job's id at
+// once. The job waits its turn when the concurrency bound is reached.
+func (r *Runner) Start(ctx context.Context, req Request) (int64, error) {
+	t, ok := r.types[req.Kind]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownKind, req.Kind)
+	}
+	params, err := json.Marshal(req.Params)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: unable to encode params: %w", err)
+	}
+	return r.start(ctx, t, params, req)
+}
+
+func (r *Runner) start(ctx context.Context, t Type, params []byte, req Request) (int64, error) {
+	steps, err := t.Steps(params)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: unable to plan %s: %w", t.Kind, err)
+	}
+	rows := make([]store.Step, len(steps))
+	for i, s := range steps {
+		rows[i] = store.Step{Name: s.Name, Status: Pending}
+	}
+	id, err := r.st.CreateJob(ctx, store.Job{Kind: t.Kind, Status: Queued, Params: params, CreatedBy: req.By, RetryOf: req.RetryOf, Steps: rows})
+	if err != nil {
+		return 0, err
+	}
+	msg := fmt.Sprintf("%s queued by %s", t.Title, req.By)
+	if req.RetryOf != 0 {
+		msg = fmt.Sprintf("%s queued by %s, retrying job %d", t.Title, req.By, req.RetryOf)
+	}
+	r.emit(store.Event{JobID: id, Kind: "job", Level: "info", Message: msg})
+
+	jctx, cancel := context.WithCancel(r.base)
+	r.mu.Lock()
+	r.running[id] = cancel
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() {
+			r.mu.Lock()
+			delete(r.running, id)
+			r.mu.Unlock()
+			cancel()
+		}()
+		r.run(jctx, id, t, steps, &Run{JobID: id, Params: params, By: req.By, Ephemeral: req.Ephemeral, r: r})
+	}()
+	return id, nil
+}
+
+// Retry starts a new job with the params of a job that failed or was interrupted.
+func (r *Runner) Retry(ctx context.Context, id int64, by string) (int64, error) {
+	j, err := r.st.Job(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if j.Status != Failed && j.Status != Interrupted {
+		return 0, fmt.Errorf("jobs: job %d is %s; only a failed or interrupted job can be retried", id, j.Status)
+	}
+	t, ok := r.types[j.Kind]
+	if !ok {
+		return 0, fmt.Errorf("%w: %s", ErrUnknownKind, j.Kind)
+	}
+	return r.start(ctx, t, j.Params, Request{Kind: j.Kind, By: by, RetryOf: id})
+}
+
+func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *Run) {
+	select {
+	case r.sem <- struct{}{}:
+		defer func() { <-r.sem }()
+	case <-ctx.Done():
+		r.finish(id, Interrupted, "The server stopped before this job could start.", time.Time{})
+		return
+	}
+	started := time.Now()
+	r.setJob(store.Job{ID: id, Status: Running, StartedAt: started}, "info", t.Title+" started")
+
+	for i, s := range steps {
+		pos := i + 1
+		if ctx.Err() != nil {
+			r.skipFrom(id, steps, i, Interrupted)
+			r.finish(id, Interrupted, "The server stopped while this job was running. Retry it to run it again.", started)
+			return
+		}
+		run.step = pos
+		stStart := time.Now()
+		r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: Running, StartedAt: stStart}, "info", fmt.Sprintf("Step %d: %s", pos, s.Name))
+		err := safeRun(ctx, s, run)
+		run.step = 0
+		if err != nil {
+			status := Failed
+			if ctx.Err() != nil {
+				status = Interrupted
+			}
+			r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now(), Detail: err.Error()},
+				"error", fmt.Sprintf("Step %d failed: %s", pos, err))
+			r.skipFrom(id, steps, i+1, Skipped)
+			r.finish(id, status, fmt.Sprintf("%s: %s", s.Name, err), started)
+			return
+		}
+		r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: Succeeded, StartedAt: stStart, FinishedAt: time.Now()},
+			"info", fmt.Sprintf("Step %d done: %s (%s)", pos, s.Name, time.Since(stStart).Round(time.Millisecond)))
+	}
+	r.finish(id, Succeeded, "", started)
+}
+
+func safeRun(ctx context.Context, s Step, run *Run) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return s.Run(ctx, run)
+}
+
+func (r *Runner) skipFrom(id int64, steps []Step, from int, status string) {
+	for i := from; i < len(steps); i++ {
+		r.setStep(id, store.Step{Position: i + 1, Name: steps[i].Name, Status: status}, "info",
+			fmt.Sprintf("Step %d %s: %s", i+1, status, steps[i].Name))
+	}
+}
+
+func (r *Runner) finish(id int64, status, errText string, started time.Time) {
+	level, msg := "info", "Job succeeded"
+	if status != Succeeded {
+		level, msg = "error", "Job "+status+": "+errText
+	}
+	r.setJob(store.Job{ID: id, Status: status, StartedAt: started, FinishedAt: time.Now(), Error: errText}, level, msg)
+}
+
+// setJob and setStep write with a context of their own: progress must reach the
+// store even while the job's context is being cancelled by a shutdown.
+func (r *Runner) setJob(j store.Job, level, msg string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev := store.Event{JobID: j.ID, Kind: "job", Level: level, Message: msg, At: time.Now()}
+	seq, err := r.st.UpdateJob(ctx, j, ev)
+	if err != nil {
+		r.log.Error("jobs: unable to record job state", "job", j.ID, "err", err)
+		return
+	}
+	ev.Seq = seq
+	r.hub.Publish(ev)
+}
+
+func (r *Runner) setStep(id int64, s store.Step, level, msg string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev := store.Event{JobID: id, Kind: "step", Step: s.Position, Level: level, Message: msg, At: time.Now()}
+	seq, err := r.st.UpdateStep(ctx, id, s, ev)
+	if err != nil {
+		r.log.Error("jobs: unable to record step state", "job", id, "step", s.Position, "err", err)
+		return
+	}
+	ev.Seq = seq
+	r.hub.Publish(ev)
+}
+
+func (r *Runner) emit(ev store.Event) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ev.At.IsZero() {
+		ev.At = time.Now()
+	}
+	seq, err := r.st.AppendEvent(ctx, ev)
+	if err != nil {
+		r.log.Error("jobs: unable to record event", "job", ev.JobID, "err", err)
+		return
+	}
+	ev.Seq = seq
+	r.hub.Publish(ev)
+}
+
+// Shutdown waits for running jobs to finish until ctx ends, then cancels them
+// (they end as interrupted) and waits for them to record that.
+func (r *Runner) Shutdown(ctx context.Context) {
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	r.stop()
+	<-done
+}
+
+// Wait blocks until no job is running (tests).
+func (r *Runner) Wait() { r.wg.Wait() }

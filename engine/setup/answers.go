@@ -1,0 +1,83 @@
+// Package setup is the wizard's model: every answer the admin gives, the ordered
+// table of pages with the condition under which each is shown, and each page's
+// fields and rules in a file of its own. It knows nothing of HTTP: a page binds
+// from a Form (plain values and an optional uploaded file) and validates to Errors.
+package setup
+
+import (
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Answers is everything the wizard has collected. It is saved as JSON on every
+// Next and Back. Secrets in it are sealed (engine/secret) before it is saved.
+type Answers struct {
+	Express    Express    `json:"express"`
+	Components Components `json:"components"`
+	SignIn     SignIn     `json:"signIn"`
+	Features   Features   `json:"features"`
+	Ready      Ready      `json:"ready"`
+}
+
+// Defaults returns the answers of a wizard nobody has touched yet.
+func Defaults() Answers {
+	return Answers{
+		Components: Components{SQLDatabase: DefaultDatabaseName, SQLPermission: PermissionSA, ServiceAccountType: AccountManaged},
+		SignIn:     SignIn{Method: MethodPHS},
+		Features:   Features{PasswordHashSync: true},
+		Ready:      Ready{StartSync: true},
+	}
+}
+
+// Form is what a page binds from.
+type Form struct {
+	Values url.Values
+	File   *Upload // the page's uploaded file, if any
+}
+
+// Upload is an uploaded file.
+type Upload struct {
+	Name string
+	Data []byte
+}
+
+func (f Form) str(name string) string { return strings.TrimSpace(f.Values.Get(name)) }
+
+// raw keeps surrounding spaces (passwords).
+func (f Form) raw(name string) string { return f.Values.Get(name) }
+
+func (f Form) on(name string) bool {
+	switch f.Values.Get(name) {
+	case "on", "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// Errors maps a field name to what is wrong with it. The key "" holds an error of
+// the page as a whole.
+type Errors map[string]string
+
+// Add records an error on a field, keeping the first one.
+func (e Errors) Add(field, msg string) {
+	if _, ok := e[field]; !ok {
+		e[field] = msg
+	}
+}
+
+// Fields lists the fields with errors, sorted, the page error first.
+func (e Errors) Fields() []string {
+	out := make([]string, 0, len(e))
+	for k := range e {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Notice is a warning or note shown on a page, and again on Ready to configure.
+type Notice struct {
+	Level string // "info" or "warn"
+	Text  string
+}

@@ -1,0 +1,243 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/secret"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Checker does the checks of the components page that need the world outside the
+// form: "test the connection before anything is saved".
+type Checker interface {
+	// CheckLocation checks a custom installation location; sqlElsewhere says the
+	// database will not be there.
+	CheckLocation(ctx context.Context, dir string, sqlElsewhere bool) error
+	// CheckSQLServer connects to the chosen SQL Server and database.
+	CheckSQLServer(ctx context.Context, c Components) error
+}
+
+// CheckError is a check's failure, worded for the admin.
+type CheckError struct {
+	Msg string
+	Err error
+}
+
+func (e *CheckError) Error() string { return e.Msg }
+func (e *CheckError) Unwrap() error { return e.Err }
+
+// ErrHoldsData is the "database already contains data" failure.
+var ErrHoldsData = &CheckError{Msg: MsgDatabaseHoldsData}
+
+func checkMessage(err error) string {
+	var ce *CheckError
+	if errors.As(err, &ce) {
+		return ce.Msg
+	}
+	return "The check failed: " + err.Error()
+}
+
+// StoreChecker checks against real folders and databases.
+type StoreChecker struct {
+	InstallID string // this console's install; its own configurations are not "earlier data"
+	OwnDB     string // the console's own SQLite file, if it runs on one
+	Box       *secret.Box
+	Timeout   time.Duration
+}
+
+func (s *StoreChecker) timeout() time.Duration {
+	if s.Timeout == 0 {
+		return 10 * time.Second
+	}
+	return s.Timeout
+}
+
+// CheckLocation accepts a folder that exists and is writable, or can be created,
+// and refuses one whose LocalDB holds another install's configuration.
+func (s *StoreChecker) CheckLocation(ctx context.Context, dir string, sqlElsewhere bool) error {
+	dir = filepath.Clean(dir)
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return &CheckError{Msg: dir + " is a file, not a folder."}
+	case err == nil:
+		if err := writable(dir); err != nil {
+			return &CheckError{Msg: "hybridsync can't write to " + dir + ".", Err: err}
+		}
+	case errors.Is(err, os.ErrNotExist):
+		parent := filepath.Dir(dir)
+		for {
+			pfi, perr := os.Stat(parent)
+			if perr == nil {
+				if !pfi.IsDir() {
+					return &CheckError{Msg: parent + " is a file, so " + dir + " can't be created."}
+				}
+				if err := writable(parent); err != nil {
+					return &CheckError{Msg: dir + " doesn't exist and hybridsync can't create it in " + parent + ".", Err: err}
+				}
+				return nil
+			}
+			if filepath.Dir(parent) == parent {
+				return &CheckError{Msg: dir + " can't be created."}
+			}
+			parent = filepath.Dir(parent)
+		}
+	default:
+		return &CheckError{Msg: "hybridsync can't read " + dir + ".", Err: err}
+	}
+	if sqlElsewhere {
+		return nil
+	}
+	db := store.SQLitePath(dir)
+	if _, err := os.Stat(db); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if s.OwnDB != "" && sameFile(db, s.OwnDB) {
+		return nil
+	}
+	return s.checkStore(ctx, store.Options{Dialect: store.SQLite, DSN: db, ReadOnly: true}, db)
+}
+
+func (s *StoreChecker) checkStore(ctx context.Context, o store.Options, what string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	st, err := store.Open(ctx, o)
+	if err != nil {
+		return &CheckError{Msg: "hybridsync can't open " + what + ".", Err: err}
+	}
+	defer st.Close()
+	holds, err := st.HoldsConfigurationOf(ctx, s.InstallID)
+	if errors.Is(err, store.ErrNoSchema) {
+		return nil
+	}
+	if err != nil {
+		return &CheckError{Msg: what + " exists but is not a hybridsync database. Choose another location, or move it away.", Err: err}
+	}
+	if holds {
+		return ErrHoldsData
+	}
+	return nil
+}
+
+func writable(dir string) error {
+	f, err := os.CreateTemp(dir, ".hybridsync-check-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func sameFile(a, b string) bool {
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+}
+
+// CheckSQLServer connects with the given login. With SA permissions the
+// database may be missing (configure creates it); with DBO permissions it must
+// exist. An existing database must not hold another install's configuration.
+func (s *StoreChecker) CheckSQLServer(ctx context.Context, c Components) error {
+	pw, err := c.SQLPasswordPlain(s.Box)
+	if err != nil {
+		return &CheckError{Msg: "The saved SQL password can't be read; enter it again.", Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
+	if c.SQLPermission == PermissionSA {
+		master, err := store.OpenServer(ctx, c.SQLServerDSN(pw, "master"))
+		if err != nil {
+			return &CheckError{Msg: sqlConnectMessage(c, err), Err: err}
+		}
+		exists, err := store.DatabaseExists(ctx, master, c.SQLDatabase)
+		master.Close()
+		if err != nil {
+			return &CheckError{Msg: "Connected to SQL Server, but could not look for the database " + c.SQLDatabase + ": " + err.Error(), Err: err}
+		}
+		if !exists {
+			return nil
+		}
+	}
+	err = s.checkStore(ctx, store.Options{Dialect: store.SQLServer, DSN: c.SQLServerDSN(pw, c.SQLDatabase)}, "The database "+c.SQLDatabase)
+	var ce *CheckError
+	if errors.As(err, &ce) && ce != ErrHoldsData && c.SQLPermission == PermissionDBO {
+		return &CheckError{Msg: "hybridsync can't open the database " + c.SQLDatabase + " on " + c.SQLServer +
+			". With DBO permissions, your SQL administrator must create the database beforehand and make this login its owner.", Err: err}
+	}
+	return err
+}
+
+func sqlConnectMessage(c Components, err error) string {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "hybridsync can't reach SQL Server on " + c.SQLServer + " (the connection timed out). Check the server name, the instance and port, and the firewall."
+	}
+	return "hybridsync can't connect to SQL Server on " + c.SQLServer + ": " + err.Error()
+}
+
+// SQLPasswordPlain returns the SQL login's password: the one just typed, or the
+// saved one.
+func (c Components) SQLPasswordPlain(box *secret.Box) (string, error) {
+	if c.newSQLPassword != "" {
+		return c.newSQLPassword, nil
+	}
+	if box == nil {
+		return "", errors.New("setup: no key to open the saved password")
+	}
+	return box.Open(c.SQLPassword)
+}
+
+// SQLServerDSN is the go-mssqldb connection URL for the answers: the instance by
+// name (resolved through SQL Server Browser), or by port when browsing is off.
+func (c Components) SQLServerDSN(password, database string) string {
+	name, port, _ := ParseInstance(c.SQLInstance)
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(c.SQLLogin, password), Host: c.SQLServer}
+	switch {
+	case port != 0:
+		u.Host = net.JoinHostPort(c.SQLServer, strconv.Itoa(port))
+	case name != "":
+		u.Path = "/" + name
+	}
+	q := url.Values{}
+	q.Set("database", database)
+	q.Set("app name", "hybridsync")
+	q.Set("dial timeout", "10")
+	q.Set("encrypt", "true")
+	if c.SQLTrustCert {
+		q.Set("TrustServerCertificate", "true")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Describe says where the sync database is, for summaries.
+func (c Components) Describe(dataDir string) string {
+	if c.UseSQLServer {
+		inst := c.SQLInstance
+		if inst == "" {
+			inst = "default instance"
+		}
+		return fmt.Sprintf("SQL Server %s (%s), database %s, %s permissions", c.SQLServer, inst, c.SQLDatabase, permissionLabel(c.SQLPermission))
+	}
+	loc := dataDir
+	if c.CustomLocation {
+		loc = c.Location
+	}
+	return "Embedded LocalDB (SQLite) at " + store.SQLitePath(loc)
+}
+
+func permissionLabel(p string) string {
+	if p == PermissionDBO {
+		return "database owner (DBO)"
+	}
+	return "SQL Server administrator (SA)"
+}

@@ -1,0 +1,51 @@
+package setup
+
+// Pages that need a directory or a tenant. They are in the table, in the seed's
+// order and under its conditions, so that the wizard's shape is right from the
+// start; until the directory (Active Directory over LDAP) and tenant (Microsoft
+// Graph) work lands they say what they will do, collect nothing and invent nothing.
+
+func coming(id, title, section string, shown func(*Answers) bool, text string) Page {
+	return Page{ID: id, Title: title, Section: section, ShownWhen: shown, Coming: text}
+}
+
+const (
+	comingConnectEntra = "Here you will enter a Hybrid Identity Administrator account and password (or sign in interactively). " +
+		"hybridsync uses it only to create the sync service account in Microsoft Entra ID and never stores it. " +
+		"Signing in needs the Microsoft Graph client and the tenant emulator, which are still to come; nothing is sent to a tenant yet."
+	comingDirectories = "Here you will add each Active Directory forest by name, with a domain controller found through DNS, and either let " +
+		"hybridsync create the AD DS connector account with enterprise admin credentials or use an existing account. " +
+		"Connecting to Active Directory over LDAP is still to come; no forest is contacted yet."
+	comingSignInConfig = "Here you will review every UPN suffix of your forests as Verified, Not Verified or Not Added in Microsoft Entra ID, " +
+		"and choose userPrincipalName or an alternate ID as the sign-in attribute. It needs your forests and your tenant, both still to come."
+	comingOUFiltering = "Here you will choose which domains and organizational units to synchronize (all, by default) and whether new OUs " +
+		"are synchronized. It needs a connection to your forests, still to come."
+	comingIdentifying = "Here you will choose how users are matched across forests and which attribute is the sourceAnchor. " +
+		"It reads your forests to apply the ms-DS-ConsistencyGuid selection logic, so it comes with the directory work."
+	comingGroupFiltering = "Here you will choose to synchronize all users and devices, or only the direct members of one group (for a pilot). " +
+		"Finding the group needs a connection to your forests, still to come."
+	comingAppFiltering = "You chose Microsoft Entra app and attribute filtering. Here you will select the Microsoft Entra apps you use; " +
+		"the list of attributes each app needs comes with the sync engine."
+	comingAttributeFiltering = "Here you will clear the attributes you want to keep unsynchronized, from the list the selected apps need. " +
+		"Removing attributes can affect functionality. This page comes with the sync engine."
+	comingExtensions = "You chose directory extension attribute sync. Here you will pick attributes of your forests' schema to sync as " +
+		"directory extensions (at most 100, each value at most 250 characters). It needs your forests' schema, still to come."
+	comingSSO = "You chose single sign-on. Here you will give domain administrator credentials for each forest (used once to create the " +
+		"AZUREADSSOACC computer account, never stored), or skip a forest, and get the intranet-zone settings for your clients. " +
+		"It needs a connection to your forests, still to come."
+	comingADFSFarm = "You chose federation with AD FS. Here you will create a new AD FS farm (with its TLS certificate) or use an existing one. " +
+		"Configuring AD FS needs Windows servers with WinRM, which hybridsync does not manage yet."
+	comingADFSServers = "Here you will list the servers to install AD FS on. This page is still to come."
+	comingADFSProxies = "Here you will list the Web Application Proxy servers. This page is still to come."
+	comingADFSAccount = "Here you will choose a group managed service account or a domain user account for the AD FS service. " +
+		"This page is still to come."
+	comingADFSDomain = "Here you will choose the one Microsoft Entra domain to federate and get what you need to verify it. " +
+		"It needs your tenant, still to come."
+	comingPingDomain = "You chose federation with PingFederate. Here you will choose the domain to federate and verify it. " +
+		"It needs your tenant, still to come."
+	comingPingSettings = "Here you will export the settings your PingFederate administrator needs, then give the PingFederate server URL " +
+		"and port so that its metadata can be checked. This page is still to come."
+	comingPingConnectivity = "Here hybridsync will check that the authentication endpoints from the PingFederate metadata resolve, " +
+		"first through your DNS servers, then an external DNS provider. This page is still to come."
+	comingPingLogin = "Here you will verify the federated sign-in by signing in to the federated domain. This page is still to come."
+)

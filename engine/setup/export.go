@@ -1,0 +1,167 @@
+package setup
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+)
+
+// ProductVersion is hybridsync's version, written into exports.
+var ProductVersion = "0.1.0"
+
+// The settings file: what "Import synchronization settings" reads and the export
+// of the active configuration writes. docs/settings-format.md describes it. It
+// never holds a secret, and never the database choice as something to import:
+// where the database lives belongs to each server.
+const (
+	ExportFormat  = "hybridsync-settings"
+	ExportVersion = 1
+	// MaxExportSize bounds what an import reads.
+	MaxExportSize = 1 << 20
+)
+
+// Export is a settings file.
+type Export struct {
+	Format     string         `json:"format"`
+	Version    int            `json:"version"`
+	ExportedAt string         `json:"exportedAt"`
+	ExportedBy string         `json:"exportedBy"`
+	Product    ExportProduct  `json:"product"`
+	Source     ExportSource   `json:"source"`
+	Settings   ExportSettings `json:"settings"`
+}
+
+type ExportProduct struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// ExportSource says which configuration the file came from.
+type ExportSource struct {
+	InstallID       string `json:"installId"`
+	ConfigurationID int64  `json:"configurationId"`
+	AppliedAt       string `json:"appliedAt"`
+	AppliedBy       string `json:"appliedBy"`
+}
+
+// ExportSettings are the settings themselves.
+type ExportSettings struct {
+	SignIn     SignIn            `json:"signIn"`
+	Features   Features          `json:"features"`
+	Ready      Ready             `json:"ready"`
+	SyncGroups map[string]string `json:"syncGroups"`
+	// Database describes where the exporting server kept its data; informational.
+	Database string `json:"database"`
+}
+
+// NewExport makes the settings file of a configuration.
+func NewExport(a Answers, src ExportSource, by, dataDir string, now time.Time) Export {
+	return Export{
+		Format: ExportFormat, Version: ExportVersion,
+		ExportedAt: now.UTC().Format(time.RFC3339), ExportedBy: by,
+		Product: ExportProduct{Name: "hybridsync", Version: ProductVersion},
+		Source:  src,
+		Settings: ExportSettings{
+			SignIn: a.SignIn, Features: a.Features, Ready: a.Ready,
+			SyncGroups: a.Components.SyncGroupNames(),
+			Database:   a.Components.Describe(dataDir),
+		},
+	}
+}
+
+// ParseExport reads and checks a settings file. Its errors are worded for the admin.
+func ParseExport(data []byte) (Export, error) {
+	if len(data) == 0 {
+		return Export{}, errors.New("The settings file is empty.")
+	}
+	if len(data) > MaxExportSize {
+		return Export{}, fmt.Errorf("The settings file is larger than %d KiB; it is not a hybridsync settings export.", MaxExportSize>>10)
+	}
+	var x Export
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&x); err != nil {
+		return Export{}, fmt.Errorf("The settings file is not valid JSON of a hybridsync settings export (%s).", jsonProblem(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Export{}, errors.New("The settings file has data after its end; it is not a hybridsync settings export.")
+	}
+	if x.Format != ExportFormat {
+		return Export{}, errors.New("This file is not a hybridsync settings export.")
+	}
+	if x.Version != ExportVersion {
+		return Export{}, fmt.Errorf("The settings file has format version %d; this hybridsync reads version %d.", x.Version, ExportVersion)
+	}
+	a := Defaults()
+	x.ApplyTo(&a)
+	for _, check := range []struct {
+		page string
+		errs Errors
+	}{{"User sign-in", validateSignIn(a.SignIn)}, {"Optional features", validateFeatures(&a)}} {
+		for _, f := range check.errs.Fields() {
+			return Export{}, fmt.Errorf("The file's %s settings are not valid: %s", check.page, check.errs[f])
+		}
+	}
+	seen := map[string]bool{}
+	for role, name := range x.Settings.SyncGroups {
+		if !auth.Role(role).Valid() {
+			return Export{}, fmt.Errorf("The settings file names an unknown sync group %q.", role)
+		}
+		if msg := checkGroupName(name); msg != "" {
+			return Export{}, fmt.Errorf("The settings file's sync group %q is not valid: %s", name, msg)
+		}
+		if seen[name] {
+			return Export{}, fmt.Errorf("The settings file uses the group name %q twice.", name)
+		}
+		seen[name] = true
+	}
+	return x, nil
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("%s has the wrong type", te.Field)
+	}
+	return err.Error()
+}
+
+// ApplyTo copies the file's settings into the answers.
+func (x Export) ApplyTo(a *Answers) {
+	a.SignIn = x.Settings.SignIn
+	legacy := a.Features.LegacySyncActive
+	a.Features = x.Settings.Features
+	a.Features.LegacySyncActive = a.Features.LegacySyncActive || legacy
+	a.Features.Requires = nil
+	if a.Features.GroupWriteback {
+		a.Features.Requires = []string{RequireExchangeSchema}
+	}
+	a.Ready = x.Settings.Ready
+	custom := false
+	for _, r := range auth.Roles {
+		if n := x.Settings.SyncGroups[string(r)]; n != "" && n != auth.DefaultGroupNames[r] {
+			custom = true
+		}
+	}
+	a.Components.CustomGroups = custom
+	a.Components.GroupNames = nil
+	if custom {
+		a.Components.GroupNames = map[string]string{}
+		for _, r := range auth.Roles {
+			n := x.Settings.SyncGroups[string(r)]
+			if n == "" {
+				n = auth.DefaultGroupNames[r]
+			}
+			a.Components.GroupNames[string(r)] = n
+		}
+	}
+}

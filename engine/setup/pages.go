@@ -1,0 +1,132 @@
+package setup
+
+import "context"
+
+// Page is one wizard page.
+type Page struct {
+	ID      string
+	Title   string
+	Section string
+	// ShownWhen decides whether the page is part of this run of the wizard; nil
+	// means always.
+	ShownWhen func(a *Answers) bool
+	// Coming, when set, says plainly what this page will do once the capability
+	// behind it lands. Such a page has no fields and invents no data.
+	Coming string
+	// Bind copies the page's fields from a form into the answers. It never fails:
+	// whatever was typed is kept, so that an error never loses input.
+	Bind func(a *Answers, f Form)
+	// Validate returns the page's errors; chk does the checks that need the world
+	// outside (files, databases) and may be nil in pure unit tests.
+	Validate func(ctx context.Context, a *Answers, chk Checker) Errors
+	// Notices are the warnings and notes the page's current answers call for.
+	Notices func(a *Answers) []Notice
+}
+
+// Page ids.
+const (
+	PageExpress            = "express"
+	PageComponents         = "components"
+	PageSignIn             = "user-signin"
+	PageConnectEntra       = "connect-entra"
+	PageDirectories        = "directories"
+	PageSignInConfig       = "signin-configuration"
+	PageOUFiltering        = "ou-filtering"
+	PageIdentifying        = "identifying-users"
+	PageGroupFiltering     = "group-filtering"
+	PageFeatures           = "optional-features"
+	PageAppFiltering       = "app-filtering"
+	PageAttributeFiltering = "attribute-filtering"
+	PageExtensions         = "directory-extensions"
+	PageSSO                = "single-sign-on"
+	PageADFSFarm           = "adfs-farm"
+	PageADFSServers        = "adfs-servers"
+	PageADFSProxies        = "adfs-proxies"
+	PageADFSAccount        = "adfs-service-account"
+	PageADFSDomain         = "adfs-domain"
+	PagePingDomain         = "ping-domain"
+	PagePingSettings       = "ping-settings"
+	PagePingConnectivity   = "ping-connectivity"
+	PagePingLogin          = "ping-login"
+	PageReady              = "ready"
+)
+
+// Pages is the wizard: every page in the seed's order, with when it is shown.
+// This table is the only place that decides the order.
+var Pages = []Page{
+	expressPage,
+	componentsPage,
+	signInPage,
+	coming(PageConnectEntra, "Connect to Microsoft Entra ID", "Microsoft Entra ID", nil, comingConnectEntra),
+	coming(PageDirectories, "Connect your directories", "Sync", nil, comingDirectories),
+	coming(PageSignInConfig, "Microsoft Entra sign-in configuration", "Sync", nil, comingSignInConfig),
+	coming(PageOUFiltering, "Domain and OU filtering", "Sync", nil, comingOUFiltering),
+	coming(PageIdentifying, "Identifying users", "Sync", nil, comingIdentifying),
+	coming(PageGroupFiltering, "Filter users and devices", "Sync", nil, comingGroupFiltering),
+	featuresPage,
+	coming(PageAppFiltering, "Microsoft Entra apps", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAppFiltering),
+	coming(PageAttributeFiltering, "Microsoft Entra attributes", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAttributeFiltering),
+	coming(PageExtensions, "Directory extensions", "Sync", func(a *Answers) bool { return a.Features.DirectoryExtensions }, comingExtensions),
+	coming(PageSSO, "Enable single sign-on", "Single sign-on", func(a *Answers) bool { return a.SignIn.SSOApplies() }, comingSSO),
+	coming(PageADFSFarm, "AD FS farm", "Federation with AD FS", usesADFS, comingADFSFarm),
+	coming(PageADFSServers, "Federation servers", "Federation with AD FS", usesADFS, comingADFSServers),
+	coming(PageADFSProxies, "Web Application Proxy servers", "Federation with AD FS", usesADFS, comingADFSProxies),
+	coming(PageADFSAccount, "AD FS service account", "Federation with AD FS", usesADFS, comingADFSAccount),
+	coming(PageADFSDomain, "Microsoft Entra domain", "Federation with AD FS", usesADFS, comingADFSDomain),
+	coming(PagePingDomain, "Verify the domain", "Federation with PingFederate", usesPing, comingPingDomain),
+	coming(PagePingSettings, "Export the PingFederate settings", "Federation with PingFederate", usesPing, comingPingSettings),
+	coming(PagePingConnectivity, "Verify federation connectivity", "Federation with PingFederate", usesPing, comingPingConnectivity),
+	coming(PagePingLogin, "Verify federated login", "Federation with PingFederate", usesPing, comingPingLogin),
+	readyPage,
+}
+
+func usesADFS(a *Answers) bool { return a.SignIn.Method == MethodADFS }
+func usesPing(a *Answers) bool { return a.SignIn.Method == MethodPing }
+
+// PageByID finds a page of the table.
+func PageByID(id string) (Page, bool) {
+	for _, p := range Pages {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Page{}, false
+}
+
+// Visible returns the pages shown for these answers, in order.
+func Visible(a *Answers) []Page {
+	var out []Page
+	for _, p := range Pages {
+		if p.ShownWhen == nil || p.ShownWhen(a) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// IsVisible reports whether a page is shown for these answers.
+func IsVisible(a *Answers, id string) bool {
+	for _, p := range Visible(a) {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Neighbours returns the visible pages before and after id ("" at either end).
+func Neighbours(a *Answers, id string) (prev, next string) {
+	vis := Visible(a)
+	for i, p := range vis {
+		if p.ID != id {
+			continue
+		}
+		if i > 0 {
+			prev = vis[i-1].ID
+		}
+		if i+1 < len(vis) {
+			next = vis[i+1].ID
+		}
+	}
+	return prev, next
+}

@@ -1,0 +1,218 @@
+// Package store is hybridsync's one concrete SQL store: hand-written SQL over
+// database/sql, for two dialects. SQLite (modernc.org/sqlite, pure Go) is the
+// embedded default, our "LocalDB"; SQL Server (github.com/microsoft/go-mssqldb) is
+// the "use an existing SQL Server" option. Where the SQL differs, the branch says why.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/microsoft/go-mssqldb" // registers "sqlserver"
+	_ "modernc.org/sqlite"              // registers "sqlite"
+)
+
+// Dialect names a SQL dialect the store speaks.
+type Dialect string
+
+const (
+	SQLite    Dialect = "sqlite"
+	SQLServer Dialect = "sqlserver"
+)
+
+// FileName is the LocalDB file inside a data directory.
+const FileName = "hybridsync.db"
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// Store is the console's database. Writes go through w; reads through r. On SQLite
+// w holds a single connection (SQLite allows one writer at a time; queueing in Go is
+// kinder than "database is locked"), r is a pool. On SQL Server both are one pool.
+type Store struct {
+	dialect Dialect
+	w, r    *sql.DB
+	now     func() time.Time
+}
+
+// Options say where the store is.
+type Options struct {
+	Dialect Dialect
+	// DSN is a SQLite file path, or a go-mssqldb URL (sqlserver://...).
+	DSN string
+	// ReadOnly opens a SQLite file without changing it (no WAL switch, no
+	// writes): for looking into a database that may belong to someone else.
+	ReadOnly bool
+}
+
+// SQLitePath is the LocalDB file of a data directory.
+func SQLitePath(dataDir string) string { return filepath.Join(dataDir, FileName) }
+
+// Open opens the store without touching its schema; call Migrate or CheckSchema next.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	s := &Store{dialect: o.Dialect, now: time.Now}
+	switch o.Dialect {
+	case SQLite:
+		if o.ReadOnly {
+			if _, err := os.Stat(o.DSN); err != nil {
+				return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
+			}
+		} else if err := os.MkdirAll(filepath.Dir(o.DSN), 0o700); err != nil {
+			return nil, fmt.Errorf("store: unable to create the data directory: %w", err)
+		}
+		// busy_timeout first so that the pragmas after it wait rather than fail;
+		// _txlock=immediate takes the write lock at BEGIN, so a transaction never
+		// fails half way with SQLITE_BUSY on its first write.
+		q := url.Values{}
+		q.Add("_pragma", "busy_timeout(10000)")
+		if o.ReadOnly {
+			q.Set("mode", "ro")
+		} else {
+			q.Add("_pragma", "journal_mode(WAL)")
+		}
+		q.Add("_pragma", "synchronous(NORMAL)")
+		q.Add("_pragma", "foreign_keys(1)")
+		q.Set("_txlock", "immediate")
+		dsn := "file:" + o.DSN + "?" + q.Encode()
+		var err error
+		if s.w, err = sql.Open("sqlite", dsn); err != nil {
+			return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
+		}
+		s.w.SetMaxOpenConns(1)
+		if s.r, err = sql.Open("sqlite", dsn); err != nil {
+			s.w.Close()
+			return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
+		}
+		s.r.SetMaxOpenConns(4)
+	case SQLServer:
+		db, err := sql.Open("sqlserver", o.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to open SQL Server: %w", err)
+		}
+		db.SetMaxOpenConns(8)
+		s.w, s.r = db, db
+	default:
+		return nil, fmt.Errorf("store: unknown dialect %q", o.Dialect)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := s.w.PingContext(pctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: unable to connect: %w", err)
+	}
+	return s, nil
+}
+
+// Dialect reports which SQL dialect the store speaks.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes every connection.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+// SetClock replaces the store's clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+func (s *Store) millis() int64 { return s.now().UnixMilli() }
+
+// q rewrites the ? placeholders of a query for the dialect. go-mssqldb's
+// "sqlserver" driver only takes @p1, @p2, ...; SQLite takes ?. No query in this
+// package has a ? inside a string literal.
+func (s *Store) q(query string) string {
+	if s.dialect != SQLServer {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("@p" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return s.w.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// tx runs fn in a write transaction.
+func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: unable to begin a transaction: %w", err)
+	}
+	if err := fn(&Tx{s: s, tx: t}); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("store: unable to commit: %w", err)
+	}
+	return nil
+}
+
+// Tx is a write transaction with the store's placeholder rewriting.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.q(query), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.s.q(query), args...)
+}
+
+// insertID inserts one row and returns its generated id. SQLite (3.35+) and SQL
+// Server both return the new id from the INSERT itself, but spell it differently:
+// SQLite appends RETURNING, SQL Server puts OUTPUT INSERTED.id before VALUES.
+func (t *Tx) insertID(ctx context.Context, table, cols string, args ...any) (int64, error) {
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
+	var query string
+	if t.s.dialect == SQLServer {
+		query = "INSERT INTO " + table + " (" + cols + ") OUTPUT INSERTED.id VALUES (" + marks + ")"
+	} else {
+		query = "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ") RETURNING id"
+	}
+	var id int64
+	if err := t.queryRow(ctx, query, args...).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: unable to insert into %s: %w", table, err)
+	}
+	return id, nil
+}
+
+// limit returns the dialect's way to take the first n rows: SQLite has LIMIT at
+// the end, SQL Server has TOP after SELECT. Callers write "SELECT %s ... %s".
+func (s *Store) limit(n int) (top, tail string) {
+	if s.dialect == SQLServer {
+		return "TOP " + strconv.Itoa(n) + " ", ""
+	}
+	return "", " LIMIT " + strconv.Itoa(n)
+}

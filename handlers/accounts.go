@@ -1,0 +1,175 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+	authview "github.com/hybridsync/hybridsync/views/auth"
+)
+
+func (h *Handler) groupCols(r *http.Request) []authview.GroupCol {
+	names := h.groupNames(r.Context())
+	out := make([]authview.GroupCol, len(auth.Roles))
+	for i, role := range auth.Roles {
+		out[i] = authview.GroupCol{Role: string(role), Name: names[string(role)], Label: role.Label()}
+	}
+	return out
+}
+
+func accountRow(a store.Account, self int64) authview.AccountRow {
+	m := map[string]bool{}
+	for _, r := range a.Roles {
+		m[r] = true
+	}
+	return authview.AccountRow{ID: a.ID, Username: a.Username, DisplayName: a.DisplayName, Member: m, Self: a.ID == self}
+}
+
+func (h *Handler) renderAccounts(w http.ResponseWriter, r *http.Request, status int, errs setup.Errors, form authview.NewAccount, flash string) {
+	accts, err := h.st.Accounts(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to list accounts", err)
+		return
+	}
+	self := accountFrom(r).ID
+	rows := make([]authview.AccountRow, len(accts))
+	for i, a := range accts {
+		rows[i] = accountRow(a, self)
+	}
+	h.render(w, r, status, authview.Accounts(authview.AccountsProps{
+		Layout: h.layoutProps(r, "Accounts", "accounts"), Accounts: rows, Groups: h.groupCols(r), Errs: errs, Form: form, Flash: flash}))
+}
+
+func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request) {
+	h.renderAccounts(w, r, http.StatusOK, setup.Errors{}, authview.NewAccount{Member: map[string]bool{}}, "")
+}
+
+// rolesFrom reads the groups[] checkboxes; unknown values are an error.
+func rolesFrom(r *http.Request) ([]string, bool) {
+	var roles []string
+	for _, v := range r.PostForm["groups"] {
+		if !auth.Role(v).Valid() {
+			return nil, false
+		}
+		if !slices.Contains(roles, v) {
+			roles = append(roles, v)
+		}
+	}
+	return roles, true
+}
+
+func (h *Handler) accountCreate(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.renderAccounts(w, r, http.StatusBadRequest, setup.Errors{"": "The form could not be read. Reload the page and try again."}, authview.NewAccount{}, "")
+		return
+	}
+	user := strings.TrimSpace(r.PostFormValue("username"))
+	display := strings.TrimSpace(r.PostFormValue("display_name"))
+	pw := r.PostFormValue("password")
+	roles, ok := rolesFrom(r)
+	form := authview.NewAccount{Username: user, DisplayName: display, Member: map[string]bool{}}
+	for _, role := range roles {
+		form.Member[role] = true
+	}
+	errs := setup.Errors{}
+	if msg := auth.ValidateUsername(user); msg != "" {
+		errs.Add("username", msg)
+	}
+	if msg := auth.ValidatePassword(pw, user); msg != "" {
+		errs.Add("password", msg)
+	}
+	if !ok {
+		errs.Add("groups", "Choose among the four sync groups.")
+	}
+	if display == "" {
+		display = user
+	}
+	if len(errs) == 0 {
+		hash, err := auth.HashPassword(pw)
+		if err != nil {
+			h.fail(w, r, "Unable to hash the password", err)
+			return
+		}
+		_, err = h.st.CreateAccount(r.Context(), store.Account{Username: user, DisplayName: display, PasswordHash: hash, CreatedBy: username(r), Roles: roles})
+		switch {
+		case errors.Is(err, store.ErrUsernameTaken):
+			errs.Add("username", "An account with this username already exists.")
+		case err != nil:
+			h.fail(w, r, "Unable to create the account", err)
+			return
+		default:
+			h.log.Info("account created", "user", username(r), "account", user, "groups", roles)
+			h.renderAccounts(w, r, http.StatusOK, setup.Errors{}, authview.NewAccount{Member: map[string]bool{}}, "Added "+user+".")
+			return
+		}
+	}
+	h.renderAccounts(w, r, http.StatusUnprocessableEntity, errs, form, "")
+}
+
+// accountGroups replaces an account's groups. It answers htmx with the row
+// alone, and a plain form post with the whole page.
+func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		h.notFound(w, r)
+		return
+	}
+	acct, err := h.st.AccountByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "Unable to read the account", err)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.errorPage(w, r, http.StatusBadRequest, "Bad form", "The form could not be read. Reload the page and try again.")
+		return
+	}
+	roles, ok := rolesFrom(r)
+	msg, status := "", http.StatusOK
+	switch {
+	case !ok:
+		msg, status = "Choose among the four sync groups.", http.StatusUnprocessableEntity
+	case slices.Contains(acct.Roles, string(auth.Admins)) && !slices.Contains(roles, string(auth.Admins)):
+		n, err := h.st.CountRole(r.Context(), string(auth.Admins))
+		if err != nil {
+			h.fail(w, r, "Unable to count administrators", err)
+			return
+		}
+		if n <= 1 {
+			msg, status = "hybridsync needs at least one administrator: add another before removing this one.", http.StatusUnprocessableEntity
+		}
+	}
+	if msg == "" {
+		if err := h.st.SetRoles(r.Context(), id, roles, username(r)); err != nil {
+			h.fail(w, r, "Unable to change the groups", err)
+			return
+		}
+		h.log.Info("groups changed", "user", username(r), "account", acct.Username, "groups", roles)
+		acct.Roles = roles
+		msg = "Saved."
+	}
+	if isFragment(r) {
+		h.render(w, r, status, authview.AccountRowView(accountRow(acct, accountFrom(r).ID), h.groupCols(r), mustCSRF(r), msg))
+		return
+	}
+	if status != http.StatusOK {
+		h.renderAccounts(w, r, status, setup.Errors{"": msg}, authview.NewAccount{Member: map[string]bool{}}, "")
+		return
+	}
+	h.renderAccounts(w, r, status, setup.Errors{}, authview.NewAccount{Member: map[string]bool{}}, "Saved the groups of "+acct.Username+".")
+}
+
+func mustCSRF(r *http.Request) string {
+	t, _ := sessionFrom(r).csrf()
+	return t
+}

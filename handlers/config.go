@@ -1,0 +1,65 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+	"github.com/hybridsync/hybridsync/views/console"
+)
+
+func (h *Handler) activeAnswers(r *http.Request) (store.Configuration, setup.Answers, error) {
+	cfg, err := h.st.ActiveConfiguration(r.Context())
+	if err != nil {
+		return cfg, setup.Answers{}, err
+	}
+	a := setup.Defaults()
+	if err := json.Unmarshal(cfg.Answers, &a); err != nil {
+		return cfg, a, fmt.Errorf("the active configuration is corrupt: %w", err)
+	}
+	return cfg, a, nil
+}
+
+func (h *Handler) configPage(w http.ResponseWriter, r *http.Request) {
+	p := console.ConfigProps{Layout: h.layoutProps(r, "Configuration", "config")}
+	cfg, a, err := h.activeAnswers(r)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		h.fail(w, r, "Unable to read the active configuration", err)
+		return
+	default:
+		p.Found, p.Config, p.Summary = true, cfg, setup.Summary(a, h.cfg.DataDir)
+		p.CanExport = auth.Satisfies(accountFrom(r).Roles, auth.Admins)
+	}
+	h.render(w, r, http.StatusOK, console.Config(p))
+}
+
+// configExport downloads the active configuration as a settings file.
+func (h *Handler) configExport(w http.ResponseWriter, r *http.Request) {
+	cfg, a, err := h.activeAnswers(r)
+	if errors.Is(err, store.ErrNotFound) {
+		h.errorPage(w, r, http.StatusNotFound, "Nothing to export", "No configuration has been applied yet.")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "Unable to read the active configuration", err)
+		return
+	}
+	now := time.Now()
+	x := setup.NewExport(a, setup.ExportSource{InstallID: cfg.InstallID, ConfigurationID: cfg.ID,
+		AppliedAt: cfg.AppliedAt.UTC().Format(time.RFC3339), AppliedBy: cfg.AppliedBy}, username(r), h.cfg.DataDir, now)
+	body, err := json.MarshalIndent(x, "", "  ")
+	if err != nil {
+		h.fail(w, r, "Unable to encode the settings", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="hybridsync-settings-%s.json"`, now.UTC().Format("20060102-150405")))
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,206 @@
+// Package handlers is the console's HTTP side: the route table, middleware
+// (sessions, CSRF, roles), form binding, rendering and the SSE streams.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"golang.org/x/time/rate"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+	"github.com/hybridsync/hybridsync/views/console"
+	"github.com/hybridsync/hybridsync/views/layout"
+)
+
+// Config are the console's settings.
+type Config struct {
+	DataDir   string
+	InstallID string
+	// Secure marks cookies Secure; set when the console is served over TLS.
+	Secure          bool
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
+	// SignInRate and SignInBurst bound sign-in attempts per client address and,
+	// for failures, per username.
+	SignInRate  rate.Limit
+	SignInBurst int
+	// SSEPing is how often an idle event stream sends a keep-alive comment.
+	SSEPing time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 30 * time.Minute
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = 12 * time.Hour
+	}
+	if c.SignInRate == 0 {
+		c.SignInRate = rate.Every(6 * time.Second)
+	}
+	if c.SignInBurst == 0 {
+		c.SignInBurst = 10
+	}
+	if c.SSEPing == 0 {
+		c.SSEPing = 15 * time.Second
+	}
+}
+
+// Handler serves the console.
+type Handler struct {
+	cfg      Config
+	st       *store.Store
+	box      *secret.Box
+	runner   *jobs.Runner
+	wiz      *setup.Wizard
+	sessions *sessionManager
+	limiter  *signInLimiter
+	log      *slog.Logger
+	done     chan struct{}
+}
+
+// Deps are the Handler's dependencies.
+type Deps struct {
+	Store   *store.Store
+	Box     *secret.Box
+	Runner  *jobs.Runner
+	Checker setup.Checker
+	Log     *slog.Logger
+}
+
+// New makes the console's handler.
+func New(ctx context.Context, cfg Config, d Deps) (*Handler, error) {
+	cfg.defaults()
+	sm, err := newSessionManager(ctx, d.Store, cfg.Secure, cfg.IdleTimeout, cfg.SessionLifetime)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		cfg: cfg, st: d.Store, box: d.Box, runner: d.Runner, log: d.Log,
+		wiz:      &setup.Wizard{Store: d.Store, Box: d.Box, Checker: d.Checker},
+		sessions: sm,
+		limiter:  newSignInLimiter(cfg.SignInRate, cfg.SignInBurst),
+		done:     make(chan struct{}),
+	}, nil
+}
+
+// Close ends the open event streams, so that a graceful shutdown does not wait
+// for them.
+func (h *Handler) Close() {
+	select {
+	case <-h.done:
+	default:
+		close(h.done)
+	}
+}
+
+type ctxKey int
+
+const sessionKey ctxKey = 0
+
+func sessionFrom(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey).(*session)
+	return s
+}
+
+func accountFrom(r *http.Request) *store.Account {
+	if s := sessionFrom(r); s != nil {
+		return s.account
+	}
+	return nil
+}
+
+func username(r *http.Request) string {
+	if a := accountFrom(r); a != nil {
+		return a.Username
+	}
+	return ""
+}
+
+// layoutProps is the frame of every page.
+func (h *Handler) layoutProps(r *http.Request, title, nav string) layout.Props {
+	p := layout.Props{Title: title, Nav: nav}
+	s := sessionFrom(r)
+	if s == nil {
+		return p
+	}
+	p.CSRF, _ = s.csrf()
+	if a := s.account; a != nil {
+		names := h.groupNames(r.Context())
+		var groups []string
+		for _, role := range a.Roles {
+			groups = append(groups, names[role])
+		}
+		sort.Strings(groups)
+		p.User = &layout.User{
+			Name:       a.DisplayName,
+			Groups:     strings.Join(groups, ", "),
+			CanSetup:   auth.Satisfies(a.Roles, auth.Admins),
+			CanBrowse:  auth.Satisfies(a.Roles, auth.Browse),
+			CanAccount: auth.Satisfies(a.Roles, auth.Admins),
+		}
+	}
+	return p
+}
+
+// groupNames returns the sync groups' names by role: the configured ones, or
+// the defaults before the first configure.
+func (h *Handler) groupNames(ctx context.Context) map[string]string {
+	out := map[string]string{}
+	for r, n := range auth.DefaultGroupNames {
+		out[string(r)] = n
+	}
+	if names, err := h.st.SyncGroups(ctx); err == nil {
+		for r, n := range names {
+			out[r] = n
+		}
+	}
+	return out
+}
+
+// isFragment reports whether htmx asked for a fragment: an htmx request that is
+// not a boosted navigation. Boosted requests get the full page, like a browser
+// without JavaScript.
+func isFragment(r *http.Request) bool {
+	return r.Header.Get("HX-Request") == "true" && r.Header.Get("HX-Boosted") != "true"
+}
+
+// render writes a component with a status.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := c.Render(r.Context(), w); err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Error("render failed", "method", r.Method, "path", r.URL.Path, "user", username(r), "err", err)
+	}
+}
+
+// fail logs an unexpected error and shows a page that says what failed, never
+// the raw error.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.Error(what, "method", r.Method, "path", r.URL.Path, "user", username(r), "err", err)
+	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong", what+". The details are in the server log.")
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg string) {
+	h.render(w, r, status, console.Error(console.ErrorProps{Layout: h.layoutProps(r, heading, ""), Status: status, Heading: heading, Message: msg}))
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.errorPage(w, r, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// redirect sends a 303 See Other; htmx follows it like a browser.
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}

@@ -1,0 +1,245 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/store"
+	jobsview "github.com/hybridsync/hybridsync/views/jobs"
+)
+
+func (h *Handler) jobsPage(w http.ResponseWriter, r *http.Request) {
+	js, err := h.st.Jobs(r.Context(), 200)
+	if err != nil {
+		h.fail(w, r, "Unable to list jobs", err)
+		return
+	}
+	h.render(w, r, http.StatusOK, jobsview.List(jobsview.ListProps{Layout: h.layoutProps(r, "Jobs", "jobs"), Jobs: h.jobRows(js)}))
+}
+
+func (h *Handler) jobRows(js []store.Job) []jobsview.Row {
+	out := make([]jobsview.Row, len(js))
+	for i, j := range js {
+		out[i] = jobsview.Row{Job: j, Title: h.runner.Title(j.Kind)}
+	}
+	return out
+}
+
+func (h *Handler) loadJob(w http.ResponseWriter, r *http.Request) (store.Job, bool) {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil || id < 1 {
+		h.notFound(w, r)
+		return store.Job{}, false
+	}
+	j, err := h.st.Job(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		h.notFound(w, r)
+		return store.Job{}, false
+	}
+	if err != nil {
+		h.fail(w, r, "Unable to read the job", err)
+		return store.Job{}, false
+	}
+	return j, true
+}
+
+// maxEventsOnPage bounds the events rendered into a job page; the stream
+// continues from the last one shown.
+const maxEventsOnPage = 5000
+
+func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.loadJob(w, r)
+	if !ok {
+		return
+	}
+	evs, err := h.st.Events(r.Context(), j.ID, 0, maxEventsOnPage)
+	if err != nil {
+		h.fail(w, r, "Unable to read the job's events", err)
+		return
+	}
+	var last int64
+	if n := len(evs); n > 0 {
+		last = evs[n-1].Seq
+	}
+	acct := accountFrom(r)
+	h.render(w, r, http.StatusOK, jobsview.Detail(jobsview.DetailProps{
+		Layout: h.layoutProps(r, h.runner.Title(j.Kind), "jobs"), Job: j, Title: h.runner.Title(j.Kind),
+		Events: evs, LastSeq: last, CanRetry: acct != nil && auth.Satisfies(acct.Roles, auth.Admins),
+	}))
+}
+
+func (h *Handler) jobRetry(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.loadJob(w, r)
+	if !ok {
+		return
+	}
+	id, err := h.runner.Retry(r.Context(), j.ID, username(r))
+	if err != nil {
+		h.log.Warn("retry refused", "job", j.ID, "err", err)
+		h.errorPage(w, r, http.StatusConflict, "Can't retry this job", fmt.Sprintf("Job %d is %s; only a failed or interrupted job can be retried.", j.ID, j.Status))
+		return
+	}
+	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
+}
+
+// jobEvents streams a job's events as Server-Sent Events. It starts after the
+// Last-Event-ID the browser sends when it reconnects (or ?after= from the page),
+// so a viewer that was away gets everything it missed, from the store. Each
+// event is a "log" line; each step or job change also sends "status" with the
+// steps re-rendered; a finished job ends with "done".
+func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.loadJob(w, r)
+	if !ok {
+		return
+	}
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		if v, err := strconv.ParseInt(id, 10, 64); err == nil {
+			after = v
+		}
+	}
+	rc := http.NewResponseController(w)
+	// The server's write timeout must not cut a long stream.
+	_ = rc.SetWriteDeadline(time.Time{})
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	// Subscribe before reading the backlog, so nothing falls between the two.
+	sub := h.runner.Hub().Subscribe(j.ID)
+	defer h.runner.Hub().Unsubscribe(sub)
+
+	canRetry := auth.Satisfies(accountFrom(r).Roles, auth.Admins)
+	csrf, _ := sessionFrom(r).csrf()
+	s := &sseStream{h: h, w: w, rc: rc, ctx: r.Context(), jobID: j.ID, last: after, canRetry: canRetry, csrf: csrf}
+	if _, err := fmt.Fprint(w, "retry: 2000\n\n"); err != nil {
+		return
+	}
+	if done, err := s.catchUp(); done || err != nil {
+		return
+	}
+	ping := time.NewTicker(h.cfg.SSEPing)
+	defer ping.Stop()
+	for {
+		select {
+		case ev := <-sub.C:
+			if ev.Seq <= s.last {
+				continue
+			}
+			if ev.Seq > s.last+1 { // a gap: fetch it from the store
+				if done, err := s.catchUp(); done || err != nil {
+					return
+				}
+				continue
+			}
+			if done, err := s.send(ev); done || err != nil {
+				return
+			}
+		case <-sub.Lagged:
+			if done, err := s.catchUp(); done || err != nil {
+				return
+			}
+		case <-ping.C:
+			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			return
+		}
+	}
+}
+
+type sseStream struct {
+	h        *Handler
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	ctx      context.Context
+	jobID    int64
+	last     int64
+	canRetry bool
+	csrf     string
+}
+
+// catchUp sends every stored event after the last one sent.
+func (s *sseStream) catchUp() (bool, error) {
+	for {
+		evs, err := s.h.st.Events(s.ctx, s.jobID, s.last, 500)
+		if err != nil {
+			s.h.log.Error("unable to read job events", "job", s.jobID, "err", err)
+			return false, err
+		}
+		for _, ev := range evs {
+			if done, err := s.send(ev); done || err != nil {
+				return done, err
+			}
+		}
+		if len(evs) < 500 {
+			return false, nil
+		}
+	}
+}
+
+// send writes one event; it reports true when the job has finished.
+func (s *sseStream) send(ev store.Event) (bool, error) {
+	if err := s.write(strconv.FormatInt(ev.Seq, 10), "log", jobsview.EventLine(ev)); err != nil {
+		return false, err
+	}
+	s.last = ev.Seq
+	if ev.Kind == "log" {
+		return false, s.rc.Flush()
+	}
+	j, err := s.h.st.Job(s.ctx, s.jobID)
+	if err != nil {
+		return false, err
+	}
+	if err := s.write("", "status", jobsview.Status(j, s.canRetry, s.csrf)); err != nil {
+		return false, err
+	}
+	// "done" only once the stream has delivered every event: the job's final
+	// event is the last one it writes.
+	if jobs.Finished(j.Status) && ev.Kind == "job" {
+		if more, err := s.h.st.Events(s.ctx, s.jobID, s.last, 1); err != nil || len(more) == 0 {
+			if err := s.write("", "done", templ.Raw(j.Status)); err != nil {
+				return false, err
+			}
+			return true, s.rc.Flush()
+		}
+	}
+	return false, s.rc.Flush()
+}
+
+func (s *sseStream) write(id, event string, c templ.Component) error {
+	var buf bytes.Buffer
+	if err := c.Render(s.ctx, &buf); err != nil {
+		return err
+	}
+	var out strings.Builder
+	if id != "" {
+		out.WriteString("id: " + id + "\n")
+	}
+	out.WriteString("event: " + event + "\n")
+	for _, line := range strings.Split(buf.String(), "\n") {
+		out.WriteString("data: " + line + "\n")
+	}
+	out.WriteString("\n")
+	_, err := fmt.Fprint(s.w, out.String())
+	return err
+}

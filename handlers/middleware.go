@@ -1,0 +1,220 @@
+package handlers
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"context"
+)
+
+// maxBody bounds every request body; the largest legitimate one is a settings
+// file upload (setup.MaxExportSize) with the rest of its form.
+const maxBody = 2 << 20
+
+// logRequests logs each request with its status and duration.
+func (h *Handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				h.log.Error("panic", "method", r.Method, "path", r.URL.Path, "user", username(r), "panic", p)
+				if !rec.wrote {
+					h.errorPage(rec, r, http.StatusInternalServerError, "Something went wrong", "The request failed. The details are in the server log.")
+				}
+			}
+			if r.URL.Path != "/healthz" && !strings.HasPrefix(r.URL.Path, "/static/") {
+				h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "user", username(r), "duration", time.Since(start).Round(time.Microsecond))
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush and SetWriteDeadline.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// securityHeaders sets the headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		if r.URL.Path != "/healthz" && !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// loadSession puts the request's session in its context and, for every
+// state-changing method, checks the CSRF token (form field csrf_token, or the
+// X-CSRF-Token header that htmx sends).
+func (h *Handler) loadSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.sessions.load(r)
+		if err != nil {
+			h.fail(w, r, "Unable to read the session", err)
+			return
+		}
+		_, fresh := s.csrf()
+		if s.touch(time.Now()) || fresh {
+			if err := s.s.Save(r, w); err != nil {
+				h.fail(w, r, "Unable to save the session", err)
+				return
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), sessionKey, s))
+		if !safeMethod(r.Method) {
+			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+			tok := r.Header.Get("X-CSRF-Token")
+			if tok == "" {
+				tok = formValue(r, "csrf_token")
+			}
+			if !s.checkCSRF(tok) {
+				h.log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path, "user", username(r))
+				h.errorPage(w, r, http.StatusForbidden, "This form has expired",
+					"The page was open too long or in another session. Go back, reload the page and try again.")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// formValue reads a form field from a urlencoded or multipart body.
+func formValue(r *http.Request, name string) string {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			return ""
+		}
+	}
+	return r.FormValue(name)
+}
+
+// access is what a route needs.
+type access struct {
+	public   bool      // anyone, signed in or not
+	role     auth.Role // "" with public false: any signed-in account
+	signedIn bool
+}
+
+var (
+	public   = access{public: true}
+	signedIn = access{signedIn: true}
+)
+
+func need(r auth.Role) access { return access{role: r} }
+
+func (a access) String() string {
+	switch {
+	case a.public:
+		return "public"
+	case a.role == "":
+		return "signed in"
+	}
+	return string(a.role)
+}
+
+// guard enforces a route's access.
+func (h *Handler) guard(a access, next http.HandlerFunc) http.HandlerFunc {
+	if a.public {
+		return next
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		acct := accountFrom(r)
+		if acct == nil {
+			if r.Method == http.MethodGet && !isFragment(r) {
+				redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()))
+				return
+			}
+			h.errorPage(w, r, http.StatusUnauthorized, "Signed out", "Your session ended. Sign in again.")
+			return
+		}
+		if a.role != "" && !auth.Satisfies(acct.Roles, a.role) {
+			names := h.groupNames(r.Context())
+			h.log.Warn("forbidden", "method", r.Method, "path", r.URL.Path, "user", acct.Username, "needs", a.role)
+			h.errorPage(w, r, http.StatusForbidden, "Not allowed",
+				"This needs membership of the "+names[string(a.role)]+" group ("+a.role.Label()+"). Ask an administrator if you need it.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// signInLimiter bounds sign-in attempts per client address, and failed ones per
+// username, with token buckets.
+type signInLimiter struct {
+	mu    sync.Mutex
+	every rate.Limit
+	burst int
+	byKey map[string]*rate.Limiter
+}
+
+func newSignInLimiter(every rate.Limit, burst int) *signInLimiter {
+	return &signInLimiter{every: every, burst: burst, byKey: map[string]*rate.Limiter{}}
+}
+
+func (l *signInLimiter) get(key string) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.byKey) > 10000 { // bounded memory: forget everyone, rarely
+		l.byKey = map[string]*rate.Limiter{}
+	}
+	lim, ok := l.byKey[key]
+	if !ok {
+		lim = rate.NewLimiter(l.every, l.burst)
+		l.byKey[key] = lim
+	}
+	return lim
+}
+
+// allowAttempt takes a token for the client address and checks, without taking
+// one, that the username still has one.
+func (l *signInLimiter) allowAttempt(ip, user string) bool {
+	if !l.get("ip:" + ip).Allow() {
+		return false
+	}
+	return l.get("user:"+strings.ToLower(user)).Tokens() >= 1
+}
+
+// failed takes a token from the username.
+func (l *signInLimiter) failed(user string) { l.get("user:" + strings.ToLower(user)).Allow() }
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

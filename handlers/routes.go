@@ -1,0 +1,91 @@
+package handlers
+
+import (
+	"io/fs"
+	"net/http"
+	"net/url"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/web"
+)
+
+// route is one entry of the route table: every route states what it needs.
+type route struct {
+	method, pattern string
+	access          access
+	handle          func(*Handler, http.ResponseWriter, *http.Request)
+}
+
+// routeTable is every route of the console. GET never changes state.
+var routeTable = []route{
+	{"GET", "/healthz", public, (*Handler).healthz},
+
+	{"GET", "/first-run", public, (*Handler).firstRunPage},
+	{"POST", "/first-run", public, (*Handler).firstRun},
+	{"GET", "/signin", public, (*Handler).signInPage},
+	{"POST", "/signin", public, (*Handler).signIn},
+	{"POST", "/signout", signedIn, (*Handler).signOut},
+
+	{"GET", "/", signedIn, (*Handler).home},
+
+	// Read-only views: the helpdesk's Browse role and up.
+	{"GET", "/config", need(auth.Browse), (*Handler).configPage},
+	{"GET", "/jobs", need(auth.Browse), (*Handler).jobsPage},
+	{"GET", "/jobs/{id}", need(auth.Browse), (*Handler).jobPage},
+	{"GET", "/jobs/{id}/events", need(auth.Browse), (*Handler).jobEvents},
+
+	// The wizard and everything it changes: Administrators.
+	{"GET", "/setup", need(auth.Admins), (*Handler).setupResume},
+	{"GET", "/setup/{page}", need(auth.Admins), (*Handler).setupPage},
+	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
+	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
+	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},
+	{"GET", "/config/export", need(auth.Admins), (*Handler).configExport},
+	{"GET", "/accounts", need(auth.Admins), (*Handler).accountsPage},
+	{"POST", "/accounts", need(auth.Admins), (*Handler).accountCreate},
+	{"POST", "/accounts/{id}/groups", need(auth.Admins), (*Handler).accountGroups},
+}
+
+// Routes returns the console's router.
+func (h *Handler) Routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(h.logRequests, securityHeaders)
+
+	static, _ := fs.Sub(web.FS, "static")
+	r.Method("GET", "/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+
+	r.Group(func(r chi.Router) {
+		r.Use(h.loadSession)
+		for _, rt := range routeTable {
+			handle := rt.handle
+			r.Method(rt.method, rt.pattern, h.guard(rt.access, func(w http.ResponseWriter, r *http.Request) { handle(h, w, r) }))
+		}
+		r.NotFound(h.notFound)
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			h.errorPage(w, r, http.StatusMethodNotAllowed, "Not allowed", "This address does not take that kind of request.")
+		})
+	})
+	return r
+}
+
+// cacheStatic lets browsers keep the assets: their names carry their versions.
+func cacheStatic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.st.CountAccounts(r.Context()); err != nil {
+		h.log.Error("health check failed", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

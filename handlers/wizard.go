@@ -1,0 +1,200 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+	jobsview "github.com/hybridsync/hybridsync/views/jobs"
+	"github.com/hybridsync/hybridsync/views/wizard"
+)
+
+// GET /setup resumes where the admin stopped.
+func (h *Handler) setupResume(w http.ResponseWriter, r *http.Request) {
+	st, err := h.wiz.Load(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to load the wizard's progress", err)
+		return
+	}
+	redirect(w, r, "/setup/"+st.Page)
+}
+
+// GET /setup/{page} shows a page with the saved answers.
+func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
+	st, err := h.wiz.Load(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to load the wizard's progress", err)
+		return
+	}
+	id := chi.URLParam(r, "page")
+	if _, ok := setup.PageByID(id); !ok {
+		h.notFound(w, r)
+		return
+	}
+	// Only pages already reached can be opened; the rest wait their turn.
+	if !setup.IsVisible(&st.Answers, id) || (!st.Done[id] && id != st.Page) {
+		redirect(w, r, "/setup/"+st.Page)
+		return
+	}
+	h.renderWizard(w, r, http.StatusOK, &st, id, setup.Errors{})
+}
+
+// POST /setup/{page}: Next or Back.
+func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
+	st, err := h.wiz.Load(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to load the wizard's progress", err)
+		return
+	}
+	id := chi.URLParam(r, "page")
+	form, err := readForm(r)
+	if err != nil {
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, setup.Errors{"": err.Error()})
+		return
+	}
+	target, errs, err := h.wiz.Submit(r.Context(), &st, id, r.PostFormValue("action"), form, username(r))
+	if errors.Is(err, setup.ErrPageHidden) {
+		redirect(w, r, "/setup/"+st.Page)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "Unable to save the wizard's progress", err)
+		return
+	}
+	if len(errs) > 0 {
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, errs)
+		return
+	}
+	redirect(w, r, "/setup/"+target)
+}
+
+// readForm parses a urlencoded or multipart form; an uploaded settings file is
+// read whole (the body is already bounded by maxBody).
+func readForm(r *http.Request) (setup.Form, error) {
+	f := setup.Form{}
+	if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return f, fmt.Errorf("The form is larger than %d MiB. A settings file is much smaller; check that you chose the right file.", maxBody>>20)
+		}
+		return f, errors.New("The form could not be read. Reload the page and try again.")
+	}
+	f.Values = r.PostForm
+	if r.MultipartForm != nil {
+		if fh := r.MultipartForm.File["settings_file"]; len(fh) > 0 && fh[0].Size > 0 {
+			file, err := fh[0].Open()
+			if err != nil {
+				return f, errors.New("The uploaded file could not be read.")
+			}
+			defer file.Close()
+			data, err := io.ReadAll(io.LimitReader(file, setup.MaxExportSize+1))
+			if err != nil {
+				return f, errors.New("The uploaded file could not be read.")
+			}
+			f.File = &setup.Upload{Name: fh[0].Filename, Data: data}
+		}
+	}
+	return f, nil
+}
+
+// POST /setup/configure saves Ready to configure, validates every page once
+// more, and starts the configure job.
+func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, err := h.wiz.Load(ctx)
+	if err != nil {
+		h.fail(w, r, "Unable to load the wizard's progress", err)
+		return
+	}
+	form, err := readForm(r)
+	if err != nil {
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, setup.PageReady, setup.Errors{"": err.Error()})
+		return
+	}
+	if _, _, err := h.wiz.Submit(ctx, &st, setup.PageReady, setup.ActionNext, form, username(r)); err != nil {
+		if errors.Is(err, setup.ErrPageHidden) {
+			redirect(w, r, "/setup/"+st.Page)
+			return
+		}
+		h.fail(w, r, "Unable to save the wizard's progress", err)
+		return
+	}
+	if page, errs := h.wiz.ValidateAll(ctx, &st.Answers); page != "" {
+		w.Header().Set("HX-Push-Url", "/setup/"+page)
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, page, errs)
+		return
+	}
+	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
+	if err != nil {
+		h.fail(w, r, "Unable to list jobs", err)
+		return
+	}
+	for _, j := range running {
+		if j.Kind == configure.Kind {
+			h.renderWizard(w, r, http.StatusConflict, &st, setup.PageReady, setup.Errors{"": fmt.Sprintf("A configuration is already being applied (job %d). Wait for it to finish.", j.ID)})
+			return
+		}
+	}
+	id, err := h.runner.Start(ctx, jobs.Request{Kind: configure.Kind, Params: configure.Params{Answers: st.Answers}, By: username(r)})
+	if err != nil {
+		h.fail(w, r, "Unable to start the configure job", err)
+		return
+	}
+	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
+}
+
+func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status int, st *setup.State, id string, errs setup.Errors) {
+	page, ok := setup.PageByID(id)
+	if !ok {
+		h.notFound(w, r)
+		return
+	}
+	a := &st.Answers
+	p := wizard.Props{
+		Layout:  h.layoutProps(r, page.Title, "setup"),
+		Page:    page,
+		A:       *a,
+		Errs:    errs,
+		DataDir: h.cfg.DataDir,
+	}
+	if page.Notices != nil {
+		p.Notices = page.Notices(a)
+	}
+	prev, _ := setup.Neighbours(a, id)
+	p.HasPrev = prev != ""
+	section := ""
+	for _, vp := range setup.Visible(a) {
+		state := "todo"
+		switch {
+		case vp.ID == id:
+			state = "current"
+		case st.Done[vp.ID] || vp.ID == st.Page:
+			state = "done"
+		}
+		if vp.ID == st.Page && !st.Done[vp.ID] && vp.ID != id {
+			state = "next"
+		}
+		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, Coming: vp.Coming != "", NewSection: vp.Section != section})
+		section = vp.Section
+	}
+	if id == setup.PageReady {
+		p.Summary = setup.Summary(*a, h.cfg.DataDir)
+		p.Coming = setup.ComingTitles(a)
+		p.AllNotices = setup.Notices(a)
+		p.Notices = nil
+	}
+	if cfg, err := h.st.ActiveConfiguration(r.Context()); err == nil {
+		p.Active = fmt.Sprintf("You are changing the active configuration, applied %s by %s. Nothing changes until you select Configure on the last page.", jobsview.When(cfg.AppliedAt), cfg.AppliedBy)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		h.fail(w, r, "Unable to read the active configuration", err)
+		return
+	}
+	h.render(w, r, status, wizard.Page(p))
+}
