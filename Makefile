@@ -1,0 +1,62 @@
+# hybridsync — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GO        ?= go
+DATA_DIR  ?= ./data
+LISTEN    ?= 127.0.0.1:8080
+CACHE     := $(CURDIR)/.cache
+PW_VERSION := 1.64.1
+
+# Browser tests: the playwright driver unpacked from npm's playwright-core, run
+# by the system node, driving Debian's chromium (see scripts/e2e-deps.sh).
+export PLAYWRIGHT_DRIVER_PATH := $(CACHE)/playwright-core-$(PW_VERSION)
+export PLAYWRIGHT_NODEJS_PATH := $(shell command -v node)
+export HYBRIDSYNC_CHROMIUM ?= /usr/lib/chromium/chromium
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## serve the console on the embedded LocalDB in ./data (http://127.0.0.1:8080)
+	$(GO) run ./cmd/hybridsync serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+
+.PHONY: deps
+deps: ## install what the tests need (apt: chromium; npm: playwright-core; Go modules)
+	scripts/e2e-deps.sh
+	$(GO) mod download
+
+.PHONY: generate
+generate: ## regenerate templ code
+	$(GO) tool templ generate
+
+.PHONY: check
+check: ## fail if regenerating templ code or `go mod tidy` changes a file
+	$(GO) tool templ generate
+	$(GO) mod tidy
+	@git diff --exit-code -- '*_templ.go' go.mod go.sum || { echo "generated files are stale: run 'make generate' and 'go mod tidy', then commit"; exit 1; }
+	@test -z "$$(git ls-files --others --exclude-standard -- '*_templ.go')" || { echo "untracked generated files: run 'make generate' and commit them"; exit 1; }
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "run gofmt -w on the files above"; exit 1; }
+	$(GO) vet ./...
+
+.PHONY: test
+test: deps check lint ## everything: unit, integration and browser tests (installs what it needs)
+	HYBRIDSYNC_E2E_REQUIRED=1 $(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: e2e
+e2e: deps ## only the browser tests
+	HYBRIDSYNC_E2E_REQUIRED=1 $(GO) test -count=1 -timeout 15m -v ./e2e/...
+
+.PHONY: fuzz
+fuzz: ## fuzz the form binders for a while (FUZZTIME=30s each)
+	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzComponentsForm -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzParseExport -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./handlers -run '^$$' -fuzz FuzzWizardSubmit -fuzztime $${FUZZTIME:-30s}
+
+.PHONY: bench
+bench: ## benchmarks, printing their figures
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
