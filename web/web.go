@@ -9,6 +9,7 @@ const (
 	HTMX    = "/static/vendor/htmx-2.0.11.min.js"
 	HTMXSSE = "/static/vendor/htmx-ext-sse-2.2.4.min.js"
 	CSS     = "/static/app.css"
+	JS      = "/static/app.js"
 )
 
 //go:embed static

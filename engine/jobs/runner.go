@@ -143,7 +143,7 @@ func (r *Runner) Recover(ctx context.Context) (int, error) {
 			}
 		}
 		j.Status, j.FinishedAt = Interrupted, now
-		j.Error = "The server stopped while this job was " + full.Status + ". Retry it to run it again."
+		j.Error = "The server stopped while this job was " + full.Status + ". An administrator can retry it."
 		if _, err := r.st.UpdateJob(ctx, j, store.Event{JobID: j.ID, Kind: "job", Level: "error", Message: j.Error}); err != nil {
 			return 0, err
 		}
@@ -236,6 +236,8 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 	case r.sem <- struct{}{}:
 		defer func() { <-r.sem }()
 	case <-ctx.Done():
+		// Its steps end with it, or they would stay pending for good.
+		r.skipFrom(id, steps, 0, Interrupted)
 		r.finish(id, Interrupted, "The server stopped before this job could start.", time.Time{})
 		return
 	}
@@ -246,7 +248,7 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 		pos := i + 1
 		if ctx.Err() != nil {
 			r.skipFrom(id, steps, i, Interrupted)
-			r.finish(id, Interrupted, "The server stopped while this job was running. Retry it to run it again.", started)
+			r.finish(id, Interrupted, "The server stopped while this job was running. An administrator can retry it.", started)
 			return
 		}
 		run.step = pos

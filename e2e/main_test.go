@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mxschmitt/playwright-go"
+)
+
+// What TestMain prepares once for the whole test binary.
+var (
+	moduleRoot     string // the repository root (holds go.mod)
+	binPath        string // the hybridsync binary built from it
+	screenshotsDir string
+
+	pw      *playwright.Playwright
+	browser playwright.Browser
+	// browserErr says why no browser is available; tests skip on it, or fail
+	// under HYBRIDSYNC_E2E_REQUIRED=1.
+	browserErr error
+)
+
+// Timeouts of the browser's auto-waiting (milliseconds).
+const (
+	actionTimeout = 10_000
+	expectTimeout = 10_000
+)
+
+var expect = playwright.NewPlaywrightAssertions(expectTimeout)
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+func testMain(m *testing.M) int {
+	root, err := findModuleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	moduleRoot = root
+	screenshotsDir = filepath.Join(root, "e2e", "screenshots")
+	if err := os.MkdirAll(screenshotsDir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+
+	tmp, err := os.MkdirTemp("", "hybridsync-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	binPath = filepath.Join(tmp, "hybridsync")
+	start := time.Now()
+	build := exec.Command("go", "build", "-o", binPath, "./cmd/hybridsync")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: go build ./cmd/hybridsync failed: %v\n%s", err, out)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: built %s in %s\n", binPath, time.Since(start).Round(time.Millisecond))
+
+	start = time.Now()
+	browserErr = startBrowser()
+	if browserErr == nil {
+		fmt.Fprintf(os.Stderr, "e2e: playwright and chromium started in %s\n", time.Since(start).Round(time.Millisecond))
+	} else {
+		fmt.Fprintln(os.Stderr, "e2e: no browser:", browserErr)
+	}
+	code := m.Run()
+	if browser != nil {
+		_ = browser.Close()
+	}
+	if pw != nil {
+		_ = pw.Stop()
+	}
+	return code
+}
+
+// findModuleRoot walks up from the working directory (the package's folder
+// under go test) to the folder that holds go.mod.
+func findModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// chromiumPath is the browser to drive: $HYBRIDSYNC_CHROMIUM, else Debian's.
+func chromiumPath() (string, error) {
+	candidates := []string{"/usr/lib/chromium/chromium", "/usr/bin/chromium"}
+	if p := os.Getenv("HYBRIDSYNC_CHROMIUM"); p != "" {
+		candidates = append([]string{p}, candidates...)
+	}
+	for _, p := range candidates {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no chromium at %v (run scripts/e2e-deps.sh)", candidates)
+}
+
+// startBrowser starts the playwright driver (never installing anything) and
+// one headless chromium for every test.
+func startBrowser() error {
+	exe, err := chromiumPath()
+	if err != nil {
+		return err
+	}
+	dir := os.Getenv("PLAYWRIGHT_DRIVER_PATH")
+	if dir == "" {
+		return errors.New("PLAYWRIGHT_DRIVER_PATH is not set (run scripts/e2e-deps.sh, then set it to .cache/playwright-core-1.64.1)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "package", "cli.js")); err != nil {
+		return fmt.Errorf("no playwright driver in %s (run scripts/e2e-deps.sh): %w", dir, err)
+	}
+	if os.Getenv("PLAYWRIGHT_NODEJS_PATH") == "" {
+		node, err := exec.LookPath("node")
+		if err != nil {
+			return errors.New("no node: set PLAYWRIGHT_NODEJS_PATH or install nodejs (scripts/e2e-deps.sh)")
+		}
+		os.Setenv("PLAYWRIGHT_NODEJS_PATH", node)
+	}
+	pw, err = playwright.Run(&playwright.RunOptions{
+		DriverDirectory:     dir,
+		SkipInstallBrowsers: true,
+		Verbose:             false,
+		Stdout:              io.Discard,
+		Stderr:              os.Stderr,
+	})
+	if err != nil {
+		return fmt.Errorf("unable to start the playwright driver: %w", err)
+	}
+	browser, err = pw.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
+		ExecutablePath: playwright.String(exe),
+		Headless:       playwright.Bool(true),
+		Args: []string{
+			"--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		},
+	})
+	if err != nil {
+		_ = pw.Stop()
+		pw = nil
+		return fmt.Errorf("unable to launch %s: %w", exe, err)
+	}
+	return nil
+}
+
+// needBrowser skips the test without a browser, or fails it when the browser
+// tests are required.
+func needBrowser(t *testing.T) {
+	t.Helper()
+	if browserErr == nil {
+		return
+	}
+	if os.Getenv("HYBRIDSYNC_E2E_REQUIRED") == "1" {
+		t.Fatalf("browser tests are required (HYBRIDSYNC_E2E_REQUIRED=1) but cannot run: %v", browserErr)
+	}
+	t.Skipf("browser tests skipped: %v", browserErr)
+}
