@@ -58,8 +58,9 @@ func Type(d Deps) jobs.Type {
 type run struct {
 	d Deps
 	p Params
-	// target is the sync database when it is not the console's own store.
-	target *store.Store
+	// target says how to open the sync database when it is not the console's
+	// own store; each step opens and closes it, so a failed step leaks nothing.
+	target *store.Options
 }
 
 func (c *run) prepareDatabase(ctx context.Context, r *jobs.Run) error {
@@ -74,11 +75,7 @@ func (c *run) prepareDatabase(ctx context.Context, r *jobs.Run) error {
 		}
 		path := store.SQLitePath(comp.Location)
 		r.Logf("Opening the LocalDB at %s", path)
-		st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: path})
-		if err != nil {
-			return fmt.Errorf("unable to open the LocalDB at %s: %w", path, err)
-		}
-		return c.migrateTarget(ctx, r, st)
+		return c.migrateTarget(ctx, r, store.Options{Dialect: store.SQLite, DSN: path})
 	default:
 		r.Logf("The sync database is the console's LocalDB (%s)", store.SQLitePath(c.d.DataDir))
 		if c.d.Store.Dialect() == store.SQLServer {
@@ -124,30 +121,28 @@ func (c *run) prepareSQLServer(ctx context.Context, r *jobs.Run, comp setup.Comp
 	} else {
 		r.Logf("Using the database %s that your SQL administrator created (DBO permissions)", comp.SQLDatabase)
 	}
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLServer, DSN: comp.SQLServerDSN(pw, comp.SQLDatabase)})
-	if err != nil {
-		return fmt.Errorf("unable to open the database %s: %w", comp.SQLDatabase, err)
-	}
-	return c.migrateTarget(ctx, r, st)
+	return c.migrateTarget(ctx, r, store.Options{Dialect: store.SQLServer, DSN: comp.SQLServerDSN(pw, comp.SQLDatabase)})
 }
 
-func (c *run) migrateTarget(ctx context.Context, r *jobs.Run, st *store.Store) error {
+func (c *run) migrateTarget(ctx context.Context, r *jobs.Run, o store.Options) error {
+	st, err := store.Open(ctx, o)
+	if err != nil {
+		return fmt.Errorf("unable to open the sync database: %w", err)
+	}
+	defer st.Close()
 	holds, err := st.HoldsConfigurationOf(ctx, c.d.InstallID)
 	if err != nil && !errors.Is(err, store.ErrNoSchema) {
-		st.Close()
 		return err
 	}
 	if holds {
-		st.Close()
 		return setup.ErrHoldsData
 	}
 	n, err := st.Migrate(ctx)
 	if err != nil {
-		st.Close()
 		return err
 	}
 	r.Logf("Applied %d schema migration(s)", n)
-	c.target = st
+	c.target = &o
 	return nil
 }
 
@@ -181,9 +176,6 @@ func order(role string) int {
 }
 
 func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
-	if c.target != nil {
-		defer c.target.Close()
-	}
 	answers, err := json.Marshal(c.p.Answers)
 	if err != nil {
 		return fmt.Errorf("unable to encode the configuration: %w", err)
@@ -194,7 +186,13 @@ func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
 		return err
 	}
 	if c.target != nil {
-		if _, err := c.target.SaveActiveConfiguration(ctx, cfg); err != nil {
+		st, err := store.Open(ctx, *c.target)
+		if err != nil {
+			return fmt.Errorf("unable to open the sync database: %w", err)
+		}
+		_, err = st.SaveActiveConfiguration(ctx, cfg)
+		st.Close()
+		if err != nil {
 			return fmt.Errorf("unable to record the configuration in the sync database: %w", err)
 		}
 		r.Logf("Recorded the configuration in the sync database")

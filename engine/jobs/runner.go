@@ -85,11 +85,11 @@ type Runner struct {
 	sem   chan struct{}
 	types map[string]Type
 
-	mu      sync.Mutex
-	running map[int64]context.CancelFunc
-	wg      sync.WaitGroup
-	base    context.Context
-	stop    context.CancelFunc
+	mu     sync.Mutex // guards closed and wg.Add against Shutdown
+	closed bool
+	wg     sync.WaitGroup
+	base   context.Context
+	stop   context.CancelFunc
 }
 
 // NewRunner makes a runner that runs at most maxConcurrent jobs at once.
@@ -99,10 +99,10 @@ func NewRunner(st *store.Store, hub *Hub, log *slog.Logger, maxConcurrent int) *
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Runner{st: st, hub: hub, log: log, sem: make(chan struct{}, maxConcurrent),
-		types: map[string]Type{}, running: map[int64]context.CancelFunc{}, base: base, stop: stop}
+		types: map[string]Type{}, base: base, stop: stop}
 }
 
-// Register adds a job type.
+// Register adds a job type. Call it only while wiring, before the first Start.
 func (r *Runner) Register(t Type) { r.types[t.Kind] = t }
 
 // Hub returns the runner's event hub.
@@ -161,8 +161,12 @@ type Request struct {
 	Ephemeral any
 }
 
-// ErrUnknownKind is returned for a kind nobody registered.
-var ErrUnknownKind = errors.New("jobs: unknown job kind")
+var (
+	// ErrUnknownKind is returned for a kind nobody registered.
+	ErrUnknownKind = errors.New("jobs: unknown job kind")
+	// ErrShutDown is returned by Start once Shutdown has begun.
+	ErrShutDown = errors.New("jobs: the server is shutting down")
+)
 
 // Start persists a job and runs it in the background; it returns the job's id at
 // once. The job waits its turn when the concurrency bound is reached.
@@ -183,6 +187,11 @@ func (r *Runner) start(ctx context.Context, t Type, params []byte, req Request) 
 	if err != nil {
 		return 0, fmt.Errorf("jobs: unable to plan %s: %w", t.Kind, err)
 	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return 0, ErrShutDown
+	}
 	rows := make([]store.Step, len(steps))
 	for i, s := range steps {
 		rows[i] = store.Step{Name: s.Name, Status: Pending}
@@ -197,20 +206,10 @@ func (r *Runner) start(ctx context.Context, t Type, params []byte, req Request) 
 	}
 	r.emit(store.Event{JobID: id, Kind: "job", Level: "info", Message: msg})
 
-	jctx, cancel := context.WithCancel(r.base)
-	r.mu.Lock()
-	r.running[id] = cancel
-	r.mu.Unlock()
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		defer func() {
-			r.mu.Lock()
-			delete(r.running, id)
-			r.mu.Unlock()
-			cancel()
-		}()
-		r.run(jctx, id, t, steps, &Run{JobID: id, Params: params, By: req.By, Ephemeral: req.Ephemeral, r: r})
+		r.run(r.base, id, t, steps, &Run{JobID: id, Params: params, By: req.By, Ephemeral: req.Ephemeral, r: r})
 	}()
 	return id, nil
 }
@@ -263,7 +262,11 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 			}
 			r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now(), Detail: err.Error()},
 				"error", fmt.Sprintf("Step %d failed: %s", pos, err))
-			r.skipFrom(id, steps, i+1, Skipped)
+			rest := Skipped
+			if status == Interrupted {
+				rest = Interrupted
+			}
+			r.skipFrom(id, steps, i+1, rest)
 			r.finish(id, status, fmt.Sprintf("%s: %s", s.Name, err), started)
 			return
 		}
@@ -343,6 +346,9 @@ func (r *Runner) emit(ev store.Event) {
 // Shutdown waits for running jobs to finish until ctx ends, then cancels them
 // (they end as interrupted) and waits for them to record that.
 func (r *Runner) Shutdown(ctx context.Context) {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
 	select {

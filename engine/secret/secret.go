@@ -53,6 +53,10 @@ func Load(dataDir, envKey string) (*Box, error) {
 			}
 			// O_EXCL: never overwrite a key another process just made.
 			f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, os.ErrExist) {
+				// Another process made it first: use its key.
+				return Load(dataDir, "")
+			}
 			if err != nil {
 				return nil, fmt.Errorf("secret: unable to create %s: %w", path, err)
 			}

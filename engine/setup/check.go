@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/secret"
@@ -72,7 +74,8 @@ func (s *StoreChecker) CheckLocation(ctx context.Context, dir string, sqlElsewhe
 		if err := writable(dir); err != nil {
 			return &CheckError{Msg: "hybridsync can't write to " + dir + ".", Err: err}
 		}
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, os.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		// ENOTDIR: some ancestor is a file; the walk up finds it and says so.
 		parent := filepath.Dir(dir)
 		for {
 			pfi, perr := os.Stat(parent)
@@ -200,10 +203,16 @@ func (c Components) SQLPasswordPlain(box *secret.Box) (string, error) {
 // name (resolved through SQL Server Browser), or by port when browsing is off.
 func (c Components) SQLServerDSN(password, database string) string {
 	name, port, _ := ParseInstance(c.SQLInstance)
-	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(c.SQLLogin, password), Host: c.SQLServer}
+	// The host may be an IPv6 address, typed with or without brackets; a URL
+	// needs exactly one pair.
+	host := strings.Trim(c.SQLServer, "[]")
+	u := &url.URL{Scheme: "sqlserver", User: url.UserPassword(c.SQLLogin, password), Host: host}
+	if strings.Contains(host, ":") {
+		u.Host = "[" + host + "]"
+	}
 	switch {
 	case port != 0:
-		u.Host = net.JoinHostPort(c.SQLServer, strconv.Itoa(port))
+		u.Host = net.JoinHostPort(host, strconv.Itoa(port))
 	case name != "":
 		u.Path = "/" + name
 	}

@@ -220,10 +220,10 @@ func validateComponents(ctx context.Context, a *Answers, chk Checker) Errors {
 				e.Add("settings_file", err.Error())
 				break
 			}
-			if len(e) == 0 {
-				exp.ApplyTo(a)
-				a.Components.Imported = &Imported{FileName: c.upload.Name, ExportedAt: exp.ExportedAt, ExportedBy: exp.ExportedBy, Version: exp.Product.Version}
-			}
+			// Applied even when another field has an error: a browser can't
+			// put a chosen file back into the form, so it must not be lost.
+			exp.ApplyTo(a)
+			a.Components.Imported = &Imported{FileName: c.upload.Name, ExportedAt: exp.ExportedAt, ExportedBy: exp.ExportedBy, Version: exp.Product.Version}
 		case c.Imported == nil:
 			e.Add("settings_file", "Choose a settings file that hybridsync exported.")
 		}

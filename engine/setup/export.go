@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
@@ -107,7 +108,6 @@ func ParseExport(data []byte) (Export, error) {
 			return Export{}, fmt.Errorf("The file's %s settings are not valid: %s", check.page, check.errs[f])
 		}
 	}
-	seen := map[string]bool{}
 	for role, name := range x.Settings.SyncGroups {
 		if !auth.Role(role).Valid() {
 			return Export{}, fmt.Errorf("The settings file names an unknown sync group %q.", role)
@@ -115,10 +115,19 @@ func ParseExport(data []byte) (Export, error) {
 		if msg := checkGroupName(name); msg != "" {
 			return Export{}, fmt.Errorf("The settings file's sync group %q is not valid: %s", name, msg)
 		}
-		if seen[name] {
+	}
+	// The names as ApplyTo will set them (a group the file leaves out keeps its
+	// default name), compared case-insensitively as the components page does.
+	seen := map[string]bool{}
+	for _, r := range auth.Roles {
+		name := x.Settings.SyncGroups[string(r)]
+		if name == "" {
+			name = auth.DefaultGroupNames[r]
+		}
+		if seen[strings.ToLower(name)] {
 			return Export{}, fmt.Errorf("The settings file uses the group name %q twice.", name)
 		}
-		seen[name] = true
+		seen[strings.ToLower(name)] = true
 	}
 	return x, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -219,26 +220,30 @@ func (s *Store) Jobs(ctx context.Context, limit int) ([]Job, error) {
 
 // JobsWithStatus lists the jobs in any of the given states, oldest first.
 func (s *Store) JobsWithStatus(ctx context.Context, statuses ...string) ([]Job, error) {
+	if len(statuses) == 0 {
+		return nil, nil
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")
+	args := make([]any, len(statuses))
+	for i, st := range statuses {
+		args[i] = st
+	}
+	rows, err := s.query(ctx, `SELECT id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of
+		FROM jobs WHERE status IN (`+marks+`) ORDER BY id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list jobs by status: %w", err)
+	}
+	defer rows.Close()
 	var out []Job
-	for _, st := range statuses {
-		rows, err := s.query(ctx, `SELECT id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of
-			FROM jobs WHERE status = ? ORDER BY id`, st)
+	for rows.Next() {
+		j, err := scanJob(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: unable to list %s jobs: %w", st, err)
+			return nil, err
 		}
-		for rows.Next() {
-			j, err := scanJob(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, j)
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("store: unable to list %s jobs: %w", st, err)
-		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to list jobs by status: %w", err)
 	}
 	return out, nil
 }

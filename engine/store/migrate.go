@@ -52,17 +52,22 @@ func Migrations(d Dialect) ([]Migration, error) {
 // createVersionTable is the one statement the migrations cannot hold themselves.
 // SQL Server has no CREATE TABLE IF NOT EXISTS, so it tests OBJECT_ID first.
 func (s *Store) createVersionTable(ctx context.Context) error {
-	stmt := `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)`
-	if s.dialect == SQLServer {
-		stmt = `IF OBJECT_ID(N'dbo.schema_migrations', N'U') IS NULL
-		CREATE TABLE schema_migrations (
-		version BIGINT NOT NULL PRIMARY KEY, description NVARCHAR(256) NOT NULL, applied_at BIGINT NOT NULL)`
-	}
-	if _, err := s.exec(ctx, stmt); err != nil {
+	if _, err := s.exec(ctx, versionTableSQL(s.dialect)); err != nil {
 		return fmt.Errorf("store: unable to create schema_migrations: %w", err)
 	}
 	return nil
+}
+
+// versionTableSQL is createVersionTable's statement for a dialect (a test parses
+// both and compares them).
+func versionTableSQL(d Dialect) string {
+	if d == SQLServer {
+		return `IF OBJECT_ID(N'dbo.schema_migrations', N'U') IS NULL
+		CREATE TABLE schema_migrations (
+		version BIGINT NOT NULL PRIMARY KEY, description NVARCHAR(256) NOT NULL, applied_at BIGINT NOT NULL)`
+	}
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)`
 }
 
 // SchemaVersion returns the applied version and the newest embedded one.
@@ -91,6 +96,10 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	ms, err := Migrations(s.dialect)
 	if err != nil {
 		return 0, err
+	}
+	if applied > len(ms) {
+		// A newer hybridsync migrated this database; never touch it.
+		return 0, ErrSchemaOutOfDate{Applied: applied, Latest: len(ms)}
 	}
 	n := 0
 	for _, m := range ms[applied:] {

@@ -75,13 +75,20 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		q.Add("_pragma", "busy_timeout(10000)")
 		if o.ReadOnly {
 			q.Set("mode", "ro")
+			// A read-only connection to a WAL database creates the -wal and
+			// -shm files beside it (and cannot remove them). When neither they
+			// nor a rollback journal are there, nobody is writing and the file
+			// holds all of it: immutable reads it without creating anything.
+			if !exists(o.DSN+"-wal") && !exists(o.DSN+"-shm") && !exists(o.DSN+"-journal") {
+				q.Set("immutable", "1")
+			}
 		} else {
 			q.Add("_pragma", "journal_mode(WAL)")
 		}
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Set("_txlock", "immediate")
-		dsn := "file:" + o.DSN + "?" + q.Encode()
+		dsn := "file:" + uriPath(o.DSN) + "?" + q.Encode()
 		var err error
 		if s.w, err = sql.Open("sqlite", dsn); err != nil {
 			return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
@@ -109,6 +116,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: unable to connect: %w", err)
 	}
 	return s, nil
+}
+
+// uriPath escapes what a SQLite URI would read as syntax in a file path: % starts
+// an escape, ? the parameters and # a fragment.
+func uriPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Dialect reports which SQL dialect the store speaks.
@@ -194,18 +212,20 @@ func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 // Server both return the new id from the INSERT itself, but spell it differently:
 // SQLite appends RETURNING, SQL Server puts OUTPUT INSERTED.id before VALUES.
 func (t *Tx) insertID(ctx context.Context, table, cols string, args ...any) (int64, error) {
-	marks := strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")
-	var query string
-	if t.s.dialect == SQLServer {
-		query = "INSERT INTO " + table + " (" + cols + ") OUTPUT INSERTED.id VALUES (" + marks + ")"
-	} else {
-		query = "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ") RETURNING id"
-	}
 	var id int64
-	if err := t.queryRow(ctx, query, args...).Scan(&id); err != nil {
+	if err := t.queryRow(ctx, insertSQL(t.s.dialect, table, cols, len(args)), args...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("store: unable to insert into %s: %w", table, err)
 	}
 	return id, nil
+}
+
+// insertSQL is insertID's statement for n values, with ? placeholders.
+func insertSQL(d Dialect, table, cols string, n int) string {
+	marks := strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	if d == SQLServer {
+		return "INSERT INTO " + table + " (" + cols + ") OUTPUT INSERTED.id VALUES (" + marks + ")"
+	}
+	return "INSERT INTO " + table + " (" + cols + ") VALUES (" + marks + ") RETURNING id"
 }
 
 // limit returns the dialect's way to take the first n rows: SQLite has LIMIT at
