@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -68,6 +69,9 @@ type Handler struct {
 	limiter  *signInLimiter
 	log      *slog.Logger
 	done     chan struct{}
+	// configureMu makes "no configure job is queued or running, so start one"
+	// one step: two Configure requests at once would otherwise both start.
+	configureMu sync.Mutex
 }
 
 // Deps are the Handler's dependencies.

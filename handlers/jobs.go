@@ -131,6 +131,12 @@ func (h *Handler) jobEvents(w http.ResponseWriter, r *http.Request) {
 	if done, err := s.catchUp(); done || err != nil {
 		return
 	}
+	// A job that had finished with every event already seen (after= at or past
+	// its last one, as when the page was rendered just as the job ended) sends
+	// nothing more: say where it stands and end, or the viewer waits forever.
+	if done, err := s.endIfFinished(); done || err != nil {
+		return
+	}
 	ping := time.NewTicker(h.cfg.SSEPing)
 	defer ping.Stop()
 	for {
@@ -195,6 +201,26 @@ func (s *sseStream) catchUp() (bool, error) {
 			return false, nil
 		}
 	}
+}
+
+// endIfFinished sends the status and "done" when the job has finished and no
+// event is left to send; it reports whether it did.
+func (s *sseStream) endIfFinished() (bool, error) {
+	j, err := s.h.st.Job(s.ctx, s.jobID)
+	if err != nil || !jobs.Finished(j.Status) {
+		return false, err
+	}
+	// The job's final event is written with its final status: none can follow.
+	if more, err := s.h.st.Events(s.ctx, s.jobID, s.last, 1); err != nil || len(more) > 0 {
+		return false, err
+	}
+	if err := s.write("", "status", jobsview.Status(j, s.canRetry, s.csrf)); err != nil {
+		return false, err
+	}
+	if err := s.write("", "done", templ.Raw(j.Status)); err != nil {
+		return false, err
+	}
+	return true, s.rc.Flush()
 }
 
 // send writes one event; it reports true when the job has finished.

@@ -1,6 +1,9 @@
 package handlers
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -10,7 +13,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
-	"context"
 )
 
 // maxBody bounds every request body; the largest legitimate one is a settings
@@ -24,13 +26,13 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
-				h.log.Error("panic", "method", r.Method, "path", r.URL.Path, "user", username(r), "panic", p)
+				h.log.Error("panic", "method", r.Method, "path", r.URL.Path, "user", rec.user, "panic", p)
 				if !rec.wrote {
 					h.errorPage(rec, r, http.StatusInternalServerError, "Something went wrong", "The request failed. The details are in the server log.")
 				}
 			}
 			if r.URL.Path != "/healthz" && !strings.HasPrefix(r.URL.Path, "/static/") {
-				h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "user", username(r), "duration", time.Since(start).Round(time.Microsecond))
+				h.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "user", rec.user, "duration", time.Since(start).Round(time.Microsecond))
 			}
 		}()
 		next.ServeHTTP(rec, r)
@@ -41,6 +43,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	user   string // set by loadSession: r here has no session in its context
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -84,18 +87,30 @@ func (h *Handler) loadSession(next http.Handler) http.Handler {
 			return
 		}
 		_, fresh := s.csrf()
-		if s.touch(time.Now()) || fresh {
+		if s.touch(time.Now(), h.sessions.idle) || fresh {
 			if err := s.s.Save(r, w); err != nil {
 				h.fail(w, r, "Unable to save the session", err)
 				return
 			}
 		}
 		r = r.WithContext(context.WithValue(r.Context(), sessionKey, s))
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.user = username(r)
+		}
 		if !safeMethod(r.Method) {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 			tok := r.Header.Get("X-CSRF-Token")
 			if tok == "" {
-				tok = formValue(r, "csrf_token")
+				var err error
+				tok, err = formValue(r, "csrf_token")
+				// A body over the limit is cut before its token can be read:
+				// say what is wrong rather than "expired".
+				var tooBig *http.MaxBytesError
+				if tok == "" && errors.As(err, &tooBig) {
+					h.log.Warn("request body too large", "method", r.Method, "path", r.URL.Path, "user", username(r))
+					h.errorPage(w, r, http.StatusRequestEntityTooLarge, "Too large", msgTooLarge)
+					return
+				}
 			}
 			if !s.checkCSRF(tok) {
 				h.log.Warn("CSRF token missing or wrong", "method", r.Method, "path", r.URL.Path, "user", username(r))
@@ -112,14 +127,19 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// formValue reads a form field from a urlencoded or multipart body.
-func formValue(r *http.Request, name string) string {
+// msgTooLarge is shown for a body over maxBody.
+var msgTooLarge = fmt.Sprintf("The form is larger than %d MiB. A settings file is much smaller; check that you chose the right file.", maxBody>>20)
+
+// formValue reads a form field from a urlencoded or multipart body; the error
+// says why the body could not be read.
+func formValue(r *http.Request, name string) (string, error) {
+	var err error
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		if err := r.ParseMultipartForm(maxBody); err != nil {
-			return ""
-		}
+		err = r.ParseMultipartForm(maxBody)
+	} else {
+		err = r.ParseForm()
 	}
-	return r.FormValue(name)
+	return r.FormValue(name), err
 }
 
 // access is what a route needs.

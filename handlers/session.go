@@ -127,10 +127,12 @@ func (s *session) checkCSRF(got string) bool {
 }
 
 // touch records activity; it reports whether the cookie must be saved (at most
-// once a minute, to spare a Set-Cookie on every request).
-func (s *session) touch(now time.Time) bool {
+// once a minute, to spare a Set-Cookie on every request, but at least twice per
+// idle timeout, or a short one would end an active session).
+func (s *session) touch(now time.Time, idle time.Duration) bool {
 	seen, _ := s.s.Values[keySeen].(int64)
-	if s.account == nil || now.Unix()-seen < 60 {
+	every := min(int64(60), int64(idle/2/time.Second))
+	if s.account == nil || now.Unix()-seen < every {
 		return false
 	}
 	s.s.Values[keySeen] = now.Unix()

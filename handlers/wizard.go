@@ -79,10 +79,17 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 // read whole (the body is already bounded by maxBody).
 func readForm(r *http.Request) (setup.Form, error) {
 	f := setup.Form{}
-	if err := r.ParseMultipartForm(maxBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		var tooBig *http.MaxBytesError
+	// ParseForm first: on a urlencoded body ParseMultipartForm reports
+	// ErrNotMultipart and drops ParseForm's error, so a body cut at maxBody
+	// would pass for an empty form.
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	if !errors.As(err, &tooBig) {
+		err = r.ParseMultipartForm(maxBody)
+	}
+	if err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		if errors.As(err, &tooBig) {
-			return f, fmt.Errorf("The form is larger than %d MiB. A settings file is much smaller; check that you chose the right file.", maxBody>>20)
+			return f, errors.New(msgTooLarge)
 		}
 		return f, errors.New("The form could not be read. Reload the page and try again.")
 	}
@@ -131,6 +138,8 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, page, errs)
 		return
 	}
+	h.configureMu.Lock()
+	defer h.configureMu.Unlock()
 	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
 	if err != nil {
 		h.fail(w, r, "Unable to list jobs", err)

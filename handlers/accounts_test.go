@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+)
+
+func TestAccountGroupsFragment(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.signedIn("admin")
+	ctx := context.Background()
+	path := fmt.Sprintf("/accounts/%d/groups", e.ids["helpdesk"])
+	cases := []struct {
+		name     string
+		mode     csrfMode
+		hdr      []string
+		fragment bool
+	}{
+		{"htmx request", csrfField, []string{"HX-Request", "true"}, true},
+		{"htmx request, token in the header", csrfHeader, []string{"HX-Request", "true"}, true},
+		{"boosted navigation", csrfHeader, []string{"HX-Request", "true", "HX-Boosted", "true"}, false},
+		{"plain form post", csrfField, nil, false},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			groups := [][]string{{"browse"}, {"browse", "operators"}}[i%2]
+			r := c.postWith(tc.mode, c.csrf, path, url.Values{"groups": groups}, tc.hdr...)
+			wantStatus(t, r, http.StatusOK, tc.name)
+			isFragment := !strings.Contains(r.text(), "<html")
+			if isFragment != tc.fragment {
+				t.Fatalf("fragment=%v, want %v:\n%s", isFragment, tc.fragment, r.text())
+			}
+			if tc.fragment {
+				if !strings.HasPrefix(strings.TrimSpace(r.text()), "<tr") {
+					t.Errorf("the fragment is not a row: %.80q", r.text())
+				}
+				if got := r.testid(t, "row-msg-helpdesk"); got != "Saved." {
+					t.Errorf("row message %q", got)
+				}
+				if tok, _ := r.find(t, `input[name="csrf_token"]`).Attr("value"); tok == "" {
+					t.Error("the row's form has no CSRF token")
+				}
+			} else if got := r.testid(t, "flash"); got != "Saved the groups of helpdesk." {
+				t.Errorf("flash %q", got)
+			}
+			for _, role := range auth.Roles {
+				checked := r.find(t, fmt.Sprintf(`[data-testid="group-helpdesk-%s"]`, role)).Is("[checked]")
+				if checked != slices.Contains(groups, string(role)) {
+					t.Errorf("%s checked=%v, want %v", role, checked, !checked)
+				}
+			}
+			a, _ := e.st.AccountByID(ctx, e.ids["helpdesk"])
+			if !slices.Equal(a.Roles, sorted(groups)) {
+				t.Errorf("stored groups %v, want %v", a.Roles, groups)
+			}
+		})
+	}
+
+	bad := []struct {
+		name, path string
+		form       url.Values
+		status     int
+		msg        string
+	}{
+		{"unknown group", path, url.Values{"groups": {"root"}}, 422, "Choose among the four sync groups."},
+		{"last administrator", fmt.Sprintf("/accounts/%d/groups", e.ids["admin"]), url.Values{"groups": {"browse"}}, 422, "at least one administrator"},
+		{"last administrator, no groups", fmt.Sprintf("/accounts/%d/groups", e.ids["admin"]), url.Values{}, 422, "at least one administrator"},
+		{"no such account", "/accounts/9999/groups", url.Values{"groups": {"browse"}}, 404, ""},
+		{"not an id", "/accounts/x/groups", url.Values{"groups": {"browse"}}, 404, ""},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.snapshot()
+			for _, hx := range []bool{true, false} {
+				var hdr []string
+				if hx {
+					hdr = []string{"HX-Request", "true"}
+				}
+				r := c.post(tc.path, tc.form, hdr...)
+				wantStatus(t, r, tc.status, tc.name)
+				if tc.msg == "" {
+					continue
+				}
+				sel := `[data-testid="page-error"]`
+				if hx {
+					sel = `[data-testid^="row-msg-"]`
+				}
+				if got := r.find(t, sel).Text(); !strings.Contains(got, tc.msg) {
+					t.Errorf("htmx=%v: message %q, want %q", hx, got, tc.msg)
+				}
+			}
+			if after := e.snapshot(); after != before {
+				t.Errorf("a refused change changed the store:\n%s\n%s", before, after)
+			}
+		})
+	}
+
+	// With a second administrator, the first may step down.
+	if _, err := e.st.CountRole(ctx, string(auth.Admins)); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, c.post(fmt.Sprintf("/accounts/%d/groups", e.ids["operator"]), url.Values{"groups": {"admins"}}), 200, "make operator an admin")
+	wantStatus(t, c.post(fmt.Sprintf("/accounts/%d/groups", e.ids["admin"]), url.Values{"groups": {"browse"}}), 200, "admin steps down")
+	if r := c.get("/accounts"); r.status != http.StatusForbidden {
+		t.Errorf("former administrator on /accounts: %d", r.status)
+	}
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}
+
+func TestAccountCreate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.signedIn("admin")
+	cases := []struct {
+		name   string
+		form   url.Values
+		status int
+		field  string
+		msg    string
+	}{
+		{"taken", url.Values{"username": {"Helpdesk"}, "password": {testPassword}}, 422, "username", "already exists"},
+		{"bad username", url.Values{"username": {"a b"}, "password": {testPassword}}, 422, "username", "Use letters"},
+		{"short password", url.Values{"username": {"fresh"}, "password": {"short"}}, 422, "password", "at least 12"},
+		{"password holds the username", url.Values{"username": {"fresh"}, "password": {"my-fresh-password"}}, 422, "password", "must not contain the username"},
+		{"unknown group", url.Values{"username": {"fresh"}, "password": {testPassword}, "groups": {"wheel"}}, 422, "groups", "four sync groups"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.post("/accounts", tc.form)
+			wantStatus(t, r, tc.status, tc.name)
+			if got := r.testid(t, "error-"+tc.field); !strings.Contains(got, tc.msg) {
+				t.Errorf("error-%s says %q", tc.field, got)
+			}
+			if v, _ := r.value(t, "username"); v != tc.form.Get("username") {
+				t.Errorf("username not kept: %q", v)
+			}
+		})
+	}
+	r := c.post("/accounts", url.Values{"username": {"fresh"}, "display_name": {"Fresh One"}, "password": {testPassword}, "groups": {"operators", "browse", "operators"}})
+	wantStatus(t, r, http.StatusOK, "create")
+	if got := r.testid(t, "flash"); got != "Added fresh." {
+		t.Errorf("flash %q", got)
+	}
+	a, err := e.st.AccountByUsername(context.Background(), "fresh")
+	if err != nil || !slices.Equal(a.Roles, []string{"browse", "operators"}) || a.CreatedBy != "admin" {
+		t.Fatalf("created %+v, %v", a, err)
+	}
+	// The new account can sign in, and sees what its groups allow.
+	f := e.signedIn("fresh")
+	if r := f.get("/jobs"); r.status != http.StatusOK {
+		t.Errorf("new operator on /jobs: %d", r.status)
+	}
+}
+
+// TestRequestLog: the request log names the user, as the house style asks.
+func TestRequestLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.signedIn("helpdesk")
+	c.get("/jobs")
+	if !strings.Contains(e.logs.String(), `path=/jobs status=200 user=helpdesk`) {
+		t.Errorf("the request log does not name the user:\n%s", e.logs.String())
+	}
+}
