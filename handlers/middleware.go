@@ -26,6 +26,9 @@ func (h *Handler) logRequests(next http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p) // the server's own way to abort a response
+				}
 				h.log.Error("panic", "method", r.Method, "path", r.URL.Path, "user", rec.user, "panic", p)
 				if !rec.wrote {
 					h.errorPage(rec, r, http.StatusInternalServerError, "Something went wrong", "The request failed. The details are in the server log.")
@@ -139,7 +142,9 @@ func formValue(r *http.Request, name string) (string, error) {
 	} else {
 		err = r.ParseForm()
 	}
-	return r.FormValue(name), err
+	// PostFormValue, not FormValue: a token in the URL would leak into logs and
+	// Referer headers, so it is never accepted from the query string.
+	return r.PostFormValue(name), err
 }
 
 // access is what a route needs.

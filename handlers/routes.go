@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/web"
@@ -51,7 +52,8 @@ var routeTable = []route{
 // Routes returns the console's router.
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(h.logRequests, securityHeaders)
+	// GetHead answers HEAD on every GET route (monitors probe /healthz so).
+	r.Use(h.logRequests, securityHeaders, middleware.GetHead)
 
 	static, _ := fs.Sub(web.FS, "static")
 	r.Method("GET", "/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))

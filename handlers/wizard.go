@@ -39,7 +39,7 @@ func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only pages already reached can be opened; the rest wait their turn.
-	if !setup.IsVisible(&st.Answers, id) || (!st.Done[id] && id != st.Page) {
+	if !st.Reachable(id) {
 		redirect(w, r, "/setup/"+st.Page)
 		return
 	}
@@ -54,6 +54,11 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := chi.URLParam(r, "page")
+	// As with GET: only a page already reached takes a submission.
+	if !st.Reachable(id) {
+		redirect(w, r, "/setup/"+st.Page)
+		return
+	}
 	form, err := readForm(r)
 	if err != nil {
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, setup.Errors{"": err.Error()})

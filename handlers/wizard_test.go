@@ -497,3 +497,16 @@ func TestTooLargeBody(t *testing.T) {
 		t.Errorf("signed out after a large body: %d", r.status)
 	}
 }
+
+// A page not reached yet takes no submission, as it can't be opened: the post
+// is sent back to the page the wizard is on and nothing is saved.
+func TestWizardRefusesUnreachedPage(t *testing.T) {
+	e := newEnv(t)
+	c := e.signedIn("admin")
+	before := e.snapshot()
+	r := c.post("/setup/optional-features", url.Values{"action": {"next"}, "group_writeback": {"on"}})
+	wantRedirect(t, r, "/setup/express", "post to an unreached page")
+	if after := e.snapshot(); after != before {
+		t.Fatalf("an unreached page's post changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+}

@@ -2,6 +2,8 @@ package setup
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -44,7 +48,8 @@ func checkMessage(err error) string {
 	if errors.As(err, &ce) {
 		return ce.Msg
 	}
-	return "The check failed: " + err.Error()
+	// Not worded for the admin: say what was checked, not the raw error.
+	return "hybridsync could not complete this check. Try again; if it keeps failing, the server log has the details."
 }
 
 // StoreChecker checks against real folders and databases.
@@ -164,7 +169,7 @@ func (s *StoreChecker) CheckSQLServer(ctx context.Context, c Components) error {
 		exists, err := store.DatabaseExists(ctx, master, c.SQLDatabase)
 		master.Close()
 		if err != nil {
-			return &CheckError{Msg: "Connected to SQL Server, but could not look for the database " + c.SQLDatabase + ": " + err.Error(), Err: err}
+			return &CheckError{Msg: "Connected to SQL Server, but could not look for the database " + c.SQLDatabase + ". Check that the login may read the server's list of databases.", Err: err}
 		}
 		if !exists {
 			return nil
@@ -179,12 +184,32 @@ func (s *StoreChecker) CheckSQLServer(ctx context.Context, c Components) error {
 	return err
 }
 
+// sqlConnectMessage words the usual ways a connection to SQL Server fails.
 func sqlConnectMessage(c Components, err error) string {
+	where := "SQL Server on " + c.SQLServer
+	var dnsErr *net.DNSError
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "hybridsync can't reach SQL Server on " + c.SQLServer + " (the connection timed out). Check the server name, the instance and port, and the firewall."
+	var se mssql.Error
+	var unknownCA x509.UnknownAuthorityError
+	var badHost x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &dnsErr):
+		return "The server name " + c.SQLServer + " can't be resolved. Check the name, or enter its address."
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "Nothing accepts connections for " + where + " at that port. Check the instance name and port, and that SQL Server allows TCP/IP connections."
+	case errors.As(err, &ne) && ne.Timeout():
+		return "hybridsync can't reach " + where + " (the connection timed out). Check the server name, the instance and port, and the firewall."
+	case errors.As(err, &se) && se.Number == 18456:
+		return "SQL Server refused the login " + c.SQLLogin + ": the login or password is wrong, or SQL Server authentication is off."
+	case errors.As(err, &se) && se.Number == 4060:
+		return "The login " + c.SQLLogin + " can't open the database " + c.SQLDatabase + " on " + c.SQLServer + "."
+	case errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &verify):
+		return "The certificate of " + where + " isn't trusted by this host. Install its CA here, or tick \"Trust the server certificate\" if you accept the risk."
+	case errors.As(err, &se):
+		return where + " answered with error " + strconv.Itoa(int(se.Number)) + ": " + se.Message
 	}
-	return "hybridsync can't connect to SQL Server on " + c.SQLServer + ": " + err.Error()
+	return "hybridsync can't connect to " + where + ". Check the server name, instance, port and login."
 }
 
 // SQLPasswordPlain returns the SQL login's password: the one just typed, or the

@@ -3,16 +3,21 @@ package setup
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -198,7 +203,7 @@ func TestCheckSQLServerFailsCleanly(t *testing.T) {
 		box  *secret.Box
 		want string
 	}{
-		{"SA", PermissionSA, box, "can't connect to SQL Server on 127.0.0.1"},
+		{"SA", PermissionSA, box, "Nothing accepts connections for SQL Server on 127.0.0.1"},
 		{"DBO", PermissionDBO, box, "With DBO permissions, your SQL administrator must create the database"},
 		{"saved password without a key", PermissionSA, nil, "The saved SQL password can't be read"},
 	}
@@ -227,7 +232,7 @@ func TestCheckSQLServerFailsCleanly(t *testing.T) {
 	a := Defaults()
 	componentsPage.Bind(&a, form(sqlForm("sql_server", "127.0.0.1", "sql_instance", ","+itoa(port))...))
 	errs := componentsPage.Validate(context.Background(), &a, &StoreChecker{Timeout: 3 * time.Second})
-	if !strings.Contains(errs["sql_server"], "can't connect to SQL Server") {
+	if !strings.Contains(errs["sql_server"], "Nothing accepts connections for SQL Server") {
 		t.Errorf("components page errors: %v", errs)
 	}
 }
@@ -311,7 +316,44 @@ func TestCheckMessage(t *testing.T) {
 	if got := checkMessage(&CheckError{Msg: "m", Err: errors.New("inner")}); got != "m" {
 		t.Errorf("%q", got)
 	}
-	if got := checkMessage(errors.New("raw")); got != "The check failed: raw" {
+	// An error not worded for the admin is never shown raw.
+	if got := checkMessage(errors.New("raw driver text")); strings.Contains(got, "raw driver text") || got == "" {
 		t.Errorf("%q", got)
+	}
+}
+
+// timeoutErr is a net.Error that timed out.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+func TestSQLConnectMessage(t *testing.T) {
+	c := Components{SQLServer: "sql01", SQLLogin: "hs", SQLDatabase: "HybridSync"}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"unknown name", &net.DNSError{Err: "no such host", Name: "sql01", IsNotFound: true}, "can't be resolved"},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, "Nothing accepts connections"},
+		{"timeout", fmt.Errorf("dial: %w", timeoutErr{}), "timed out"},
+		{"login failed", mssql.Error{Number: 18456, Message: "Login failed for user 'hs'."}, "refused the login hs"},
+		{"database", mssql.Error{Number: 4060, Message: "Cannot open database"}, "can't open the database HybridSync"},
+		{"untrusted certificate", fmt.Errorf("tls: %w", x509.UnknownAuthorityError{}), "Trust the server certificate"},
+		{"other server error", mssql.Error{Number: 50000, Message: "custom"}, "error 50000: custom"},
+		{"anything else", errors.New("\x00raw driver text"), "Check the server name, instance, port and login."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := sqlConnectMessage(c, tt.err)
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("%q, want it to contain %q", got, tt.want)
+			}
+			if strings.Contains(got, "raw driver text") {
+				t.Errorf("raw error shown: %q", got)
+			}
+		})
 	}
 }

@@ -55,6 +55,12 @@ const (
 // ErrPageHidden is returned for a page the answers don't show.
 var ErrPageHidden = errors.New("setup: that page is not part of this configuration")
 
+// Reachable reports whether a page can be opened or submitted: it is shown for
+// these answers and was passed with Next, or is the page the wizard stopped on.
+func (st *State) Reachable(id string) bool {
+	return IsVisible(&st.Answers, id) && (st.Done[id] || id == st.Page)
+}
+
 // Submit binds a page's form into the state and saves it. Back saves what was
 // typed without judging it and returns the previous page; Next validates, saves
 // either way (so nothing typed is lost), and moves on only without errors.
