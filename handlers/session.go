@@ -90,15 +90,7 @@ func (m *sessionManager) load(r *http.Request) (*session, error) {
 		delete(gs.Values, keySID)
 		return out, nil
 	}
-	se, err := m.st.SessionByHash(r.Context(), auth.HashToken(sid))
-	if errors.Is(err, store.ErrNotFound) {
-		delete(gs.Values, keySID)
-		return out, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	acct, err := m.st.AccountByID(r.Context(), se.AccountID)
+	se, acct, err := m.st.SessionAccount(r.Context(), auth.HashToken(sid))
 	if errors.Is(err, store.ErrNotFound) {
 		delete(gs.Values, keySID)
 		return out, nil

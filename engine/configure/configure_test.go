@@ -276,7 +276,7 @@ func TestConfigureSQLServerUnreachable(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("took %v", d)
 	}
-	if j.Status != jobs.Failed || !strings.Contains(j.Error, "can't connect to SQL Server on 127.0.0.1") {
+	if j.Status != jobs.Failed || !strings.Contains(j.Error, "Nothing accepts connections for SQL Server on 127.0.0.1") {
 		t.Fatalf("job %s: %q", j.Status, j.Error)
 	}
 	if strings.Contains(messages(t, e.st, j.ID), "pw") && strings.Contains(messages(t, e.st, j.ID), ":pw@") {

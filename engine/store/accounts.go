@@ -297,3 +297,37 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
 	}
 	return nil
 }
+
+// SessionAccount returns a live session with its account and roles in one
+// query: it runs on every signed-in request.
+func (s *Store) SessionAccount(ctx context.Context, idHash string) (Session, Account, error) {
+	rows, err := s.query(ctx, `SELECT s.created_at, s.expires_at, a.id, a.username, a.display_name, a.password_hash, a.created_at, a.created_by, COALESCE(m.role, '')
+		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN group_members m ON m.account_id = a.id
+		WHERE s.id_hash = ? AND s.expires_at > ? ORDER BY m.role`, idHash, s.millis())
+	if err != nil {
+		return Session{}, Account{}, fmt.Errorf("store: unable to read session: %w", err)
+	}
+	defer rows.Close()
+	se := Session{IDHash: idHash}
+	var a Account
+	found := false
+	for rows.Next() {
+		var sc, se2, ac int64
+		var role string
+		if err := rows.Scan(&sc, &se2, &a.ID, &a.Username, &a.DisplayName, &a.PasswordHash, &ac, &a.CreatedBy, &role); err != nil {
+			return Session{}, Account{}, fmt.Errorf("store: unable to read session: %w", err)
+		}
+		found = true
+		se.AccountID, se.CreatedAt, se.ExpiresAt, a.CreatedAt = a.ID, time.UnixMilli(sc), time.UnixMilli(se2), time.UnixMilli(ac)
+		if role != "" {
+			a.Roles = append(a.Roles, role)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Session{}, Account{}, fmt.Errorf("store: unable to read session: %w", err)
+	}
+	if !found {
+		return Session{}, Account{}, ErrNotFound
+	}
+	return se, a, nil
+}

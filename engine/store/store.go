@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/microsoft/go-mssqldb" // registers "sqlserver"
@@ -41,6 +42,9 @@ type Store struct {
 	dialect Dialect
 	w, r    *sql.DB
 	now     func() time.Time
+	// stmts caches the read statements, prepared once on r: parsing SQL was the
+	// largest cost of a page view. The set of queries is fixed, so it is bounded.
+	stmts sync.Map // query text -> *sql.Stmt
 }
 
 // Options say where the store is.
@@ -99,12 +103,16 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
 		}
 		s.r.SetMaxOpenConns(4)
+		// Keep every reader open: database/sql keeps only 2 idle by default, and a
+		// new connection must open the file and prepare its statements again.
+		s.r.SetMaxIdleConns(4)
 	case SQLServer:
 		db, err := sql.Open("sqlserver", o.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to open SQL Server: %w", err)
 		}
 		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
 		s.w, s.r = db, db
 	default:
 		return nil, fmt.Errorf("store: unknown dialect %q", o.Dialect)
@@ -134,7 +142,12 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes every connection.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	var err error
+	s.stmts.Range(func(_, v any) bool {
+		err = errors.Join(err, v.(*sql.Stmt).Close())
+		return true
+	})
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
@@ -171,11 +184,34 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.r.QueryContext(ctx, s.q(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return s.r.QueryRowContext(ctx, s.q(query), args...)
+}
+
+// stmt returns the prepared read statement for a query, or nil when it can't be
+// prepared (the caller then runs the query unprepared, which reports the error).
+func (s *Store) stmt(ctx context.Context, query string) *sql.Stmt {
+	if v, ok := s.stmts.Load(query); ok {
+		return v.(*sql.Stmt)
+	}
+	st, err := s.r.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil
+	}
+	if v, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt)
+	}
+	return st
 }
 
 // tx runs fn in a write transaction.
