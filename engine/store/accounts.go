@@ -266,22 +266,6 @@ func (s *Store) CreateSession(ctx context.Context, se Session) error {
 	return nil
 }
 
-// SessionByHash returns a session that has not expired.
-func (s *Store) SessionByHash(ctx context.Context, idHash string) (Session, error) {
-	var se Session
-	var c, e int64
-	err := s.queryRow(ctx, `SELECT id_hash, account_id, created_at, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?`,
-		idHash, s.millis()).Scan(&se.IDHash, &se.AccountID, &c, &e)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
-	}
-	if err != nil {
-		return Session{}, fmt.Errorf("store: unable to read session: %w", err)
-	}
-	se.CreatedAt, se.ExpiresAt = time.UnixMilli(c), time.UnixMilli(e)
-	return se, nil
-}
-
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	if _, err := s.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, idHash); err != nil {

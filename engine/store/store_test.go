@@ -380,7 +380,7 @@ func TestSessions(t *testing.T) {
 	s := openTestStore(t)
 	now := time.UnixMilli(1_700_000_000_000)
 	s.SetClock(func() time.Time { return now })
-	id, _ := s.CreateAccount(ctx, Account{Username: "u", PasswordHash: "h"})
+	id, _ := s.CreateAccount(ctx, Account{Username: "u", DisplayName: "U", PasswordHash: "h", CreatedBy: "t", Roles: []string{"browse", "admins"}})
 
 	live := Session{IDHash: "live", AccountID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	old := Session{IDHash: "old", AccountID: id, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Millisecond)}
@@ -398,12 +398,13 @@ func TestSessions(t *testing.T) {
 		ok   bool
 	}{{"live", true}, {"old", false}, {"edge", false}, {"unknown", false}}
 	for _, tt := range tests {
-		se, err := s.SessionByHash(ctx, tt.hash)
-		if tt.ok && (err != nil || !reflect.DeepEqual(se, live)) {
-			t.Errorf("SessionByHash(%s) = %+v, %v; want %+v", tt.hash, se, err, live)
+		se, a, err := s.SessionAccount(ctx, tt.hash)
+		if tt.ok && (err != nil || !reflect.DeepEqual(se, live) || a.ID != id || a.Username != "u" || a.DisplayName != "U" ||
+			!reflect.DeepEqual(a.Roles, []string{"admins", "browse"})) {
+			t.Errorf("SessionAccount(%s) = %+v, %+v, %v; want %+v with account u and roles [admins browse]", tt.hash, se, a, err, live)
 		}
 		if !tt.ok && !errors.Is(err, ErrNotFound) {
-			t.Errorf("SessionByHash(%s) = %v, want ErrNotFound", tt.hash, err)
+			t.Errorf("SessionAccount(%s) = %v, want ErrNotFound", tt.hash, err)
 		}
 	}
 	if err := s.DeleteExpiredSessions(ctx); err != nil {
@@ -413,7 +414,7 @@ func TestSessions(t *testing.T) {
 		t.Errorf("after DeleteExpiredSessions: %v", got)
 	}
 	now = now.Add(2 * time.Hour)
-	if _, err := s.SessionByHash(ctx, "live"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := s.SessionAccount(ctx, "live"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("a session past its expiry is still found: %v", err)
 	}
 	if err := s.DeleteSession(ctx, "live"); err != nil {
