@@ -18,11 +18,8 @@ func (h *Handler) activeAnswers(r *http.Request) (store.Configuration, setup.Ans
 	if err != nil {
 		return cfg, setup.Answers{}, err
 	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(cfg.Answers, &a); err != nil {
-		return cfg, a, fmt.Errorf("the active configuration is corrupt: %w", err)
-	}
-	return cfg, a, nil
+	a, err := setup.ConfigurationAnswers(cfg)
+	return cfg, a, err
 }
 
 func (h *Handler) configPage(w http.ResponseWriter, r *http.Request) {
@@ -42,7 +39,7 @@ func (h *Handler) configPage(w http.ResponseWriter, r *http.Request) {
 
 // configExport downloads the active configuration as a settings file.
 func (h *Handler) configExport(w http.ResponseWriter, r *http.Request) {
-	cfg, a, err := h.activeAnswers(r)
+	cfg, err := h.st.ActiveConfiguration(r.Context())
 	if errors.Is(err, store.ErrNotFound) {
 		h.errorPage(w, r, http.StatusNotFound, "Nothing to export", "No configuration has been applied yet.")
 		return
@@ -52,8 +49,11 @@ func (h *Handler) configExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	x := setup.NewExport(a, setup.ExportSource{InstallID: cfg.InstallID, ConfigurationID: cfg.ID,
-		AppliedAt: cfg.AppliedAt.UTC().Format(time.RFC3339), AppliedBy: cfg.AppliedBy}, username(r), h.cfg.DataDir, now)
+	x, err := setup.ExportConfiguration(cfg, username(r), h.cfg.DataDir, now)
+	if err != nil {
+		h.fail(w, r, "Unable to export the active configuration", err)
+		return
+	}
 	body, err := json.MarshalIndent(x, "", "  ")
 	if err != nil {
 		h.fail(w, r, "Unable to encode the settings", err)

@@ -274,19 +274,25 @@ func firstRunToken(ctx context.Context, st *store.Store, log *slog.Logger, liste
 	return nil
 }
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+// openFor parses a store command's flags and opens its store.
+func openFor(ctx context.Context, name string, args []string, getenv func(string) string, stderr io.Writer, allowMigrate bool) (*store.Store, string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c common
 	c.register(fs, getenv)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, "", err
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	st, err := c.openStore(ctx, log, true)
+	st, err := c.openStore(ctx, log, allowMigrate)
+	return st, c.dataDir, err
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	st, _, err := openFor(ctx, "migrate", args, getenv, stderr, true)
 	if err != nil {
 		return err
 	}
@@ -300,18 +306,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 }
 
 func configExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("config export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c common
-	c.register(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	log, err := c.logger(stderr)
-	if err != nil {
-		return err
-	}
-	st, err := c.openStore(ctx, log, false)
+	st, dataDir, err := openFor(ctx, "config export", args, getenv, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -323,12 +318,10 @@ func configExport(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(cfg.Answers, &a); err != nil {
-		return fmt.Errorf("the active configuration is corrupt: %w", err)
+	x, err := setup.ExportConfiguration(cfg, "hybridsync config export", dataDir, time.Now())
+	if err != nil {
+		return err
 	}
-	x := setup.NewExport(a, setup.ExportSource{InstallID: cfg.InstallID, ConfigurationID: cfg.ID,
-		AppliedAt: cfg.AppliedAt.UTC().Format(time.RFC3339), AppliedBy: cfg.AppliedBy}, "hybridsync config export", c.dataDir, time.Now())
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(x)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // ProductVersion is hybridsync's version, written into exports.
@@ -173,4 +174,23 @@ func (x Export) ApplyTo(a *Answers) {
 			a.Components.GroupNames[string(r)] = n
 		}
 	}
+}
+
+// ConfigurationAnswers decodes the answers a configuration was applied with.
+func ConfigurationAnswers(cfg store.Configuration) (Answers, error) {
+	a := Defaults()
+	if err := json.Unmarshal(cfg.Answers, &a); err != nil {
+		return a, fmt.Errorf("setup: configuration %d is corrupt: %w", cfg.ID, err)
+	}
+	return a, nil
+}
+
+// ExportConfiguration makes the settings file of an applied configuration.
+func ExportConfiguration(cfg store.Configuration, by, dataDir string, now time.Time) (Export, error) {
+	a, err := ConfigurationAnswers(cfg)
+	if err != nil {
+		return Export{}, err
+	}
+	src := ExportSource{InstallID: cfg.InstallID, ConfigurationID: cfg.ID, AppliedAt: cfg.AppliedAt.UTC().Format(time.RFC3339), AppliedBy: cfg.AppliedBy}
+	return NewExport(a, src, by, dataDir, now), nil
 }

@@ -160,7 +160,7 @@ func (s *Store) Events(ctx context.Context, jobID, after int64, limit int) ([]Ev
 
 // Job returns a job with its steps.
 func (s *Store) Job(ctx context.Context, id int64) (Job, error) {
-	j, err := scanJob(s.queryRow(ctx, `SELECT id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of FROM jobs WHERE id = ?`, id))
+	j, err := scanJob(s.queryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
 	if err != nil {
 		return Job{}, err
 	}
@@ -201,21 +201,7 @@ func scanJob(r rowScanner) (Job, error) {
 // Jobs lists the newest jobs first, without their steps.
 func (s *Store) Jobs(ctx context.Context, limit int) ([]Job, error) {
 	top, tail := s.limit(limit)
-	rows, err := s.query(ctx, `SELECT `+top+`id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of
-		FROM jobs ORDER BY id DESC`+tail)
-	if err != nil {
-		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return s.jobs(ctx, `SELECT `+top+jobColumns+` FROM jobs ORDER BY id DESC`+tail)
 }
 
 // JobsWithStatus lists the jobs in any of the given states, oldest first.
@@ -228,10 +214,15 @@ func (s *Store) JobsWithStatus(ctx context.Context, statuses ...string) ([]Job, 
 	for i, st := range statuses {
 		args[i] = st
 	}
-	rows, err := s.query(ctx, `SELECT id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of
-		FROM jobs WHERE status IN (`+marks+`) ORDER BY id`, args...)
+	return s.jobs(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN (`+marks+`) ORDER BY id`, args...)
+}
+
+const jobColumns = `id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of`
+
+func (s *Store) jobs(ctx context.Context, query string, args ...any) ([]Job, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to list jobs by status: %w", err)
+		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
 	}
 	defer rows.Close()
 	var out []Job
@@ -243,7 +234,7 @@ func (s *Store) JobsWithStatus(ctx context.Context, statuses ...string) ([]Job, 
 		out = append(out, j)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to list jobs by status: %w", err)
+		return nil, fmt.Errorf("store: unable to list jobs: %w", err)
 	}
 	return out, nil
 }
