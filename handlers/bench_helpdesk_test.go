@@ -45,6 +45,8 @@ func benchHelpdesk(b *testing.B, every time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Viewers arrive spread over one interval, not all in the same instant.
+			time.Sleep(every * time.Duration(w) / viewers)
 			for {
 				mu.Lock()
 				i := next
