@@ -60,3 +60,11 @@ fuzz: ## fuzz the form binders for a while (FUZZTIME=30s each)
 .PHONY: bench
 bench: ## benchmarks, printing their figures
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+.PHONY: forests
+forests: ## start the two Samba AD test forests (127.0.0.2, 127.0.0.3) and print how to reach them
+	GO=$(GO) scripts/forests.sh up
+
+.PHONY: forests-down
+forests-down: ## stop the test forests started by `make forests`
+	GO=$(GO) scripts/forests.sh down

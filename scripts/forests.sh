@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Start, stop or show the two Samba AD test forests (corp.example.test on
+# 127.0.0.2, fabrikam.example.test on 127.0.0.3) for development:
+#
+#   scripts/forests.sh up [-rebuild]   restore (or provision + seed) and start both, print how to reach them
+#   scripts/forests.sh down            stop both
+#   scripts/forests.sh status          which are running
+#
+# The logic lives in e2e/forest (Go); state is under .cache/forests/run/.
+# Installing samba (first `up` only) needs root and apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+  up|down|status) ;;
+  *) echo "usage: $0 up [-rebuild] | down | status" >&2; exit 2 ;;
+esac
+exec "${GO:-go}" run ./e2e/forest/cmd/forests "$@"
