@@ -14,6 +14,7 @@ import (
 // imported on another's Install required components, and pre-fills its pages.
 func TestImportExportedSettings(t *testing.T) {
 	needBrowser(t)
+	needForests(t)
 
 	// Server A: configured over HTTP, then exported.
 	a := startServer(t, t.TempDir())
@@ -23,6 +24,7 @@ func TestImportExportedSettings(t *testing.T) {
 		"components": {"custom_groups": {"on"}, "group_admins": {"HSAdmins"}, "group_operators": {"HSOperators"},
 			"group_browse": {"HSHelpdesk"}, "group_passwordset": {"HSPasswords"}},
 		"user-signin":       {"method": {"pass-through"}, "sso": {"on"}},
+		"directories":       corpWithSvcSync(t),
 		"optional-features": {"password_writeback": {"on"}},
 		"ready":             {"staging": {"on"}, "start_sync": {"on"}},
 	})

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -34,9 +35,33 @@ const (
 
 var expect = playwright.NewPlaywrightAssertions(expectTimeout)
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(testMain(m))
+}
 
 func testMain(m *testing.M) int {
+	// The forests come up while the binary builds and the browser starts.
+	forestsUp := make(chan func(), 1)
+	go func() {
+		start := time.Now()
+		stop, err := startForests()
+		live.err = err
+		if err == nil {
+			fmt.Fprintf(os.Stderr, "e2e: forests up in %s\n", time.Since(start).Round(time.Millisecond))
+		} else {
+			fmt.Fprintln(os.Stderr, "e2e: no forests:", err)
+		}
+		forestsUp <- stop
+	}()
+	var stopForests func()
+	defer func() {
+		if stopForests == nil { // an early return: wait for them, to stop them
+			stopForests = <-forestsUp
+		}
+		stopForests()
+	}()
+
 	root, err := findModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
@@ -72,6 +97,7 @@ func testMain(m *testing.M) int {
 	} else {
 		fmt.Fprintln(os.Stderr, "e2e: no browser:", browserErr)
 	}
+	stopForests = <-forestsUp
 	code := m.Run()
 	if browser != nil {
 		_ = browser.Close()

@@ -13,6 +13,7 @@ import (
 // the jobs, and nothing that changes them.
 func TestBrowseUserIsReadOnly(t *testing.T) {
 	needBrowser(t)
+	needForests(t)
 	s := startServer(t, t.TempDir())
 	admin := s.newClient()
 	admin.firstRun(adminUser, adminPass)
@@ -22,9 +23,12 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	syncDir := filepath.Join(t.TempDir(), "syncdb")
 	lock := lockSQLite(t, syncDir)
 	job1 := admin.driveWizard(map[string]url.Values{
-		"components":        {"custom_location": {"on"}, "location": {syncDir}},
-		"user-signin":       {"method": {"password-hash-sync"}},
-		"optional-features": {"password_hash_sync": {"on"}, "exchange_hybrid": {"on"}},
+		"components":  {"custom_location": {"on"}, "location": {syncDir}},
+		"user-signin": {"method": {"password-hash-sync"}},
+		"directories": corpWithSvcSync(t),
+		// The test forests have no Exchange schema, so Exchange hybrid
+		// deployment can't be chosen: device writeback instead.
+		"optional-features": {"password_hash_sync": {"on"}, "device_writeback": {"on"}},
 	})
 	if r := admin.get(job1); !strings.Contains(r.Body, `<span class="badge running"`) {
 		t.Fatalf("%s should still be running while the sync database is locked:\n%s", job1, excerpt(r.Body))
@@ -75,7 +79,7 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.open("/config")
 	p.visible("config-summary")
 	p.expectText("summary-Sign-in method", "Password hash synchronization")
-	p.expectText("summary-Features", "Exchange hybrid deployment, Password hash synchronization")
+	p.expectText("summary-Features", "Password hash synchronization, Device writeback")
 	p.expectContains("config-applied", "by alice")
 	p.ok(expectCount(p.id("export"), 0), "no Export for Browse")
 	p.shot("config")
@@ -89,12 +93,14 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.ok(p.id("job-row-1").GetByRole("link", pwName("1")).Click(), "open job 1")
 	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/1$`)), "job 1 address")
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("interrupted"), "job 1 status")
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 3), "job 1 steps")
+	// Prepare the sync database, Verify the AD DS connector account of
+	// corp.example.test, Create the sync groups, Save the active configuration.
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 4), "job 1 steps")
 	p.ok(expectCount(p.id("retry"), 0), "no Retry for Browse")
 	p.shot("job-interrupted")
 	p.open(job2)
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded"), "job 2 status")
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 3), "job 2 steps")
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 4), "job 2 steps")
 	p.visible("configured")
 
 	// Setup and Accounts are refused.

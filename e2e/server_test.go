@@ -17,6 +17,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/hybridsync/hybridsync/e2e/forest"
 )
 
 // server is one hybridsync process: `hybridsync serve` on a loopback port and a
@@ -85,8 +89,8 @@ func (s *server) start() {
 		s.t.Fatal("the server is already running")
 	}
 	s.runs++
-	s.logs.add(fmt.Sprintf("---- run %d: hybridsync serve --data-dir %s --listen %s", s.runs, s.dataDir, s.addr))
-	cmd := exec.Command(binPath, "serve", "--data-dir", s.dataDir, "--listen", s.addr, "--log-format", "json")
+	s.logs.add(fmt.Sprintf("---- run %d: hybridsync serve --data-dir %s --listen %s --dns-server %s", s.runs, s.dataDir, s.addr, dnsServer))
+	cmd := exec.Command(binPath, "serve", "--data-dir", s.dataDir, "--listen", s.addr, "--log-format", "json", "--dns-server", dnsServer)
 	cmd.Dir = s.dataDir
 	cmd.Env = append(cmd.Environ(), "HYBRIDSYNC_SECRET_KEY=")
 	stderr, err := cmd.StderrPipe()
@@ -426,7 +430,9 @@ func (s *server) kill() {
 
 // driveWizard walks the wizard over HTTP from wherever it stands to Configure,
 // posting answers[page] (plus action=next) on each page, and returns the job's
-// path. A page that does not move on fails the test.
+// path. A page that does not move on fails the test. On Connect your
+// directories, answers["directories"] (if any) is posted first with
+// action=add_forest: a forest to add (see forestForm).
 func (c *client) driveWizard(answers map[string]url.Values) string {
 	c.t.Helper()
 	r := c.get("/setup")
@@ -439,6 +445,13 @@ func (c *client) driveWizard(answers map[string]url.Values) string {
 		for k, v := range answers[page] {
 			vals[k] = v
 		}
+		// As a browser would, send the checked choice of every radio group
+		// the answers leave alone.
+		for name, value := range checkedRadios(c.t, r.Body) {
+			if _, ok := vals[name]; !ok {
+				vals.Set(name, value)
+			}
+		}
 		if page == "ready" {
 			vals.Set("action", "configure")
 			r = c.post("/setup/configure", vals)
@@ -446,6 +459,10 @@ func (c *client) driveWizard(answers map[string]url.Values) string {
 				c.t.Fatalf("configure: %d at %s:\n%s", r.Status, r.URL, excerpt(r.Body))
 			}
 			return r.URL
+		}
+		if page == "directories" && len(vals) > 0 {
+			c.addForest(vals)
+			vals = url.Values{}
 		}
 		vals.Set("action", "next")
 		next := c.post("/setup/"+page, vals)
@@ -456,4 +473,57 @@ func (c *client) driveWizard(answers map[string]url.Values) string {
 	}
 	c.t.Fatal("the wizard never reached Ready to configure")
 	return ""
+}
+
+// forestForm is the Add directory form of Connect your directories: connect
+// to f over LDAPS (trusting its test CA) through host ("" finds a DC through
+// DNS) with account "create" or "existing".
+func forestForm(t *testing.T, f *forest.Forest, host, account, user, password string) url.Values {
+	return url.Values{
+		"forest": {f.Name}, "host": {host}, "security": {"ldaps"}, "ca_pem": {caPEM(t, f)},
+		"account": {account}, "user": {user}, "password": {password},
+	}
+}
+
+// addForest posts the Add directory form and fails the test unless the
+// forest is then listed.
+func (c *client) addForest(form url.Values) {
+	c.t.Helper()
+	vals := url.Values{}
+	for k, v := range form {
+		vals[k] = v
+	}
+	vals.Set("action", "add_forest")
+	r := c.post("/setup/directories", vals)
+	if r.Status != http.StatusOK || !strings.HasSuffix(r.URL, "/setup/directories") ||
+		!strings.Contains(r.Body, `data-testid="forest-`+form.Get("forest")+`"`) {
+		c.t.Fatalf("adding %s on Connect your directories: %d at %s:\n%s", form.Get("forest"), r.Status, r.URL, excerpt(r.Body))
+	}
+}
+
+// corpWithSvcSync is the simplest forest to add over HTTP: corp, found
+// through DNS, with the ordinary user svc-sync as the existing account.
+func corpWithSvcSync(t *testing.T) url.Values {
+	t.Helper()
+	corp, _ := needForests(t)
+	return forestForm(t, corp, "", "existing", `CORP\svc-sync`, forest.SvcSyncPassword)
+}
+
+// checkedRadios are the radio buttons checked in the wizard page's form, by
+// name.
+func checkedRadios(t *testing.T, body string) map[string]string {
+	t.Helper()
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse the page: %v", err)
+	}
+	out := map[string]string{}
+	doc.Find(`#wizard-page form input[type="radio"][checked]`).Each(func(_ int, sel *goquery.Selection) {
+		name, _ := sel.Attr("name")
+		value, _ := sel.Attr("value")
+		if name != "" {
+			out[name] = value
+		}
+	})
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -21,6 +22,7 @@ const (
 // the job's progress arriving live over SSE.
 func TestSignInAndWizard(t *testing.T) {
 	needBrowser(t)
+	corp, _ := needForests(t)
 	s := startServer(t, t.TempDir())
 	p := newPage(t, s)
 
@@ -80,7 +82,7 @@ func TestSignInAndWizard(t *testing.T) {
 	p.ok(p.id("field-method-pass-through").Check(), "choose pass-through")
 	p.check("sso")
 	p.shot("user-signin")
-	p.click("next")
+	p.leave("user-signin")
 
 	// Every page whose capability is still to come says so and lets the
 	// wizard move on; Optional features sits among them.
@@ -94,6 +96,17 @@ func TestSignInAndWizard(t *testing.T) {
 		if len(visited) > 20 {
 			t.Fatalf("the wizard does not reach Ready to configure: %v", visited)
 		}
+		if id == "directories" {
+			// Connect your directories needs a forest: corp, its DC found
+			// through DNS, with an ordinary user as the existing account.
+			p.fillForest(corp, "", "existing", `CORP\svc-sync`, forest.SvcSyncPassword)
+			p.addForest(corp.Name)
+			p.ok(expect.Locator(p.id("forest-"+corp.Name)).ToContainText(`CORP\svc-sync`), "corp is added with svc-sync")
+			p.shot(id)
+			p.click("next")
+			p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
+			continue
+		}
 		if id == "optional-features" {
 			p.expectChecked("password_hash_sync", true)
 			p.check("password_writeback")
@@ -103,7 +116,11 @@ func TestSignInAndWizard(t *testing.T) {
 			p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
 			continue
 		}
-		p.visible("coming")
+		if p.isComing(id) {
+			p.visible("coming")
+		} else { // a page that became real (Domain and OU filtering, …): its defaults
+			p.ok(expectCount(p.id("coming"), 0), "%s is not marked coming and says nothing is to come", id)
+		}
 		p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/setup/`+id+`$`)), "address of %s", id)
 		p.shot(id)
 		p.click("next")
@@ -161,8 +178,10 @@ func TestSignInAndWizard(t *testing.T) {
 	}
 	steps, err := p.page.Locator(`[data-testid="job-steps"] > li .badge`).AllTextContents()
 	p.ok(err, "step badges")
-	if !slices.Equal(steps, []string{"succeeded", "succeeded", "succeeded"}) {
-		t.Errorf("step statuses: %v, want three succeeded", steps)
+	// Prepare the sync database, Verify the AD DS connector account of
+	// corp.example.test, Create the sync groups, Save the active configuration.
+	if !slices.Equal(steps, []string{"succeeded", "succeeded", "succeeded", "succeeded"}) {
+		t.Errorf("step statuses: %v, want four succeeded", steps)
 	}
 	p.shot("job-succeeded")
 

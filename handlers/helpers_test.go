@@ -76,8 +76,14 @@ type envOptions struct {
 	cfg        Config
 	maxJobs    int
 	noAccounts bool
-	// checkTimeout bounds the StoreChecker's connection attempts (2 s).
+	// checkTimeout bounds the StoreChecker's connection attempts (5 s: a
+	// forest check binds and searches several times, under -race, on a
+	// machine that may run other packages' forests too).
 	checkTimeout time.Duration
+	// restartOf, when set, starts a new server on that environment's data
+	// directory and store (a restart: a fresh vault, runner and handler; the
+	// accounts are already there).
+	restartOf *env
 }
 
 type env struct {
@@ -90,6 +96,9 @@ type env struct {
 	dataDir string
 	ids     map[string]int64 // account ids by username
 	logs    *syncBuffer
+	// vault holds the enterprise admin credentials typed on Connect your
+	// directories, shared by the StoreChecker and the configure job.
+	vault *setup.Vault
 
 	gate     chan struct{}
 	gateOnce sync.Once
@@ -100,32 +109,49 @@ func newEnv(t testing.TB) *env { return newEnvWith(t, envOptions{}) }
 func newEnvWith(t testing.TB, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(dir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	box, err := secret.Load(dir, "")
-	if err != nil {
-		t.Fatal(err)
+	var (
+		dir string
+		st  *store.Store
+		box *secret.Box
+		err error
+	)
+	if o.restartOf != nil {
+		dir, st, box = o.restartOf.dataDir, o.restartOf.st, o.restartOf.box
+		o.noAccounts = true
+	} else {
+		dir = t.TempDir()
+		st, err = store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(dir)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if _, err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		box, err = secret.Load(dir, "")
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const installID = "handlers-test"
 	if o.checkTimeout == 0 {
-		o.checkTimeout = 2 * time.Second
+		o.checkTimeout = 5 * time.Second
 	}
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout}
+	// As serve wires them: one vault for the checker and the configure job,
+	// and a resolver that asks the test forest's DNS server only.
+	vault := &setup.Vault{}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout, Vault: vault, Resolver: testResolver}
 	if o.maxJobs == 0 {
 		o.maxJobs = 2
 	}
-	e := &env{t: t, st: st, box: box, dataDir: dir, ids: map[string]int64{}, logs: logs, gate: make(chan struct{})}
+	e := &env{t: t, st: st, box: box, dataDir: dir, ids: map[string]int64{}, logs: logs, vault: vault, gate: make(chan struct{})}
+	if o.restartOf != nil {
+		e.ids = o.restartOf.ids
+	}
 	e.runner = jobs.NewRunner(st, jobs.NewHub(), log, o.maxJobs)
-	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker}))
+	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker, Vault: vault, Resolver: testResolver}))
 	e.registerTestTypes()
 	t.Cleanup(func() {
 		e.release()

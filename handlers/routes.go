@@ -40,6 +40,7 @@ var routeTable = []route{
 	// The wizard and everything it changes: Administrators.
 	{"GET", "/setup", need(auth.Admins), (*Handler).setupResume},
 	{"GET", "/setup/{page}", need(auth.Admins), (*Handler).setupPage},
+	{"GET", "/setup/ou-filtering/children", need(auth.Admins), (*Handler).ouChildren},
 	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},

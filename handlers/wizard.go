@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -67,6 +68,10 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 	target, errs, err := h.wiz.Submit(r.Context(), &st, id, r.PostFormValue("action"), form, username(r))
 	if errors.Is(err, setup.ErrPageHidden) {
 		redirect(w, r, "/setup/"+st.Page)
+		return
+	}
+	if errors.Is(err, setup.ErrUnknownAction) {
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, setup.Errors{"": "This page has no such button. Reload the page and try again."})
 		return
 	}
 	if err != nil {
@@ -139,6 +144,10 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if page, errs := h.wiz.ValidateAll(ctx, &st.Answers); page != "" {
+		if err := h.wiz.Return(ctx, &st, page, username(r)); err != nil {
+			h.fail(w, r, "Unable to save the wizard's progress", err)
+			return
+		}
 		w.Header().Set("HX-Push-Url", "/setup/"+page)
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, page, errs)
 		return
@@ -198,6 +207,11 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, Coming: vp.Coming != "", NewSection: vp.Section != section})
 		section = vp.Section
 	}
+	if id == setup.PageOUFiltering {
+		p.Trees = setup.ForestTrees(r.Context(), a, h.wiz.Checker)
+		p.A = *a
+		p.Notices = page.Notices(a)
+	}
 	if id == setup.PageReady {
 		p.Summary = setup.Summary(*a, h.cfg.DataDir)
 		p.Coming = setup.ComingTitles(a)
@@ -211,4 +225,32 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	h.render(w, r, status, wizard.Page(p))
+}
+
+// GET /setup/ou-filtering/children: one level of a forest's OU tree, as the
+// fragment an expanded node loads.
+func (h *Handler) ouChildren(w http.ResponseWriter, r *http.Request) {
+	st, err := h.wiz.Load(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to load the wizard's progress", err)
+		return
+	}
+	forest, dn := r.URL.Query().Get("forest"), r.URL.Query().Get("dn")
+	var fc *setup.ForestConn
+	for i := range st.Answers.Directories.Forests {
+		if st.Answers.Directories.Forests[i].Forest == forest {
+			fc = &st.Answers.Directories.Forests[i]
+		}
+	}
+	if fc == nil || dn == "" || !strings.HasSuffix(strings.ToLower(dn), strings.ToLower(fc.RootDN)) {
+		h.errorPage(w, r, http.StatusNotFound, "Not found", "That forest or OU is not part of this configuration.")
+		return
+	}
+	nodes, err := h.wiz.Checker.Children(r.Context(), *fc, dn)
+	if err != nil {
+		h.log.Warn("unable to list OUs", "forest", forest, "dn", dn, "err", err)
+		h.render(w, r, http.StatusOK, wizard.TreeError(setup.CheckMessage(err)))
+		return
+	}
+	h.render(w, r, http.StatusOK, wizard.TreeLevel(forest, st.Answers.OUFiltering.Forests[forest].Mark(nodes)))
 }

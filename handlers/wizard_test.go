@@ -221,6 +221,9 @@ func TestWizardKeepsInput(t *testing.T) {
 	for _, p := range []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering"} {
 		next := map[string]string{"connect-entra": "directories", "directories": "signin-configuration", "signin-configuration": "ou-filtering",
 			"ou-filtering": "identifying-users", "identifying-users": "group-filtering", "group-filtering": "optional-features"}[p]
+		if p == "directories" {
+			c.mustAddForest(svcSync(t, corpForest(t)))
+		}
 		c.next(p, nil, next)
 	}
 	c.next("optional-features", nil, "adfs-farm")
@@ -240,7 +243,9 @@ func withAction(v url.Values, action string) url.Values {
 }
 
 // walkToReady takes a fresh wizard to Ready to configure with the choices
-// given for components, sign-in and features.
+// given for components, sign-in and features. On Connect your directories it
+// adds fabrikam (whose schema has Exchange, so every feature is offered) with
+// its existing svc-sync account.
 func walkToReady(c *client, components, signIn, features url.Values) {
 	c.t.Helper()
 	c.next("express", nil, "components")
@@ -248,6 +253,9 @@ func walkToReady(c *client, components, signIn, features url.Values) {
 	c.next("user-signin", signIn, "connect-entra")
 	pages := []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering", "optional-features"}
 	for i, p := range pages[:len(pages)-1] {
+		if p == "directories" {
+			c.mustAddForest(svcSync(c.t, fabrikamForest(c.t)))
+		}
 		c.next(p, nil, pages[i+1])
 	}
 	c.next("optional-features", features, "ready")
@@ -364,6 +372,9 @@ func TestWizardConfigureRefusedWhileRunning(t *testing.T) {
 	// stays queued until the gate opens.
 	e := newEnvWith(t, envOptions{maxJobs: 1})
 	c := e.signedIn("admin")
+	// Configure needs a forest: corp, with its existing svc-sync account.
+	walkToDirectories(c)
+	c.mustAddForest(svcSync(t, corpForest(t)))
 	gate := e.startJob(kindGate, nil)
 
 	// Several Configure at once (a double click): one job, the rest refused.

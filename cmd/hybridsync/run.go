@@ -158,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	maxJobs := fs.Int("max-jobs", atoiOr(getenv("HYBRIDSYNC_MAX_JOBS"), 2), "jobs that may run at once [HYBRIDSYNC_MAX_JOBS]")
 	tlsCert := fs.String("tls-cert", getenv("HYBRIDSYNC_TLS_CERT"), "serve HTTPS with this certificate `file` [HYBRIDSYNC_TLS_CERT]")
 	tlsKey := fs.String("tls-key", getenv("HYBRIDSYNC_TLS_KEY"), "and this key `file` [HYBRIDSYNC_TLS_KEY]")
+	dnsServer := fs.String("dns-server", getenv("HYBRIDSYNC_DNS_SERVER"), "find domain controllers through this DNS server `host:port` instead of the system resolver [HYBRIDSYNC_DNS_SERVER]")
 	idle := fs.Duration("idle-timeout", durationOr(getenv("HYBRIDSYNC_IDLE_TIMEOUT"), 30*time.Minute), "sign out after this long without a request [HYBRIDSYNC_IDLE_TIMEOUT]")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -187,10 +188,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if st.Dialect() == store.SQLite {
 		ownDB = store.SQLitePath(c.dataDir)
 	}
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box}
+	vault := &setup.Vault{}
+	resolver := resolverAt(*dnsServer)
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
-	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker}))
+	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver}))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -325,6 +328,18 @@ func configExport(ctx context.Context, args []string, getenv func(string) string
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(x)
+}
+
+// resolverAt returns a resolver that asks one DNS server, or nil (the system's)
+// for "".
+func resolverAt(addr string) *net.Resolver {
+	if addr == "" {
+		return nil
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }
 
 func atoiOr(s string, def int) int {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"sort"
 
@@ -33,6 +34,11 @@ type Deps struct {
 	DataDir   string
 	InstallID string
 	Checker   setup.Checker
+	// Vault holds the enterprise admin credentials typed on Connect your
+	// directories, in memory only.
+	Vault *setup.Vault
+	// Resolver finds domain controllers; nil is the system's resolver.
+	Resolver *net.Resolver
 }
 
 // Type returns the job type.
@@ -46,11 +52,18 @@ func Type(d Deps) jobs.Type {
 				return nil, fmt.Errorf("configure: bad params: %w", err)
 			}
 			c := &run{d: d, p: p}
-			return []jobs.Step{
-				{Name: "Prepare the sync database", Run: c.prepareDatabase},
-				{Name: "Create the sync groups", Run: c.createGroups},
-				{Name: "Save the active configuration", Run: c.saveConfiguration},
-			}, nil
+			steps := []jobs.Step{{Name: "Prepare the sync database", Run: c.prepareDatabase}}
+			for i, fc := range p.Answers.Directories.Forests {
+				name := "Verify the AD DS connector account of " + fc.Forest
+				if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {
+					name = "Create the AD DS connector account in " + fc.Forest
+				}
+				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
+			}
+			return append(steps,
+				jobs.Step{Name: "Create the sync groups", Run: c.createGroups},
+				jobs.Step{Name: "Save the active configuration", Run: c.saveConfiguration},
+			), nil
 		},
 	}
 }

@@ -13,20 +13,26 @@ import (
 // Answers is everything the wizard has collected. It is saved as JSON on every
 // Next and Back. Secrets in it are sealed (engine/secret) before it is saved.
 type Answers struct {
-	Express    Express    `json:"express"`
-	Components Components `json:"components"`
-	SignIn     SignIn     `json:"signIn"`
-	Features   Features   `json:"features"`
-	Ready      Ready      `json:"ready"`
+	Express        Express        `json:"express"`
+	Components     Components     `json:"components"`
+	SignIn         SignIn         `json:"signIn"`
+	Directories    Directories    `json:"directories"`
+	OUFiltering    OUFiltering    `json:"ouFiltering"`
+	GroupFiltering GroupFiltering `json:"groupFiltering"`
+	Features       Features       `json:"features"`
+	Ready          Ready          `json:"ready"`
 }
 
 // Defaults returns the answers of a wizard nobody has touched yet.
 func Defaults() Answers {
 	return Answers{
-		Components: Components{SQLDatabase: DefaultDatabaseName, SQLPermission: PermissionSA, ServiceAccountType: AccountManaged},
-		SignIn:     SignIn{Method: MethodPHS},
-		Features:   Features{PasswordHashSync: true},
-		Ready:      Ready{StartSync: true},
+		Components:     Components{SQLDatabase: DefaultDatabaseName, SQLPermission: PermissionSA, ServiceAccountType: AccountManaged},
+		SignIn:         SignIn{Method: MethodPHS},
+		Directories:    Directories{Draft: ForestDraft{Security: SecurityLDAPS, Account: AccountCreate}},
+		Features:       Features{PasswordHashSync: true},
+		Ready:          Ready{StartSync: true},
+		OUFiltering:    OUFiltering{SyncNewOUs: true},
+		GroupFiltering: GroupFiltering{Mode: GroupModeAll},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	mssql "github.com/microsoft/go-mssqldb"
 
+	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -29,6 +30,21 @@ type Checker interface {
 	CheckLocation(ctx context.Context, dir string, sqlElsewhere bool) error
 	// CheckSQLServer connects to the chosen SQL Server and database.
 	CheckSQLServer(ctx context.Context, c Components) error
+	// ConnectForest connects to a forest with the credentials typed on Connect
+	// your directories, checks the account and reads what the wizard needs.
+	ConnectForest(ctx context.Context, d ForestDraft, password string) (ForestConn, error)
+	// HasAdminCredentials reports whether the enterprise admin credentials typed
+	// for a forest are still held in memory; ForgetAdminCredentials drops them.
+	HasAdminCredentials(forest string) bool
+	ForgetAdminCredentials(forest string)
+	// Children lists the OUs and containers one level below dn in a forest,
+	// connecting with the connector account (or, before Configure created it,
+	// the enterprise admin credentials held in memory).
+	Children(ctx context.Context, fc ForestConn, dn string) ([]directory.Node, error)
+	// FindGroups finds groups by name prefix; DirectMemberCount counts a
+	// group's direct members.
+	FindGroups(ctx context.Context, fc ForestConn, prefix string, max int) ([]directory.Group, error)
+	DirectMemberCount(ctx context.Context, fc ForestConn, dn string) (int, error)
 }
 
 // CheckError is a check's failure, worded for the admin.
@@ -42,6 +58,9 @@ func (e *CheckError) Unwrap() error { return e.Err }
 
 // ErrHoldsData is the "database already contains data" failure.
 var ErrHoldsData = &CheckError{Msg: MsgDatabaseHoldsData}
+
+// CheckMessage words a check's failure for the admin.
+func CheckMessage(err error) string { return checkMessage(err) }
 
 func checkMessage(err error) string {
 	var ce *CheckError
@@ -58,6 +77,10 @@ type StoreChecker struct {
 	OwnDB     string // the console's own SQLite file, if it runs on one
 	Box       *secret.Box
 	Timeout   time.Duration
+	// Vault holds enterprise admin credentials in memory until Configure.
+	Vault *Vault
+	// Resolver finds domain controllers; nil is the system's resolver.
+	Resolver *net.Resolver
 }
 
 func (s *StoreChecker) timeout() time.Duration {

@@ -13,17 +13,10 @@ const (
 	comingConnectEntra = "Here you will enter a Hybrid Identity Administrator account and password (or sign in interactively). " +
 		"hybridsync uses it only to create the sync service account in Microsoft Entra ID and never stores it. " +
 		"Signing in needs the Microsoft Graph client and the tenant emulator, which are still to come; nothing is sent to a tenant yet."
-	comingDirectories = "Here you will add each Active Directory forest by name, with a domain controller found through DNS, and either let " +
-		"hybridsync create the AD DS connector account with enterprise admin credentials or use an existing account. " +
-		"Connecting to Active Directory over LDAP is still to come; no forest is contacted yet."
 	comingSignInConfig = "Here you will review every UPN suffix of your forests as Verified, Not Verified or Not Added in Microsoft Entra ID, " +
 		"and choose userPrincipalName or an alternate ID as the sign-in attribute. It needs your forests and your tenant, both still to come."
-	comingOUFiltering = "Here you will choose which domains and organizational units to synchronize (all, by default) and whether new OUs " +
-		"are synchronized. It needs a connection to your forests, still to come."
 	comingIdentifying = "Here you will choose how users are matched across forests and which attribute is the sourceAnchor. " +
 		"It reads your forests to apply the ms-DS-ConsistencyGuid selection logic, so it comes with the directory work."
-	comingGroupFiltering = "Here you will choose to synchronize all users and devices, or only the direct members of one group (for a pilot). " +
-		"Finding the group needs a connection to your forests, still to come."
 	comingAppFiltering = "You chose Microsoft Entra app and attribute filtering. Here you will select the Microsoft Entra apps you use; " +
 		"the list of attributes each app needs comes with the sync engine."
 	comingAttributeFiltering = "Here you will clear the attributes you want to keep unsynchronized, from the list the selected apps need. " +

@@ -1,6 +1,9 @@
 package setup
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Features is the Optional features page.
 type Features struct {
@@ -94,8 +97,36 @@ var featuresPage = Page{
 	Notices:  featureNotices,
 }
 
+// exchangeFeatures need the Exchange attributes in every forest's schema.
+var exchangeFeatures = map[string]bool{"exchange_hybrid": true, "exchange_public_folders": true, "group_writeback": true}
+
+// FeatureOffered reports whether a feature can be chosen with the forests
+// connected so far, and if not, why.
+func FeatureOffered(a *Answers, field string) (bool, string) {
+	if !exchangeFeatures[field] {
+		return true, ""
+	}
+	all, any := a.Directories.HasExchangeSchema()
+	if !any || all {
+		return true, ""
+	}
+	var without []string
+	for _, fc := range a.Directories.Forests {
+		if !fc.HasExchange {
+			without = append(without, fc.Forest)
+		}
+	}
+	return false, "Not available: it needs Exchange in your on-premises Active Directory, and the schema of " +
+		strings.Join(without, ", ") + " has no Exchange attributes."
+}
+
 func validateFeatures(a *Answers) Errors {
 	e := Errors{}
+	for _, ft := range FeatureList {
+		if ok, why := FeatureOffered(a, ft.Field); !ok && a.Features.On(ft.Field) {
+			e.Add(ft.Field, why)
+		}
+	}
 	if a.SignIn.Method == MethodPHS && !a.Features.PasswordHashSync {
 		e.Add("password_hash_sync", MsgPHSRequired)
 	}
@@ -119,9 +150,9 @@ func featureNotices(a *Answers) []Notice {
 	case a.SignIn.Method == MethodPTA && f.PasswordHashSync:
 		n = append(n, Notice{"info", "With pass-through authentication, password hash synchronization supports legacy clients and provides a backup."})
 	}
-	if f.GroupWriteback {
+	if _, any := a.Directories.HasExchangeSchema(); f.GroupWriteback && !any {
 		n = append(n, Notice{"warn", "Group writeback is available only if you have Exchange in your on-premises Active Directory. " +
-			"hybridsync records this and checks each forest's schema for the Exchange attributes when you connect your directories."})
+			"hybridsync checks each forest's schema for the Exchange attributes when you connect your directories."})
 	}
 	if f.ExchangePublicFolders {
 		n = append(n, Notice{"info", "Syncing groups that contain public folders as members is not supported and results in a synchronization error."})

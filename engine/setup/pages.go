@@ -21,6 +21,9 @@ type Page struct {
 	Validate func(ctx context.Context, a *Answers, chk Checker) Errors
 	// Notices are the warnings and notes the page's current answers call for.
 	Notices func(a *Answers) []Notice
+	// Act handles the page's own buttons (Add directory, Remove), which change
+	// the answers and stay on the page; nil for pages without such buttons.
+	Act func(ctx context.Context, a *Answers, action string, f Form, chk Checker) Errors
 }
 
 // Page ids.
@@ -58,11 +61,11 @@ var Pages = []Page{
 	componentsPage,
 	signInPage,
 	coming(PageConnectEntra, "Connect to Microsoft Entra ID", "Microsoft Entra ID", nil, comingConnectEntra),
-	coming(PageDirectories, "Connect your directories", "Sync", nil, comingDirectories),
+	directoriesPage,
 	coming(PageSignInConfig, "Microsoft Entra sign-in configuration", "Sync", nil, comingSignInConfig),
-	coming(PageOUFiltering, "Domain and OU filtering", "Sync", nil, comingOUFiltering),
+	ouFilteringPage,
 	coming(PageIdentifying, "Identifying users", "Sync", nil, comingIdentifying),
-	coming(PageGroupFiltering, "Filter users and devices", "Sync", nil, comingGroupFiltering),
+	groupFilteringPage,
 	featuresPage,
 	coming(PageAppFiltering, "Microsoft Entra apps", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAppFiltering),
 	coming(PageAttributeFiltering, "Microsoft Entra attributes", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAttributeFiltering),

@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
@@ -52,6 +53,41 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		{"Single sign-on", yesNo(a.SignIn.SSOApplies())},
 	}}
 
+	dirs := SummaryGroup{Title: "Connect your directories"}
+	for _, fc := range a.Directories.Forests {
+		acct := fc.ConnectorUser + " (existing account)"
+		if fc.Account == AccountCreate {
+			acct = "a new account, created by Configure"
+			if fc.ConnectorUser != "" {
+				acct = fc.ConnectorUser + " (created by hybridsync)"
+			}
+		}
+		dirs.Rows = append(dirs.Rows, SummaryRow{fc.Forest, "through " + fc.DC + " over " + SecurityLabel(fc.Security) + ", as " + acct})
+	}
+	if len(dirs.Rows) == 0 {
+		dirs.Rows = []SummaryRow{{"Forests", "None yet"}}
+	}
+
+	for _, fc := range a.Directories.Forests {
+		what := "All domains and OUs"
+		if ff := a.OUFiltering.Forests[fc.Forest]; !ff.Selected(fc.RootDN) {
+			what = "Nothing (the domain is cleared or unreachable)"
+		} else if len(ff.Excluded) > 0 {
+			what = "All but " + strings.Join(ff.Excluded, "; ")
+		}
+		dirs.Rows = append(dirs.Rows, SummaryRow{"Synchronized in " + fc.Forest, what})
+		if a.GroupFiltering.Mode == GroupModeGroup {
+			c := a.GroupFiltering.Forests[fc.Forest]
+			dirs.Rows = append(dirs.Rows, SummaryRow{"Pilot group in " + fc.Forest, fmt.Sprintf("%s (%d direct members)", c.Group.Name, c.DirectMembers)})
+		}
+	}
+	if len(a.Directories.Forests) > 0 {
+		dirs.Rows = append(dirs.Rows, SummaryRow{"Synchronize new OUs", yesNo(a.OUFiltering.SyncNewOUs)})
+		if a.GroupFiltering.Mode != GroupModeGroup {
+			dirs.Rows = append(dirs.Rows, SummaryRow{"Users and devices", "All"})
+		}
+	}
+
 	var on []string
 	for _, f := range FeatureList {
 		if a.Features.On(f.Field) {
@@ -73,7 +109,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		{"Staging mode", yesNo(a.Ready.Staging)},
 		{"Start synchronization when configuration completes", yesNo(a.Ready.StartSync)},
 	}}
-	return []SummaryGroup{comp, signIn, feat, ready}
+	return []SummaryGroup{comp, signIn, dirs, feat, ready}
 }
 
 // ComingTitles lists the visible pages whose capability is still to come.

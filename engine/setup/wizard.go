@@ -52,6 +52,9 @@ const (
 	ActionBack = "back"
 )
 
+// ErrUnknownAction is returned for a button the page does not have.
+var ErrUnknownAction = errors.New("setup: that page has no such button")
+
 // ErrPageHidden is returned for a page the answers don't show.
 var ErrPageHidden = errors.New("setup: that page is not part of this configuration")
 
@@ -79,7 +82,7 @@ func (w *Wizard) Submit(ctx context.Context, st *State, pageID, action string, f
 		if prev, _ := Neighbours(&st.Answers, pageID); prev != "" {
 			target = prev
 		}
-	default:
+	case ActionNext, "":
 		if page.Validate != nil {
 			errs = page.Validate(ctx, &st.Answers, w.Checker)
 		}
@@ -91,6 +94,13 @@ func (w *Wizard) Submit(ctx context.Context, st *State, pageID, action string, f
 		} else {
 			delete(st.Done, pageID)
 		}
+	default:
+		// A page's own button: it changes the answers and stays on the page.
+		if page.Act == nil {
+			return "", nil, ErrUnknownAction
+		}
+		errs = page.Act(ctx, &st.Answers, action, f, w.Checker)
+		delete(st.Done, pageID)
 	}
 	st.Page = target
 	if err := w.save(ctx, st, by); err != nil {
@@ -131,7 +141,27 @@ func (a *Answers) SealSecrets(box *secret.Box) error {
 		*s.sealed, *s.plain = v, ""
 	}
 	c.upload = nil
+	for i := range a.Directories.Forests {
+		fc := &a.Directories.Forests[i]
+		if fc.newPassword == "" {
+			continue
+		}
+		v, err := box.Seal(fc.newPassword)
+		if err != nil {
+			return fmt.Errorf("setup: unable to seal a password: %w", err)
+		}
+		fc.ConnectorPassword, fc.newPassword = v, ""
+	}
+	a.Directories.Draft.password = ""
 	return nil
+}
+
+// Return moves the wizard back to a page (one that failed when Configure
+// checked every page again), so that it can be corrected and submitted.
+func (w *Wizard) Return(ctx context.Context, st *State, pageID, by string) error {
+	st.Page = pageID
+	delete(st.Done, pageID)
+	return w.save(ctx, st, by)
 }
 
 // ValidateAll validates every visible page and returns the first page with errors.

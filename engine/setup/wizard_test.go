@@ -242,8 +242,13 @@ func TestWizardCustomLocationChecked(t *testing.T) {
 func TestValidateAllAndNotices(t *testing.T) {
 	w := &Wizard{}
 	a := Defaults()
-	if page, errs := w.ValidateAll(context.Background(), &a); page != "" || errs != nil {
+	// The defaults lack only a forest.
+	if page, errs := w.ValidateAll(context.Background(), &a); page != PageDirectories || errs[""] != MsgNoForest {
 		t.Fatalf("defaults: %s %v", page, errs)
+	}
+	a.Directories.Forests = []ForestConn{{Forest: "corp.example.test", Account: AccountExisting, ConnectorUser: `CORP\svc`, DC: "dc:636", Security: SecurityLDAPS}}
+	if page, errs := w.ValidateAll(context.Background(), &a); page != "" || errs != nil {
+		t.Fatalf("defaults with a forest: %s %v", page, errs)
 	}
 	a.Components.CustomLocation = true // no location
 	a.SignIn = SignIn{Method: MethodADFS, SSO: true}
@@ -273,8 +278,9 @@ func TestSummary(t *testing.T) {
 	a := Defaults()
 	a.Components.UseServiceAccount, a.Components.ServiceAccountType, a.Components.ServiceAccountName = true, AccountDomain, `CONTOSO\svc`
 	a.Features.GroupWriteback, a.Features.Requires = true, []string{RequireExchangeSchema}
+	a.Directories.Forests = []ForestConn{{Forest: "corp.example.test", Account: AccountExisting, ConnectorUser: `CORP\svc`, DC: "dc1:636", Security: SecurityLDAPS}}
 	groups := Summary(a, "/data")
-	if len(groups) != 4 {
+	if len(groups) != 5 {
 		t.Fatalf("%d groups", len(groups))
 	}
 	var rows []string
@@ -285,7 +291,8 @@ func TestSummary(t *testing.T) {
 	}
 	all := strings.Join(rows, "\n")
 	for _, want := range []string{"Database=Embedded LocalDB (SQLite) at /data/hybridsync.db", `CONTOSO\svc (domain account`,
-		"Administrators: ADSyncAdmins", "Password hash synchronization, Group writeback", "Needs=Exchange schema", "Start synchronization when configuration completes=Yes"} {
+		"Administrators: ADSyncAdmins", "Password hash synchronization, Group writeback", "Needs=Exchange schema", "Start synchronization when configuration completes=Yes",
+		`corp.example.test=through dc1:636 over LDAPS, as CORP\svc (existing account)`} {
 		if !strings.Contains(all, want) {
 			t.Errorf("summary lacks %q:\n%s", want, all)
 		}

@@ -44,7 +44,8 @@ func features(p Props) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		for _, f := range setup.FeatureList {
-			templ_7745c5c3_Err = ui.Checkbox(p.Errs, f.Field, f.Label, f.Description, p.A.Features.On(f.Field), f.Field == "password_hash_sync" && p.A.SignIn.Method == setup.MethodPHS).Render(ctx, templ_7745c5c3_Buffer)
+			offered, why := setup.FeatureOffered(&p.A, f.Field)
+			templ_7745c5c3_Err = ui.Checkbox(p.Errs, f.Field, f.Label, featureDesc(f.Description, why), p.A.Features.On(f.Field) && offered, !offered || (f.Field == "password_hash_sync" && p.A.SignIn.Method == setup.MethodPHS)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -55,6 +56,13 @@ func features(p Props) templ.Component {
 		}
 		return nil
 	})
+}
+
+func featureDesc(desc, why string) string {
+	if why == "" {
+		return desc
+	}
+	return desc + " " + why
 }
 
 var _ = templruntime.GeneratedTemplate
