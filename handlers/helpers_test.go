@@ -142,7 +142,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	// As serve wires them: one vault for the checker and the configure job,
 	// and a resolver that asks the test forest's DNS server only.
 	vault := &setup.Vault{}
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout, Vault: vault, Resolver: testResolver}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout, Vault: vault, Resolver: testResolver, Store: st}
 	if o.maxJobs == 0 {
 		o.maxJobs = 2
 	}

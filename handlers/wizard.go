@@ -207,10 +207,12 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, Coming: vp.Coming != "", NewSection: vp.Section != section})
 		section = vp.Section
 	}
-	if id == setup.PageOUFiltering {
-		p.Trees = setup.ForestTrees(r.Context(), a, h.wiz.Checker)
+	if page.View != nil {
+		p.Data = page.View(r.Context(), a, h.wiz.Checker)
 		p.A = *a
-		p.Notices = page.Notices(a)
+		if page.Notices != nil {
+			p.Notices = page.Notices(a)
+		}
 	}
 	if id == setup.PageReady {
 		p.Summary = setup.Summary(*a, h.cfg.DataDir)

@@ -190,7 +190,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	vault := &setup.Vault{}
 	resolver := resolverAt(*dnsServer)
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver, Store: st}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
 	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver}))

@@ -19,6 +19,10 @@ type Answers struct {
 	Directories    Directories    `json:"directories"`
 	OUFiltering    OUFiltering    `json:"ouFiltering"`
 	GroupFiltering GroupFiltering `json:"groupFiltering"`
+	SignInConfig   SignInConfig   `json:"signInConfig"`
+	Identifying    Identifying    `json:"identifying"`
+	Extensions     Extensions     `json:"extensions"`
+	SSO            SSO            `json:"sso"`
 	Features       Features       `json:"features"`
 	Ready          Ready          `json:"ready"`
 }

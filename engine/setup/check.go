@@ -79,6 +79,9 @@ type StoreChecker struct {
 	Timeout   time.Duration
 	// Vault holds enterprise admin credentials in memory until Configure.
 	Vault *Vault
+	// Store is the console's store (the active configuration, for pages that
+	// are fixed after the first configure).
+	Store *store.Store
 	// Resolver finds domain controllers; nil is the system's resolver.
 	Resolver *net.Resolver
 }

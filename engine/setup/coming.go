@@ -13,19 +13,10 @@ const (
 	comingConnectEntra = "Here you will enter a Hybrid Identity Administrator account and password (or sign in interactively). " +
 		"hybridsync uses it only to create the sync service account in Microsoft Entra ID and never stores it. " +
 		"Signing in needs the Microsoft Graph client and the tenant emulator, which are still to come; nothing is sent to a tenant yet."
-	comingSignInConfig = "Here you will review every UPN suffix of your forests as Verified, Not Verified or Not Added in Microsoft Entra ID, " +
-		"and choose userPrincipalName or an alternate ID as the sign-in attribute. It needs your forests and your tenant, both still to come."
-	comingIdentifying = "Here you will choose how users are matched across forests and which attribute is the sourceAnchor. " +
-		"It reads your forests to apply the ms-DS-ConsistencyGuid selection logic, so it comes with the directory work."
 	comingAppFiltering = "You chose Microsoft Entra app and attribute filtering. Here you will select the Microsoft Entra apps you use; " +
 		"the list of attributes each app needs comes with the sync engine."
 	comingAttributeFiltering = "Here you will clear the attributes you want to keep unsynchronized, from the list the selected apps need. " +
 		"Removing attributes can affect functionality. This page comes with the sync engine."
-	comingExtensions = "You chose directory extension attribute sync. Here you will pick attributes of your forests' schema to sync as " +
-		"directory extensions (at most 100, each value at most 250 characters). It needs your forests' schema, still to come."
-	comingSSO = "You chose single sign-on. Here you will give domain administrator credentials for each forest (used once to create the " +
-		"AZUREADSSOACC computer account, never stored), or skip a forest, and get the intranet-zone settings for your clients. " +
-		"It needs a connection to your forests, still to come."
 	comingADFSFarm = "You chose federation with AD FS. Here you will create a new AD FS farm (with its TLS certificate) or use an existing one. " +
 		"Configuring AD FS needs Windows servers with WinRM, which hybridsync does not manage yet."
 	comingADFSServers = "Here you will list the servers to install AD FS on. This page is still to come."

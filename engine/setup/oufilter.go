@@ -75,6 +75,7 @@ var ouFilteringPage = Page{
 	ID:      PageOUFiltering,
 	Title:   "Domain and OU filtering",
 	Section: "Sync",
+	View:    func(ctx context.Context, a *Answers, chk Checker) any { return ForestTrees(ctx, a, chk) },
 	Bind: func(a *Answers, f Form) {
 		o := &a.OUFiltering
 		o.SyncNewOUs = f.on("sync_new_ous")

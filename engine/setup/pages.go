@@ -21,6 +21,10 @@ type Page struct {
 	Validate func(ctx context.Context, a *Answers, chk Checker) Errors
 	// Notices are the warnings and notes the page's current answers call for.
 	Notices func(a *Answers) []Notice
+	// View loads what the page shows beyond the answers (an OU tree, a forest's
+	// UPN suffixes) when it is rendered; nil for pages that show only answers.
+	// It may fill in answers (in memory) that depend on what it read.
+	View func(ctx context.Context, a *Answers, chk Checker) any
 	// Act handles the page's own buttons (Add directory, Remove), which change
 	// the answers and stay on the page; nil for pages without such buttons.
 	Act func(ctx context.Context, a *Answers, action string, f Form, chk Checker) Errors
@@ -62,15 +66,15 @@ var Pages = []Page{
 	signInPage,
 	coming(PageConnectEntra, "Connect to Microsoft Entra ID", "Microsoft Entra ID", nil, comingConnectEntra),
 	directoriesPage,
-	coming(PageSignInConfig, "Microsoft Entra sign-in configuration", "Sync", nil, comingSignInConfig),
+	signInConfigPage,
 	ouFilteringPage,
-	coming(PageIdentifying, "Identifying users", "Sync", nil, comingIdentifying),
+	identifyingPage,
 	groupFilteringPage,
 	featuresPage,
 	coming(PageAppFiltering, "Microsoft Entra apps", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAppFiltering),
 	coming(PageAttributeFiltering, "Microsoft Entra attributes", "Sync", func(a *Answers) bool { return a.Features.AppAttributeFiltering }, comingAttributeFiltering),
-	coming(PageExtensions, "Directory extensions", "Sync", func(a *Answers) bool { return a.Features.DirectoryExtensions }, comingExtensions),
-	coming(PageSSO, "Enable single sign-on", "Single sign-on", func(a *Answers) bool { return a.SignIn.SSOApplies() }, comingSSO),
+	extensionsPage,
+	ssoPage,
 	coming(PageADFSFarm, "AD FS farm", "Federation with AD FS", usesADFS, comingADFSFarm),
 	coming(PageADFSServers, "Federation servers", "Federation with AD FS", usesADFS, comingADFSServers),
 	coming(PageADFSProxies, "Web Application Proxy servers", "Federation with AD FS", usesADFS, comingADFSProxies),

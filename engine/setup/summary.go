@@ -81,6 +81,8 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 			dirs.Rows = append(dirs.Rows, SummaryRow{"Pilot group in " + fc.Forest, fmt.Sprintf("%s (%d direct members)", c.Group.Name, c.DirectMembers)})
 		}
 	}
+	dirs.Rows = append(dirs.Rows, summarizeSignInConfig(a)...)
+	dirs.Rows = append(dirs.Rows, summarizeIdentifying(a)...)
 	if len(a.Directories.Forests) > 0 {
 		dirs.Rows = append(dirs.Rows, SummaryRow{"Synchronize new OUs", yesNo(a.OUFiltering.SyncNewOUs)})
 		if a.GroupFiltering.Mode != GroupModeGroup {
@@ -101,6 +103,8 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 	if len(a.Features.Requires) > 0 {
 		feat.Rows = append(feat.Rows, SummaryRow{"Needs", "Exchange schema in Active Directory (checked when you connect your directories)"})
 	}
+	feat.Rows = append(feat.Rows, summarizeExtensions(a)...)
+	feat.Rows = append(feat.Rows, summarizeSSO(a)...)
 	if a.Features.LegacySyncActive {
 		feat.Rows = append(feat.Rows, SummaryRow{"Azure AD Sync or DirSync active", "Yes"})
 	}

@@ -37,7 +37,7 @@ func ouFiltering(p Props) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		for _, t := range p.Trees {
+		for _, t := range forestTrees(p.Data) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<div class=\"panel tree\" data-testid=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -481,6 +481,11 @@ func TreeError(msg string) templ.Component {
 		}
 		return nil
 	})
+}
+
+func forestTrees(data any) []setup.ForestTree {
+	t, _ := data.([]setup.ForestTree)
+	return t
 }
 
 var _ = templruntime.GeneratedTemplate
