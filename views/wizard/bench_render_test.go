@@ -3,6 +3,7 @@ package wizard
 import (
 	"context"
 	"io"
+	"strconv"
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -18,6 +19,23 @@ func BenchmarkRenderComponents(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := Page(p).Render(context.Background(), io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderTree2000 renders one OU tree level of 2,000 nodes.
+func BenchmarkRenderTree2000(b *testing.B) {
+	nodes := make([]setup.TreeNode, 2000)
+	for i := range nodes {
+		nodes[i].DN = "OU=Bench " + strconv.Itoa(i) + ",DC=corp,DC=example,DC=test"
+		nodes[i].Name = "Bench " + strconv.Itoa(i)
+		nodes[i].Selected = true
+		nodes[i].HasChildren = i%3 == 0
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := TreeLevel("corp.example.test", nodes).Render(context.Background(), io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}
