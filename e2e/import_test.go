@@ -26,6 +26,7 @@ func TestImportExportedSettings(t *testing.T) {
 		"user-signin":       {"method": {"pass-through"}, "sso": {"on"}},
 		"directories":       corpWithSvcSync(t),
 		"optional-features": {"password_writeback": {"on"}},
+		"single-sign-on":    {"sso_skip:corp.example.test": {"on"}},
 		"ready":             {"staging": {"on"}, "start_sync": {"on"}},
 	})
 	if st, err := ca.waitJob(job); err != nil || st != "succeeded" {

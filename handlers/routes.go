@@ -41,6 +41,7 @@ var routeTable = []route{
 	{"GET", "/setup", need(auth.Admins), (*Handler).setupResume},
 	{"GET", "/setup/{page}", need(auth.Admins), (*Handler).setupPage},
 	{"GET", "/setup/ou-filtering/children", need(auth.Admins), (*Handler).ouChildren},
+	{"GET", "/setup/single-sign-on/intranet-zone.txt", need(auth.Admins), (*Handler).ssoIntranetZone},
 	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},

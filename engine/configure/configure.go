@@ -60,6 +60,7 @@ func Type(d Deps) jobs.Type {
 				}
 				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
 			}
+			steps = append(steps, c.ssoSteps()...)
 			return append(steps,
 				jobs.Step{Name: "Create the sync groups", Run: c.createGroups},
 				jobs.Step{Name: "Save the active configuration", Run: c.saveConfiguration},

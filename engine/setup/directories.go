@@ -206,6 +206,9 @@ func actDirectories(ctx context.Context, a *Answers, action string, f Form, chk 
 				kept = append(kept, fc)
 			} else if chk != nil {
 				chk.ForgetAdminCredentials(fc.Forest)
+				if sso, ok := chk.(interface{ ForgetSSOCredentials(string) }); ok {
+					sso.ForgetSSOCredentials(fc.Forest)
+				}
 			}
 		}
 		d.Forests = kept

@@ -1,0 +1,88 @@
+package setup
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hybridsync/hybridsync/engine/directory"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// ConsistencyGuidDomain returns the first domain of the forest in which some
+// user already has ms-DS-ConsistencyGuid populated, or "" when none has.
+func (s *StoreChecker) ConsistencyGuidDomain(ctx context.Context, fc ForestConn) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	domains := fc.Domains
+	if len(domains) == 0 {
+		domains = []ForestDomain{{DNS: fc.Forest, DN: fc.RootDN}}
+	}
+	for _, d := range domains {
+		used, err := conn.ConsistencyGuidInUse(ctx, directory.Domain{DNS: d.DNS, NetBIOS: d.NetBIOS, DN: d.DN, SID: d.SID})
+		if err != nil {
+			return "", adminError(err, "hybridsync can't check whether ms-DS-ConsistencyGuid is in use in "+d.DNS+".")
+		}
+		if used {
+			return d.DNS, nil
+		}
+	}
+	return "", nil
+}
+
+// IdentifyingSchema lists the forest's schema attributes.
+func (s *StoreChecker) IdentifyingSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	attrs, err := conn.SchemaAttributes(ctx)
+	if err != nil {
+		return nil, adminError(err, "hybridsync can't read the schema of "+fc.Forest+".")
+	}
+	return attrs, nil
+}
+
+// IdentifyingSample returns up to n values of attr found in the forest's root
+// domain (binary values Base64-encoded).
+func (s *StoreChecker) IdentifyingSample(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
+	if err != nil {
+		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
+	}
+	return vals, nil
+}
+
+// AppliedIdentifying returns the Identifying users answers of the active
+// configuration, and whether one was applied.
+func (s *StoreChecker) AppliedIdentifying(ctx context.Context) (Identifying, bool, error) {
+	if s.Store == nil {
+		return Identifying{}, false, nil
+	}
+	cfg, err := s.Store.ActiveConfiguration(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return Identifying{}, false, nil
+	}
+	if err != nil {
+		return Identifying{}, false, &CheckError{Msg: "hybridsync can't read the active configuration, so it can't tell whether the sourceAnchor is already fixed.", Err: err}
+	}
+	a, err := ConfigurationAnswers(cfg)
+	if err != nil {
+		return Identifying{}, false, &CheckError{Msg: "The active configuration can't be read, so hybridsync can't tell whether the sourceAnchor is already fixed.", Err: err}
+	}
+	return a.Identifying, true, nil
+}

@@ -1,0 +1,63 @@
+package setup
+
+import (
+	"context"
+
+	"github.com/hybridsync/hybridsync/engine/directory"
+)
+
+// The Microsoft Entra sign-in configuration page's reads of the forests (see
+// signInConfigChecker). Each connects as the connector account (or, before
+// Configure created it, the enterprise admin credentials held in memory).
+
+// SignInUPNSuffixes reads a forest's domains' DNS names and its uPNSuffixes
+// afresh.
+func (s *StoreChecker) SignInUPNSuffixes(ctx context.Context, fc ForestConn) (domains, suffixes []string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close()
+	info, err := conn.Forest(ctx)
+	if err != nil {
+		return nil, nil, adminError(err, "hybridsync can't read the UPN suffixes of "+fc.Forest+".")
+	}
+	for _, d := range info.Domains {
+		domains = append(domains, d.DNS)
+	}
+	return domains, info.UPNSuffixes, nil
+}
+
+// SignInSchema reads a forest's attributeSchema objects.
+func (s *StoreChecker) SignInSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	attrs, err := conn.SchemaAttributes(ctx)
+	if err != nil {
+		return nil, adminError(err, "hybridsync can't read the schema of "+fc.Forest+".")
+	}
+	return attrs, nil
+}
+
+// SignInSamples reads up to n values of attr from the whole forest root domain.
+func (s *StoreChecker) SignInSamples(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
+	if err != nil {
+		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
+	}
+	return vals, nil
+}
