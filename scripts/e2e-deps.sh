@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the browser tests (./e2e) need, and nothing when it is all there:
+# Installs what the browser and directory tests need, and nothing when it is all there:
 #   - Debian's chromium (apt), the browser the tests drive;
+#   - Samba's AD DC (apt), for the test forests (e2e/forest); installed here, once,
+#     because test packages run in parallel and two apt-gets would fight over the lock;
 #   - node (apt), which runs the playwright driver;
 #   - npm's playwright-core at the version playwright-go pins, unpacked so that
 #     "$PLAYWRIGHT_DRIVER_PATH/package/cli.js" exists.
@@ -41,6 +43,12 @@ if [[ -x /usr/lib/chromium/chromium || -x /usr/bin/chromium ]]; then
 	:
 else
 	apt_install chromium
+fi
+
+# 1b. Samba AD DC for the test forests.
+if ! command -v samba-tool >/dev/null 2>&1 || ! command -v samba >/dev/null 2>&1 || ! command -v ldbsearch >/dev/null 2>&1 \
+	|| [[ ! -d /usr/share/samba/setup ]]; then
+	apt_install samba samba-ad-dc samba-ad-provision ldb-tools openssl
 fi
 
 # 2. Node and npm (npm only to fetch the driver package).
@@ -85,4 +93,4 @@ if [[ "$version" != *"$PW_VERSION"* ]]; then
 	log "the driver at $PLAYWRIGHT_DRIVER_PATH answers '$version', not $PW_VERSION"
 	exit 1
 fi
-log "ready: chromium, node $(node --version), playwright-core $PW_VERSION at $PLAYWRIGHT_DRIVER_PATH"
+log "ready: chromium, samba $(samba --version 2>/dev/null | head -1), node $(node --version), playwright-core $PW_VERSION at $PLAYWRIGHT_DRIVER_PATH"

@@ -95,6 +95,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, f := range up {
 			describe(stdout, f)
 		}
+		fmt.Fprintln(stdout, "Point the console at them with `HYBRIDSYNC_DNS_SERVER=127.0.0.2:53 make run`: corp is then found through DNS;")
+		fmt.Fprintln(stdout, "add fabrikam with its DC given as 127.0.0.3:636. Paste each forest's CA (above) into the CA certificate field.")
 		fmt.Fprintln(stdout, "Stop them with `make forests-down` (or scripts/forests.sh down).")
 		return nil
 	case "down":
