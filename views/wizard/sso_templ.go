@@ -328,7 +328,7 @@ func sso(p Props) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</td></tr></tbody></table><p><a href=\"/setup/single-sign-on/intranet-zone.txt\" download data-testid=\"sso-download\">Download these instructions</a></p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</td></tr></tbody></table><p><a href=\"/setup/single-sign-on/intranet-zone.txt\" download hx-boost=\"false\" data-testid=\"sso-download\">Download these instructions</a></p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
