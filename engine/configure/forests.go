@@ -83,13 +83,8 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 	if err != nil {
 		return err
 	}
-	var root directory.Domain
-	for _, dom := range info.Domains {
-		if strings.EqualFold(dom.DN, info.RootDomainNC) {
-			root = dom
-		}
-	}
-	if root.DN == "" {
+	root, ok := info.RootDomain()
+	if !ok {
 		return fmt.Errorf("the forest root domain %s is not among the forest's domains", info.RootDomainNC)
 	}
 	acct, err := conn.CreateConnectorAccount(ctx, root, c.rights())

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
@@ -60,13 +59,8 @@ func (c *run) ssoAccount(ctx context.Context, r *jobs.Run, i int) error {
 	if err != nil {
 		return err
 	}
-	var root directory.Domain
-	for _, dom := range info.Domains {
-		if strings.EqualFold(dom.DN, info.RootDomainNC) {
-			root = dom
-		}
-	}
-	if root.DN == "" {
+	root, ok := info.RootDomain()
+	if !ok {
 		return fmt.Errorf("the forest root domain %s is not among the forest's domains", info.RootDomainNC)
 	}
 	acct, err := conn.EnsureSSOAccount(ctx, root)

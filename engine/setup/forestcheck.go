@@ -154,3 +154,20 @@ func (s *StoreChecker) DirectMemberCount(ctx context.Context, fc ForestConn, dn 
 	}
 	return n, nil
 }
+
+// SampleValues reads up to n values of attr under the forest's root domain
+// (binary values Base64-encoded).
+func (s *StoreChecker) SampleValues(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := s.connect(ctx, fc)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
+	if err != nil {
+		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
+	}
+	return vals, nil
+}

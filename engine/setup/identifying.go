@@ -140,10 +140,10 @@ type identifyingChecker interface {
 	// ConsistencyGuidDomain returns a domain of the forest in which some
 	// user already has ms-DS-ConsistencyGuid populated, or "".
 	ConsistencyGuidDomain(ctx context.Context, fc ForestConn) (string, error)
-	// IdentifyingSchema lists the forest's schema attributes.
-	IdentifyingSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error)
-	// IdentifyingSample returns up to n values of attr in the forest.
-	IdentifyingSample(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error)
+	// SchemaAttributes lists the forest's schema attributes.
+	SchemaAttributes(ctx context.Context, fc ForestConn) ([]directory.Attribute, error)
+	// SampleValues returns up to n values of attr in the forest.
+	SampleValues(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error)
 	// AppliedIdentifying returns the active configuration's Identifying
 	// answers, and whether a configuration was applied.
 	AppliedIdentifying(ctx context.Context) (Identifying, bool, error)
@@ -218,7 +218,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 			return schemas, nil
 		}
 		for _, fc := range a.Directories.Forests {
-			attrs, err := ic.IdentifyingSchema(ctx, fc)
+			attrs, err := ic.SchemaAttributes(ctx, fc)
 			if err != nil {
 				return nil, err
 			}
@@ -290,7 +290,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 		if ic != nil {
 			id.SourceAnchorAttribute = name
 			for _, fc := range a.Directories.Forests {
-				vals, err := ic.IdentifyingSample(ctx, fc, name, 50)
+				vals, err := ic.SampleValues(ctx, fc, name, 50)
 				if err != nil {
 					e.Add("source_anchor_attribute", checkMessage(err))
 					return e
@@ -394,7 +394,7 @@ func viewIdentifying(ctx context.Context, a *Answers, chk Checker) any {
 	// The attributes found, single-valued and usable, in every forest.
 	var common map[string]AnchorAttr
 	for _, fc := range a.Directories.Forests {
-		attrs, err := ic.IdentifyingSchema(ctx, fc)
+		attrs, err := ic.SchemaAttributes(ctx, fc)
 		if err != nil {
 			v.SchemaError = checkMessage(err)
 			common = nil

@@ -34,39 +34,6 @@ func (s *StoreChecker) ConsistencyGuidDomain(ctx context.Context, fc ForestConn)
 	return "", nil
 }
 
-// IdentifyingSchema lists the forest's schema attributes.
-func (s *StoreChecker) IdentifyingSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	attrs, err := conn.SchemaAttributes(ctx)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read the schema of "+fc.Forest+".")
-	}
-	return attrs, nil
-}
-
-// IdentifyingSample returns up to n values of attr found in the forest's root
-// domain (binary values Base64-encoded).
-func (s *StoreChecker) IdentifyingSample(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
-	}
-	return vals, nil
-}
-
 // AppliedIdentifying returns the Identifying users answers of the active
 // configuration, and whether one was applied.
 func (s *StoreChecker) AppliedIdentifying(ctx context.Context) (Identifying, bool, error) {

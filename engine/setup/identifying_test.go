@@ -26,11 +26,11 @@ func (c identChecker) ConsistencyGuidDomain(_ context.Context, fc ForestConn) (s
 	return c.inUse[fc.Forest], nil
 }
 
-func (c identChecker) IdentifyingSchema(context.Context, ForestConn) ([]directory.Attribute, error) {
+func (c identChecker) SchemaAttributes(context.Context, ForestConn) ([]directory.Attribute, error) {
 	return c.schema, nil
 }
 
-func (c identChecker) IdentifyingSample(_ context.Context, _ ForestConn, attr string, _ int) ([]string, error) {
+func (c identChecker) SampleValues(_ context.Context, _ ForestConn, attr string, _ int) ([]string, error) {
 	return c.samples[attr], nil
 }
 

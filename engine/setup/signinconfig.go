@@ -83,10 +83,10 @@ const (
 type signInConfigChecker interface {
 	// SignInUPNSuffixes reads a forest's domains' DNS names and its uPNSuffixes.
 	SignInUPNSuffixes(ctx context.Context, fc ForestConn) (domains, suffixes []string, err error)
-	// SignInSchema reads a forest's attributeSchema objects.
-	SignInSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error)
-	// SignInSamples reads up to n values of attr under the forest's root.
-	SignInSamples(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error)
+	// SchemaAttributes reads a forest's attributeSchema objects.
+	SchemaAttributes(ctx context.Context, fc ForestConn) ([]directory.Attribute, error)
+	// SampleValues reads up to n values of attr under the forest's root.
+	SampleValues(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error)
 }
 
 var signInConfigPage = Page{
@@ -406,7 +406,7 @@ func validateSignInAttribute(ctx context.Context, a *Answers, chk Checker) strin
 	}
 	var schemas [][]directory.Attribute
 	for _, fc := range a.Directories.Forests {
-		schema, err := sc.SignInSchema(ctx, fc)
+		schema, err := sc.SchemaAttributes(ctx, fc)
 		if err != nil {
 			return fc.Forest + ": " + checkMessage(err)
 		}
@@ -489,7 +489,7 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	}
 	var schemas [][]directory.Attribute
 	for _, fc := range a.Directories.Forests {
-		schema, err := sc.SignInSchema(ctx, fc)
+		schema, err := sc.SchemaAttributes(ctx, fc)
 		if err != nil {
 			v.Errors = append(v.Errors, fc.Forest+": "+checkMessage(err))
 			continue
@@ -502,7 +502,7 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 		return v
 	}
 	for _, fc := range a.Directories.Forests {
-		vals, err := sc.SignInSamples(ctx, fc, attr, sampleCount)
+		vals, err := sc.SampleValues(ctx, fc, attr, sampleCount)
 		if err != nil {
 			v.Errors = append(v.Errors, fc.Forest+": "+checkMessage(err))
 			continue

@@ -2,8 +2,6 @@ package setup
 
 import (
 	"context"
-
-	"github.com/hybridsync/hybridsync/engine/directory"
 )
 
 // The Microsoft Entra sign-in configuration page's reads of the forests (see
@@ -28,36 +26,4 @@ func (s *StoreChecker) SignInUPNSuffixes(ctx context.Context, fc ForestConn) (do
 		domains = append(domains, d.DNS)
 	}
 	return domains, info.UPNSuffixes, nil
-}
-
-// SignInSchema reads a forest's attributeSchema objects.
-func (s *StoreChecker) SignInSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	attrs, err := conn.SchemaAttributes(ctx)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read the schema of "+fc.Forest+".")
-	}
-	return attrs, nil
-}
-
-// SignInSamples reads up to n values of attr from the whole forest root domain.
-func (s *StoreChecker) SignInSamples(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
-	}
-	return vals, nil
 }

@@ -145,14 +145,14 @@ func (c signInChecker) SignInUPNSuffixes(_ context.Context, fc ForestConn) ([]st
 	return d, c.upn[fc.Forest], nil
 }
 
-func (c signInChecker) SignInSchema(_ context.Context, fc ForestConn) ([]directory.Attribute, error) {
+func (c signInChecker) SchemaAttributes(_ context.Context, fc ForestConn) ([]directory.Attribute, error) {
 	if _, ok := c.domains[fc.Forest]; !ok {
 		return nil, errSignInUnreachable
 	}
 	return c.schema, nil
 }
 
-func (c signInChecker) SignInSamples(_ context.Context, fc ForestConn, attr string, n int) ([]string, error) {
+func (c signInChecker) SampleValues(_ context.Context, fc ForestConn, attr string, n int) ([]string, error) {
 	s := c.samples[attr]
 	if len(s) > n {
 		s = s[:n]
