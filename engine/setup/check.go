@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -84,7 +85,19 @@ type StoreChecker struct {
 	Store *store.Store
 	// Resolver finds domain controllers; nil is the system's resolver.
 	Resolver *net.Resolver
+
+	schemaMu sync.Mutex
+	schema   map[string]cachedSchema // by forest: several pages read it on every view
 }
+
+type cachedSchema struct {
+	attrs []directory.Attribute
+	at    time.Time
+}
+
+// schemaTTL is how long a forest's schema is reused: schema changes are rare
+// and a page view should not read thousands of attributeSchema objects each time.
+const schemaTTL = 2 * time.Minute
 
 func (s *StoreChecker) timeout() time.Duration {
 	if s.Timeout == 0 {
