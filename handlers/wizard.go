@@ -180,12 +180,17 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	a := &st.Answers
+	var data any
+	if page.View != nil { // first: it may fill in answers from what it read
+		data = page.View(r.Context(), a, h.wiz.Checker)
+	}
 	p := wizard.Props{
 		Layout:  h.layoutProps(r, page.Title, "setup"),
 		Page:    page,
 		A:       *a,
 		Errs:    errs,
 		DataDir: h.cfg.DataDir,
+		Data:    data,
 	}
 	if page.Notices != nil {
 		p.Notices = page.Notices(a)
@@ -198,21 +203,13 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		switch {
 		case vp.ID == id:
 			state = "current"
-		case st.Done[vp.ID] || vp.ID == st.Page:
+		case st.Done[vp.ID]:
 			state = "done"
-		}
-		if vp.ID == st.Page && !st.Done[vp.ID] && vp.ID != id {
-			state = "next"
+		case vp.ID == st.Page:
+			state = "next" // where the wizard stopped, not passed yet
 		}
 		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, Coming: vp.Coming != "", NewSection: vp.Section != section})
 		section = vp.Section
-	}
-	if page.View != nil {
-		p.Data = page.View(r.Context(), a, h.wiz.Checker)
-		p.A = *a
-		if page.Notices != nil {
-			p.Notices = page.Notices(a)
-		}
 	}
 	if id == setup.PageReady {
 		p.Summary = setup.Summary(*a, h.cfg.DataDir)

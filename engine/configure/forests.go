@@ -74,19 +74,11 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 			"On Connect your directories, remove the forest and add it again, then select Configure."}
 	}
 	r.Logf("Connecting to %s with the enterprise admin credentials (used once, never stored)", fc.Forest)
-	conn, err := directory.Dial(ctx, target, creds.User, creds.Password)
+	conn, info, root, err := dialRoot(ctx, target, creds)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	info, err := conn.Forest(ctx)
-	if err != nil {
-		return err
-	}
-	root, ok := info.RootDomain()
-	if !ok {
-		return fmt.Errorf("the forest root domain %s is not among the forest's domains", info.RootDomainNC)
-	}
 	acct, err := conn.CreateConnectorAccount(ctx, root, c.rights())
 	if err != nil {
 		return err
@@ -148,4 +140,24 @@ func (c *run) recordCreated(ctx context.Context, fc setup.ForestConn) error {
 	}
 	ws.Answers = answers
 	return c.d.Store.SaveWizardState(ctx, ws)
+}
+
+// dialRoot connects with one-time credentials and reads the forest and its
+// root domain, where the accounts Configure creates live.
+func dialRoot(ctx context.Context, target directory.Target, creds setup.ForestCredentials) (*directory.Conn, directory.ForestInfo, directory.Domain, error) {
+	conn, err := directory.Dial(ctx, target, creds.User, creds.Password)
+	if err != nil {
+		return nil, directory.ForestInfo{}, directory.Domain{}, err
+	}
+	info, err := conn.Forest(ctx)
+	if err != nil {
+		conn.Close()
+		return nil, info, directory.Domain{}, err
+	}
+	root, ok := info.RootDomain()
+	if !ok {
+		conn.Close()
+		return nil, info, root, fmt.Errorf("the forest root domain %s is not among the forest's domains", info.RootDomainNC)
+	}
+	return conn, info, root, nil
 }

@@ -50,19 +50,11 @@ func (c *run) ssoAccount(ctx context.Context, r *jobs.Run, i int) error {
 			"On Enable single sign-on, enter them again (or skip the forest), then select Configure."}
 	}
 	r.Logf("Connecting to %s with the domain administrator credentials (used once, never stored)", fc.Forest)
-	conn, err := directory.Dial(ctx, fc.DirectoryTarget(c.d.Resolver), creds.User, creds.Password)
+	conn, _, root, err := dialRoot(ctx, fc.DirectoryTarget(c.d.Resolver), creds)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	info, err := conn.Forest(ctx)
-	if err != nil {
-		return err
-	}
-	root, ok := info.RootDomain()
-	if !ok {
-		return fmt.Errorf("the forest root domain %s is not among the forest's domains", info.RootDomainNC)
-	}
 	acct, err := conn.EnsureSSOAccount(ctx, root)
 	if err != nil {
 		return err

@@ -59,12 +59,8 @@ type Run struct {
 	JobID  int64
 	Params []byte
 	By     string
-	// Ephemeral carries one-time credentials from the request that started the
-	// job. It lives only in memory: never in the store, the events or the logs.
-	// A retried job has none and must ask for them again.
-	Ephemeral any
-	step      int
-	r         *Runner
+	step   int
+	r      *Runner
 }
 
 // Logf records a progress line of the current step.
@@ -154,11 +150,10 @@ func (r *Runner) Recover(ctx context.Context) (int, error) {
 
 // Request starts a job.
 type Request struct {
-	Kind      string
-	Params    any // marshalled to JSON and stored; never put secrets here
-	By        string
-	RetryOf   int64
-	Ephemeral any
+	Kind    string
+	Params  any // marshalled to JSON and stored; never put secrets here (one-time credentials wait in setup.Vault)
+	By      string
+	RetryOf int64
 }
 
 var (
@@ -209,7 +204,7 @@ func (r *Runner) start(ctx context.Context, t Type, params []byte, req Request) 
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.run(r.base, id, t, steps, &Run{JobID: id, Params: params, By: req.By, Ephemeral: req.Ephemeral, r: r})
+		r.run(r.base, id, t, steps, &Run{JobID: id, Params: params, By: req.By, r: r})
 	}()
 	return id, nil
 }

@@ -221,30 +221,6 @@ func TestRunnerStartErrors(t *testing.T) {
 	}
 }
 
-func TestRunnerEphemeralStaysInMemory(t *testing.T) {
-	st := newStore(t)
-	r := newRunner(t, st, 1)
-	got := make(chan any, 1)
-	r.Register(typeOf("t", func(_ context.Context, run *Run) error { got <- run.Ephemeral; return nil }))
-	id, err := r.Start(context.Background(), Request{Kind: "t", Params: map[string]string{}, By: "a", Ephemeral: "hunter2-secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Wait()
-	if v := <-got; v != "hunter2-secret" {
-		t.Fatalf("step saw %v", v)
-	}
-	j := job(t, st, id)
-	if strings.Contains(string(j.Params), "hunter2") {
-		t.Fatal("the ephemeral value reached the store")
-	}
-	for _, e := range events(t, st, id) {
-		if strings.Contains(e.Message, "hunter2") {
-			t.Fatal("the ephemeral value reached an event")
-		}
-	}
-}
-
 func TestRunnerBoundedConcurrency(t *testing.T) {
 	st := newStore(t)
 	r := newRunner(t, st, 1)
@@ -491,7 +467,7 @@ func TestRetry(t *testing.T) {
 		}
 		return nil
 	}))
-	first, err := r.Start(ctx, Request{Kind: "t", Params: map[string]any{"answers": map[string]bool{"x": true}}, By: "alice", Ephemeral: "once"})
+	first, err := r.Start(ctx, Request{Kind: "t", Params: map[string]any{"answers": map[string]bool{"x": true}}, By: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,9 +61,7 @@ func (e *CheckError) Unwrap() error { return e.Err }
 var ErrHoldsData = &CheckError{Msg: MsgDatabaseHoldsData}
 
 // CheckMessage words a check's failure for the admin.
-func CheckMessage(err error) string { return checkMessage(err) }
-
-func checkMessage(err error) string {
+func CheckMessage(err error) string {
 	var ce *CheckError
 	if errors.As(err, &ce) {
 		return ce.Msg

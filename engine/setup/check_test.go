@@ -313,11 +313,11 @@ func TestSQLPasswordPlain(t *testing.T) {
 }
 
 func TestCheckMessage(t *testing.T) {
-	if got := checkMessage(&CheckError{Msg: "m", Err: errors.New("inner")}); got != "m" {
+	if got := CheckMessage(&CheckError{Msg: "m", Err: errors.New("inner")}); got != "m" {
 		t.Errorf("%q", got)
 	}
 	// An error not worded for the admin is never shown raw.
-	if got := checkMessage(errors.New("raw driver text")); strings.Contains(got, "raw driver text") || got == "" {
+	if got := CheckMessage(errors.New("raw driver text")); strings.Contains(got, "raw driver text") || got == "" {
 		t.Errorf("%q", got)
 	}
 }

@@ -147,7 +147,7 @@ func validateComponents(ctx context.Context, a *Answers, chk Checker) Errors {
 			e.Add("location", msg)
 		} else if chk != nil {
 			if err := chk.CheckLocation(ctx, c.Location, c.UseSQLServer); err != nil {
-				e.Add("location", checkMessage(err))
+				e.Add("location", CheckMessage(err))
 			}
 		}
 	}
@@ -174,7 +174,7 @@ func validateComponents(ctx context.Context, a *Answers, chk Checker) Errors {
 		}
 		if len(e) == 0 && chk != nil {
 			if err := chk.CheckSQLServer(ctx, *c); err != nil {
-				e.Add("sql_server", checkMessage(err))
+				e.Add("sql_server", CheckMessage(err))
 			}
 		}
 	}

@@ -192,7 +192,7 @@ func actDirectories(ctx context.Context, a *Answers, action string, f Form, chk 
 		}
 		fc, err := chk.ConnectForest(ctx, d.Draft, d.Draft.password)
 		if err != nil {
-			e.Add("add", checkMessage(err))
+			e.Add("add", CheckMessage(err))
 			return e
 		}
 		d.Forests = append(d.Forests, fc)

@@ -150,7 +150,7 @@ func extensionCandidates(ctx context.Context, a *Answers, chk Checker) (map[stri
 	for _, fc := range a.Directories.Forests {
 		attrs, err := sr.SchemaAttributes(ctx, fc)
 		if err != nil {
-			problems[fc.Forest] = checkMessage(err)
+			problems[fc.Forest] = CheckMessage(err)
 			continue
 		}
 		for _, at := range attrs {

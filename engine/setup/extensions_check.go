@@ -33,16 +33,7 @@ func (s *StoreChecker) SchemaAttributes(ctx context.Context, fc ForestConn) ([]d
 }
 
 func (s *StoreChecker) readSchema(ctx context.Context, fc ForestConn) ([]directory.Attribute, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	attrs, err := conn.SchemaAttributes(ctx)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read the schema of "+fc.Forest+".")
-	}
-	return attrs, nil
+	return onForest(ctx, s, fc, "read the schema of "+fc.Forest, func(ctx context.Context, c *directory.Conn) ([]directory.Attribute, error) {
+		return c.SchemaAttributes(ctx)
+	})
 }

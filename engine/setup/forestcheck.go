@@ -107,67 +107,49 @@ func (s *StoreChecker) connect(ctx context.Context, fc ForestConn) (*directory.C
 	return conn, nil
 }
 
-// Children lists one level of a forest's tree.
-func (s *StoreChecker) Children(ctx context.Context, fc ForestConn, dn string) ([]directory.Node, error) {
+// onForest connects to a forest (see connect), runs read on the connection
+// within the checker's time limit, and words a failure with what was being done.
+func onForest[T any](ctx context.Context, s *StoreChecker, fc ForestConn, doing string, read func(context.Context, *directory.Conn) (T, error)) (T, error) {
+	var zero T
 	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
 	defer cancel()
 	conn, err := s.connect(ctx, fc)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	defer conn.Close()
-	nodes, err := conn.Children(ctx, dn)
+	v, err := read(ctx, conn)
 	if err != nil {
-		return nil, adminError(err, "hybridsync can't list the OUs of "+fc.Forest+".")
+		return zero, adminError(err, "hybridsync can't "+doing+".")
 	}
-	return nodes, nil
+	return v, nil
+}
+
+// Children lists one level of a forest's tree.
+func (s *StoreChecker) Children(ctx context.Context, fc ForestConn, dn string) ([]directory.Node, error) {
+	return onForest(ctx, s, fc, "list the OUs of "+fc.Forest, func(ctx context.Context, c *directory.Conn) ([]directory.Node, error) {
+		return c.Children(ctx, dn)
+	})
 }
 
 // FindGroups finds up to max groups whose name starts with prefix.
 func (s *StoreChecker) FindGroups(ctx context.Context, fc ForestConn, prefix string, max int) ([]directory.Group, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	gs, err := conn.FindGroups(ctx, fc.RootDN, prefix, max)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't search the groups of "+fc.Forest+".")
-	}
-	return gs, nil
+	return onForest(ctx, s, fc, "search the groups of "+fc.Forest, func(ctx context.Context, c *directory.Conn) ([]directory.Group, error) {
+		return c.FindGroups(ctx, fc.RootDN, prefix, max)
+	})
 }
 
 // DirectMemberCount counts a group's direct members (ranged reads).
 func (s *StoreChecker) DirectMemberCount(ctx context.Context, fc ForestConn, dn string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	n, err := conn.DirectMemberCount(ctx, dn)
-	if err != nil {
-		return 0, adminError(err, "hybridsync can't read the members of "+dn+".")
-	}
-	return n, nil
+	return onForest(ctx, s, fc, "read the members of "+dn, func(ctx context.Context, c *directory.Conn) (int, error) {
+		return c.DirectMemberCount(ctx, dn)
+	})
 }
 
 // SampleValues reads up to n values of attr under the forest's root domain
 // (binary values Base64-encoded).
 func (s *StoreChecker) SampleValues(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	vals, err := conn.SampleValues(ctx, fc.RootDN, attr, n)
-	if err != nil {
-		return nil, adminError(err, "hybridsync can't read values of "+attr+" in "+fc.Forest+".")
-	}
-	return vals, nil
+	return onForest(ctx, s, fc, "read values of "+attr+" in "+fc.Forest, func(ctx context.Context, c *directory.Conn) ([]string, error) {
+		return c.SampleValues(ctx, fc.RootDN, attr, n)
+	})
 }

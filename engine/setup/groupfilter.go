@@ -121,7 +121,7 @@ func actGroupFiltering(ctx context.Context, a *Answers, action string, f Form, c
 		}
 		gs, err := chk.FindGroups(ctx, *fc, c.Query, maxGroupMatches)
 		if err != nil {
-			e.Add(field, checkMessage(err))
+			e.Add(field, CheckMessage(err))
 			return e
 		}
 		c.Candidates = nil
@@ -155,7 +155,7 @@ func actGroupFiltering(ctx context.Context, a *Answers, action string, f Form, c
 	}
 	n, err := chk.DirectMemberCount(ctx, *fc, pick.DN)
 	if err != nil {
-		e.Add(field, checkMessage(err))
+		e.Add(field, CheckMessage(err))
 		return e
 	}
 	c.Group, c.DirectMembers, c.CountedAt, c.Candidates = pick, n, time.Now().UTC().Format(time.RFC3339), nil

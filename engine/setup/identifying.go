@@ -228,7 +228,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 	}
 	if id.Matching == MatchAttribute && id.MatchingAttribute != "" {
 		if s, err := schema(); err != nil {
-			e.Add("matching_attribute", checkMessage(err))
+			e.Add("matching_attribute", CheckMessage(err))
 		} else if name, msg := schemaAttribute(a, s, id.MatchingAttribute); msg != "" {
 			e.Add("matching_attribute", msg)
 		} else if s != nil {
@@ -240,7 +240,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 	if ic != nil {
 		applied, ok, err := ic.AppliedIdentifying(ctx)
 		if err != nil {
-			e.Add("source_anchor", checkMessage(err))
+			e.Add("source_anchor", CheckMessage(err))
 			return e
 		}
 		if ok && applied.Resolved != "" {
@@ -263,7 +263,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 		}
 		attr, why, err := resolveManaged(ctx, a.Directories.Forests, ic)
 		if err != nil {
-			e.Add("source_anchor", checkMessage(err))
+			e.Add("source_anchor", CheckMessage(err))
 			break
 		}
 		id.Resolved, id.Why = attr, why
@@ -279,7 +279,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 		}
 		s, err := schema()
 		if err != nil {
-			e.Add("source_anchor_attribute", checkMessage(err))
+			e.Add("source_anchor_attribute", CheckMessage(err))
 			break
 		}
 		name, msg := schemaAttribute(a, s, attr)
@@ -292,7 +292,7 @@ func validateIdentifying(ctx context.Context, a *Answers, chk Checker) Errors {
 			for _, fc := range a.Directories.Forests {
 				vals, err := ic.SampleValues(ctx, fc, name, 50)
 				if err != nil {
-					e.Add("source_anchor_attribute", checkMessage(err))
+					e.Add("source_anchor_attribute", CheckMessage(err))
 					return e
 				}
 				if slices.ContainsFunc(vals, func(v string) bool { return strings.Contains(v, "@") }) {
@@ -386,7 +386,7 @@ func viewIdentifying(ctx context.Context, a *Answers, chk Checker) any {
 	}
 	id := &a.Identifying
 	if applied, ok, err := ic.AppliedIdentifying(ctx); err != nil {
-		v.AnchorError = checkMessage(err)
+		v.AnchorError = CheckMessage(err)
 	} else if ok && applied.Resolved != "" {
 		v.Locked = true
 		keepAnchor(id, applied)
@@ -396,7 +396,7 @@ func viewIdentifying(ctx context.Context, a *Answers, chk Checker) any {
 	for _, fc := range a.Directories.Forests {
 		attrs, err := ic.SchemaAttributes(ctx, fc)
 		if err != nil {
-			v.SchemaError = checkMessage(err)
+			v.SchemaError = CheckMessage(err)
 			common = nil
 			break
 		}
@@ -424,7 +424,7 @@ func viewIdentifying(ctx context.Context, a *Answers, chk Checker) any {
 	if !v.Locked && id.AnchorMode() == AnchorManaged {
 		attr, why, err := resolveManaged(ctx, a.Directories.Forests, ic)
 		if err != nil {
-			v.AnchorError = checkMessage(err)
+			v.AnchorError = CheckMessage(err)
 		} else {
 			id.Resolved, id.Why = attr, why
 		}

@@ -11,27 +11,19 @@ import (
 // ConsistencyGuidDomain returns the first domain of the forest in which some
 // user already has ms-DS-ConsistencyGuid populated, or "" when none has.
 func (s *StoreChecker) ConsistencyGuidDomain(ctx context.Context, fc ForestConn) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
 	domains := fc.Domains
 	if len(domains) == 0 {
 		domains = []ForestDomain{{DNS: fc.Forest, DN: fc.RootDN}}
 	}
-	for _, d := range domains {
-		used, err := conn.ConsistencyGuidInUse(ctx, directory.Domain{DNS: d.DNS, NetBIOS: d.NetBIOS, DN: d.DN, SID: d.SID})
-		if err != nil {
-			return "", adminError(err, "hybridsync can't check whether ms-DS-ConsistencyGuid is in use in "+d.DNS+".")
+	return onForest(ctx, s, fc, "check whether ms-DS-ConsistencyGuid is in use in "+fc.Forest, func(ctx context.Context, c *directory.Conn) (string, error) {
+		for _, d := range domains {
+			used, err := c.ConsistencyGuidInUse(ctx, directory.Domain{DNS: d.DNS, NetBIOS: d.NetBIOS, DN: d.DN, SID: d.SID})
+			if err != nil || used {
+				return d.DNS, err
+			}
 		}
-		if used {
-			return d.DNS, nil
-		}
-	}
-	return "", nil
+		return "", nil
+	})
 }
 
 // AppliedIdentifying returns the Identifying users answers of the active

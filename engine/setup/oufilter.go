@@ -152,7 +152,7 @@ func ForestTrees(ctx context.Context, a *Answers, chk Checker) []ForestTree {
 		t := ForestTree{Forest: fc.Forest}
 		nodes, err := chk.Children(ctx, fc, fc.RootDN)
 		if err != nil {
-			t.Error = checkMessage(err)
+			t.Error = CheckMessage(err)
 			if !slices.Contains(ff.Unreachable, fc.RootDN) {
 				ff.Unreachable = append(ff.Unreachable, fc.RootDN)
 			}

@@ -408,7 +408,7 @@ func validateSignInAttribute(ctx context.Context, a *Answers, chk Checker) strin
 	for _, fc := range a.Directories.Forests {
 		schema, err := sc.SchemaAttributes(ctx, fc)
 		if err != nil {
-			return fc.Forest + ": " + checkMessage(err)
+			return fc.Forest + ": " + CheckMessage(err)
 		}
 		schemas = append(schemas, schema)
 	}
@@ -491,7 +491,7 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	for _, fc := range a.Directories.Forests {
 		schema, err := sc.SchemaAttributes(ctx, fc)
 		if err != nil {
-			v.Errors = append(v.Errors, fc.Forest+": "+checkMessage(err))
+			v.Errors = append(v.Errors, fc.Forest+": "+CheckMessage(err))
 			continue
 		}
 		schemas = append(schemas, schema)
@@ -504,7 +504,7 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	for _, fc := range a.Directories.Forests {
 		vals, err := sc.SampleValues(ctx, fc, attr, sampleCount)
 		if err != nil {
-			v.Errors = append(v.Errors, fc.Forest+": "+checkMessage(err))
+			v.Errors = append(v.Errors, fc.Forest+": "+CheckMessage(err))
 			continue
 		}
 		for _, val := range vals {
@@ -529,7 +529,7 @@ func actSignInConfig(ctx context.Context, a *Answers, action string, _ Form, chk
 		for _, fc := range a.Directories.Forests {
 			domains, suffixes, err := sc.SignInUPNSuffixes(ctx, fc)
 			if err != nil {
-				e.Add("refresh", fc.Forest+": "+checkMessage(err)+" Its suffixes are as last read.")
+				e.Add("refresh", fc.Forest+": "+CheckMessage(err)+" Its suffixes are as last read.")
 				for _, u := range old {
 					if strings.EqualFold(u.Forest, fc.Forest) {
 						out = append(out, u)

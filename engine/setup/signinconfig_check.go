@@ -2,6 +2,8 @@ package setup
 
 import (
 	"context"
+
+	"github.com/hybridsync/hybridsync/engine/directory"
 )
 
 // The Microsoft Entra sign-in configuration page's reads of the forests (see
@@ -11,16 +13,11 @@ import (
 // SignInUPNSuffixes reads a forest's domains' DNS names and its uPNSuffixes
 // afresh.
 func (s *StoreChecker) SignInUPNSuffixes(ctx context.Context, fc ForestConn) (domains, suffixes []string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := s.connect(ctx, fc)
+	info, err := onForest(ctx, s, fc, "read the UPN suffixes of "+fc.Forest, func(ctx context.Context, c *directory.Conn) (directory.ForestInfo, error) {
+		return c.Forest(ctx)
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	defer conn.Close()
-	info, err := conn.Forest(ctx)
-	if err != nil {
-		return nil, nil, adminError(err, "hybridsync can't read the UPN suffixes of "+fc.Forest+".")
 	}
 	for _, d := range info.Domains {
 		domains = append(domains, d.DNS)

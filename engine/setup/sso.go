@@ -184,7 +184,7 @@ func actSSO(ctx context.Context, a *Answers, action string, f Form, chk Checker)
 		return e
 	}
 	if err := sc.CheckSSOCredentials(ctx, *fc, sf.User, pw); err != nil {
-		e.Add(field, checkMessage(err))
+		e.Add(field, CheckMessage(err))
 		return e
 	}
 	sf.Skip, sf.EnteredAs, sf.EnteredAt = false, sf.User, time.Now().UTC().Format(time.RFC3339)
