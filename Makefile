@@ -19,8 +19,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## serve the console on the embedded LocalDB in ./data (http://127.0.0.1:8080)
-	$(GO) run ./cmd/hybridsync serve --data-dir $(DATA_DIR) --listen $(LISTEN)
+run: ## serve the console on the embedded LocalDB in ./data (http://127.0.0.1:8080), with the tenant emulator standing in for Microsoft Entra ID
+	GO=$(GO) DATA_DIR=$(DATA_DIR) LISTEN=$(LISTEN) scripts/run.sh
 
 .PHONY: deps
 deps: ## install what the tests need (apt: chromium; npm: playwright-core; Go modules)

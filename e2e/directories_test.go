@@ -97,6 +97,7 @@ func TestConnectDirectories(t *testing.T) {
 	p.click("next")
 	p.onPage("connect-entra")
 	p.shot("connect-entra")
+	p.signInEntra(entraAdmin, entraPassword)
 	p.click("next")
 
 	// Connect your directories: nothing added yet.
@@ -221,7 +222,8 @@ func TestConnectDirectories(t *testing.T) {
 	for i := range names {
 		names[i] = strings.TrimSpace(names[i])
 	}
-	wantSteps := []string{"Prepare the sync database", createStep, verifyStep, "Create the sync groups", "Save the active configuration"}
+	wantSteps := []string{"Prepare the sync database", "Create the sync service account in Microsoft Entra ID", "Switch on directory synchronization in Microsoft Entra ID", "Record the tenant",
+		createStep, verifyStep, "Create the sync groups", "Save the active configuration"}
 	if !slices.Equal(names, wantSteps) {
 		t.Errorf("job steps:\n got %q\nwant %q", names, wantSteps)
 	}

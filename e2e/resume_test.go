@@ -40,6 +40,7 @@ func TestResumeAfterReloadAndRestart(t *testing.T) {
 	p.ok(p.id("field-method-federation-pingfederate").Check(), "choose PingFederate")
 	p.click("next")
 	p.onPage("connect-entra")
+	p.signInEntra(entraAdmin, entraPassword)
 	p.click("next")
 	p.onPage("directories")
 
@@ -82,6 +83,10 @@ func TestResumeAfterReloadAndRestart(t *testing.T) {
 
 	p2.click("back")
 	p2.onPage("connect-entra")
+	// The tenant is remembered; the sign-in itself was only in memory.
+	p2.expectContains("entra-signed-in", "no longer in memory")
+	p2.click("next")
+	p2.expectContains("error-entra", "Sign in again")
 	p2.click("back")
 	p2.onPage("user-signin")
 	p2.ok(expect.Locator(p2.id("field-method-federation-pingfederate")).ToBeChecked(), "PingFederate is still chosen after the restart")

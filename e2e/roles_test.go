@@ -45,7 +45,10 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 		t.Errorf("an administrator sees no Retry on the interrupted %s", job1)
 	}
 
-	// The second configure succeeds.
+	// The second configure succeeds, after signing in to the tenant again:
+	// the restart lost the Hybrid Identity Administrator's sign-in, which is
+	// kept only in memory.
+	admin.signInEntra(nil)
 	job2 := admin.driveWizard(nil)
 	if st, err := admin.waitJob(job2); err != nil || st != "succeeded" {
 		t.Fatalf("%s is %q (%v), want succeeded", job2, st, err)
@@ -93,14 +96,15 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.ok(p.id("job-row-1").GetByRole("link", pwName("1")).Click(), "open job 1")
 	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/1$`)), "job 1 address")
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("interrupted"), "job 1 status")
-	// Prepare the sync database, Verify the AD DS connector account of
-	// corp.example.test, Create the sync groups, Save the active configuration.
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 4), "job 1 steps")
+	// Prepare the sync database, the three tenant steps, Verify the AD DS
+	// connector account of corp.example.test, Create the sync groups, Save
+	// the active configuration.
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 7), "job 1 steps")
 	p.ok(expectCount(p.id("retry"), 0), "no Retry for Browse")
 	p.shot("job-interrupted")
 	p.open(job2)
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded"), "job 2 status")
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 4), "job 2 steps")
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 7), "job 2 steps")
 	p.visible("configured")
 
 	// Setup and Accounts are refused.

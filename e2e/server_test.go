@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -35,6 +36,11 @@ type server struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	runs   int
+	// args are extra flags of serve (the tenant's authority, say).
+	args []string
+	// tenant is the emulated tenant the server signs in to (started with the
+	// server unless args name another authority).
+	tenant *tenantProc
 }
 
 // logBuffer keeps everything the process wrote, over every run.
@@ -57,9 +63,13 @@ func (b *logBuffer) snapshot() []string {
 
 // startServer starts hybridsync on dataDir; it is stopped when the test ends,
 // and its log is printed if the test failed.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t *testing.T, dataDir string, args ...string) *server {
 	t.Helper()
-	s := &server{t: t, dataDir: dataDir, logs: &logBuffer{}}
+	s := &server{t: t, dataDir: dataDir, logs: &logBuffer{}, args: args}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--entra-authority") }) {
+		s.tenant = startTenant(t, testSeed())
+		s.args = append(s.args, s.tenant.flags()...)
+	}
 	s.addr = freeAddr(t)
 	s.base = "http://" + s.addr
 	t.Cleanup(func() {
@@ -89,8 +99,9 @@ func (s *server) start() {
 		s.t.Fatal("the server is already running")
 	}
 	s.runs++
-	s.logs.add(fmt.Sprintf("---- run %d: hybridsync serve --data-dir %s --listen %s --dns-server %s", s.runs, s.dataDir, s.addr, dnsServer))
-	cmd := exec.Command(binPath, "serve", "--data-dir", s.dataDir, "--listen", s.addr, "--log-format", "json", "--dns-server", dnsServer)
+	args := append([]string{"serve", "--data-dir", s.dataDir, "--listen", s.addr, "--log-format", "json", "--dns-server", dnsServer}, s.args...)
+	s.logs.add(fmt.Sprintf("---- run %d: hybridsync %s", s.runs, strings.Join(args, " ")))
+	cmd := exec.Command(binPath, args...)
 	cmd.Dir = s.dataDir
 	cmd.Env = append(cmd.Environ(), "HYBRIDSYNC_SECRET_KEY=")
 	stderr, err := cmd.StderrPipe()
@@ -462,6 +473,10 @@ func (c *client) driveWizard(answers map[string]url.Values) string {
 		}
 		if page == "directories" && len(vals) > 0 {
 			c.addForest(vals)
+			vals = url.Values{}
+		}
+		if page == "connect-entra" {
+			c.signInEntra(vals)
 			vals = url.Values{}
 		}
 		vals.Set("action", "next")

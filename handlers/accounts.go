@@ -39,9 +39,11 @@ func (h *Handler) renderAccounts(w http.ResponseWriter, r *http.Request, status 
 		return
 	}
 	self := accountFrom(r).ID
+	external := h.externalAccounts(r.Context()) // handlers/oidc.go
 	rows := make([]authview.AccountRow, len(accts))
 	for i, a := range accts {
 		rows[i] = accountRow(a, self)
+		rows[i].External = external[a.ID]
 	}
 	h.render(w, r, status, authview.Accounts(authview.AccountsProps{
 		Layout: h.layoutProps(r, "Accounts", "accounts"), Accounts: rows, Groups: h.groupCols(r), Errs: errs, Form: form, Flash: flash}))

@@ -73,7 +73,7 @@ func walkToDirectories(c *client) {
 	c.next("express", nil, "components")
 	c.next("components", nil, "user-signin")
 	c.next("user-signin", nil, "connect-entra")
-	c.next("connect-entra", nil, "directories")
+	c.passEntra()
 }
 
 // savedAnswers reads the wizard's saved answers.
@@ -496,7 +496,7 @@ func TestNoPasswordLeaks(t *testing.T) {
 	}
 	c.next("components", url.Values{"use_sql": {""}}, "user-signin")
 	c.next("user-signin", nil, "connect-entra")
-	c.next("connect-entra", nil, "directories")
+	c.passEntra()
 
 	// Refused, then accepted, with an existing account; Configure verifies it.
 	r = keep(c.addForest(existingAccount(t, corp, forest.LayoutOf(corp).NestedAdminUPN, forest.NestedAdminPassword)))

@@ -30,7 +30,7 @@ func walkToFeatures(t *testing.T, c *client, corp *forest.Forest, signIn url.Val
 	c.next("express", nil, "components")
 	c.next("components", nil, "user-signin")
 	c.next("user-signin", signIn, "connect-entra")
-	c.next("connect-entra", nil, "directories")
+	c.passEntra()
 	c.mustAddForest(svcSync(t, corp))
 	pages := []string{"directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering", "optional-features"}
 	for i, p := range pages[:len(pages)-1] {

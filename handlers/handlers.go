@@ -38,6 +38,10 @@ type Config struct {
 	SignInBurst int
 	// SSEPing is how often an idle event stream sends a keep-alive comment.
 	SSEPing time.Duration
+	// PublicURL is the console's address as browsers reach it (scheme://host[:port]),
+	// for the addresses sign-in providers send the browser back to; empty: the
+	// address each request came to.
+	PublicURL string
 }
 
 func (c *Config) defaults() {
@@ -67,6 +71,7 @@ type Handler struct {
 	wiz      *setup.Wizard
 	sessions *sessionManager
 	limiter  *signInLimiter
+	oidc     *oidcClient // sign-in with an OpenID Connect provider
 	log      *slog.Logger
 	done     chan struct{}
 	// configureMu makes "no configure job is queued or running, so start one"
@@ -95,6 +100,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Handler, error) {
 		wiz:      &setup.Wizard{Store: d.Store, Box: d.Box, Checker: d.Checker},
 		sessions: sm,
 		limiter:  newSignInLimiter(cfg.SignInRate, cfg.SignInBurst),
+		oidc:     newOIDCClient(),
 		done:     make(chan struct{}),
 	}, nil
 }

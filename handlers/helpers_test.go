@@ -29,6 +29,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -80,6 +81,9 @@ type envOptions struct {
 	// forest check binds and searches several times, under -race, on a
 	// machine that may run other packages' forests too).
 	checkTimeout time.Duration
+	// entra replaces the Microsoft Entra settings (default: the package's
+	// tenant emulator, testTenant).
+	entra *entra.Config
 	// restartOf, when set, starts a new server on that environment's data
 	// directory and store (a restart: a fresh vault, runner and handler; the
 	// accounts are already there).
@@ -142,7 +146,11 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	// As serve wires them: one vault for the checker and the configure job,
 	// and a resolver that asks the test forest's DNS server only.
 	vault := &setup.Vault{}
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout, Vault: vault, Resolver: testResolver, Store: st}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: store.SQLitePath(dir), Box: box, Timeout: o.checkTimeout, Vault: vault, Resolver: testResolver, Store: st,
+		Entra: testTenant(t).config(), EntraVault: &setup.EntraVault{}}
+	if o.entra != nil {
+		checker.Entra = *o.entra
+	}
 	if o.maxJobs == 0 {
 		o.maxJobs = 2
 	}
@@ -151,7 +159,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 		e.ids = o.restartOf.ids
 	}
 	e.runner = jobs.NewRunner(st, jobs.NewHub(), log, o.maxJobs)
-	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker, Vault: vault, Resolver: testResolver}))
+	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker, Vault: vault, Resolver: testResolver, Entra: checker}))
 	e.registerTestTypes()
 	t.Cleanup(func() {
 		e.release()

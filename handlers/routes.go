@@ -19,7 +19,8 @@ type route struct {
 	handle          func(*Handler, http.ResponseWriter, *http.Request)
 }
 
-// routeTable is every route of the console. GET never changes state.
+// routeTable is every route of the console. GET never changes state, except
+// GET /auth/oidc/callback (see there).
 var routeTable = []route{
 	{"GET", "/healthz", public, (*Handler).healthz},
 
@@ -28,6 +29,12 @@ var routeTable = []route{
 	{"GET", "/signin", public, (*Handler).signInPage},
 	{"POST", "/signin", public, (*Handler).signIn},
 	{"POST", "/signout", signedIn, (*Handler).signOut},
+	// Sign-in with the OpenID Connect provider (handlers/oidc.go). The
+	// callback is the one GET that changes state: like POST /signin, it finds
+	// or creates the account and starts a session. The state parameter, bound
+	// to this browser's session cookie by /auth/oidc/start, is its CSRF check.
+	{"GET", "/auth/oidc/start", public, (*Handler).oidcStart},
+	{"GET", "/auth/oidc/callback", public, (*Handler).oidcCallback},
 
 	{"GET", "/", signedIn, (*Handler).home},
 
@@ -42,6 +49,8 @@ var routeTable = []route{
 	{"GET", "/setup/{page}", need(auth.Admins), (*Handler).setupPage},
 	{"GET", "/setup/ou-filtering/children", need(auth.Admins), (*Handler).ouChildren},
 	{"GET", "/setup/single-sign-on/intranet-zone.txt", need(auth.Admins), (*Handler).ssoIntranetZone},
+	{"POST", "/setup/connect-entra/interactive", need(auth.Admins), (*Handler).entraInteractive},
+	{"GET", "/setup/connect-entra/callback", need(auth.Admins), (*Handler).entraCallback},
 	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},
@@ -49,6 +58,8 @@ var routeTable = []route{
 	{"GET", "/accounts", need(auth.Admins), (*Handler).accountsPage},
 	{"POST", "/accounts", need(auth.Admins), (*Handler).accountCreate},
 	{"POST", "/accounts/{id}/groups", need(auth.Admins), (*Handler).accountGroups},
+	{"GET", "/accounts/oidc", need(auth.Admins), (*Handler).oidcSettingsPage},
+	{"POST", "/accounts/oidc", need(auth.Admins), (*Handler).oidcSettingsSave},
 }
 
 // Routes returns the console's router.

@@ -19,6 +19,8 @@ import (
 // publicRoutes are the only routes anyone may use without signing in. A new
 // public route fails TestRouteTable until it is added here, on purpose.
 var publicRoutes = []string{
+	"GET /auth/oidc/callback",
+	"GET /auth/oidc/start",
 	"GET /first-run",
 	"GET /healthz",
 	"GET /signin",
@@ -181,6 +183,20 @@ var csrfCases = map[string]csrfCase{
 			a, err := f.e.st.AccountByUsername(context.Background(), "new-"+mode.String())
 			if err != nil || !slices.Equal(a.Roles, []string{"browse"}) {
 				t.Fatalf("account not created as asked: %+v, %v", a, err)
+			}
+		},
+	},
+	"POST /accounts/oidc": {
+		// Sign-in with the provider turned off: saved without contacting it.
+		path: func(*csrfFixture) string { return "/accounts/oidc" },
+		form: func(_ *csrfFixture, mode csrfMode) url.Values {
+			return url.Values{"issuer": {"https://idp.example.test/" + mode.String()}, "client_id": {"client"}, "client_secret": {"secret"}, "display_name": {"Example"}}
+		},
+		accept: func(t *testing.T, f *csrfFixture, mode csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "save the sign-in provider")
+			p, err := f.e.st.OIDCProvider(context.Background())
+			if err != nil || p.Issuer != "https://idp.example.test/"+mode.String() {
+				t.Fatalf("provider not saved as asked: %+v, %v", p, err)
 			}
 		},
 	},

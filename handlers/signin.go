@@ -33,7 +33,7 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
-	h.render(w, r, http.StatusOK, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Next: r.URL.Query().Get("next")}))
+	h.render(w, r, http.StatusOK, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Next: r.URL.Query().Get("next"), OIDCName: h.oidcButton(r)}))
 }
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +41,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	next := r.PostFormValue("next")
 	show := func(status int, msg string) {
-		h.render(w, r, status, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Username: user, Error: msg, Next: next}))
+		h.render(w, r, status, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Username: user, Error: msg, Next: next, OIDCName: h.oidcButton(r)}))
 	}
 	if !h.limiter.allowAttempt(clientIP(r), user) {
 		h.log.Warn("sign-in rate limited", "ip", clientIP(r), "username", user)
@@ -62,6 +62,15 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.fail(w, r, "Unable to read the account", err)
+		return
+	}
+	if acct.PasswordHash == "" {
+		// An account made by sign-in with the identity provider has no local
+		// password: refused exactly as a wrong password is.
+		auth.DummyCheck(pw)
+		h.limiter.failed(user)
+		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "no local password")
+		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
 	ok, err := auth.CheckPassword(acct.PasswordHash, pw)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
+	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -22,7 +24,7 @@ func toSignInConfig(t *testing.T, c *client, corp *forest.Forest, signIn url.Val
 	c.next("express", nil, "components")
 	c.next("components", nil, "user-signin")
 	c.next("user-signin", signIn, "connect-entra")
-	c.next("connect-entra", nil, "directories")
+	c.passEntra()
 	c.mustAddForest(svcSync(t, corp))
 	c.next("directories", nil, "signin-configuration")
 }
@@ -37,23 +39,29 @@ func TestSignInConfigAgainstTheForest(t *testing.T) {
 	toSignInConfig(t, c, corp, nil)
 	const page = "/setup/signin-configuration"
 
-	// Every suffix of corp: its domain and both uPNSuffixes, none with an
-	// invented state; the non-routable ones warned about.
+	// Every suffix of corp: its domain and both uPNSuffixes, each with its
+	// state in the tenant (the package's emulator has corp.example.test
+	// verified); the non-routable ones warned about.
 	r := c.page("signin-configuration")
 	for _, tt := range []struct {
 		suffix   string
 		routable bool
+		state    string
 	}{
-		{corp.Name, false}, // .test is reserved (RFC 2606)
-		{forest.Corp.RoutableSuffix, true},
-		{forest.Corp.NonRoutableSuffix, false},
+		{corp.Name, false, setup.StateVerified}, // .test is reserved (RFC 2606)
+		{forest.Corp.RoutableSuffix, true, setup.StateNotAdded},
+		{forest.Corp.NonRoutableSuffix, false, setup.StateNotAdded},
 	} {
 		row := r.find(t, `[data-testid="suffix-`+tt.suffix+`"]`)
 		if row.Length() != 1 {
 			t.Fatalf("%s is not listed", tt.suffix)
 		}
-		if got := signInText(row.Find(`[data-testid="suffix-state"]`).Text()); got != setup.StateTenantNotConnected {
-			t.Errorf("%s: state %q, want %q", tt.suffix, got, setup.StateTenantNotConnected)
+		if got := signInText(row.Find(`[data-testid="suffix-state"]`).Text()); got != tt.state {
+			t.Errorf("%s: state %q, want %q", tt.suffix, got, tt.state)
+		}
+		instead := row.Find(`[data-testid="instead-` + tt.suffix + `"]`)
+		if (tt.state == setup.StateVerified) != (instead.Length() == 0) || (instead.Length() > 0 && !strings.Contains(instead.Text(), "user@contoso.onmicrosoft.com")) {
+			t.Errorf("%s: what its users get instead: %q", tt.suffix, instead.Text())
 		}
 		warn := row.Find(`[data-testid="nonroutable-` + tt.suffix + `"]`)
 		if tt.routable != (warn.Length() == 0) {
@@ -65,13 +73,6 @@ func TestSignInConfigAgainstTheForest(t *testing.T) {
 	}
 	if n := r.find(t, `[data-testid^="suffix-"][data-forest]`).Length(); n != 3 {
 		t.Errorf("%d suffixes listed, want 3", n)
-	}
-	for _, s := range []string{setup.StateVerified, setup.StateNotVerified, setup.StateNotAdded} {
-		r.find(t, `[data-testid="suffix-state"]`).Each(func(_ int, sel *goquery.Selection) {
-			if strings.Contains(sel.Text(), s) {
-				t.Errorf("an invented state %q", s)
-			}
-		})
 	}
 
 	// userPrincipalName is the recommended default; the alternate IDs are the
@@ -89,12 +90,16 @@ func TestSignInConfigAgainstTheForest(t *testing.T) {
 		t.Error("the alternate ID warning shows for userPrincipalName")
 	}
 
-	// Refresh reads the suffixes again and stays on the page.
-	before := e.savedAnswers().SignInConfig.ReadAt
+	// Refresh reads the suffixes and the tenant's domains again and stays on the page.
+	before := e.savedAnswers()
 	wantRedirect(t, c.submit(r, page, setup.ActionRefreshSuffixes, nil), page, "Refresh")
-	after := e.savedAnswers().SignInConfig
-	if len(after.Suffixes) != 3 || after.ReadAt == "" || after.ReadAt < before {
-		t.Errorf("after refresh: %+v (read before: %q)", after, before)
+	afterAll := e.savedAnswers()
+	after := afterAll.SignInConfig
+	if len(after.Suffixes) != 3 || after.ReadAt == "" || after.ReadAt < before.SignInConfig.ReadAt {
+		t.Errorf("after refresh: %+v (read before: %q)", after, before.SignInConfig.ReadAt)
+	}
+	if afterAll.ConnectEntra.Tenant == nil || afterAll.ConnectEntra.Tenant.ReadAt < before.ConnectEntra.Tenant.ReadAt {
+		t.Errorf("the tenant's domains were not read again: %+v", afterAll.ConnectEntra.Tenant)
 	}
 
 	// mail: sample values from the forest, each checked against RFC 822, and
@@ -151,19 +156,36 @@ func TestSignInConfigAgainstTheForest(t *testing.T) {
 func TestSignInConfigPassThroughRule(t *testing.T) {
 	t.Parallel()
 	corp := corpForest(t)
-	e := newEnv(t)
+	// A tenant where none of corp's suffixes is verified: the seed's rule
+	// stops the wizard here.
+	seed := tenant.DefaultSeed()
+	seed.Domains = append(seed.Domains, tenant.SeedDomain{Name: forest.Corp.RoutableSuffix, Verifiable: true})
+	tn, err := tenant.New(seed, tenant.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tn)
+	t.Cleanup(srv.Close)
+	cfg := (&emulated{t: tn, srv: srv}).config()
+	e := newEnvWith(t, envOptions{entra: &cfg})
 	c := e.signedIn("admin")
 	toSignInConfig(t, c, corp, url.Values{"method": {setup.MethodPTA}})
-
-	// No domain can be verified before the tenant is connected: the rule shows
-	// as a warning, and Next goes on.
 	r := c.page("signin-configuration")
-	found := false
-	r.find(t, `[data-testid="notice"]`).Each(func(_ int, s *goquery.Selection) {
-		found = found || s.HasClass("warn") && strings.Contains(s.Text(), setup.MsgPTANeedsVerified) && strings.Contains(s.Text(), "once the tenant is connected")
-	})
-	if !found {
-		t.Error("no warning about pass-through authentication's verified domain")
+	if got := signInText(r.find(t, `[data-testid="suffix-`+forest.Corp.RoutableSuffix+`"] [data-testid="suffix-state"]`).Text()); got != setup.StateNotVerified {
+		t.Errorf("%s: %q", forest.Corp.RoutableSuffix, got)
+	}
+	r = c.submit(r, "/setup/signin-configuration", "next", nil)
+	wantStatus(t, r, http.StatusUnprocessableEntity, "Next with pass-through and no verified suffix")
+	if got := r.testid(t, "page-error"); got != setup.MsgPTANeedsVerified {
+		t.Errorf("page error %q", got)
+	}
+
+	// The domain is verified in the tenant; Refresh reads it, and Next goes on.
+	verifyDomain(t, srv.URL, forest.Corp.RoutableSuffix)
+	wantRedirect(t, c.submit(c.page("signin-configuration"), "/setup/signin-configuration", setup.ActionRefreshSuffixes, nil), "/setup/signin-configuration", "Refresh")
+	r = c.page("signin-configuration")
+	if got := signInText(r.find(t, `[data-testid="suffix-`+forest.Corp.RoutableSuffix+`"] [data-testid="suffix-state"]`).Text()); got != setup.StateVerified {
+		t.Errorf("%s after verifying it: %q", forest.Corp.RoutableSuffix, got)
 	}
 	c.next("signin-configuration", nil, "ou-filtering")
 }

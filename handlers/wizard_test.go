@@ -221,8 +221,11 @@ func TestWizardKeepsInput(t *testing.T) {
 	for _, p := range []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering"} {
 		next := map[string]string{"connect-entra": "directories", "directories": "signin-configuration", "signin-configuration": "ou-filtering",
 			"ou-filtering": "identifying-users", "identifying-users": "group-filtering", "group-filtering": "optional-features"}[p]
-		if p == "directories" {
+		switch p {
+		case "directories":
 			c.mustAddForest(svcSync(t, corpForest(t)))
+		case "connect-entra":
+			c.signInEntra(adminUPN, adminPassword)
 		}
 		c.next(p, nil, next)
 	}
@@ -253,8 +256,11 @@ func walkToReady(c *client, components, signIn, features url.Values) {
 	c.next("user-signin", signIn, "connect-entra")
 	pages := []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering", "optional-features"}
 	for i, p := range pages[:len(pages)-1] {
-		if p == "directories" {
+		switch p {
+		case "directories":
 			c.mustAddForest(svcSync(c.t, fabrikamForest(c.t)))
+		case "connect-entra":
+			c.signInEntra(adminUPN, adminPassword)
 		}
 		c.next(p, nil, pages[i+1])
 	}

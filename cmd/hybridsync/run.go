@@ -160,7 +160,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	tlsKey := fs.String("tls-key", getenv("HYBRIDSYNC_TLS_KEY"), "and this key `file` [HYBRIDSYNC_TLS_KEY]")
 	dnsServer := fs.String("dns-server", getenv("HYBRIDSYNC_DNS_SERVER"), "find domain controllers through this DNS server `host:port` instead of the system resolver [HYBRIDSYNC_DNS_SERVER]")
 	idle := fs.Duration("idle-timeout", durationOr(getenv("HYBRIDSYNC_IDLE_TIMEOUT"), 30*time.Minute), "sign out after this long without a request [HYBRIDSYNC_IDLE_TIMEOUT]")
+	publicURL := fs.String("public-url", getenv("HYBRIDSYNC_PUBLIC_URL"), "the console's `URL` as browsers reach it, for sign-in callbacks; default: the address each request came to [HYBRIDSYNC_PUBLIC_URL]")
+	var ec entraFlags
+	ec.register(fs, getenv)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	entraCfg, err := ec.config()
+	if err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -190,10 +197,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	vault := &setup.Vault{}
 	resolver := resolverAt(*dnsServer)
-	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver, Store: st}
+	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver, Store: st,
+		Entra: entraCfg, EntraVault: &setup.EntraVault{}}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
-	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver}))
+	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker}))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -207,7 +215,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
-	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle},
+	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle, PublicURL: strings.TrimSuffix(*publicURL, "/")},
 		handlers.Deps{Store: st, Box: box, Runner: runner, Checker: checker, Log: log})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -156,5 +157,17 @@ func TestServe(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "msg=stopped") {
 		t.Errorf("no clean stop in the log:\n%s", logs.String())
+	}
+}
+
+// make run points the console at the tenant emulator's hybridsync-connect
+// application: the id in scripts/run.sh must be the emulator's.
+func TestRunScriptUsesTheEmulatorsClientID(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "scripts", "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "HYBRIDSYNC_ENTRA_CLIENT_ID="+tenant.ConnectClientID) {
+		t.Errorf("scripts/run.sh does not use tenant.ConnectClientID (%s)", tenant.ConnectClientID)
 	}
 }

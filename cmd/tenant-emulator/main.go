@@ -2,9 +2,12 @@
 // discovery, JWKS, the v2.0 token endpoint and a Microsoft Graph v1.0 subset)
 // on a loopback address, seeded from an optional JSON file.
 //
-//	tenant-emulator [-addr 127.0.0.1:8443] [-seed seed.json] [-budget 3000] [-window 150s]
+//	tenant-emulator [-addr 127.0.0.1:8443] [-seed seed.json] [-state state.json] [-budget 3000] [-window 150s]
 //
-// HYBRIDSYNC_TENANT_ADDR and HYBRIDSYNC_TENANT_SEED stand in for the flags.
+// With -state the directory lives in a file: loaded at start when it exists
+// (else seeded), written back after every write and on shutdown.
+// HYBRIDSYNC_TENANT_ADDR, HYBRIDSYNC_TENANT_SEED and HYBRIDSYNC_TENANT_STATE
+// stand in for the flags.
 package main
 
 import (
@@ -40,6 +43,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "HYBRIDSYNC_TENANT_ADDR", "127.0.0.1:8443"), "loopback `address` to listen on")
 	seedPath := fs.String("seed", getenv("HYBRIDSYNC_TENANT_SEED"), "seed `file` (JSON); default: a small built-in tenant")
+	statePath := fs.String("state", getenv("HYBRIDSYNC_TENANT_STATE"), "state `file` (JSON) to load and keep the directory in; default: memory only")
 	budget := fs.Int("budget", 0, "writes allowed per window per app (default 3000, or the seed's)")
 	window := fs.Duration("window", 0, "write budget window (default 150s, or the seed's)")
 	if err := fs.Parse(args); err != nil {
@@ -58,10 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	t, err := tenant.New(seed, tenant.Options{WriteBudget: *budget, WriteWindow: *window})
+	t, err := tenant.New(seed, tenant.Options{WriteBudget: *budget, WriteWindow: *window, StatePath: *statePath})
 	if err != nil {
 		return err
 	}
+	defer t.Close() // flushes the state file; errors are reported below on a clean shutdown
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -87,7 +92,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	return nil
+	return t.Close()
 }
 
 func envOr(getenv func(string) string, k, def string) string {

@@ -1,10 +1,8 @@
 package tenant
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -94,6 +92,10 @@ func (t *Tenant) handleOrganization(w http.ResponseWriter, r *http.Request) {
 		}
 		vds = append(vds, map[string]any{"capabilities": caps, "isDefault": d.Default, "isInitial": d.Initial, "name": d.Name, "type": d.AuthenticationType})
 	}
+	var syncEnabled any
+	if t.orgSyncEnabled != nil {
+		syncEnabled = *t.orgSyncEnabled
+	}
 	t.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"@odata.context": baseURL(r) + "/v1.0/$metadata#organization",
@@ -103,7 +105,7 @@ func (t *Tenant) handleOrganization(w http.ResponseWriter, r *http.Request) {
 			"displayName":           t.displayName,
 			"createdDateTime":       t.createdAt.Format(time.RFC3339),
 			"tenantType":            "AAD",
-			"onPremisesSyncEnabled": nil,
+			"onPremisesSyncEnabled": syncEnabled,
 			"verifiedDomains":       vds,
 		}},
 	})
@@ -173,6 +175,15 @@ type user struct {
 	JobTitle              string
 	Department            string
 	CreatedDateTime       time.Time
+
+	// Sign-in: the password (from the seed or passwordProfile), MFA with
+	// its fixed code, a locked account, and directory roles held from the
+	// seed (assignments made through Graph live in Tenant.assignments).
+	Password string   `json:",omitempty"`
+	MFA      bool     `json:",omitempty"`
+	MFACode  string   `json:",omitempty"`
+	Locked   bool     `json:",omitempty"`
+	Roles    []string `json:",omitempty"`
 }
 
 // userJSON is a create or update body; nil means "not sent".
@@ -189,7 +200,12 @@ type userJSON struct {
 	UsageLocation         *string          `json:"usageLocation"`
 	JobTitle              *string          `json:"jobTitle"`
 	Department            *string          `json:"department"`
-	PasswordProfile       *json.RawMessage `json:"passwordProfile"`
+	PasswordProfile       *passwordProfile `json:"passwordProfile"`
+}
+
+type passwordProfile struct {
+	Password                      string `json:"password"`
+	ForceChangePasswordNextSignIn bool   `json:"forceChangePasswordNextSignIn"`
 }
 
 // defaultUserProperties are returned when no $select is given (Graph's
@@ -307,8 +323,14 @@ func (t *Tenant) createUser(in userJSON) (*user, *graphError) {
 }
 
 func (t *Tenant) createUserReq(r *http.Request, in userJSON) (*user, *graphError) {
-	if r == nil {
+	seeding := r == nil
+	if seeding {
 		r, _ = http.NewRequest(http.MethodPost, "/", nil)
+	}
+	if !seeding && (in.PasswordProfile == nil || in.PasswordProfile.Password == "") {
+		// user-post-users lists passwordProfile as required; the message
+		// follows the other required properties' (not observed).
+		return nil, badValue(r, "passwordProfile", "Invalid value specified for property 'passwordProfile' of resource 'User'.")
 	}
 	for _, req := range []struct {
 		name string
@@ -344,6 +366,7 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON) (*user, *graphError
 	t.seq++
 	u.Seq = t.seq
 	t.index(u, addrs)
+	t.changedLocked()
 	return u, nil
 }
 
@@ -368,6 +391,9 @@ func apply(u *user, in userJSON) {
 	set(&u.Department, in.Department)
 	if in.ProxyAddresses != nil {
 		u.ProxyAddresses = append([]string{}, (*in.ProxyAddresses)...)
+	}
+	if in.PasswordProfile != nil && in.PasswordProfile.Password != "" {
+		u.Password = in.PasswordProfile.Password
 	}
 }
 
@@ -406,16 +432,20 @@ func (t *Tenant) lookup(key string) *user {
 	return nil
 }
 
+func badJSON(r *http.Request) *graphError {
+	return newGraphError(r, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", nil)
+}
+
 func decodeUser(r *http.Request) (userJSON, *graphError) {
 	var in userJSON
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		return in, newGraphError(r, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", nil)
+		return in, badJSON(r)
 	}
 	return in, nil
 }
 
 func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
-	if e := t.authorizeWrite(r); e != nil {
+	if e := t.authorizeWrite(r, permUsers); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -454,7 +484,7 @@ func (t *Tenant) handleGetUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
-	if e := t.authorizeWrite(r); e != nil {
+	if e := t.authorizeWrite(r, permUsers); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -488,11 +518,12 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	t.unindex(u)
 	*u = next
 	t.index(u, addrs)
+	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
 
 func (t *Tenant) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
-	if e := t.authorizeWrite(r); e != nil {
+	if e := t.authorizeWrite(r, permUsers); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -504,89 +535,58 @@ func (t *Tenant) handleDeleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.unindex(u)
-	for upn, a := range t.admins {
-		if a.UserID == u.ID {
-			delete(t.admins, upn)
-		}
-	}
+	t.forgetObjectLocked(u.ID)
+	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// handleListUsers pages in creation order; $skiptoken is opaque to clients
-// and carries the last sequence number served.
-func (t *Tenant) handleListUsers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	top := 100
-	if s := q.Get("$top"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 999 {
-			writeGraphError(w, r, http.StatusBadRequest, "Request_UnsupportedQuery", "Invalid page size specified: '"+s+"'. Must be between 1 and 999 inclusive.", nil)
-			return
-		}
-		top = n
+// userFilterProps are the user properties $filter accepts here.
+var userFilterProps = []string{"id", "userPrincipalName", "displayName", "givenName", "surname", "mail", "mailNickname", "onPremisesImmutableId", "proxyAddresses", "jobTitle", "department"}
+
+func (u *user) prop(p string) []string {
+	switch strings.ToLower(p) {
+	case "id":
+		return []string{u.ID}
+	case "userprincipalname":
+		return []string{u.UserPrincipalName}
+	case "displayname":
+		return []string{u.DisplayName}
+	case "givenname":
+		return []string{u.GivenName}
+	case "surname":
+		return []string{u.Surname}
+	case "mail":
+		return []string{u.Mail}
+	case "mailnickname":
+		return []string{u.MailNickname}
+	case "onpremisesimmutableid":
+		return []string{u.OnPremisesImmutableID}
+	case "proxyaddresses":
+		return u.ProxyAddresses
+	case "jobtitle":
+		return []string{u.JobTitle}
+	case "department":
+		return []string{u.Department}
 	}
-	var after int64
-	if s := q.Get("$skiptoken"); s != "" {
-		b, err := base64.RawURLEncoding.DecodeString(s)
-		if err == nil {
-			after, err = strconv.ParseInt(strings.TrimPrefix(string(b), "seq:"), 10, 64)
-		}
-		if err != nil {
-			writeGraphError(w, r, http.StatusBadRequest, "Directory_ExpiredPageToken", "The specified page token value has expired and can no longer be included in your request.", nil)
-			return
-		}
+	return nil
+}
+
+// handleListUsers pages in creation order, with $filter and $select;
+// $skiptoken is opaque to clients and carries the last sequence number served.
+func (t *Tenant) handleListUsers(w http.ResponseWriter, r *http.Request) {
+	f, e := filterOf(r, "User", userFilterProps)
+	if e != nil {
+		writeGErr(w, e)
+		return
 	}
 	sel := selectOf(r)
 	t.mu.Lock()
-	all := make([]*user, 0, len(t.users))
+	items := make([]pageItem, 0, len(t.users))
 	for _, u := range t.users {
-		if u.Seq > after {
-			all = append(all, u)
+		if f.match(u.prop) {
+			items = append(items, pageItem{seq: u.Seq, body: u.json(sel)})
 		}
 	}
-	slices.SortFunc(all, func(a, b *user) int { return int(a.Seq - b.Seq) })
-	page := all[:min(top, len(all))]
-	vals := make([]map[string]any, 0, len(page))
-	for _, u := range page {
-		vals = append(vals, u.json(sel))
-	}
 	t.mu.Unlock()
-	body := map[string]any{"@odata.context": baseURL(r) + "/v1.0/$metadata#users", "value": vals}
-	if len(all) > len(page) {
-		next := q
-		next.Set("$top", strconv.Itoa(top))
-		next.Set("$skiptoken", base64.RawURLEncoding.EncodeToString([]byte("seq:"+strconv.FormatInt(page[len(page)-1].Seq, 10))))
-		body["@odata.nextLink"] = baseURL(r) + "/v1.0/users?" + strings.NewReplacer("%24", "$", "%2C", ",").Replace(next.Encode())
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// ---- authorization and the write budget -------------------------------------
-
-// authorizeWrite checks the caller may write and spends one unit of its app's
-// write budget; over budget it answers Graph's 429 with Retry-After.
-func (t *Tenant) authorizeWrite(r *http.Request) *graphError {
-	p := principalFrom(r)
-	if !p.canWrite() {
-		return newGraphError(r, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", nil)
-	}
-	now := t.now()
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.writes[p.AppID]
-	if b == nil || now.Sub(b.start) >= t.window {
-		b = &bucket{start: now}
-		t.writes[p.AppID] = b
-	}
-	if b.count >= t.budget {
-		wait := b.start.Add(t.window).Sub(now)
-		e := newGraphError(r, http.StatusTooManyRequests, "TooManyRequests", "Please retry again later.", nil)
-		e.InnerError.Code = "429"
-		e.InnerError.Message = "Please retry after"
-		e.InnerError.Status = "429"
-		e.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
-		return e
-	}
-	b.count++
-	return nil
+	servePage(w, r, "users", items)
 }

@@ -37,7 +37,6 @@ type Tenant struct {
 
 	mu      sync.Mutex
 	domains []*domain // initial first
-	admins  map[string]*account
 	apps    map[string]SeedApp
 	users   map[string]*user // by id
 	byUPN   map[string]string
@@ -45,6 +44,10 @@ type Tenant struct {
 	byImmID map[string]string
 	seq     int64
 	writes  map[string]*bucket // app id → budget window
+	objects                    // groups, contacts, devices, role assignments, sync settings (directory.go)
+	persist                    // the state file (state.go)
+
+	idp identity // sign-in flows, codes, refresh tokens, sessions (authorize.go)
 }
 
 type domain struct {
@@ -53,14 +56,8 @@ type domain struct {
 	Initial            bool
 	Default            bool
 	AuthenticationType string
-}
-
-type account struct {
-	UPN      string
-	Password string
-	MFA      bool
-	Roles    []string
-	UserID   string
+	Verifiable         bool   `json:",omitempty"` // verify succeeds (dirsync.go)
+	Code               string `json:",omitempty"` // the 8 digits of MS=ms######## (dirsync.go)
 }
 
 type bucket struct {
@@ -87,7 +84,6 @@ func New(seed Seed, opts Options) (*Tenant, error) {
 		window:        DefaultWriteWindow,
 		tokenLifetime: time.Hour,
 		now:           time.Now,
-		admins:        map[string]*account{},
 		apps:          map[string]SeedApp{},
 		users:         map[string]*user{},
 		byUPN:         map[string]string{},
@@ -118,37 +114,13 @@ func New(seed Seed, opts Options) (*Tenant, error) {
 		t.displayName = t.initialDomain
 	}
 
-	hasDefault := false
-	for _, d := range seed.Domains {
-		hasDefault = hasDefault || (d.Default && d.Verified)
-	}
-	t.domains = append(t.domains, &domain{Name: t.initialDomain, Verified: true, Initial: true, Default: !hasDefault, AuthenticationType: "Managed"})
-	for _, d := range seed.Domains {
-		at := d.AuthenticationType
-		if at == "" {
-			at = "Managed"
-		}
-		t.domains = append(t.domains, &domain{Name: strings.ToLower(d.Name), Verified: d.Verified, Default: d.Default && d.Verified, AuthenticationType: at})
-	}
 	for _, a := range seed.Apps {
 		t.apps[a.ClientID] = a
 	}
-	for _, a := range seed.Admins {
-		roles := a.Roles
-		if len(roles) == 0 {
-			roles = []string{RoleHybridIdentityAdministrator}
-		}
-		name := a.DisplayName
-		if name == "" {
-			name = a.UserPrincipalName
-		}
-		nick, _, _ := strings.Cut(a.UserPrincipalName, "@")
-		enabled := true
-		u, gerr := t.createUser(userJSON{AccountEnabled: &enabled, DisplayName: &name, MailNickname: &nick, UserPrincipalName: &a.UserPrincipalName})
-		if gerr != nil {
-			return nil, fmt.Errorf("tenant: unable to seed admin %s: %s", a.UserPrincipalName, gerr.Message)
-		}
-		t.admins[strings.ToLower(a.UserPrincipalName)] = &account{UPN: a.UserPrincipalName, Password: a.Password, MFA: a.MFA, Roles: roles, UserID: u.ID}
+	// Domains, accounts and the other directory objects: from the state
+	// file when there is one, else from the seed (state.go).
+	if err := t.initDirectory(seed, opts); err != nil {
+		return nil, err
 	}
 	t.routes()
 	return t, nil
@@ -174,6 +146,10 @@ func (t *Tenant) routes() {
 	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", t.handleDiscovery)
 	m.HandleFunc("GET /{tenant}/discovery/v2.0/keys", t.handleJWKS)
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", t.handleToken)
+	m.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", t.handleAuthorize)
+	m.HandleFunc("POST /{tenant}"+signInPath, t.handleSignIn)
+	m.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", t.handleLogout)
+	m.HandleFunc("GET /oidc/userinfo", t.handleUserInfo)
 	t.mux = m
 	t.graph = t.requireToken(t.graphMux())
 }
@@ -189,6 +165,7 @@ func (t *Tenant) graphMux() *http.ServeMux {
 	g.HandleFunc("PATCH /v1.0/users/{id}", t.handleUpdateUser)
 	g.HandleFunc("DELETE /v1.0/users/{id}", t.handleDeleteUser)
 	g.HandleFunc("POST /v1.0/$batch", t.handleBatch)
+	t.directoryRoutes(g) // me, groups, contacts, devices, roles, sync settings, domain writes (routes.go)
 	g.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, r, http.StatusBadRequest, "BadRequest",
 			fmt.Sprintf("Resource not found for the segment '%s'.", strings.TrimPrefix(r.URL.Path, "/v1.0/")), nil)

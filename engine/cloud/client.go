@@ -1,5 +1,7 @@
-// Package cloud is hybridsync's Microsoft Graph v1.0 client: organization,
-// domains, users and $batch over plain net/http and encoding/json, with
+// Package cloud is hybridsync's Microsoft Graph v1.0 client: organization and
+// its directory-sync settings, domains (add, verify), users, groups and their
+// members, contacts, devices, the signed-in user and its directory roles,
+// role assignments, and $batch over plain net/http and encoding/json, with
 // paging through @odata.nextLink, bounded retries honouring Retry-After on 429
 // and 503, and Graph's error bodies turned into *Error. The authority and the
 // Graph base URL are configuration: the tenant emulator (e2e/tenant) and a
@@ -262,20 +264,7 @@ func (c *Client) Organization(ctx context.Context) (*Organization, error) {
 
 // Domains lists the tenant's domains, verified or not.
 func (c *Client) Domains(ctx context.Context) ([]Domain, error) {
-	var all []Domain
-	next := "domains"
-	for next != "" {
-		var page struct {
-			Value    []Domain `json:"value"`
-			NextLink string   `json:"@odata.nextLink"`
-		}
-		if err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Value...)
-		next = page.NextLink
-	}
-	return all, nil
+	return getAll[Domain](ctx, c, "domains")
 }
 
 // Domain reads one domain by name.
@@ -285,4 +274,73 @@ func (c *Client) Domain(ctx context.Context, name string) (*Domain, error) {
 		return nil, err
 	}
 	return &d, nil
+}
+
+// getPages follows @odata.nextLink from first, calling fn for each page.
+func getPages[T any](ctx context.Context, c *Client, first string, fn func([]T) error) error {
+	next := first
+	for next != "" {
+		var page struct {
+			Value    []T    `json:"value"`
+			NextLink string `json:"@odata.nextLink"`
+		}
+		if err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
+			return err
+		}
+		if err := fn(page.Value); err != nil {
+			return err
+		}
+		next = page.NextLink
+	}
+	return nil
+}
+
+// getAll collects every page from first.
+func getAll[T any](ctx context.Context, c *Client, first string) ([]T, error) {
+	var all []T
+	err := getPages(ctx, c, first, func(p []T) error {
+		all = append(all, p...)
+		return nil
+	})
+	return all, err
+}
+
+// Quote makes an OData string literal for $filter, doubling any single quote.
+func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// queryEscape encodes a query value with %20 for spaces (Graph reads "+"
+// literally in $filter).
+func queryEscape(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+
+// withQuery appends $select, $filter and $top to a path; empty ones are left out.
+func withQuery(path string, sel []string, filter string, top int) string {
+	var q []string
+	if len(sel) > 0 {
+		q = append(q, "$select="+strings.Join(sel, ","))
+	}
+	if filter != "" {
+		q = append(q, "$filter="+queryEscape(filter))
+	}
+	if top > 0 {
+		q = append(q, "$top="+strconv.Itoa(top))
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + strings.Join(q, "&")
+}
+
+// directoryObjectURL is the @odata.id of a directory object, for $ref bodies.
+func (c *Client) directoryObjectURL(id string) string {
+	return c.base.String() + "/directoryObjects/" + url.PathEscape(id)
+}
+
+// DirectoryObject is a member of a directoryObject collection (group
+// members, memberOf): its id and type (#microsoft.graph.user, .group,
+// .orgContact, .device, .directoryRole).
+type DirectoryObject struct {
+	ID                string `json:"id"`
+	ODataType         string `json:"@odata.type"`
+	DisplayName       string `json:"displayName,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
 }

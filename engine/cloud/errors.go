@@ -141,3 +141,31 @@ func IsForbidden(err error) bool {
 	e, ok := asError(err)
 	return ok && e.Status == 403
 }
+
+// IsAlreadyMember reports Graph's answer to adding a group member twice:
+// "One or more added object references already exist for the following
+// modified properties: 'members'.".
+func IsAlreadyMember(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == 400 && strings.Contains(e.Message, "added object references already exist")
+}
+
+// IsNotMember reports a member removal of an object that is not a member.
+func IsNotMember(err error) bool {
+	e, ok := asError(err)
+	return ok && strings.Contains(e.Message, "removed object references do not exist")
+}
+
+// IsDomainVerificationFailed reports that POST /domains/{id}/verify found no
+// verification record ("Domain verification failed with the following error: …").
+func IsDomainVerificationFailed(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == 400 && strings.HasPrefix(e.Message, "Domain verification failed")
+}
+
+// IsDelegatedOnly reports a call that needs a signed-in user (/me with an
+// app-only token).
+func IsDelegatedOnly(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == 400 && strings.Contains(e.Message, "only valid with delegated authentication flow")
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -72,24 +71,7 @@ func (c *Client) DeleteUser(ctx context.Context, idOrUPN string) error {
 // ListUsersPages pages through GET /users with $top=pageSize (0: Graph's
 // default) following @odata.nextLink, calling fn for each page.
 func (c *Client) ListUsersPages(ctx context.Context, pageSize int, fn func([]User) error) error {
-	next := "users?$select=" + strings.Join(UserSelect, ",")
-	if pageSize > 0 {
-		next += "&$top=" + strconv.Itoa(pageSize)
-	}
-	for next != "" {
-		var page struct {
-			Value    []User `json:"value"`
-			NextLink string `json:"@odata.nextLink"`
-		}
-		if err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
-			return err
-		}
-		if err := fn(page.Value); err != nil {
-			return err
-		}
-		next = page.NextLink
-	}
-	return nil
+	return getPages(ctx, c, withQuery("users", UserSelect, "", pageSize), fn)
 }
 
 // ListUsers returns every user.
@@ -100,4 +82,22 @@ func (c *Client) ListUsers(ctx context.Context, pageSize int) ([]User, error) {
 		return nil
 	})
 	return all, err
+}
+
+// FindUsers returns the users matching an OData filter, e.g.
+// "startswith(userPrincipalName,'sync_')" or
+// "userPrincipalName eq "+Quote(upn). Build literals with Quote.
+func (c *Client) FindUsers(ctx context.Context, filter string) ([]User, error) {
+	return getAll[User](ctx, c, withQuery("users", UserSelect, filter, 0))
+}
+
+// Me reads the signed-in user (GET /me); it needs a delegated token: with an
+// app-only token Graph answers 400 "/me request is only valid with delegated
+// authentication flow.".
+func (c *Client) Me(ctx context.Context) (*User, error) {
+	var out User
+	if err := c.do(ctx, http.MethodGet, withQuery("me", UserSelect, "", 0), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -39,6 +39,9 @@ type Deps struct {
 	Vault *setup.Vault
 	// Resolver finds domain controllers; nil is the system's resolver.
 	Resolver *net.Resolver
+	// Entra holds the administrator's Microsoft Entra sign-in (in memory) and
+	// the cloud's addresses.
+	Entra Sessions
 }
 
 // Type returns the job type.
@@ -53,6 +56,7 @@ func Type(d Deps) jobs.Type {
 			}
 			c := &run{d: d, p: p}
 			steps := []jobs.Step{{Name: "Prepare the sync database", Run: c.prepareDatabase}}
+			steps = append(steps, c.cloudSteps()...)
 			for i, fc := range p.Answers.Directories.Forests {
 				name := "Verify the AD DS connector account of " + fc.Forest
 				if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {

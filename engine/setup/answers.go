@@ -16,6 +16,7 @@ type Answers struct {
 	Express        Express        `json:"express"`
 	Components     Components     `json:"components"`
 	SignIn         SignIn         `json:"signIn"`
+	ConnectEntra   ConnectEntra   `json:"connectEntra"`
 	Directories    Directories    `json:"directories"`
 	OUFiltering    OUFiltering    `json:"ouFiltering"`
 	GroupFiltering GroupFiltering `json:"groupFiltering"`

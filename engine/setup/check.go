@@ -19,6 +19,7 @@ import (
 	mssql "github.com/microsoft/go-mssqldb"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
+	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -83,6 +84,10 @@ type StoreChecker struct {
 	Store *store.Store
 	// Resolver finds domain controllers; nil is the system's resolver.
 	Resolver *net.Resolver
+	// Entra is where the console signs in to Microsoft Entra ID and Graph;
+	// EntraVault keeps the signed-in administrator's session in memory.
+	Entra      entra.Config
+	EntraVault *EntraVault
 
 	schemaMu sync.Mutex
 	schema   map[string]cachedSchema // by forest: several pages read it on every view

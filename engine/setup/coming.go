@@ -10,9 +10,6 @@ func coming(id, title, section string, shown func(*Answers) bool, text string) P
 }
 
 const (
-	comingConnectEntra = "Here you will enter a Hybrid Identity Administrator account and password (or sign in interactively). " +
-		"hybridsync uses it only to create the sync service account in Microsoft Entra ID and never stores it. " +
-		"Signing in needs the Microsoft Graph client and the tenant emulator, which are still to come; nothing is sent to a tenant yet."
 	comingAppFiltering = "You chose Microsoft Entra app and attribute filtering. Here you will select the Microsoft Entra apps you use; " +
 		"the list of attributes each app needs comes with the sync engine."
 	comingAttributeFiltering = "Here you will clear the attributes you want to keep unsynchronized, from the list the selected apps need. " +

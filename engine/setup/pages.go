@@ -64,7 +64,7 @@ var Pages = []Page{
 	expressPage,
 	componentsPage,
 	signInPage,
-	coming(PageConnectEntra, "Connect to Microsoft Entra ID", "Microsoft Entra ID", nil, comingConnectEntra),
+	connectEntraPage,
 	directoriesPage,
 	signInConfigPage,
 	ouFilteringPage,

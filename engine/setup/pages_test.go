@@ -116,10 +116,13 @@ func TestPageConditions(t *testing.T) {
 
 func TestComingTitles(t *testing.T) {
 	a := Defaults()
-	got := ComingTitles(&a)
-	// Every page of this table that needs only a forest is real now; what is
-	// still to come needs the tenant.
-	if len(got) != 1 || got[0] != "Connect to Microsoft Entra ID" {
+	// Every page the default answers show is real now.
+	if got := ComingTitles(&a); len(got) != 0 {
 		t.Errorf("ComingTitles = %v", got)
+	}
+	// Federation with AD FS still has pages to come.
+	a.SignIn.Method = MethodADFS
+	if got := ComingTitles(&a); len(got) != 5 || got[0] != "AD FS farm" {
+		t.Errorf("ComingTitles with AD FS = %v", got)
 	}
 }

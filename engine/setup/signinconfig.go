@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
+	"github.com/hybridsync/hybridsync/engine/entra"
 )
 
 // SignInConfig is the Microsoft Entra sign-in configuration page's answers: the
@@ -59,9 +60,9 @@ const sampleCount = 5
 // tenant (Connect to Microsoft Entra ID) every suffix reads
 // StateTenantNotConnected: no other state is ever invented.
 const (
-	StateVerified           = "Verified"
-	StateNotVerified        = "Not Verified"
-	StateNotAdded           = "Not Added"
+	StateVerified           = entra.StateVerified
+	StateNotVerified        = entra.StateNotVerified
+	StateNotAdded           = entra.StateNotAdded
 	StateTenantNotConnected = "tenant not connected"
 )
 
@@ -73,7 +74,7 @@ const (
 	MsgPTAEnforcedLater = "hybridsync enforces this once the tenant is connected: no domain can be verified before that."
 	MsgAlternateID      = "Alternate IDs aren't compatible with all Microsoft 365 workloads. For more information, see Configuring alternate sign-in IDs."
 	MsgRecommendUPN     = "Microsoft recommends that you keep the default attribute userPrincipalName."
-	MsgTenantState      = "hybridsync is not connected to a Microsoft Entra tenant yet, so it can't tell which of these domains are verified there."
+	MsgTenantState      = "hybridsync is not connected to a Microsoft Entra tenant yet, so it can't tell which of these domains are verified there. Sign in on Connect to Microsoft Entra ID."
 	MsgNoSchema         = "hybridsync can't read the forests' schema to check this attribute. Try again; if it keeps failing, the server log has the details."
 )
 
@@ -129,24 +130,41 @@ func (s SignInConfig) AlternateID() bool {
 	return !strings.EqualFold(s.SignInAttribute(), AttributeUPN)
 }
 
-// --- The tenant. Issue 4 (the Microsoft Graph client) replaces these two
-// functions; nothing else on this page decides a suffix's state.
+// --- The tenant.
 
-// tenantConnected reports whether the wizard is connected to a tenant that can
-// say which domains are verified. It is not yet.
-func tenantConnected(a *Answers) bool { return false }
+// tenantConnected reports whether the wizard has signed in to a tenant (on
+// Connect to Microsoft Entra ID) that can say which domains are verified.
+func tenantConnected(a *Answers) bool { return a.ConnectEntra.Tenant != nil }
 
-// SuffixState is a UPN suffix's state against the tenant: Verified, Not
-// Verified, Not Added, or, with no tenant connection, "tenant not connected".
+// SuffixState is a UPN suffix's state against the tenant, as last read:
+// Verified, Not Verified, Not Added, or, with no tenant connection,
+// "tenant not connected".
 func SuffixState(a *Answers, s UPNSuffix) string {
-	// Issue 4 looks s.Suffix up among the tenant's domains here once
-	// tenantConnected(a) is true.
-	return StateTenantNotConnected
+	if !tenantConnected(a) {
+		return StateTenantNotConnected
+	}
+	return a.ConnectEntra.Tenant.DomainState(s.Suffix)
+}
+
+// SuffixInstead says what users whose UPN ends with a suffix that is not
+// verified get instead: the tenant's initial onmicrosoft.com domain.
+func SuffixInstead(a *Answers, state string) string {
+	if state == StateVerified || state == StateTenantNotConnected || a.ConnectEntra.Tenant == nil {
+		return ""
+	}
+	init := a.ConnectEntra.Tenant.InitialDomain
+	return "Users with this suffix sign in as user@" + init + " instead, until you add and verify the domain in Microsoft Entra ID and select refresh."
+}
+
+// tenantRefresher reads the tenant's domains again (StoreChecker, connectentra_check.go).
+type tenantRefresher interface {
+	EntraRefreshTenant(ctx context.Context, c ConnectEntra) (entra.Tenant, error)
 }
 
 // verifiedDomainRule applies the seed's rule "pass-through authentication needs
-// at least one verified domain". Until the tenant is connected no domain can be
-// verified, so the rule is a warning; once tenantConnected is true it blocks.
+// at least one verified domain" to the forests' UPN suffixes. Until the tenant
+// is connected no domain can be verified, so the rule is a warning; once
+// tenantConnected is true it blocks.
 func verifiedDomainRule(a *Answers) (blocking, warning string) {
 	if a.SignIn.Method != MethodPTA {
 		return "", ""
@@ -463,6 +481,8 @@ type SignInConfigView struct {
 type SuffixRow struct {
 	UPNSuffix
 	State string
+	// Instead says what users with a suffix that is not verified get instead.
+	Instead string
 	// NotRoutable says why the suffix is not routable ("" when it is).
 	NotRoutable string
 }
@@ -481,7 +501,8 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	s.Suffixes, s.ReadAt = currentSuffixes(*s, a.Directories.Forests)
 	v := SignInConfigView{ReadAt: s.ReadAt, TenantConnected: tenantConnected(a)}
 	for _, u := range s.Suffixes {
-		v.Suffixes = append(v.Suffixes, SuffixRow{UPNSuffix: u, State: SuffixState(a, u), NotRoutable: Routable(u.Suffix)})
+		state := SuffixState(a, u)
+		v.Suffixes = append(v.Suffixes, SuffixRow{UPNSuffix: u, State: state, Instead: SuffixInstead(a, state), NotRoutable: Routable(u.Suffix)})
 	}
 	sc, ok := chk.(signInConfigChecker)
 	if !ok {
@@ -540,6 +561,19 @@ func actSignInConfig(ctx context.Context, a *Answers, action string, _ Form, chk
 			out = append(out, forestSuffixes(fc.Forest, domains, suffixes, now)...)
 		}
 		a.SignInConfig.Suffixes, a.SignInConfig.ReadAt = out, oldestRead(out)
+		if tenantConnected(a) {
+			tr, ok := chk.(tenantRefresher)
+			if !ok {
+				e.Add("refresh", "hybridsync can't read the tenant here.")
+				return e
+			}
+			t, err := tr.EntraRefreshTenant(ctx, a.ConnectEntra)
+			if err != nil {
+				e.Add("refresh", "The tenant's domains: "+wordEntra(err)+" Their states are as last read.")
+				return e
+			}
+			a.ConnectEntra.Tenant = &t
+		}
 		return e
 	case ActionShowSamples:
 		// Bind kept the chosen attribute; the page shows its samples when it

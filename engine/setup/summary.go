@@ -53,6 +53,8 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		{"Single sign-on", yesNo(a.SignIn.SSOApplies())},
 	}}
 
+	tenant := SummaryGroup{Title: "Microsoft Entra ID", Rows: summarizeConnectEntra(a)}
+
 	dirs := SummaryGroup{Title: "Connect your directories"}
 	for _, fc := range a.Directories.Forests {
 		acct := fc.ConnectorUser + " (existing account)"
@@ -113,7 +115,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		{"Staging mode", yesNo(a.Ready.Staging)},
 		{"Start synchronization when configuration completes", yesNo(a.Ready.StartSync)},
 	}}
-	return []SummaryGroup{comp, signIn, dirs, feat, ready}
+	return []SummaryGroup{comp, signIn, tenant, dirs, feat, ready}
 }
 
 // ComingTitles lists the visible pages whose capability is still to come.

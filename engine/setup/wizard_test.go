@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -98,8 +99,14 @@ func TestWizardSubmit(t *testing.T) {
 			form:     groupsForm("A", "A", "C", "D"),
 			wantPage: PageComponents, wantErrs: []string{"group_operators"},
 			wantDone: map[string]bool{PageExpress: true, PageSignIn: true}},
-		{name: "coming page next", page: PageConnectEntra, action: ActionNext, wantPage: PageDirectories,
-			wantDone: map[string]bool{PageExpress: true, PageSignIn: true, PageConnectEntra: true}},
+		{name: "connect to Microsoft Entra ID without a sign-in stays", page: PageConnectEntra, action: ActionNext,
+			form: []string{"entra_user", "admin@contoso.onmicrosoft.com"}, wantPage: PageConnectEntra, wantErrs: []string{""},
+			wantDone: map[string]bool{PageExpress: true, PageSignIn: true},
+			checkSave: func(t *testing.T, saved State) {
+				if saved.Answers.ConnectEntra.User != "admin@contoso.onmicrosoft.com" {
+					t.Errorf("the typed account was not saved: %+v", saved.Answers.ConnectEntra)
+				}
+			}},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -242,7 +249,11 @@ func TestWizardCustomLocationChecked(t *testing.T) {
 func TestValidateAllAndNotices(t *testing.T) {
 	w := &Wizard{}
 	a := Defaults()
-	// The defaults lack only a forest.
+	// The defaults lack only a sign-in to the tenant and a forest.
+	if page, errs := w.ValidateAll(context.Background(), &a); page != PageConnectEntra || errs["entra"] != MsgEntraNeedSignIn {
+		t.Fatalf("defaults: %s %v", page, errs)
+	}
+	a.ConnectEntra.Tenant = &entra.Tenant{ID: "tid", InitialDomain: "contoso.onmicrosoft.com"}
 	if page, errs := w.ValidateAll(context.Background(), &a); page != PageDirectories || errs[""] != MsgNoForest {
 		t.Fatalf("defaults: %s %v", page, errs)
 	}
@@ -280,7 +291,7 @@ func TestSummary(t *testing.T) {
 	a.Features.GroupWriteback, a.Features.Requires = true, []string{RequireExchangeSchema}
 	a.Directories.Forests = []ForestConn{{Forest: "corp.example.test", Account: AccountExisting, ConnectorUser: `CORP\svc`, DC: "dc1:636", Security: SecurityLDAPS}}
 	groups := Summary(a, "/data")
-	if len(groups) != 5 {
+	if len(groups) != 6 {
 		t.Fatalf("%d groups", len(groups))
 	}
 	var rows []string

@@ -1,0 +1,264 @@
+package configure
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/entra"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Sessions is where Configure finds the administrator's Microsoft Entra
+// sign-in (in memory only) and the cloud's addresses; setup.StoreChecker has it.
+type Sessions interface {
+	EntraConfig() entra.Config
+	EntraSession() (*entra.Session, bool)
+	ForgetEntra()
+}
+
+// MsgEntraGone is the failure when Configure needs the administrator's sign-in
+// and it is no longer in memory.
+const MsgEntraGone = "The Hybrid Identity Administrator's sign-in is no longer in memory (the server restarted, or two hours passed, since you signed in). Sign in again on Connect to Microsoft Entra ID, then select Configure."
+
+// cloudSteps are the tenant's steps: the sync service account, the directory
+// synchronization features, and the record of the tenant.
+func (c *run) cloudSteps() []jobs.Step {
+	ce := c.p.Answers.ConnectEntra
+	if ce.Tenant == nil {
+		return nil
+	}
+	name := "Create the sync service account in Microsoft Entra ID"
+	if ce.SyncAccount != "" {
+		name = "Verify the sync service account " + ce.SyncAccount
+	}
+	return []jobs.Step{
+		{Name: name, Run: c.syncAccount},
+		{Name: "Switch on directory synchronization in Microsoft Entra ID", Run: c.syncFeatures},
+		{Name: "Record the tenant", Run: c.recordTenant},
+	}
+}
+
+func (c *run) entra() (entra.Config, error) {
+	if c.d.Entra == nil {
+		return entra.Config{}, errors.New("configure: no Microsoft Entra settings")
+	}
+	return c.d.Entra.EntraConfig(), nil
+}
+
+// syncAccount verifies the sync service account an earlier Configure created,
+// or creates one with the administrator's sign-in, which it uses for nothing else.
+func (c *run) syncAccount(ctx context.Context, r *jobs.Run) error {
+	cfg, err := c.entra()
+	if err != nil {
+		return err
+	}
+	ce := &c.p.Answers.ConnectEntra
+	sess, live := c.d.Entra.EntraSession()
+	if ce.SyncAccount == "" {
+		// A retry replays the answers the job started with: an account an
+		// earlier attempt created is in the wizard's answers, not in them.
+		if rec, err := c.recordedEntra(ctx); err == nil && rec.SyncAccount != "" && rec.Tenant != nil && rec.Tenant.ID == ce.Tenant.ID {
+			ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword, ce.SyncCreatedAt = rec.SyncAccount, rec.SyncAccountID, rec.SyncPassword, rec.SyncCreatedAt
+			r.Logf("An earlier attempt created %s", ce.SyncAccount)
+		}
+	}
+	if ce.SyncAccount != "" {
+		pw, err := c.d.Box.Open(ce.SyncPassword)
+		if err != nil {
+			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", ce.SyncAccount)
+		}
+		r.Logf("Signing in as %s", ce.SyncAccount)
+		err = cfg.CheckSyncAccount(ctx, ce.SyncAccount, pw)
+		if err == nil {
+			r.Logf("%s signs in and is in the Directory Synchronization Accounts role", ce.SyncAccount)
+			return nil
+		}
+		if !live {
+			return fmt.Errorf("%s Sign in on Connect to Microsoft Entra ID so that Configure can create a new sync service account", strings.TrimSuffix(entra.Message(err), "."))
+		}
+		r.Warnf("%s hybridsync creates a new sync service account.", entra.Message(err))
+	}
+	if !live {
+		return errors.New(MsgEntraGone)
+	}
+	if sess.Tenant.ID != ce.Tenant.ID {
+		return fmt.Errorf("the administrator signed in to %s, but the configuration is for %s: sign in again on Connect to Microsoft Entra ID", sess.Tenant.InitialDomain, ce.Tenant.InitialDomain)
+	}
+	g, err := cfg.Graph(sess.TokenSource())
+	if err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	r.Logf("Creating the sync service account in %s as %s", sess.Tenant.InitialDomain, sess.User)
+	acct, err := entra.CreateSyncAccount(ctx, g, sess.Tenant, host)
+	if err != nil {
+		return err
+	}
+	r.Logf("Created %s and gave it the Directory Synchronization Accounts role", acct.UPN)
+	// A new account can take a moment to sign in on a real tenant (replication).
+	var checkErr error
+	for i, wait := 0, time.Second; i < 6; i, wait = i+1, wait*2 {
+		if checkErr = cfg.CheckSyncAccount(ctx, acct.UPN, acct.Password); checkErr == nil {
+			break
+		}
+		r.Logf("%s can't sign in yet (%s); trying again in %s", acct.UPN, entra.Message(checkErr), wait)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+	if checkErr != nil {
+		return fmt.Errorf("the sync service account %s was created but can't sign in: %s", acct.UPN, entra.Message(checkErr))
+	}
+	r.Logf("%s signs in", acct.UPN)
+	sealed, err := c.d.Box.Seal(acct.Password)
+	if err != nil {
+		return fmt.Errorf("unable to seal the sync service account's password: %w", err)
+	}
+	ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword = acct.UPN, acct.ID, sealed
+	ce.SyncCreatedAt = time.Now().UTC().Format(time.RFC3339)
+	if err := c.recordEntra(ctx, *ce); err != nil {
+		r.Warnf("The wizard could not record the sync service account %s: %v", acct.UPN, err)
+	}
+	return nil
+}
+
+// tokens are the administrator's while the sign-in is in memory, else the
+// sync service account's.
+func (c *run) tokens(cfg entra.Config) (cloud.TokenSource, string, error) {
+	if sess, ok := c.d.Entra.EntraSession(); ok {
+		return sess.TokenSource(), sess.User, nil
+	}
+	ce := c.p.Answers.ConnectEntra
+	pw, err := c.d.Box.Open(ce.SyncPassword)
+	if err != nil || ce.SyncAccount == "" {
+		return nil, "", errors.New(MsgEntraGone)
+	}
+	return cfg.SyncTokens(ce.SyncAccount, pw), ce.SyncAccount, nil
+}
+
+// syncFeatures switches directory synchronization on for the tenant with the
+// features the wizard chose. A staging server leaves the tenant as it is.
+func (c *run) syncFeatures(ctx context.Context, r *jobs.Run) error {
+	a := c.p.Answers
+	if a.Ready.Staging {
+		r.Logf("Staging mode is on: the tenant's directory synchronization settings are left as they are (password hash sync and password writeback stay off for this server)")
+		return nil
+	}
+	cfg, err := c.entra()
+	if err != nil {
+		return err
+	}
+	sess, live := c.d.Entra.EntraSession()
+	if !live {
+		// The sync service account may not change these settings.
+		r.Logf("The tenant's directory synchronization settings are left as they are: changing them needs the administrator's sign-in (sign in on Connect to Microsoft Entra ID to change them)")
+		return nil
+	}
+	g, err := cfg.Graph(sess.TokenSource())
+	if err != nil {
+		return err
+	}
+	r.Logf("Setting the directory synchronization features as %s", sess.User)
+	done, err := entra.ApplyFeatures(ctx, g, entra.Features{
+		PasswordHashSync:    a.Features.PasswordHashSync,
+		PasswordWriteback:   a.Features.PasswordWriteback,
+		DeviceWriteback:     a.Features.DeviceWriteback,
+		GroupWriteback:      a.Features.GroupWriteback,
+		DirectoryExtensions: a.Features.DirectoryExtensions,
+		DeletionThreshold:   entra.DefaultDeletionThreshold,
+	})
+	for _, line := range done {
+		r.Logf("%s", line)
+	}
+	if fr := (*entra.FeaturesRefused)(nil); errors.As(err, &fr) {
+		r.Warnf("%s", fr.Msg)
+		return nil
+	}
+	return err
+}
+
+// recordTenant reads the tenant once more, records it in the configuration
+// and the wizard, and drops the administrator's sign-in: it is not used after
+// the installation.
+func (c *run) recordTenant(ctx context.Context, r *jobs.Run) error {
+	cfg, err := c.entra()
+	if err != nil {
+		return err
+	}
+	ts, _, err := c.tokens(cfg)
+	if err != nil {
+		return err
+	}
+	g, err := cfg.Graph(ts)
+	if err != nil {
+		return err
+	}
+	t, err := entra.ReadTenant(ctx, g)
+	if err != nil {
+		return err
+	}
+	ce := &c.p.Answers.ConnectEntra
+	ce.Tenant = &t
+	r.Logf("Tenant %s (%s), id %s", t.DisplayName, t.InitialDomain, t.ID)
+	if v := t.VerifiedCustomDomains(); len(v) > 0 {
+		r.Logf("Verified domains: %s", strings.Join(v, ", "))
+	} else {
+		r.Warnf("%s has no verified domain besides %s: users will sign in as user@%s until you add and verify your domains", t.DisplayName, t.InitialDomain, t.InitialDomain)
+	}
+	if err := c.recordEntra(ctx, *ce); err != nil {
+		r.Warnf("The wizard could not record the tenant: %v", err)
+	}
+	if _, live := c.d.Entra.EntraSession(); live {
+		c.d.Entra.ForgetEntra()
+		r.Logf("The administrator's sign-in is no longer needed and was dropped from memory")
+	}
+	return nil
+}
+
+// recordedEntra is the Connect to Microsoft Entra ID answers as the wizard saved them.
+func (c *run) recordedEntra(ctx context.Context) (setup.ConnectEntra, error) {
+	ws, err := c.d.Store.WizardState(ctx)
+	if err != nil {
+		return setup.ConnectEntra{}, err
+	}
+	a := setup.Defaults()
+	if err := json.Unmarshal(ws.Answers, &a); err != nil {
+		return setup.ConnectEntra{}, fmt.Errorf("the saved answers are corrupt: %w", err)
+	}
+	return a.ConnectEntra, nil
+}
+
+// recordEntra writes the tenant and the sync service account into the
+// wizard's saved answers, so a later run of the wizard knows them.
+func (c *run) recordEntra(ctx context.Context, ce setup.ConnectEntra) error {
+	ws, err := c.d.Store.WizardState(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a := setup.Defaults()
+	if err := json.Unmarshal(ws.Answers, &a); err != nil {
+		return fmt.Errorf("the saved answers are corrupt: %w", err)
+	}
+	w := &a.ConnectEntra
+	w.Tenant = ce.Tenant
+	w.SyncAccount, w.SyncAccountID, w.SyncPassword, w.SyncCreatedAt = ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword, ce.SyncCreatedAt
+	answers, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	ws.Answers = answers
+	return c.d.Store.SaveWizardState(ctx, ws)
+}
