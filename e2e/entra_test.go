@@ -27,6 +27,13 @@ func TestConnectEntraAndConfigure(t *testing.T) {
 	// corp's domain is verified, its routable extra suffix added but not
 	// verified; its .local suffix is not in the tenant at all.
 	seed.Domains = append(seed.Domains, tenant.SeedDomain{Name: corp.Spec.Name, Verified: true}, tenant.SeedDomain{Name: corp.Spec.RoutableSuffix})
+	// The MFA account is a Global Administrator here: Graph lets only that
+	// role set the directory synchronization features.
+	for i := range seed.Admins {
+		if seed.Admins[i].UserPrincipalName == entraMFAAdmin {
+			seed.Admins[i].Roles = []string{tenant.RoleGlobalAdministrator}
+		}
+	}
 	tn := startTenant(t, seed)
 	s := startServer(t, t.TempDir(), tn.flags()...)
 	p, c := signedInPage(t, s)
@@ -81,6 +88,7 @@ func TestConnectEntraAndConfigure(t *testing.T) {
 	p.onPage("connect-entra")
 	p.expectContains("entra-signed-in", entraMFAAdmin)
 	p.expectContains("entra-signed-in", "signed in interactively")
+	p.expectContains("entra-signed-in", "Global Administrator")
 	p.visible("entra-domain-" + corp.Spec.Name)
 	p.shot("connect-entra-signed-in")
 	p.click("next")
@@ -100,6 +108,7 @@ func TestConnectEntraAndConfigure(t *testing.T) {
 	p.ok(expect.Locator(state(corp.Spec.RoutableSuffix)).ToHaveText("Not Verified"), "the routable suffix")
 	p.ok(expect.Locator(state(corp.Spec.NonRoutableSuffix)).ToHaveText("Not Added"), "the .local suffix")
 	p.expectContains("instead-"+corp.Spec.RoutableSuffix, "user@contoso.onmicrosoft.com")
+	p.expectContains("instead-"+corp.Spec.RoutableSuffix, `TXT record "MS=ms`)
 	p.shot("signin-configuration-states")
 
 	// The rest of the wizard with its defaults, then Configure.

@@ -48,8 +48,11 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	// The second configure succeeds, after signing in to the tenant again:
 	// the restart lost the Hybrid Identity Administrator's sign-in, which is
 	// kept only in memory.
+	// The wizard walks on from there, so the features are given again.
 	admin.signInEntra(nil)
-	job2 := admin.driveWizard(nil)
+	job2 := admin.driveWizard(map[string]url.Values{
+		"optional-features": {"password_hash_sync": {"on"}, "device_writeback": {"on"}},
+	})
 	if st, err := admin.waitJob(job2); err != nil || st != "succeeded" {
 		t.Fatalf("%s is %q (%v), want succeeded", job2, st, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -366,8 +367,8 @@ func TestDirectoriesCreateAccount(t *testing.T) {
 		t.Errorf("after Configure, the row says: %s", row)
 	}
 	j = c.configure(e)
-	if name := "Verify the AD DS connector account of " + corp.Name; len(j.Steps) < 2 || j.Steps[1].Name != name {
-		t.Errorf("the second Configure's steps are %+v, want %q second", j.Steps, name)
+	if name := "Verify the AD DS connector account of " + corp.Name; !slices.ContainsFunc(j.Steps, func(s store.Step) bool { return s.Name == name }) {
+		t.Errorf("the second Configure's steps are %+v, want %q among them", j.Steps, name)
 	}
 }
 
@@ -388,7 +389,8 @@ func TestDirectoriesRestartForgetsAdminCredentials(t *testing.T) {
 	wantRedirect(t, c2.get("/setup"), "/setup/ready", "resume after the restart")
 
 	// Configure on Ready shows Connect your directories with the message, and
-	// starts nothing.
+	// starts nothing (once the tenant's sign-in, lost too, is given again).
+	c2.signInEntraAgain()
 	r := c2.post("/setup/configure", withAction(formValues(t, c2.page("ready"), "/setup/ready"), "configure"))
 	wantStatus(t, r, http.StatusUnprocessableEntity, "Configure after a restart")
 	if r.find(t, `[data-testid="page-directories"]`).Length() != 1 || r.header.Get("HX-Push-Url") != "/setup/directories" {

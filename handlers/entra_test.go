@@ -82,6 +82,18 @@ func (c *client) passEntra() {
 	c.next("connect-entra", nil, "directories")
 }
 
+// signInEntraAgain is the admin after a restart: Configure first asks for
+// the tenant's sign-in, which only memory held, and gets it.
+func (c *client) signInEntraAgain() {
+	c.t.Helper()
+	r := c.post("/setup/configure", withAction(formValues(c.t, c.page("ready"), "/setup/ready"), "configure"))
+	wantStatus(c.t, r, http.StatusUnprocessableEntity, "Configure after a restart")
+	if got := r.testid(c.t, "error-entra"); got != setup.MsgEntraGone || r.header.Get("HX-Push-Url") != "/setup/connect-entra" {
+		c.t.Fatalf("Configure after a restart shows %q at %q, want the tenant's sign-in asked for again", got, r.header.Get("HX-Push-Url"))
+	}
+	c.signInEntra(adminUPN, adminPassword)
+}
+
 func walkToEntra(c *client) {
 	c.t.Helper()
 	c.next("express", nil, "components")
@@ -261,5 +273,31 @@ func verifyDomain(t *testing.T, base, name string) {
 	}
 	if _, err := g.VerifyDomain(context.Background(), name); err != nil {
 		t.Fatalf("verify %s: %v", name, err)
+	}
+}
+
+// --interactive-auth: no password is asked for; the only way is the browser.
+func TestConnectEntraInteractiveOnly(t *testing.T) {
+	t.Parallel()
+	cfg := testTenant(t).config()
+	cfg.Interactive = true
+	e := newEnvWith(t, envOptions{entra: &cfg})
+	c := e.signedIn("admin")
+	walkToEntra(c)
+	r := c.page("connect-entra")
+	if r.find(t, `[data-testid="entra-interactive-only"]`).Length() != 1 || r.find(t, `input[name="entra_password"]`).Length() != 0 {
+		t.Fatal("the page asks for a password under --interactive-auth")
+	}
+	v := withAction(formValues(t, r, "/setup/connect-entra"), setup.ActionEntraSignIn)
+	v.Set("entra_user", adminUPN)
+	v.Set("entra_password", adminPassword)
+	r = c.post("/setup/connect-entra", v)
+	wantStatus(t, r, http.StatusUnprocessableEntity, "a password under --interactive-auth")
+	if got := r.testid(t, "error-entra"); got != setup.MsgEntraInteractiveOnly {
+		t.Errorf("error %q", got)
+	}
+	r = c.post("/setup/connect-entra/interactive", withAction(formValues(t, c.page("connect-entra"), "/setup/connect-entra"), "interactive"))
+	if r.status != http.StatusSeeOther || !strings.Contains(r.location(), "/oauth2/v2.0/authorize?") {
+		t.Errorf("interactive: %d to %q", r.status, r.location())
 	}
 }

@@ -304,6 +304,7 @@ func TestSSORestartAsksAgain(t *testing.T) {
 
 	e2 := newEnvWith(t, envOptions{restartOf: e})
 	c2 := e2.signedIn("admin")
+	c2.signInEntraAgain()
 	r := c2.post("/setup/configure", withAction(formValues(t, c2.page("ready"), "/setup/ready"), "configure"))
 	wantStatus(t, r, http.StatusUnprocessableEntity, "Configure after a restart")
 	if r.find(t, `[data-testid="page-single-sign-on"]`).Length() != 1 {

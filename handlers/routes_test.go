@@ -160,6 +160,23 @@ var csrfCases = map[string]csrfCase{
 			}
 		},
 	},
+	"POST /setup/connect-entra/interactive": {
+		// With the wizard past Connect to Microsoft Entra ID (the test forests
+		// up), the browser is sent to the tenant's sign-in page; before it,
+		// to the page the wizard stopped on.
+		path: func(*csrfFixture) string { return "/setup/connect-entra/interactive" },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{"action": {"interactive"}} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			st, _ := f.e.h.wiz.Load(context.Background())
+			want := testTenant(t).srv.URL + "/organizations/oauth2/v2.0/authorize?"
+			if !st.Reachable("connect-entra") {
+				want = "/setup/" + st.Page
+			}
+			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), want) {
+				t.Fatalf("interactive sign-in: %d to %q, want a redirect to %s", r.status, r.location(), want)
+			}
+		},
+	},
 	"POST /jobs/{id}/retry": {
 		path: func(f *csrfFixture) string { return fmt.Sprintf("/jobs/%d/retry", f.failedID) },
 		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },

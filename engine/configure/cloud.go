@@ -2,7 +2,6 @@ package configure
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
-	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // Sessions is where Configure finds the administrator's Microsoft Entra
@@ -65,9 +63,10 @@ func (c *run) syncAccount(ctx context.Context, r *jobs.Run) error {
 	if ce.SyncAccount == "" {
 		// A retry replays the answers the job started with: an account an
 		// earlier attempt created is in the wizard's answers, not in them.
-		if rec, err := c.recordedEntra(ctx); err == nil && rec.SyncAccount != "" && rec.Tenant != nil && rec.Tenant.ID == ce.Tenant.ID {
+		_, saved, err := c.savedAnswers(ctx)
+		if rec := saved.ConnectEntra; err == nil && rec.SyncAccount != "" && rec.Tenant != nil && rec.Tenant.ID == ce.Tenant.ID {
 			ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword, ce.SyncCreatedAt = rec.SyncAccount, rec.SyncAccountID, rec.SyncPassword, rec.SyncCreatedAt
-			r.Logf("An earlier attempt created %s", ce.SyncAccount)
+			r.Logf("An earlier Configure created %s", ce.SyncAccount)
 		}
 	}
 	if ce.SyncAccount != "" {
@@ -225,40 +224,13 @@ func (c *run) recordTenant(ctx context.Context, r *jobs.Run) error {
 	return nil
 }
 
-// recordedEntra is the Connect to Microsoft Entra ID answers as the wizard saved them.
-func (c *run) recordedEntra(ctx context.Context) (setup.ConnectEntra, error) {
-	ws, err := c.d.Store.WizardState(ctx)
-	if err != nil {
-		return setup.ConnectEntra{}, err
-	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(ws.Answers, &a); err != nil {
-		return setup.ConnectEntra{}, fmt.Errorf("the saved answers are corrupt: %w", err)
-	}
-	return a.ConnectEntra, nil
-}
-
 // recordEntra writes the tenant and the sync service account into the
 // wizard's saved answers, so a later run of the wizard knows them.
 func (c *run) recordEntra(ctx context.Context, ce setup.ConnectEntra) error {
-	ws, err := c.d.Store.WizardState(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(ws.Answers, &a); err != nil {
-		return fmt.Errorf("the saved answers are corrupt: %w", err)
-	}
-	w := &a.ConnectEntra
-	w.Tenant = ce.Tenant
-	w.SyncAccount, w.SyncAccountID, w.SyncPassword, w.SyncCreatedAt = ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword, ce.SyncCreatedAt
-	answers, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	ws.Answers = answers
-	return c.d.Store.SaveWizardState(ctx, ws)
+	return c.updateWizard(ctx, func(a *setup.Answers) bool {
+		w := &a.ConnectEntra
+		w.Tenant = ce.Tenant
+		w.SyncAccount, w.SyncAccountID, w.SyncPassword, w.SyncCreatedAt = ce.SyncAccount, ce.SyncAccountID, ce.SyncPassword, ce.SyncCreatedAt
+		return true
+	})
 }

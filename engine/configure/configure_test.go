@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -186,7 +187,11 @@ func TestConfigureCustomLocation(t *testing.T) {
 	}
 	checkActive(t, target, j, "alice", a)
 	msgs := messages(t, e.st, j.ID)
-	for _, want := range []string{"Opening the LocalDB at " + store.SQLitePath(loc), "Applied 1 schema migration(s)",
+	all, err := store.Migrations(store.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Opening the LocalDB at " + store.SQLitePath(loc), fmt.Sprintf("Applied %d schema migration(s)", len(all)),
 		"Recorded the configuration in the sync database", "Staging mode is on"} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("events lack %q:\n%s", want, msgs)

@@ -2,15 +2,12 @@ package configure
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
-	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // rights are the permissions the chosen features need on each domain.
@@ -112,34 +109,17 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 // the next Configure would ask for the enterprise admin credentials again (the
 // vault dropped them) and create a second account, orphaning this one.
 func (c *run) recordCreated(ctx context.Context, fc setup.ForestConn) error {
-	ws, err := c.d.Store.WizardState(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(ws.Answers, &a); err != nil {
-		return fmt.Errorf("the saved answers are corrupt: %w", err)
-	}
-	changed := false
-	for i := range a.Directories.Forests {
-		w := &a.Directories.Forests[i]
-		if strings.EqualFold(w.Forest, fc.Forest) && w.Account == setup.AccountCreate && w.ConnectorUser == "" {
-			w.ConnectorUser, w.ConnectorPassword = fc.ConnectorUser, fc.ConnectorPassword
-			changed = true
+	return c.updateWizard(ctx, func(a *setup.Answers) bool {
+		changed := false
+		for i := range a.Directories.Forests {
+			w := &a.Directories.Forests[i]
+			if strings.EqualFold(w.Forest, fc.Forest) && w.Account == setup.AccountCreate && w.ConnectorUser == "" {
+				w.ConnectorUser, w.ConnectorPassword = fc.ConnectorUser, fc.ConnectorPassword
+				changed = true
+			}
 		}
-	}
-	if !changed {
-		return nil
-	}
-	answers, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	ws.Answers = answers
-	return c.d.Store.SaveWizardState(ctx, ws)
+		return changed
+	})
 }
 
 // dialRoot connects with one-time credentials and reads the forest and its

@@ -2,15 +2,11 @@ package configure
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
-	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // ssoSteps are the single sign-on steps: one per forest that is not skipped,
@@ -80,30 +76,16 @@ func (c *run) ssoAccount(ctx context.Context, r *jobs.Run, i int) error {
 // recordSSO writes a forest's computer account into the wizard's saved
 // answers, so the wizard shows it created and no longer asks for credentials.
 func (c *run) recordSSO(ctx context.Context, forest string, sf setup.SSOForest) error {
-	ws, err := c.d.Store.WizardState(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	a := setup.Defaults()
-	if err := json.Unmarshal(ws.Answers, &a); err != nil {
-		return fmt.Errorf("the saved answers are corrupt: %w", err)
-	}
-	if a.SSO.Forests == nil {
-		a.SSO.Forests = map[string]setup.SSOForest{}
-	}
-	w := a.SSO.Forests[forest]
-	if w.Skip {
-		return nil // skipped since Configure started
-	}
-	w.EnteredAs, w.EnteredAt, w.ComputerDN, w.ComputerAt = "", "", sf.ComputerDN, sf.ComputerAt
-	a.SSO.Forests[forest] = w
-	answers, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	ws.Answers = answers
-	return c.d.Store.SaveWizardState(ctx, ws)
+	return c.updateWizard(ctx, func(a *setup.Answers) bool {
+		if a.SSO.Forests == nil {
+			a.SSO.Forests = map[string]setup.SSOForest{}
+		}
+		w := a.SSO.Forests[forest]
+		if w.Skip {
+			return false // skipped since Configure started
+		}
+		w.EnteredAs, w.EnteredAt, w.ComputerDN, w.ComputerAt = "", "", sf.ComputerDN, sf.ComputerAt
+		a.SSO.Forests[forest] = w
+		return true
+	})
 }

@@ -106,21 +106,33 @@ type Domain struct {
 	Initial            bool   `json:"initial,omitempty"`
 	Default            bool   `json:"default,omitempty"`
 	AuthenticationType string `json:"authenticationType,omitempty"`
+	// VerifyTXT is the DNS TXT record (MS=ms…) that verifies a domain that
+	// is added but not verified yet.
+	VerifyTXT string `json:"verifyTxt,omitempty"`
+}
+
+// Domain returns the tenant's domain of that name, if it has one.
+func (t *Tenant) Domain(name string) (Domain, bool) {
+	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
+	for _, d := range t.Domains {
+		if strings.EqualFold(d.Name, name) {
+			return d, true
+		}
+	}
+	return Domain{}, false
 }
 
 // DomainState is a name's state against the tenant: "Verified", "Not
 // Verified" (added but not verified) or "Not Added".
 func (t *Tenant) DomainState(name string) string {
-	name = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(name)), ".")
-	for _, d := range t.Domains {
-		if strings.EqualFold(d.Name, name) {
-			if d.Verified {
-				return StateVerified
-			}
-			return StateNotVerified
-		}
+	d, ok := t.Domain(name)
+	switch {
+	case !ok:
+		return StateNotAdded
+	case d.Verified:
+		return StateVerified
 	}
-	return StateNotAdded
+	return StateNotVerified
 }
 
 // VerifiedCustomDomains are the verified domains other than the initial
@@ -157,7 +169,19 @@ func ReadTenant(ctx context.Context, g *cloud.Client) (Tenant, error) {
 		t.SyncEnabled = *org.OnPremisesSyncEnabled
 	}
 	for _, d := range doms {
-		t.Domains = append(t.Domains, Domain{Name: strings.ToLower(d.ID), Verified: d.IsVerified, Initial: d.IsInitial, Default: d.IsDefault, AuthenticationType: d.AuthenticationType})
+		dom := Domain{Name: strings.ToLower(d.ID), Verified: d.IsVerified, Initial: d.IsInitial, Default: d.IsDefault, AuthenticationType: d.AuthenticationType}
+		if !d.IsVerified {
+			// What to publish to verify it; the state stands without it.
+			if recs, err := g.DomainVerificationRecords(ctx, d.ID); err == nil {
+				for _, r := range recs {
+					if strings.EqualFold(r.RecordType, "Txt") && r.Text != "" {
+						dom.VerifyTXT = r.Text
+						break
+					}
+				}
+			}
+		}
+		t.Domains = append(t.Domains, dom)
 		if d.IsInitial && t.InitialDomain == "" {
 			t.InitialDomain = strings.ToLower(d.ID)
 		}

@@ -79,6 +79,9 @@ func TestPasswordSignIn(t *testing.T) {
 				if !strings.EqualFold(s.User, adminUPN) || s.Tenant.InitialDomain != "contoso.onmicrosoft.com" || len(s.Roles) == 0 {
 					t.Fatalf("session %+v", s)
 				}
+				if d, _ := s.Tenant.Domain("fabrikam.example.test"); !strings.HasPrefix(d.VerifyTXT, "MS=ms") {
+					t.Errorf("no verification record for fabrikam.example.test: %+v", d)
+				}
 				if s.Tenant.DomainState("contoso.example.test") != entra.StateVerified || s.Tenant.DomainState("fabrikam.example.test") != entra.StateNotVerified || s.Tenant.DomainState("nowhere.example") != entra.StateNotAdded {
 					t.Errorf("domains %+v", s.Tenant.Domains)
 				}

@@ -159,15 +159,18 @@ func TestSuffixStatesAgainstTheTenant(t *testing.T) {
 	if b, w := verifiedDomainRule(&a); b != "" || w == "" {
 		t.Errorf("PTA without a tenant: %q %q", b, w)
 	}
-	a.ConnectEntra.Tenant = &entra.Tenant{InitialDomain: "contoso.onmicrosoft.com", Domains: []entra.Domain{{Name: "contoso.com", Verified: true}, {Name: "fabrikam.com"}}}
+	a.ConnectEntra.Tenant = &entra.Tenant{InitialDomain: "contoso.onmicrosoft.com", Domains: []entra.Domain{{Name: "contoso.com", Verified: true}, {Name: "fabrikam.com", VerifyTXT: "MS=ms12345678"}}}
 	for name, want := range map[string]string{"contoso.com": StateVerified, "FABRIKAM.com": StateNotVerified, "other.com": StateNotAdded} {
 		got := SuffixState(&a, s(name))
 		if got != want {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
-		if instead := SuffixInstead(&a, got); (instead == "") != (want == StateVerified) || (instead != "" && !strings.Contains(instead, "user@contoso.onmicrosoft.com")) {
+		if instead := SuffixInstead(&a, s(name), got); (instead == "") != (want == StateVerified) || (instead != "" && !strings.Contains(instead, "user@contoso.onmicrosoft.com")) {
 			t.Errorf("%s: instead %q", name, instead)
 		}
+	}
+	if got := SuffixInstead(&a, s("fabrikam.com"), StateNotVerified); !strings.Contains(got, `TXT record "MS=ms12345678" at fabrikam.com`) {
+		t.Errorf("how to verify fabrikam.com: %q", got)
 	}
 	if b, _ := verifiedDomainRule(&a); b != "" {
 		t.Errorf("PTA with a verified suffix: %q", b)

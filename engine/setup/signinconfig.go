@@ -147,13 +147,18 @@ func SuffixState(a *Answers, s UPNSuffix) string {
 }
 
 // SuffixInstead says what users whose UPN ends with a suffix that is not
-// verified get instead: the tenant's initial onmicrosoft.com domain.
-func SuffixInstead(a *Answers, state string) string {
-	if state == StateVerified || state == StateTenantNotConnected || a.ConnectEntra.Tenant == nil {
+// verified get instead (the tenant's initial onmicrosoft.com domain), and
+// how to verify it when the tenant has it already.
+func SuffixInstead(a *Answers, s UPNSuffix, state string) string {
+	t := a.ConnectEntra.Tenant
+	if state == StateVerified || state == StateTenantNotConnected || t == nil {
 		return ""
 	}
-	init := a.ConnectEntra.Tenant.InitialDomain
-	return "Users with this suffix sign in as user@" + init + " instead, until you add and verify the domain in Microsoft Entra ID and select refresh."
+	msg := "Users with this suffix sign in as user@" + t.InitialDomain + " instead, until you add and verify the domain in Microsoft Entra ID and select refresh."
+	if d, ok := t.Domain(s.Suffix); ok && d.VerifyTXT != "" {
+		msg += " To verify it, publish the DNS TXT record \"" + d.VerifyTXT + "\" at " + d.Name + "."
+	}
+	return msg
 }
 
 // tenantRefresher reads the tenant's domains again (StoreChecker, connectentra_check.go).
@@ -502,7 +507,7 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	v := SignInConfigView{ReadAt: s.ReadAt, TenantConnected: tenantConnected(a)}
 	for _, u := range s.Suffixes {
 		state := SuffixState(a, u)
-		v.Suffixes = append(v.Suffixes, SuffixRow{UPNSuffix: u, State: state, Instead: SuffixInstead(a, state), NotRoutable: Routable(u.Suffix)})
+		v.Suffixes = append(v.Suffixes, SuffixRow{UPNSuffix: u, State: state, Instead: SuffixInstead(a, u, state), NotRoutable: Routable(u.Suffix)})
 	}
 	sc, ok := chk.(signInConfigChecker)
 	if !ok {
