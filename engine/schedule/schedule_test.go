@@ -1,0 +1,118 @@
+package schedule
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	base := State{Now: now, Configured: true, LastStart: now.Add(-31 * time.Minute), LastCompleted: now.Add(-29 * time.Minute)}
+	tests := []struct {
+		name string
+		set  Settings
+		st   func(State) State
+		run  bool
+		why  string
+	}{
+		{"due after the interval", Defaults(), nil, true, "due"},
+		{"not yet due", Defaults(), func(s State) State { s.LastStart = now.Add(-10 * time.Minute); return s }, false, "next cycle is due at 2026-11-28T12:20:00Z"},
+		{"never ran", Defaults(), func(s State) State { s.LastStart = time.Time{}; return s }, true, "due"},
+		{"not configured", Defaults(), func(s State) State { s.Configured = false; return s }, false, "No configuration"},
+		{"suspended", Settings{Interval: DefaultInterval, Suspended: true, SuspendedBy: "alice", SuspendedAt: now}, nil, false, "suspended by alice"},
+		{"wizard open", Defaults(), func(s State) State { s.WizardOpen = true; return s }, false, "wizard is open"},
+		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "running"},
+		{"a longer interval", Settings{Interval: time.Hour}, nil, false, "12:29:00Z"},
+		{"an interval below the floor counts as the default", Settings{Interval: time.Minute}, nil, true, "due"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := base
+			if tt.st != nil {
+				st = tt.st(st)
+			}
+			d := Decide(tt.set, st)
+			if d.Run != tt.run || !strings.Contains(d.Why, tt.why) {
+				t.Errorf("Decide = %+v, want run %v and %q", d, tt.run, tt.why)
+			}
+		})
+	}
+}
+
+func TestWarning(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		st   State
+		want string
+	}{
+		{"recent", State{Now: now, Configured: true, LastStart: now.Add(-time.Hour), LastCompleted: now.Add(-time.Hour)}, ""},
+		{"eight days", State{Now: now, Configured: true, LastStart: now.Add(-time.Hour), LastCompleted: now.Add(-8 * 24 * time.Hour)}, "for 8 days"},
+		{"never completed, started long ago", State{Now: now, Configured: true, LastStart: now.Add(-8 * 24 * time.Hour)}, "since this server was configured"},
+		{"never started", State{Now: now, Configured: true}, ""},
+		{"not configured", State{Now: now, LastCompleted: now.Add(-30 * 24 * time.Hour)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Warning(tt.st)
+			if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+				t.Errorf("Warning = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSettingsInTheStore(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Load(ctx, st); err != nil || s != Defaults() {
+		t.Fatalf("fresh: %+v %v", s, err)
+	}
+	for _, bad := range []time.Duration{time.Minute, 8 * 24 * time.Hour} {
+		if err := Save(ctx, st, Settings{Interval: bad}); err == nil {
+			t.Errorf("interval %s accepted", bad)
+		}
+	}
+	want := Settings{Interval: time.Hour, Suspended: true, SuspendedBy: "alice", SuspendedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	if err := Save(ctx, st, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(ctx, st); err != nil || got != want {
+		t.Errorf("Load = %+v %v, want %+v", got, err, want)
+	}
+}
+
+func TestSchedulerStartsWhenDue(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	state := State{Now: now, Configured: true, LastStart: now.Add(-time.Hour)}
+	starts := 0
+	s := &Scheduler{Store: st, State: func(context.Context) (State, error) { return state, nil }, Start: func(context.Context) error { starts++; state.LastStart = state.Now; return nil }}
+	for range 3 {
+		if err := s.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if starts != 1 {
+		t.Errorf("%d cycles started, want 1 (the second and third check come before the next is due)", starts)
+	}
+}
