@@ -50,6 +50,10 @@ if ! command -v samba-tool >/dev/null 2>&1 || ! command -v samba >/dev/null 2>&1
 	|| [[ ! -d /usr/share/samba/setup ]]; then
 	apt_install samba samba-ad-dc samba-ad-provision ldb-tools openssl
 fi
+# ldapsearch (ldap-utils): the raw read the AD import benchmark compares with.
+if ! command -v ldapsearch >/dev/null 2>&1; then
+	apt_install ldap-utils
+fi
 
 # 2. Node and npm (npm only to fetch the driver package).
 missing=()

@@ -1,0 +1,172 @@
+package connector_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/hybridsync/hybridsync/e2e/forest"
+	"github.com/hybridsync/hybridsync/engine/connector"
+)
+
+// benchUsers are added to corp (OU=Bench Users) by the benchmark's setup, not
+// by the shared seed; the forest is restored fresh on the next run.
+const benchUsers = 4000
+
+var benchSeed struct {
+	once sync.Once
+	err  error
+}
+
+func seedBenchUsers(ctx context.Context, f *forest.Forest) error {
+	benchSeed.once.Do(func() {
+		l := forest.LayoutOf(f)
+		ou := "OU=Bench Users," + f.BaseDN
+		c, err := f.Dial(ctx)
+		if err != nil {
+			benchSeed.err = err
+			return
+		}
+		a := ldap.NewAddRequest(ou, nil)
+		a.Attribute("objectClass", []string{"organizationalUnit"})
+		err = c.Add(a)
+		c.Close()
+		if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+			benchSeed.err = err
+			return
+		}
+		work := make(chan int)
+		errs := make(chan error, 4)
+		for w := 0; w < 4; w++ {
+			go func() {
+				c, err := f.Dial(ctx)
+				if err != nil {
+					for range work {
+					}
+					errs <- err
+					return
+				}
+				defer c.Close()
+				var firstErr error
+				for i := range work {
+					if firstErr != nil {
+						continue
+					}
+					sam := fmt.Sprintf("bench%05d", i)
+					a := ldap.NewAddRequest(fmt.Sprintf("CN=Bench User %05d,%s", i, ou), nil)
+					a.Attribute("objectClass", []string{"user"})
+					a.Attribute("sAMAccountName", []string{sam})
+					a.Attribute("userPrincipalName", []string{sam + "@" + l.Forest.Name})
+					a.Attribute("givenName", []string{"Bench"})
+					a.Attribute("sn", []string{fmt.Sprintf("User %05d", i)})
+					a.Attribute("displayName", []string{fmt.Sprintf("Bench User %05d", i)})
+					a.Attribute("mail", []string{sam + "@" + f.Spec.RoutableSuffix})
+					a.Attribute("proxyAddresses", []string{"SMTP:" + sam + "@" + f.Spec.RoutableSuffix})
+					a.Attribute("department", []string{"Benchmarks"})
+					a.Attribute("userAccountControl", []string{"544"})
+					if err := c.Add(a); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
+						firstErr = err
+					}
+				}
+				errs <- firstErr
+			}()
+		}
+		for i := 1; i <= benchUsers; i++ {
+			work <- i
+		}
+		close(work)
+		for w := 0; w < 4; w++ {
+			if err := <-errs; err != nil && benchSeed.err == nil {
+				benchSeed.err = err
+			}
+		}
+	})
+	return benchSeed.err
+}
+
+// ldapsearchRate runs Debian's ldapsearch against the same DC with the same
+// filter, attributes and page size as the import, and returns entries per
+// second.
+func ldapsearchRate(b *testing.B, f *forest.Forest, attrs []string) (int, float64) {
+	b.Helper()
+	path, err := exec.LookPath("ldapsearch")
+	if err != nil {
+		b.Skipf("ldapsearch not installed (ldap-utils; scripts/e2e-deps.sh installs it): %v", err)
+	}
+	l := forest.LayoutOf(f)
+	args := append([]string{"-LLL", "-x", "-H", f.LDAPSURL(), "-D", l.SvcSyncUPN, "-w", forest.SvcSyncPassword,
+		"-b", f.BaseDN, "-E", "pr=1000/noprompt", connector.ObjectFilter}, attrs...)
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), "LDAPTLS_CACERT="+f.CACertPEM, "LDAPTLS_REQCERT=demand")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "dn: ") || strings.HasPrefix(sc.Text(), "dn:: ") {
+			n++
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("ldapsearch: %v\n%s", err, stderr.String())
+	}
+	took := time.Since(start)
+	return n, float64(n) / took.Seconds()
+}
+
+// BenchmarkImportVsLdapsearch compares a full import of corp plus several
+// thousand extra users (paged reads, ranged members, scope, writes into a
+// fresh SQLite connector space) with a raw ldapsearch of the same DC, in the
+// same run. Target: the import at ≥ 0.8× ldapsearch's rate.
+func BenchmarkImportVsLdapsearch(b *testing.B) {
+	corp, _ := forests(b)
+	ctx := context.Background()
+	start := time.Now()
+	if err := seedBenchUsers(ctx, corp); err != nil {
+		b.Fatalf("seeding %d users: %v", benchUsers, err)
+	}
+	b.Logf("seeded %d bench users in %s", benchUsers, time.Since(start).Round(time.Millisecond))
+	var rawN int
+	var rawRate, impRate float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sp := newSpace(b)
+		spec := specOf(b, corp, connector.Scope{})
+		n, rate := ldapsearchRate(b, corp, connector.BaseAttributes)
+		rawN, rawRate = n, rate
+		b.StartTimer()
+		t0 := time.Now()
+		res, err := connector.Import(ctx, sp, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(t0)
+		impRate = float64(res.Totals().Read) / took.Seconds()
+		if res.Totals().Read < benchUsers {
+			b.Fatalf("imported %d entries, want at least %d", res.Totals().Read, benchUsers)
+		}
+	}
+	b.ReportMetric(impRate, "import-entries/s")
+	b.ReportMetric(rawRate, "ldapsearch-entries/s")
+	b.ReportMetric(impRate/rawRate, "ratio")
+	b.Logf("import %.0f entries/s, ldapsearch %.0f entries/s (%d entries): %.2f× (target ≥ 0.8×)", impRate, rawRate, rawN, impRate/rawRate)
+}

@@ -1,0 +1,97 @@
+package connector
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/hybridsync/hybridsync/engine/setup"
+)
+
+// Reasons an object is in or out of scope, worded for the helpdesk.
+const (
+	ReasonInScope        = "In a domain and OU that Domain and OU filtering selects."
+	ReasonPilotMember    = "In a selected OU and a direct member of the pilot group %s."
+	ReasonDomainNotSel   = "Its domain %s is not selected in Domain and OU filtering."
+	ReasonExcludedOU     = "In %s, which Domain and OU filtering leaves out."
+	ReasonNotPilotMember = "Not a direct member of the pilot group %s: group filtering synchronizes only the group's direct members (nested members are not)."
+	ReasonDeleted        = "Deleted in Active Directory."
+	ReasonGone           = "No longer found in Active Directory by a full import (deleted, or moved out of the domain)."
+)
+
+// Scope decides which objects sync keeps: domain and OU filtering first, then
+// group filtering (direct members of the pilot group only), as the seed says.
+type Scope struct {
+	// Filter is the forest's Domain and OU filtering answer.
+	Filter setup.ForestFilter
+	// PilotGroup is the pilot group's DN ("" when everything is synchronized).
+	PilotGroup string
+	// pilot holds the pilot group's direct members (lower-case DNs).
+	pilot map[string]bool
+}
+
+// ScopeFor is a forest's Scope from the wizard's answers.
+func ScopeFor(a *setup.Answers, forest string) Scope {
+	s := Scope{Filter: a.OUFiltering.Forests[forest]}
+	if a.GroupFiltering.Mode == setup.GroupModeGroup {
+		s.PilotGroup = a.GroupFiltering.Forests[forest].Group.DN
+	}
+	return s
+}
+
+// SetPilotMembers records the pilot group's direct members.
+func (s *Scope) SetPilotMembers(dns []string) {
+	s.pilot = make(map[string]bool, len(dns))
+	for _, dn := range dns {
+		s.pilot[strings.ToLower(dn)] = true
+	}
+}
+
+// AddPilotMember and RemovePilotMember follow a delta of the pilot group.
+func (s *Scope) AddPilotMember(dn string) {
+	if s.pilot == nil {
+		s.pilot = map[string]bool{}
+	}
+	s.pilot[strings.ToLower(dn)] = true
+}
+
+// RemovePilotMember forgets a pilot group member.
+func (s *Scope) RemovePilotMember(dn string) { delete(s.pilot, strings.ToLower(dn)) }
+
+// IsPilot reports whether dn is the pilot group.
+func (s *Scope) IsPilot(dn string) bool {
+	return s.PilotGroup != "" && strings.EqualFold(dn, s.PilotGroup)
+}
+
+// DomainSelected reports whether a domain (its DN) is selected.
+func (s *Scope) DomainSelected(domainDN string) bool { return s.Filter.Selected(domainDN) }
+
+// Decide says whether the object at dn in domain is in scope, and why.
+func (s *Scope) Decide(dn, domainDN string) (bool, string) {
+	if !s.Filter.Selected(domainDN) {
+		return false, sprintf(ReasonDomainNotSel, domainDN)
+	}
+	if x := s.excludedBy(dn); x != "" {
+		return false, sprintf(ReasonExcludedOU, x)
+	}
+	if s.PilotGroup == "" {
+		return true, ReasonInScope
+	}
+	if !s.pilot[strings.ToLower(dn)] {
+		return false, sprintf(ReasonNotPilotMember, s.PilotGroup)
+	}
+	return true, sprintf(ReasonPilotMember, s.PilotGroup)
+}
+
+// excludedBy is the excluded (or unreachable) container that holds dn, the
+// nearest one when several do, or "".
+func (s *Scope) excludedBy(dn string) string {
+	l := strings.ToLower(dn)
+	best := ""
+	for _, x := range append(slices.Clone(s.Filter.Excluded), s.Filter.Unreachable...) {
+		lx := strings.ToLower(x)
+		if (l == lx || strings.HasSuffix(l, ","+lx)) && len(x) > len(best) {
+			best = x
+		}
+	}
+	return best
+}

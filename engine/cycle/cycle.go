@@ -1,0 +1,326 @@
+// Package cycle is one synchronization cycle — import every forest into its
+// connector space, synchronize the metaverse, export the pending changes to
+// the tenant (or, in staging mode, keep them for review) — as a job with a
+// step per forest and stage, run by the console's scheduler, its Run now
+// button and `hybridsync sync`.
+package cycle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/entra"
+	"github.com/hybridsync/hybridsync/engine/export"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/secret"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Kind is the job kind.
+const Kind = "sync"
+
+// Triggers of a cycle.
+const (
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+	TriggerCLI      = "cli"
+)
+
+// Params is what a cycle is started with.
+type Params struct {
+	// Full asks for a full import and a full sync.
+	Full bool `json:"full"`
+	// DryRun exports nothing, as staging mode does.
+	DryRun  bool   `json:"dryRun"`
+	Trigger string `json:"trigger"`
+}
+
+// Deps are a cycle's dependencies.
+type Deps struct {
+	Store    *store.Store
+	Box      *secret.Box
+	Entra    entra.Config
+	Resolver *net.Resolver
+	Log      *slog.Logger
+	// WriteBudget and WriteWindow pace the export (default: Graph's).
+	WriteBudget int
+	WriteWindow time.Duration
+}
+
+// Cycle runs cycles; it keeps the metaverse between them, so that a delta
+// sync re-evaluates only what the imports changed.
+type Cycle struct {
+	d Deps
+
+	mu       sync.Mutex
+	engine   *metaverse.Engine
+	engineOf string    // the configuration the engine was built for
+	synced   time.Time // when the engine last synchronized
+}
+
+// New builds a Cycle.
+func New(d Deps) *Cycle {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Cycle{d: d}
+}
+
+// Type is the job type to register with the runner.
+func (c *Cycle) Type() jobs.Type {
+	return jobs.Type{
+		Kind:  Kind,
+		Title: "Synchronization cycle",
+		Steps: func(raw []byte) ([]jobs.Step, error) {
+			var p Params
+			if err := json.Unmarshal(raw, &p); err != nil {
+				return nil, fmt.Errorf("cycle: bad params: %w", err)
+			}
+			return c.steps(p)
+		},
+	}
+}
+
+// run is one cycle's state between its steps.
+type run struct {
+	c    *Cycle
+	p    Params
+	a    setup.Answers
+	cfg  store.Configuration
+	full bool
+	res  *metaverse.Result
+}
+
+func (c *Cycle) steps(p Params) ([]jobs.Step, error) {
+	ctx := context.Background()
+	cfg, err := c.d.Store.ActiveConfiguration(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errors.New("No configuration has been applied yet: run the wizard and select Configure first.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := setup.ConfigurationAnswers(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{c: c, p: p, a: a, cfg: cfg}
+	var steps []jobs.Step
+	for _, fc := range a.Directories.Forests {
+		steps = append(steps, jobs.Step{Name: "Import " + fc.Forest, Run: func(ctx context.Context, jr *jobs.Run) error { return r.importForest(ctx, jr, fc.Forest) }})
+	}
+	steps = append(steps, jobs.Step{Name: "Synchronize", Run: r.synchronize})
+	name := "Export to Microsoft Entra ID"
+	if a.Ready.Staging || p.DryRun {
+		name = "Keep the pending exports for review (staging mode)"
+		if p.DryRun && !a.Ready.Staging {
+			name = "Keep the pending exports for review (dry run)"
+		}
+	}
+	return append(steps, jobs.Step{Name: name, Run: r.export}), nil
+}
+
+func (r *run) importForest(ctx context.Context, jr *jobs.Run, forest string) error {
+	var fc *setup.ForestConn
+	for i := range r.a.Directories.Forests {
+		if r.a.Directories.Forests[i].Forest == forest {
+			fc = &r.a.Directories.Forests[i]
+		}
+	}
+	if fc == nil || fc.ConnectorUser == "" {
+		return fmt.Errorf("%s has no connector account recorded: select Configure in the wizard first", forest)
+	}
+	pw, err := r.c.d.Box.Open(fc.ConnectorPassword)
+	if err != nil {
+		return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", fc.ConnectorUser)
+	}
+	spec, err := connector.SpecFor(&r.a, forest, pw)
+	if err != nil {
+		return err
+	}
+	spec.Full, spec.Resolver = r.p.Full, r.c.d.Resolver
+	jr.Logf("Importing %s as %s", forest, fc.ConnectorUser)
+	res, err := connector.Import(ctx, r.c.d.Store, spec)
+	if err != nil {
+		return err
+	}
+	for _, d := range res.Domains {
+		why := ""
+		if d.FullReason != "" {
+			why = " (" + d.FullReason + ")"
+		}
+		jr.Logf("%s: %s import%s from %s: %d read, %d added, %d updated, %d deleted, %d out of scope; memberships +%d −%d (%s)",
+			d.Domain, d.Mode, why, d.DC, d.Read, d.Added, d.Updated, d.Deleted, d.OutOfScope, d.MembersAdded, d.MembersRemoved, d.Took.Round(time.Millisecond))
+	}
+	return nil
+}
+
+// synchronize runs the metaverse: a full sync on the first cycle after a
+// start, after a configuration change or when asked; else a delta of the
+// connector-space objects the imports changed.
+func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
+	c := r.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fingerprint := fmt.Sprintf("%d", r.cfg.ID)
+	r.full = r.p.Full || c.engine == nil || c.engineOf != fingerprint
+	if r.full {
+		mcfg, err := metaverse.NewConfig(r.a, r.a.ConnectEntra.Tenant, "")
+		if err != nil {
+			return fmt.Errorf("the sync rules can't be built: %w", err)
+		}
+		c.engine, c.engineOf = metaverse.NewEngine(mcfg), fingerprint
+	}
+	started := time.Now()
+	objs, err := r.objects(ctx, c.synced)
+	if err != nil {
+		return err
+	}
+	res, err := c.engine.Sync(ctx, c.d.Store, r.full, objs)
+	if err != nil {
+		c.engine = nil // rebuilt from the store by the next cycle
+		return err
+	}
+	c.synced = started
+	r.res = res
+	kind := "Delta"
+	if r.full {
+		kind = "Full"
+	}
+	jr.Logf("%s sync of %d connector-space object(s): %d in the metaverse, %d not synchronized", kind, res.Evaluated, res.Objects, res.NotSynced)
+	jr.Logf("Pending exports: %d add(s), %d update(s), %d delete(s), %d membership change(s)", res.Adds, res.Updates, res.Deletes, res.Memberships)
+	if n := len(res.Writebacks); n > 0 {
+		jr.Warnf("%d object(s) need objectGUID written back into ms-DS-ConsistencyGuid; hybridsync does not write it back yet", n)
+	}
+	return nil
+}
+
+// objects are the connector-space objects to synchronize: all of them for a
+// full sync, else those whose rows changed since the last sync (with their
+// members).
+func (r *run) objects(ctx context.Context, since time.Time) ([]connector.Object, error) {
+	var out []connector.Object
+	for _, fc := range r.a.Directories.Forests {
+		name := connector.Spec{Forest: fc}.Name()
+		rows, err := r.c.d.Store.CSObjectsOf(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			if !r.full && !row.ChangedAt.After(since) {
+				continue
+			}
+			o := connector.FromRow(row)
+			if o.Class == connector.ClassGroup {
+				if o.Members, err = r.c.d.Store.CSMembers(ctx, name, o.Anchor); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, *o)
+		}
+	}
+	return out, nil
+}
+
+// export sends the pending exports to the tenant as the sync service
+// account, or, in staging mode and on a dry run, records them for review.
+func (r *run) export(ctx context.Context, jr *jobs.Run) error {
+	if r.res == nil {
+		return errors.New("nothing was synchronized")
+	}
+	staging := r.a.Ready.Staging || r.p.DryRun
+	ce := r.a.ConnectEntra
+	if ce.Tenant == nil {
+		return errors.New("no tenant is connected: sign in on Connect to Microsoft Entra ID and select Configure")
+	}
+	var g *cloud.Client
+	opts := export.Options{Staging: staging, InitialDomain: ce.Tenant.InitialDomain, WriteBudget: r.c.d.WriteBudget, WriteWindow: r.c.d.WriteWindow,
+		OnConfirmed: metaverse.RecordExported(r.c.d.Store), Logger: r.c.d.Log}
+	var ex *export.Exporter
+	if !staging {
+		if ce.SyncAccount == "" {
+			return errors.New("no sync service account is recorded: select Configure in the wizard first")
+		}
+		pw, err := r.c.d.Box.Open(ce.SyncPassword)
+		if err != nil {
+			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", ce.SyncAccount)
+		}
+		var onRetry func(int, time.Duration)
+		g, err = cloud.New(cloud.Config{GraphURL: r.c.d.Entra.GraphURL, HTTPClient: r.c.d.Entra.HTTPClient, OnRetry: func(s int, w time.Duration) {
+			if onRetry != nil {
+				onRetry(s, w)
+			}
+		}}, r.c.d.Entra.SyncTokens(ce.SyncAccount, pw))
+		if err != nil {
+			return err
+		}
+		ex = export.New(g, r.c.d.Store, opts)
+		onRetry = ex.OnRetry
+		jr.Logf("Exporting the pending changes as %s", ce.SyncAccount)
+	} else {
+		ex = export.New(nil, r.c.d.Store, opts)
+	}
+	pending, err := pendingChanges(ctx, r.c.d.Store)
+	if err != nil {
+		return err
+	}
+	res, err := ex.Run(ctx, pending)
+	if err != nil {
+		return err
+	}
+	switch res.Status {
+	case export.StatusStaged:
+		jr.Logf("Staging: nothing was exported; %d pending change(s) are kept for review under Sync → Pending exports", len(pending))
+		return nil
+	case export.StatusStoppedDeletionExceeded:
+		return fmt.Errorf("%s: %s", res.Status, res.Message)
+	}
+	jr.Logf("Exported: %d add(s), %d matched, %d update(s), %d delete(s), %d membership change(s); %d write(s), throttled %s",
+		res.Adds, res.Matched, res.Updates, res.Deletes, res.Memberships, res.Writes, res.Throttled.Round(time.Millisecond))
+	if n := len(res.SyncErrors); n > 0 {
+		jr.Warnf("%d sync error(s), see Sync → Errors (a duplicate userPrincipalName or proxy address is quarantined, not fatal)", n)
+	}
+	if n := len(res.Failed); n > 0 {
+		f := res.Failed[0]
+		jr.Warnf("%d change(s) failed and stay pending; the first: %s of %s %s: %s", n, f.Op, f.Kind, f.Key, f.Err)
+	}
+	if res.Message != "" {
+		jr.Logf("%s", res.Message)
+	}
+	return nil
+}
+
+// pendingChanges are every pending export in the store, in export order:
+// this cycle's and those an earlier cycle left (staged, failed, stopped).
+func pendingChanges(ctx context.Context, st *store.Store) ([]metaverse.Change, error) {
+	var out []metaverse.Change
+	f := store.PendingFilter{Limit: 1000}
+	for {
+		rows, err := st.PendingExports(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, row := range rows {
+			var c metaverse.Change
+			if err := json.Unmarshal(row.Change, &c); err != nil {
+				return nil, fmt.Errorf("cycle: the pending export of %s is corrupt: %w", row.Key, err)
+			}
+			out = append(out, c)
+		}
+		if len(rows) < f.Limit {
+			return out, nil
+		}
+		last := rows[len(rows)-1]
+		f.AfterOrder, f.AfterKey = last.Order, last.Key
+	}
+}

@@ -1,0 +1,308 @@
+// Package export sends the metaverse's pending exports to the tenant through
+// Microsoft Graph: creates first, then updates and membership changes,
+// deletes last, as $batch calls of 20 within the tenant's write budget. It
+// matches existing cloud users (hard match by onPremisesImmutableId, soft
+// match by userPrincipalName or primary SMTP address) as the tenant's
+// directory synchronization features allow, quarantines a duplicate
+// userPrincipalName or proxy address the way the cloud does and records it as
+// a sync error, stops an export whose deletes exceed the deletion guard, and
+// in staging mode exports nothing (review.go lists and downloads what would
+// be exported).
+//
+// An export is idempotent and restart-safe: a create is recorded as started
+// before it is sent, and a change counts as done only once Graph confirmed
+// it and its outcome is in the store; a re-run looks a started-but-unrecorded
+// create up in the tenant before creating it again.
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Run statuses (store.ExportRun.Status).
+const (
+	StatusRunning                 = "running"
+	StatusSuccess                 = "success"
+	StatusCompletedWithErrors     = "completed-with-errors"
+	StatusStoppedDeletionExceeded = "stopped-deletion-threshold-exceeded"
+	StatusStaged                  = "staged"
+	StatusFailed                  = "failed"
+)
+
+// Defaults.
+const (
+	DefaultWriteBudget = 3000
+	DefaultWriteWindow = 150 * time.Second
+	DefaultConcurrency = 4
+)
+
+// State is what an export reads and records; *store.Store implements it.
+type State interface {
+	ExportObjects(ctx context.Context, keys []string) (map[string]store.ExportObject, error)
+	CountExportObjects(ctx context.Context) (int, error)
+	BeginExportCreates(ctx context.Context, objs []store.ExportObject) error
+	SaveExportObjects(ctx context.Context, objs []store.ExportObject) error
+	DeleteExportObjects(ctx context.Context, keys []string) error
+	RecordSyncErrors(ctx context.Context, errs []store.SyncError) error
+	ResolveSyncErrors(ctx context.Context, key string, attrs []string) error
+	SyncErrors(ctx context.Context, openOnly bool, limit int) ([]store.SyncError, error)
+	DeletionGuard(ctx context.Context) (store.DeletionGuard, error)
+	UseDeleteAllowance(ctx context.Context) error
+	StartExportRun(ctx context.Context, staging bool) (int64, error)
+	FinishExportRun(ctx context.Context, r store.ExportRun) error
+}
+
+// Options tune an Exporter.
+type Options struct {
+	// Staging exports nothing: the run only counts what is pending.
+	Staging bool
+	// WriteBudget writes per WriteWindow (defaults: Graph's 3,000 per 150 s).
+	WriteBudget int
+	WriteWindow time.Duration
+	// Concurrency is the number of $batch calls in flight (default 4).
+	Concurrency int
+	// InitialDomain is the tenant's xxx.onmicrosoft.com domain, for
+	// placeholder userPrincipalNames; read from the tenant when empty.
+	InitialDomain string
+	// Match, when set, is used instead of reading the tenant's matching
+	// features (e.g. read by Configure with the administrator's sign-in:
+	// the sync service account may not read them).
+	Match *MatchSettings
+	// OnConfirmed, when set, is told about changes once Graph confirmed them
+	// and the store recorded them (the metaverse marks them done).
+	OnConfirmed func(ctx context.Context, done []metaverse.Change) error
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Exporter exports pending changes to one tenant. Safe for one Run at a time.
+type Exporter struct {
+	g     *cloud.Client
+	st    State
+	opts  Options
+	pacer *Pacer
+	log   *slog.Logger
+	now   func() time.Time
+
+	// afterGraph, when set (tests), runs after a $batch answered and before
+	// its outcome is recorded: an error there stands for a crash.
+	afterGraph func() error
+	// filterDialect remembers how the tenant takes a proxyAddresses filter
+	// (see holders).
+	filterOnce    sync.Once
+	lambdaFilters bool
+}
+
+// New builds an exporter. Wire Exporter.OnRetry into the cloud.Config the
+// client was made with (OnRetry) so that a Retry-After holds every worker.
+func New(g *cloud.Client, st State, opts Options) *Exporter {
+	if opts.WriteBudget <= 0 {
+		opts.WriteBudget = DefaultWriteBudget
+	}
+	if opts.WriteWindow <= 0 {
+		opts.WriteWindow = DefaultWriteWindow
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Exporter{g: g, st: st, opts: opts, pacer: NewPacer(opts.WriteBudget, opts.WriteWindow), log: log, now: time.Now}
+}
+
+// OnRetry is a cloud.Config.OnRetry: a 429 or 503 with Retry-After pauses
+// every write of the exporter for that long.
+func (e *Exporter) OnRetry(status int, wait time.Duration) {
+	if status == 429 || status == 503 {
+		e.pacer.Pause(wait)
+	}
+}
+
+// MatchSettings are the tenant's matching features an export applied.
+type MatchSettings struct {
+	BlockSoftMatch bool
+	BlockHardMatch bool // blockCloudObjectTakeoverThroughHardMatchEnabled
+	// Assumed: the tenant's settings could not be read (Graph lets only a
+	// Global Administrator, and the emulator also a Hybrid Identity
+	// Administrator or Global Reader, read them — not the sync service
+	// account), so the defaults (neither blocked) were assumed.
+	Assumed bool
+	Note    string
+}
+
+// ChangeError is a change that was not done; it stays pending.
+type ChangeError struct {
+	Key  string
+	Kind string
+	Op   string
+	Err  string
+}
+
+// Result is one export run's outcome.
+type Result struct {
+	RunID  int64
+	Status string
+	// Adds are objects created; Matched are adds that took over an existing
+	// cloud object (hard or soft match, or a create of an earlier run that
+	// was not recorded).
+	Adds, Matched, Updates, Deletes, Memberships int
+	// Confirmed are the changes Graph confirmed and the store recorded.
+	Confirmed []metaverse.Change
+	// Failed are the changes not done (they stay pending).
+	Failed []ChangeError
+	// SyncErrors are the values quarantined in this run.
+	SyncErrors     []store.SyncError
+	Guard          GuardDecision
+	PendingDeletes []store.PendingDelete
+	Match          MatchSettings
+	Writes         int
+	Throttled      time.Duration
+	Duration       time.Duration
+	Message        string
+}
+
+// Errors counts failed changes and sync errors.
+func (r *Result) Errors() int { return len(r.Failed) + len(r.SyncErrors) }
+
+// Run exports changes. It returns an error only when the run could not go on
+// (the store or Graph unreachable, ctx cancelled); the changes not confirmed
+// by then stay pending, and the run is recorded as failed. A run the
+// deletion guard stops returns no error and Status StatusStoppedDeletionExceeded.
+func (e *Exporter) Run(ctx context.Context, changes []metaverse.Change) (*Result, error) {
+	start := e.now()
+	res := &Result{Status: StatusRunning}
+	id, err := e.st.StartExportRun(ctx, e.opts.Staging)
+	if err != nil {
+		return nil, err
+	}
+	res.RunID = id
+	runErr := e.run(ctx, changes, res)
+	res.Duration = e.now().Sub(start)
+	res.Throttled = e.pacer.Waited()
+	if runErr != nil {
+		res.Status, res.Message = StatusFailed, runErr.Error()
+	}
+	rec := store.ExportRun{ID: id, Status: res.Status, Staging: e.opts.Staging, Adds: res.Adds + res.Matched, Updates: res.Updates,
+		Deletes: res.Deletes, Memberships: res.Memberships, Errors: res.Errors(), Writes: res.Writes, Throttled: res.Throttled,
+		PendingDeletes: res.PendingDeletes, Message: res.Message}
+	// The run's record is written even when ctx was cancelled.
+	if err := e.st.FinishExportRun(context.WithoutCancel(ctx), rec); err != nil {
+		return res, errors.Join(runErr, err)
+	}
+	return res, runErr
+}
+
+func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Result) error {
+	for _, c := range changes {
+		if err := validChange(c); err != nil {
+			return err
+		}
+	}
+	var deletes []store.PendingDelete
+	for _, c := range changes {
+		if c.Op == metaverse.OpDelete {
+			deletes = append(deletes, store.PendingDelete{Key: c.Key, Kind: c.Kind, Object: ObjectName(c), Source: c.Source})
+		}
+	}
+	if e.opts.Staging {
+		for _, c := range changes {
+			res.count(c, true)
+		}
+		res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", len(changes))
+		return nil
+	}
+	guard, err := e.st.DeletionGuard(ctx)
+	if err != nil {
+		return err
+	}
+	exported, err := e.st.CountExportObjects(ctx)
+	if err != nil {
+		return err
+	}
+	res.Guard = CheckDeletions(guard, len(deletes), exported)
+	if res.Guard.Stop {
+		res.Status, res.Message, res.PendingDeletes = StatusStoppedDeletionExceeded, res.Guard.Reason, deletes
+		return nil
+	}
+	if res.Guard.UseAllowance {
+		if err := e.st.UseDeleteAllowance(ctx); err != nil {
+			return err
+		}
+	}
+	r, err := e.newRun(ctx, changes, res)
+	if err != nil {
+		return err
+	}
+	if err := r.export(ctx); err != nil {
+		return err
+	}
+	switch {
+	case res.Errors() > 0:
+		res.Status = StatusCompletedWithErrors
+		res.Message = fmt.Sprintf("%d changes not exported, %d sync errors.", len(res.Failed), len(res.SyncErrors))
+	default:
+		res.Status = StatusSuccess
+	}
+	if res.Guard.UseAllowance {
+		res.Message = joinSentences(res.Message, res.Guard.Reason)
+	}
+	if res.Match.Assumed {
+		res.Message = joinSentences(res.Message, res.Match.Note)
+	}
+	return nil
+}
+
+func joinSentences(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + " " + b
+}
+
+func validChange(c metaverse.Change) error {
+	switch {
+	case c.Key == "":
+		return fmt.Errorf("export: a %s %s change has no key", c.Op, c.Kind)
+	case c.Op != metaverse.OpAdd && c.Op != metaverse.OpUpdate && c.Op != metaverse.OpDelete:
+		return fmt.Errorf("export: change %s has unknown operation %q", c.Key, c.Op)
+	case c.Kind != metaverse.KindUser && c.Kind != metaverse.KindGroup && c.Kind != metaverse.KindContact && c.Kind != metaverse.KindDevice:
+		return fmt.Errorf("export: change %s has unknown kind %q", c.Key, c.Kind)
+	}
+	return nil
+}
+
+// count adds a change to the result's counters (staging counts them all).
+func (r *Result) count(c metaverse.Change, staged bool) {
+	switch c.Op {
+	case metaverse.OpAdd:
+		r.Adds++
+	case metaverse.OpUpdate:
+		if len(c.Attrs) > 0 || staged {
+			r.Updates++
+		}
+	case metaverse.OpDelete:
+		r.Deletes++
+	}
+	if c.Op != metaverse.OpDelete {
+		r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
+	}
+}
+
+func randomPassword() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return "Hs" + hex.EncodeToString(b) + "!Q7"
+}

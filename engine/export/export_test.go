@@ -1,0 +1,618 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/entra"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+const (
+	adminUPN  = "hybrid.admin@contoso.onmicrosoft.com"
+	adminPW   = "Passw0rd!hybrid"
+	globalUPN = "global.admin@contoso.onmicrosoft.com"
+	globalPW  = "Passw0rd!global"
+	domain    = "contoso.example.test"
+)
+
+// env is a tenant emulator on loopback, the sync service account an
+// administrator made in it, a store, and an exporter signed in as that account.
+type env struct {
+	tn      *tenant.Tenant
+	srv     *httptest.Server
+	cfg     entra.Config
+	admin   *cloud.Client // hybrid.admin: to arrange and inspect the tenant
+	sync    *cloud.Client // the sync service account
+	st      *store.Store
+	retries atomic.Int64 // 429/503 waits the sync client saw
+	exp     *Exporter
+}
+
+func newEnv(t testing.TB, topts tenant.Options, opts Options) *env {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := tenant.New(tenant.DefaultSeed(), topts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tn)
+	t.Cleanup(srv.Close)
+	e := &env{tn: tn, srv: srv, cfg: entra.Config{Authority: srv.URL + "/organizations", GraphURL: srv.URL + "/v1.0", ClientID: tenant.ConnectClientID, HTTPClient: srv.Client()}}
+	sess, err := e.cfg.PasswordSignIn(ctx, adminUPN, adminPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.admin, err = e.cfg.Graph(sess.TokenSource()); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := entra.CreateSyncAccount(ctx, e.admin, sess.Tenant, "exporttest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sync, err = cloud.New(cloud.Config{GraphURL: e.cfg.GraphURL, HTTPClient: srv.Client(), OnRetry: func(status int, wait time.Duration) {
+		e.retries.Add(1)
+		if e.exp != nil {
+			e.exp.OnRetry(status, wait)
+		}
+	}}, e.cfg.SyncTokens(acct.UPN, acct.Password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.st, err = store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.st.Close() })
+	if _, err := e.st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e.exp = New(e.sync, e.st, opts)
+	return e
+}
+
+func (e *env) run(t testing.TB, changes []metaverse.Change) *Result {
+	t.Helper()
+	res, err := e.exp.Run(context.Background(), changes)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return res
+}
+
+// cloudUser returns the users with an onPremisesImmutableId.
+func (e *env) usersWithAnchor(t testing.TB, key string) []cloud.User {
+	t.Helper()
+	us, err := e.admin.FindUsers(context.Background(), "onPremisesImmutableId eq "+cloud.Quote(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return us
+}
+
+// cloudOnlyUser makes a user as an administrator would in the cloud.
+func (e *env) cloudUser(t testing.TB, upn, mail, anchor string, proxies ...string) *cloud.User {
+	t.Helper()
+	local, _, _ := strings.Cut(upn, "@")
+	u, err := e.admin.CreateUser(context.Background(), cloud.User{AccountEnabled: cloud.Bool(true), DisplayName: local, MailNickname: local,
+		UserPrincipalName: upn, Mail: mail, OnPremisesImmutableID: anchor, ProxyAddresses: proxies,
+		PasswordProfile: &cloud.PasswordProfile{Password: "Passw0rd!cloud"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func userAdd(key, upn string, extra ...metaverse.AttrChange) metaverse.Change {
+	local, _, _ := strings.Cut(upn, "@")
+	attrs := append([]metaverse.AttrChange{
+		{Name: "userPrincipalName", New: []string{upn}},
+		{Name: "displayName", New: []string{local}},
+		{Name: "mailNickname", New: []string{local}},
+	}, extra...)
+	return metaverse.Change{Key: key, Kind: metaverse.KindUser, Op: metaverse.OpAdd, Attrs: attrs, Source: "corp.example.test: CN=" + local + ",OU=Users,DC=corp"}
+}
+
+func attr(name string, vals ...string) metaverse.AttrChange {
+	return metaverse.AttrChange{Name: name, New: vals}
+}
+
+func TestExportAddsUpdatesDeletesMemberships(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	ctx := context.Background()
+	var confirmed []metaverse.Change
+	e.exp.opts.OnConfirmed = func(_ context.Context, done []metaverse.Change) error {
+		confirmed = append(confirmed, done...)
+		return nil
+	}
+	group := metaverse.Change{Key: "g1", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{
+		attr("displayName", "Sales"), attr("mailNickname", "sales"), attr("mail", "sales@"+domain)}, AddMembers: []string{"u1", "u2"}}
+	res := e.run(t, []metaverse.Change{
+		group, // before its members on purpose: creates go first whatever the order
+		userAdd("u1", "ann@"+domain, attr("mail", "ann@"+domain), attr("jobTitle", "Clerk")),
+		userAdd("u2", "ben@"+domain),
+	})
+	if res.Status != StatusSuccess || res.Adds != 3 || res.Memberships != 2 || len(confirmed) != 3 {
+		t.Fatalf("first export: %+v (confirmed %d)", res, len(confirmed))
+	}
+	for _, c := range confirmed {
+		if c.CloudID == "" {
+			t.Errorf("confirmed %s without its cloud id", c.Key)
+		}
+	}
+	objs, err := e.st.ExportObjects(ctx, []string{"u1", "u2", "g1"})
+	if err != nil || len(objs) != 3 {
+		t.Fatalf("export state %+v, %v", objs, err)
+	}
+	ann := e.usersWithAnchor(t, "u1")
+	if len(ann) != 1 || ann[0].JobTitle != "Clerk" || ann[0].UserPrincipalName != "ann@"+domain || ann[0].ID != objs["u1"].CloudID {
+		t.Fatalf("u1 in the tenant: %+v", ann)
+	}
+	members, err := e.admin.GroupMembers(ctx, objs["g1"].CloudID)
+	if err != nil || len(members) != 2 {
+		t.Fatalf("group members %+v, %v", members, err)
+	}
+
+	// Updates, a membership removal and a delete.
+	confirmed = nil
+	res = e.run(t, []metaverse.Change{
+		{Key: "u2", Kind: metaverse.KindUser, Op: metaverse.OpDelete, Attrs: []metaverse.AttrChange{{Name: "userPrincipalName", Old: []string{"ben@" + domain}}}},
+		{Key: "u1", Kind: metaverse.KindUser, Op: metaverse.OpUpdate, Attrs: []metaverse.AttrChange{{Name: "jobTitle", Old: []string{"Clerk"}, New: []string{"Manager"}}}},
+		{Key: "g1", Kind: metaverse.KindGroup, Op: metaverse.OpUpdate, RemoveMembers: []string{"u2"}},
+	})
+	if res.Status != StatusSuccess || res.Updates != 1 || res.Deletes != 1 || res.Memberships != 1 || len(confirmed) != 3 {
+		t.Fatalf("second export: %+v", res)
+	}
+	if u := e.usersWithAnchor(t, "u1"); len(u) != 1 || u[0].JobTitle != "Manager" {
+		t.Errorf("u1 after the update: %+v", u)
+	}
+	if u := e.usersWithAnchor(t, "u2"); len(u) != 0 {
+		t.Errorf("u2 not deleted: %+v", u)
+	}
+	if members, _ := e.admin.GroupMembers(ctx, objs["g1"].CloudID); len(members) != 1 || members[0].ID != objs["u1"].CloudID {
+		t.Errorf("group members after the removal: %+v", members)
+	}
+	if objs, _ := e.st.ExportObjects(ctx, []string{"u2"}); len(objs) != 0 {
+		t.Errorf("u2's export state kept after its delete: %+v", objs)
+	}
+	runs, err := e.st.ExportRuns(ctx, 10)
+	if err != nil || len(runs) != 2 || runs[0].Deletes != 1 || runs[1].Adds != 3 || runs[0].FinishedAt.IsZero() {
+		t.Fatalf("runs %+v, %v", runs, err)
+	}
+	if !res.Match.Assumed {
+		t.Error("the sync service account read the matching settings; the emulator should refuse it")
+	}
+}
+
+var placeholderRe = regexp.MustCompile(`^([^+@]+)\+\d{4}@contoso\.onmicrosoft\.com$`)
+
+func TestQuarantine(t *testing.T) {
+	tests := []struct {
+		name      string
+		arrange   func(*env) *cloud.User
+		change    metaverse.Change
+		attribute string
+		value     string
+		check     func(t *testing.T, u cloud.User)
+	}{
+		{
+			name: "duplicate userPrincipalName",
+			arrange: func(e *env) *cloud.User {
+				return e.cloudUser(t, "carol@"+domain, "", "someone-else")
+			},
+			change:    userAdd("k-carol", "carol@"+domain),
+			attribute: "userPrincipalName", value: "carol@" + domain,
+			check: func(t *testing.T, u cloud.User) {
+				if m := placeholderRe.FindStringSubmatch(u.UserPrincipalName); m == nil || m[1] != "carol" {
+					t.Errorf("UPN %q is not carol+NNNN@contoso.onmicrosoft.com", u.UserPrincipalName)
+				}
+			},
+		},
+		{
+			name: "duplicate proxy address",
+			arrange: func(e *env) *cloud.User {
+				return e.cloudUser(t, "dora@"+domain, "", "someone-else", "SMTP:dora@"+domain, "smtp:shared@"+domain)
+			},
+			change: userAdd("k-dan", "dan@"+domain, attr("mail", "dan@"+domain),
+				attr("proxyAddresses", "SMTP:dan@"+domain, "smtp:shared@"+domain)),
+			attribute: "proxyAddresses", value: "smtp:shared@" + domain,
+			check: func(t *testing.T, u cloud.User) {
+				if u.UserPrincipalName != "dan@"+domain || len(u.ProxyAddresses) != 1 || u.ProxyAddresses[0] != "SMTP:dan@"+domain {
+					t.Errorf("quarantined user %+v: want its own UPN and only SMTP:dan@", u)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tenant.Options{}, Options{})
+			holder := tt.arrange(e)
+			res := e.run(t, []metaverse.Change{tt.change})
+			if res.Status != StatusCompletedWithErrors || res.Adds != 1 || len(res.Failed) != 0 || len(res.SyncErrors) != 1 || len(res.Confirmed) != 1 {
+				t.Fatalf("result %+v", res)
+			}
+			us := e.usersWithAnchor(t, tt.change.Key)
+			if len(us) != 1 {
+				t.Fatalf("users with the anchor: %+v", us)
+			}
+			tt.check(t, us[0])
+			errs, err := e.st.SyncErrors(context.Background(), true, 10)
+			if err != nil || len(errs) != 1 {
+				t.Fatalf("sync errors %+v, %v", errs, err)
+			}
+			se := errs[0]
+			if se.Key != tt.change.Key || se.Attribute != tt.attribute || se.Value != tt.value || se.HolderID != holder.ID || se.Holder != holder.UserPrincipalName || se.Source == "" {
+				t.Errorf("sync error %+v, want %s=%s held by %s", se, tt.attribute, tt.value, holder.UserPrincipalName)
+			}
+			// The same change again (the metaverse retries the value): still
+			// one open error, seen again, no second user.
+			e.run(t, []metaverse.Change{tt.change})
+			if errs, _ := e.st.SyncErrors(context.Background(), false, 10); len(errs) != 1 || !errs[0].LastSeen.After(errs[0].FirstSeen.Add(-time.Second)) {
+				t.Errorf("after a re-run: %+v", errs)
+			}
+			if us := e.usersWithAnchor(t, tt.change.Key); len(us) != 1 {
+				t.Errorf("re-run made %d users", len(us))
+			}
+		})
+	}
+}
+
+func TestMatching(t *testing.T) {
+	tests := []struct {
+		name      string
+		block     MatchSettings
+		viaAdmin  bool // the exporter reads the settings signed in as hybrid.admin
+		cloudUPN  string
+		cloudMail string
+		anchor    string // the cloud user's onPremisesImmutableId
+		change    metaverse.Change
+		taken     bool // the cloud user becomes ours (same id)
+		syncError string
+	}{
+		{name: "soft match by userPrincipalName", cloudUPN: "erin@" + domain, change: userAdd("k1", "erin@"+domain), taken: true},
+		{name: "soft match by primary SMTP address", cloudUPN: "frank.cloud@" + domain, cloudMail: "frank@" + domain,
+			change: userAdd("k2", "frank@"+domain, attr("proxyAddresses", "SMTP:frank@"+domain)), taken: true},
+		{name: "hard match", cloudUPN: "gina.old@" + domain, anchor: "k3", change: userAdd("k3", "gina@"+domain), taken: true},
+		{name: "soft match blocked", block: MatchSettings{BlockSoftMatch: true}, viaAdmin: true, cloudUPN: "hal@" + domain,
+			change: userAdd("k4", "hal@"+domain), syncError: "userPrincipalName"},
+		{name: "hard match blocked", block: MatchSettings{BlockHardMatch: true}, viaAdmin: true, cloudUPN: "ida.old@" + domain, anchor: "k5",
+			change: userAdd("k5", "ida@"+domain), syncError: "onPremisesImmutableId"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, tenant.Options{}, Options{})
+			ctx := context.Background()
+			if tt.block != (MatchSettings{}) {
+				setFeatures(t, e, tt.block)
+			}
+			if tt.viaAdmin {
+				// The sync service account may not read the features; read
+				// them as Configure would, with the administrator.
+				e.exp = New(e.admin, e.st, Options{})
+			}
+			existing := e.cloudUser(t, tt.cloudUPN, tt.cloudMail, tt.anchor)
+			res := e.run(t, []metaverse.Change{tt.change})
+			if tt.viaAdmin && (res.Match.Assumed || res.Match.BlockSoftMatch != tt.block.BlockSoftMatch || res.Match.BlockHardMatch != tt.block.BlockHardMatch) {
+				t.Fatalf("match settings %+v, want %+v", res.Match, tt.block)
+			}
+			got, err := e.admin.GetUser(ctx, existing.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.taken {
+				if res.Matched != 1 || res.Adds != 0 || got.OnPremisesImmutableID != tt.change.Key || got.UserPrincipalName != first(newValues(tt.change)["userPrincipalName"]) {
+					t.Fatalf("not taken over: result %+v, cloud user %+v", res, got)
+				}
+				objs, _ := e.st.ExportObjects(ctx, []string{tt.change.Key})
+				if objs[tt.change.Key].CloudID != existing.ID {
+					t.Errorf("export state %+v, want cloud id %s", objs, existing.ID)
+				}
+				return
+			}
+			if res.Matched != 0 || got.OnPremisesImmutableID != tt.anchor {
+				t.Errorf("taken over although blocked: result %+v, cloud user %+v", res, got)
+			}
+			if len(res.SyncErrors) != 1 || res.SyncErrors[0].Attribute != tt.syncError || res.SyncErrors[0].HolderID != existing.ID {
+				t.Errorf("sync errors %+v, want one on %s held by %s", res.SyncErrors, tt.syncError, existing.ID)
+			}
+		})
+	}
+}
+
+// setFeatures sets the tenant's matching features as a Global Administrator.
+func setFeatures(t *testing.T, e *env, m MatchSettings) {
+	t.Helper()
+	ctx := context.Background()
+	sess, err := e.cfg.PasswordSignIn(ctx, globalUPN, globalPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.cfg.Graph(sess.TokenSource())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := g.OnPremisesSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.UpdateOnPremisesSync(ctx, s.ID, map[string]any{"features": map[string]any{
+		"blockSoftMatchEnabled": m.BlockSoftMatch, "blockCloudObjectTakeoverThroughHardMatchEnabled": m.BlockHardMatch}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeletionGuardStopsAndAllowsOnce(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	ctx := context.Background()
+	var adds []metaverse.Change
+	for _, k := range []string{"d1", "d2", "d3", "d4"} {
+		adds = append(adds, userAdd(k, k+"@"+domain))
+	}
+	e.run(t, adds)
+	if err := e.st.SetDeletionGuard(ctx, store.DeletionGuard{Enabled: true, Threshold: 2}, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	var deletes []metaverse.Change
+	for _, k := range []string{"d1", "d2", "d3"} {
+		deletes = append(deletes, metaverse.Change{Key: k, Kind: metaverse.KindUser, Op: metaverse.OpDelete,
+			Attrs: []metaverse.AttrChange{{Name: "userPrincipalName", Old: []string{k + "@" + domain}}}})
+	}
+	res := e.run(t, deletes)
+	if res.Status != StatusStoppedDeletionExceeded || len(res.PendingDeletes) != 3 || res.PendingDeletes[0].Object != "d1@"+domain || res.Writes != 0 {
+		t.Fatalf("over the threshold: %+v", res)
+	}
+	for _, k := range []string{"d1", "d2", "d3"} {
+		if len(e.usersWithAnchor(t, k)) != 1 {
+			t.Fatalf("%s was deleted although the export was stopped", k)
+		}
+	}
+	runs, _ := e.st.ExportRuns(ctx, 1)
+	if runs[0].Status != StatusStoppedDeletionExceeded || len(runs[0].PendingDeletes) != 3 {
+		t.Fatalf("run record %+v", runs[0])
+	}
+
+	// An allowance smaller than the deletes does not let them through.
+	if err := e.st.AllowDeletesOnce(ctx, 2, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.run(t, deletes); res.Status != StatusStoppedDeletionExceeded {
+		t.Fatalf("allowance of 2 let 3 deletes through: %+v", res)
+	}
+	// Allowed once: they go, and the allowance is spent.
+	if err := e.st.AllowDeletesOnce(ctx, 3, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.run(t, deletes); res.Status != StatusSuccess || res.Deletes != 3 || !res.Guard.UseAllowance {
+		t.Fatalf("allowed once: %+v", res)
+	}
+	if g, _ := e.st.DeletionGuard(ctx); g.AllowDeletes != 0 || g.Threshold != 2 {
+		t.Errorf("guard after the allowed run: %+v", g)
+	}
+	for _, k := range []string{"d1", "d2", "d3"} {
+		if len(e.usersWithAnchor(t, k)) != 0 {
+			t.Errorf("%s not deleted", k)
+		}
+	}
+}
+
+func TestCheckDeletions(t *testing.T) {
+	def := store.DeletionGuard{Enabled: true, Threshold: 500}
+	tests := []struct {
+		name              string
+		g                 store.DeletionGuard
+		deletes, exported int
+		stop, allowance   bool
+		limit             int
+	}{
+		{"none", def, 0, 1000, false, false, 500},
+		{"at the threshold", def, 500, 10000, false, false, 500},
+		{"one over", def, 501, 10000, true, false, 500},
+		{"off", store.DeletionGuard{Threshold: 500}, 5000, 10000, false, false, -1},
+		{"percentage lower than the count", store.DeletionGuard{Enabled: true, Threshold: 500, Percent: 10}, 101, 1000, true, false, 100},
+		{"percentage within", store.DeletionGuard{Enabled: true, Threshold: 500, Percent: 10}, 100, 1000, false, false, 100},
+		{"percentage higher than the count", store.DeletionGuard{Enabled: true, Threshold: 500, Percent: 10}, 501, 100000, true, false, 500},
+		{"percentage of nothing exported", store.DeletionGuard{Enabled: true, Threshold: 500, Percent: 10}, 3, 0, false, false, 500},
+		{"threshold zero", store.DeletionGuard{Enabled: true}, 1, 10, true, false, 0},
+		{"allowed once", store.DeletionGuard{Enabled: true, Threshold: 500, AllowDeletes: 800}, 800, 1000, false, true, 500},
+		{"allowance too small", store.DeletionGuard{Enabled: true, Threshold: 500, AllowDeletes: 600}, 800, 1000, true, false, 500},
+		{"allowance not needed", store.DeletionGuard{Enabled: true, Threshold: 500, AllowDeletes: 600}, 10, 1000, false, false, 500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := CheckDeletions(tt.g, tt.deletes, tt.exported)
+			if d.Stop != tt.stop || d.UseAllowance != tt.allowance || d.Limit != tt.limit || d.Reason == "" {
+				t.Errorf("CheckDeletions = %+v, want stop %v allowance %v limit %d", d, tt.stop, tt.allowance, tt.limit)
+			}
+		})
+	}
+}
+
+func TestStagingExportsNothing(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{Staging: true})
+	changes := []metaverse.Change{
+		userAdd("s1", "sam@"+domain, attr("mail", "sam@"+domain)),
+		{Key: "s2", Kind: metaverse.KindUser, Op: metaverse.OpUpdate, CloudID: "x", Source: "corp: CN=Sue",
+			Attrs: []metaverse.AttrChange{{Name: "displayName", Old: []string{"Sue"}, New: []string{"Sue Smith"}}, {Name: "department", Old: []string{"=SUM(A1)"}}}},
+		{Key: "s3", Kind: metaverse.KindGroup, Op: metaverse.OpUpdate, CloudID: "y", AddMembers: []string{"s1"}, RemoveMembers: []string{"s9"},
+			Attrs: []metaverse.AttrChange{{Name: "displayName", Old: []string{"Team"}, New: []string{"Team"}}}},
+		{Key: "s4", Kind: metaverse.KindUser, Op: metaverse.OpDelete},
+	}
+	res := e.run(t, changes)
+	if res.Status != StatusStaged || res.Writes != 0 || res.Adds != 1 || res.Updates != 2 || res.Deletes != 1 || res.Memberships != 2 {
+		t.Fatalf("staged run %+v", res)
+	}
+	if us := e.usersWithAnchor(t, "s1"); len(us) != 0 {
+		t.Fatalf("staging exported %+v", us)
+	}
+
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, changes, Filter{}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		CSVHeader,
+		{"sam@" + domain, "s1", "user", "add", "userPrincipalName", "", "sam@" + domain, "corp.example.test: CN=sam,OU=Users,DC=corp"},
+		{"sam@" + domain, "s1", "user", "add", "displayName", "", "sam", "corp.example.test: CN=sam,OU=Users,DC=corp"},
+		{"sam@" + domain, "s1", "user", "add", "mailNickname", "", "sam", "corp.example.test: CN=sam,OU=Users,DC=corp"},
+		{"sam@" + domain, "s1", "user", "add", "mail", "", "sam@" + domain, "corp.example.test: CN=sam,OU=Users,DC=corp"},
+		{"Sue Smith", "s2", "user", "update", "displayName", "Sue", "Sue Smith", "corp: CN=Sue"},
+		{"Sue Smith", "s2", "user", "update", "department", "'=SUM(A1)", "", "corp: CN=Sue"},
+		{"Team", "s3", "group", "update", "displayName", "Team", "Team", ""},
+		{"Team", "s3", "group", "update", "member", "", "s1", ""},
+		{"Team", "s3", "group", "update", "member", "s9", "", ""},
+		{"s4", "s4", "user", "delete", "", "", "", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("CSV has %d rows, want %d:\n%q", len(rows), len(want), rows)
+	}
+	for i := range want {
+		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
+		}
+	}
+
+	filters := []struct {
+		f    Filter
+		keys string
+	}{
+		{Filter{}, "s1 s2 s3 s4"},
+		{Filter{Op: "update"}, "s2 s3"},
+		{Filter{Kind: "group"}, "s3"},
+		{Filter{Text: "SMITH"}, "s2"},
+		{Filter{Text: "s9"}, "s3"},
+		{Filter{Op: "delete", Kind: "group"}, ""},
+	}
+	for _, ft := range filters {
+		var keys []string
+		for _, r := range Review(changes, ft.f) {
+			keys = append(keys, r.Key)
+		}
+		if got := strings.Join(keys, " "); got != ft.keys {
+			t.Errorf("Review(%+v) = %q, want %q", ft.f, got, ft.keys)
+		}
+	}
+}
+
+func TestRestartAfterCrash(t *testing.T) {
+	changes := func() []metaverse.Change {
+		var cs []metaverse.Change
+		for _, k := range []string{"r1", "r2", "r3", "r4", "r5"} {
+			cs = append(cs, userAdd(k, k+"@"+domain))
+		}
+		return append(cs,
+			metaverse.Change{Key: "rg", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{attr("displayName", "Restart")},
+				AddMembers: []string{"r1", "r2"}},
+			metaverse.Change{Key: "rg2", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{attr("displayName", "Restart two")}})
+	}
+	tests := []struct {
+		name  string
+		crash func(e *env, cancel context.CancelFunc)
+	}{
+		{"killed between Graph's answer and the record", func(e *env, _ context.CancelFunc) {
+			e.exp.afterGraph = func() error { return errors.New("killed") }
+		}},
+		{"cancelled after the first creates", func(e *env, cancel context.CancelFunc) {
+			e.exp.afterGraph = func() error { cancel(); return nil }
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// One request per $batch, one at a time, so the crash falls
+			// between two creates.
+			e := newEnv(t, tenant.Options{}, Options{Concurrency: 1})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			tt.crash(e, cancel)
+			res, err := e.exp.Run(ctx, changes())
+			if err == nil || res.Status != StatusFailed {
+				t.Fatalf("crashed run: %+v, %v", res, err)
+			}
+			e.exp.afterGraph = nil
+			res = e.run(t, changes())
+			if res.Status != StatusSuccess || len(res.Confirmed) != 7 || res.Memberships != 2 {
+				t.Fatalf("re-run %+v", res)
+			}
+			for _, k := range []string{"r1", "r2", "r3", "r4", "r5"} {
+				if us := e.usersWithAnchor(t, k); len(us) != 1 {
+					t.Errorf("%s: %d users in the tenant", k, len(us))
+				}
+			}
+			for _, name := range []string{"Restart", "Restart two"} {
+				gs, err := e.admin.FindGroups(context.Background(), "displayName eq "+cloud.Quote(name))
+				if err != nil || len(gs) != 1 {
+					t.Errorf("group %s: %d in the tenant, %v", name, len(gs), err)
+				}
+			}
+			objs, _ := e.st.ExportObjects(context.Background(), []string{"r1", "r2", "r3", "r4", "r5", "rg", "rg2"})
+			for k, o := range objs {
+				if o.CloudID == "" || !o.CreateStartedAt.IsZero() {
+					t.Errorf("%s export state %+v", k, o)
+				}
+			}
+			// A third run of the same changes sends nothing new.
+			before := res.Writes
+			res = e.run(t, changes())
+			if res.Adds != 0 || res.Writes > before {
+				t.Errorf("third run %+v", res)
+			}
+		})
+	}
+}
+
+func TestThrottlingHonoured(t *testing.T) {
+	tests := []struct {
+		name      string
+		budget    int // the exporter's own pacing
+		wantRetry bool
+	}{
+		// The exporter believes Graph's default budget; the tenant's is
+		// tiny, so it answers 429 and the client waits Retry-After.
+		{"tenant's 429s", 0, true},
+		// Paced to the tenant's budget, no 429 at all.
+		{"paced", 12, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The budget counts the setup's 2 writes (the sync account and
+			// its role) too.
+			e := newEnv(t, tenant.Options{WriteBudget: 12, WriteWindow: time.Second}, Options{WriteBudget: tt.budget, WriteWindow: time.Second, Concurrency: 2})
+			time.Sleep(time.Second) // a fresh window for the export
+			var cs []metaverse.Change
+			for i := range 30 {
+				k := "t" + string(rune('a'+i/10)) + string(rune('a'+i%10))
+				cs = append(cs, userAdd(k, k+"@"+domain))
+			}
+			start := time.Now()
+			res := e.run(t, cs)
+			if res.Status != StatusSuccess || res.Adds != 30 {
+				t.Fatalf("result %+v", res)
+			}
+			if got := e.retries.Load() > 0; got != tt.wantRetry {
+				t.Errorf("429 retries seen: %v, want %v", got, tt.wantRetry)
+			}
+			// 30 writes at 12 a second need at least two more windows.
+			if d := time.Since(start); d < 2*time.Second {
+				t.Errorf("30 writes at 12/s took only %v", d)
+			}
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package metaverse
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+)
+
+// synthetic is a two-forest directory of n objects: 95% users, the rest
+// groups — one of 50,000 members, two of 10,000, and small ones of 20.
+func synthetic(n int) []connector.Object {
+	nGroups := n / 20
+	nUsers := n - nGroups
+	objs := make([]connector.Object, 0, n+n/50)
+	for i := range nUsers {
+		forest := corp
+		if i%3 == 2 {
+			forest = fab
+		}
+		objs = append(objs, benchUser(forest, i))
+	}
+	for g := range nGroups {
+		o := obj(corp, connector.ClassGroup, 10_000_000+g, fmt.Sprintf("CN=G%05d,OU=Groups,DC=corp,DC=example,DC=test", g),
+			"grouptype=-2147483646", "samaccountname=G"+strconv.Itoa(g), "description=synthetic group")
+		size := 20
+		switch g {
+		case 0:
+			size = 50_000
+		case 1, 2:
+			size = 10_000
+		}
+		for k := range size {
+			u := &objs[(g*7919+k*3)%nUsers]
+			if u.Connector == corp {
+				o.Members = append(o.Members, u.DN)
+			}
+		}
+		objs = append(objs, o)
+	}
+	return objs
+}
+
+func benchUser(forest string, i int) connector.Object {
+	dc := "DC=" + strings.Join(strings.Split(forest, "."), ",DC=")
+	name := fmt.Sprintf("user%06d", i)
+	return obj(forest, connector.ClassUser, i+1, "CN="+name+",OU=Staff,"+dc,
+		"samaccountname="+name, "useraccountcontrol=512", "userprincipalname="+name+"@example.test",
+		"mail="+name+"@example.test", "proxyaddresses=SMTP:"+name+"@example.test", "proxyaddresses=smtp:"+name+"@corp.local",
+		"givenname=Given"+name, "sn=Sur"+name, "displayname=User "+name, "title=Engineer", "department=R&D",
+		"company=Contoso", "telephonenumber=+1 555 0100", "objectsid=AQUAAAAAAAUVAAAAAQAAAAIAAAADAAAAUQQAAA==")
+}
+
+// peakRSS is the process's peak resident set (VmHWM) in MB.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
+
+// BenchmarkFullSync100k is an engine-only full sync of 100,000 synthetic
+// objects, including persisting the metaverse, the joins with their traces
+// and the 100,000 pending adds to the SQLite store (no export).
+func BenchmarkFullSync100k(b *testing.B) {
+	ctx := context.Background()
+	objs := synthetic(100_000)
+	var res *Result
+	for b.Loop() {
+		b.StopTimer()
+		st := openStore(b)
+		e := NewEngine(baseConfig())
+		b.StartTimer()
+		var err error
+		if res, err = e.Sync(ctx, st, true, objs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Objects), "objects")
+	b.ReportMetric(float64(res.Adds), "adds")
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
+
+// BenchmarkFullSyncMemory100k is the same full sync without the store: the
+// rules, joins, memberships and traces in memory.
+func BenchmarkFullSyncMemory100k(b *testing.B) {
+	objs := synthetic(100_000)
+	for b.Loop() {
+		e := NewEngine(baseConfig())
+		e.Full(objs)
+	}
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
+
+// BenchmarkDeltaSync100k is a delta cycle on the 100,000 objects after a
+// full sync whose exports were all confirmed: 1% users added, 1% deleted,
+// 5% changed, and the groups whose membership those change — persisted.
+func BenchmarkDeltaSync100k(b *testing.B) {
+	ctx := context.Background()
+	objs := synthetic(100_000)
+	nUsers := 95_000
+	var res *Result
+	for b.Loop() {
+		b.StopTimer()
+		st := openStore(b)
+		e := NewEngine(baseConfig())
+		full, err := e.Sync(ctx, st, true, objs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		done := slices.Clone(full.Changes)
+		for i := range done {
+			done[i].CloudID = "cloud-" + done[i].Key
+		}
+		if err := st.RecordExported(ctx, Confirmed(done)); err != nil {
+			b.Fatal(err)
+		}
+		var delta []connector.Object
+		deleted := map[string]bool{}
+		for i := 0; i < 1000; i++ { // 1% deleted
+			o := objs[i*90]
+			o.Deleted = true
+			deleted[o.DN] = true
+			delta = append(delta, o)
+		}
+		var added []string
+		for i := 0; i < 1000; i++ { // 1% added
+			u := benchUser(corp, 200_000+i)
+			added = append(added, u.DN)
+			delta = append(delta, u)
+		}
+		for i := 0; i < 5000; i++ { // 5% changed
+			o := objs[i*19+7]
+			if deleted[o.DN] {
+				continue
+			}
+			o.Attrs = maps2(o.Attrs)
+			o.Attrs["title"] = []string{"Manager"}
+			delta = append(delta, o)
+		}
+		for g := nUsers; g < len(objs); g++ { // groups losing deleted members; the big one gains the new users
+			o := objs[g]
+			kept := slices.DeleteFunc(slices.Clone(o.Members), func(dn string) bool { return deleted[dn] })
+			if g == nUsers {
+				kept = append(kept, added...)
+			}
+			if len(kept) != len(o.Members) || g == nUsers {
+				o.Members = kept
+				delta = append(delta, o)
+			}
+		}
+		b.StartTimer()
+		if res, err = e.Sync(ctx, st, false, delta); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Adds), "adds")
+	b.ReportMetric(float64(res.Updates), "updates")
+	b.ReportMetric(float64(res.Deletes), "deletes")
+	b.ReportMetric(float64(res.Memberships), "memberships")
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+}
+
+func maps2(m map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

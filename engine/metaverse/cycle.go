@@ -1,0 +1,170 @@
+package metaverse
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Store is what a sync cycle reads and writes; *store.Store implements it.
+type Store interface {
+	MetaverseJoinKeys(ctx context.Context) (map[store.MVSource]string, error)
+	MetaverseExported(ctx context.Context, keys []string, all bool) (map[string]store.MVExported, error)
+	SaveMetaverse(ctx context.Context, w store.MVWrite) error
+}
+
+// Result is what one sync cycle computed.
+type Result struct {
+	Full bool
+	// Changes are the pending exports of the objects this cycle touched
+	// (all of them after a full sync), in export order (Order).
+	Changes []Change
+	// Writebacks are every object whose objectGUID must still be written
+	// into ms-DS-ConsistencyGuid.
+	Writebacks []Writeback
+	// Objects counts the metaverse; Evaluated the connector-space objects
+	// this cycle re-evaluated; NotSynced those of them not synced.
+	Objects, Evaluated, NotSynced       int
+	Adds, Updates, Deletes, Memberships int
+}
+
+// ErrNeedsFull is returned by a delta sync before any full sync ran.
+var ErrNeedsFull = errors.New("metaverse: a delta sync needs a full sync first")
+
+// Sync runs one sync cycle: full (objs is every connector-space object) or
+// delta (objs are the objects whose connector-space rows changed), then
+// diffs the touched objects against the exported state and saves the
+// metaverse, the joins with their traces, and the pending exports.
+func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector.Object) (*Result, error) {
+	if !full && !e.loaded {
+		return nil, ErrNeedsFull
+	}
+	if full && !e.loaded {
+		prior, err := st.MetaverseJoinKeys(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("metaverse: unable to read the joins: %w", err)
+		}
+		m := make(map[SourceID]string, len(prior))
+		for src, k := range prior {
+			m[SourceID(src)] = k
+		}
+		e.Restore(m)
+	}
+	var t Touched
+	if full {
+		t = e.Full(objs)
+	} else {
+		t = e.Delta(objs)
+	}
+	stored, err := st.MetaverseExported(ctx, t.Keys, full)
+	if err != nil {
+		return nil, fmt.Errorf("metaverse: unable to read the exported state: %w", err)
+	}
+	exported := make(map[string]*Exported, len(stored))
+	for k, x := range stored {
+		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
+	}
+	res := &Result{Full: full, Changes: e.Pending(t.Keys, exported, full), Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
+	for _, c := range res.Changes {
+		switch c.Op {
+		case OpAdd:
+			res.Adds++
+		case OpUpdate:
+			res.Updates++
+		case OpDelete:
+			res.Deletes++
+		}
+		res.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
+	}
+
+	w := store.MVWrite{Full: full}
+	if !full {
+		w.ObjectKeys, w.PendingKeys = t.Keys, t.Keys
+		w.JoinSources = make([]store.MVSource, len(t.Sources))
+		for i, id := range t.Sources {
+			w.JoinSources[i] = store.MVSource(id)
+		}
+	}
+	for _, id := range t.Sources {
+		if en := e.cs[id]; en != nil && !en.trace.Synced {
+			res.NotSynced++
+		}
+	}
+	w.Objects = func(yield func(store.MVObject, error) bool) {
+		for _, k := range t.Keys {
+			if o := e.mv[k]; o != nil && !yield(storedObject(o), nil) {
+				return
+			}
+		}
+	}
+	w.Joins = func(yield func(store.MVJoin, error) bool) {
+		for _, id := range t.Sources {
+			en := e.cs[id]
+			if en == nil {
+				continue
+			}
+			trace, err := json.Marshal(en.trace)
+			if err != nil {
+				err = fmt.Errorf("metaverse: unable to encode the trace of %s: %w", en.obj.DN, err)
+			}
+			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.obj.DN, Key: en.key,
+				Synced: en.trace.Synced, Reason: en.trace.Reason, Trace: trace}, err) {
+				return
+			}
+		}
+	}
+	w.Pending = func(yield func(store.MVPending, error) bool) {
+		for _, c := range res.Changes {
+			enc, err := json.Marshal(c)
+			if err != nil {
+				err = fmt.Errorf("metaverse: unable to encode the pending export of %s: %w", c.Key, err)
+			}
+			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: orderOf(c),
+				AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: enc}, err) {
+				return
+			}
+		}
+	}
+	if err := st.SaveMetaverse(ctx, w); err != nil {
+		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
+	}
+	return res, nil
+}
+
+func storedObject(o *Object) store.MVObject {
+	srcs := make([]store.MVSource, len(o.Sources))
+	for i, s := range o.Sources {
+		srcs[i] = store.MVSource(s)
+	}
+	return store.MVObject{Key: o.Key, Kind: o.Kind, UPN: o.Attr("userPrincipalName"), Mail: o.Attr("mail"),
+		DisplayName: o.Attr("displayName"), Source: o.Source, Attrs: o.Attrs, Members: o.Members, Sources: srcs}
+}
+
+// Confirmed converts changes the export confirmed for store.RecordExported.
+// An add's CloudID must be set to the id the tenant gave the object. A part
+// of a change (some attributes, some memberships) may be confirmed alone.
+func Confirmed(done []Change) []store.MVConfirmed {
+	out := make([]store.MVConfirmed, len(done))
+	for i, c := range done {
+		attrs := make([]store.MVAttrChange, len(c.Attrs))
+		for j, a := range c.Attrs {
+			attrs[j] = store.MVAttrChange(a)
+		}
+		out[i] = store.MVConfirmed{Key: c.Key, Kind: c.Kind, Op: c.Op, CloudID: c.CloudID, Attrs: attrs,
+			AddMembers: c.AddMembers, RemoveMembers: c.RemoveMembers, Source: c.Source}
+	}
+	return out
+}
+
+// RecordExported records changes the export confirmed (the exported state
+// the next sync diffs against) and takes them off the pending exports:
+// usable as export.Options.OnConfirmed.
+func RecordExported(st *store.Store) func(ctx context.Context, done []Change) error {
+	return func(ctx context.Context, done []Change) error {
+		return st.RecordExported(ctx, Confirmed(done))
+	}
+}

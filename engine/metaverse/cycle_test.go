@@ -1,0 +1,121 @@
+package metaverse
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+func openStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: filepath.Join(tb.TempDir(), store.FileName)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return st
+}
+
+// confirmAll stands for an export that confirmed every change, giving each
+// add a cloud id.
+func confirmAll(t *testing.T, st *store.Store, chs []Change) {
+	t.Helper()
+	done := slices.Clone(chs)
+	for i := range done {
+		if done[i].Op == OpAdd {
+			done[i].CloudID = "cloud-" + done[i].Key
+		}
+	}
+	if err := RecordExported(st)(context.Background(), done); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSyncWithStore(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	objs := bigGroup(200)
+	e := NewEngine(baseConfig())
+	if _, err := e.Sync(ctx, st, false, nil); err != ErrNeedsFull {
+		t.Fatalf("delta first: %v", err)
+	}
+	res, err := e.Sync(ctx, st, true, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Adds != 201 || res.Memberships != 200 || res.Changes[len(res.Changes)-1].Kind != KindGroup {
+		t.Fatalf("full: adds %d memberships %d", res.Adds, res.Memberships)
+	}
+	if n, _ := st.PendingCounts(ctx); n[OpAdd] != 201 {
+		t.Fatalf("pending %v", n)
+	}
+	// The export creates the group and confirms 150 of its members first.
+	part := slices.Clone(res.Changes)
+	g := &part[len(part)-1]
+	rest := g.AddMembers[150:]
+	g.AddMembers = g.AddMembers[:150]
+	confirmAll(t, st, part)
+	p, err := st.PendingExports(ctx, store.PendingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p) != 1 || p[0].Op != OpUpdate || p[0].MemberCount != len(rest) {
+		t.Fatalf("after a partial confirmation: %+v", p)
+	}
+	var left Change
+	if err := json.Unmarshal(p[0].Change, &left); err != nil || left.CloudID == "" || !slices.Equal(left.AddMembers, rest) {
+		t.Fatalf("left pending: %+v %v", left, err)
+	}
+	confirmAll(t, st, []Change{left})
+
+	// A restarted engine keeps the keys and computes nothing new.
+	e = NewEngine(baseConfig())
+	if res, err = e.Sync(ctx, st, true, objs); err != nil || len(res.Changes) != 0 {
+		t.Fatalf("full again: %v %v", summary(res.Changes), err)
+	}
+	// One member leaves the group; one user's title changes.
+	grp := objs[200]
+	grp.Members = grp.Members[1:]
+	u := user(corp, 5, "u00004", "title=Boss", "userprincipalname=u4@example.test", "mail=U4@Example.test")
+	if res, err = e.Sync(ctx, st, false, []connector.Object{grp, u}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Updates != 2 || res.Memberships != 1 || len(res.Changes) != 2 {
+		t.Fatalf("delta: %v", summary(res.Changes))
+	}
+	// The helpdesk finds the user by UPN and mail, and its path.
+	for _, term := range []string{"U4@example.test", "u4@example.test"} {
+		found, err := st.FindMetaverse(ctx, term)
+		if err != nil || len(found) != 1 || found[0].Attrs["jobTitle"][0] != "Boss" {
+			t.Fatalf("find %s: %+v %v", term, found, err)
+		}
+	}
+	j, err := st.MetaverseJoin(ctx, corp, u.Anchor)
+	if err != nil || !j.Synced || j.Key == "" {
+		t.Fatalf("join %+v %v", j, err)
+	}
+	var tr Trace
+	if err := json.Unmarshal(j.Trace, &tr); err != nil || len(tr.Steps) < 3 {
+		t.Fatalf("trace %+v %v", tr, err)
+	}
+	if js, err := st.MetaverseJoinsByDN(ctx, u.DN); err != nil || len(js) != 1 {
+		t.Fatalf("by DN: %v %v", js, err)
+	}
+	// Out of scope: a pending delete.
+	u.InScope = false
+	if res, err = e.Sync(ctx, st, false, []connector.Object{u}); err != nil || res.Deletes != 1 {
+		t.Fatalf("out of scope: %v %v", summary(res.Changes), err)
+	}
+	if p, _ := st.PendingExports(ctx, store.PendingFilter{Op: OpDelete}); len(p) != 1 || p[0].Key != j.Key {
+		t.Fatalf("pending delete %+v", p)
+	}
+}

@@ -1,0 +1,130 @@
+package metaverse
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Exported is what the tenant last confirmed for one object: the export
+// records it (store.RecordExported) and the next sync diffs against it.
+type Exported struct {
+	Key     string
+	Kind    string
+	CloudID string
+	Source  string
+	Attrs   map[string][]string
+	Members []string // sorted
+}
+
+// Diff is the pending exports that turn the exported state into the
+// desired one: nothing when they agree; an add when nothing was exported; a
+// delete when nothing is desired any more; an update with each changed
+// attribute (old → new) and each membership added or removed otherwise. A
+// key that changed kind is deleted, then added again.
+func Diff(desired *Object, exported *Exported) []Change {
+	switch {
+	case desired == nil && exported == nil:
+		return nil
+	case desired == nil:
+		return []Change{{Key: exported.Key, Kind: exported.Kind, Op: OpDelete, CloudID: exported.CloudID, Source: exported.Source}}
+	case exported == nil:
+		ch := Change{Key: desired.Key, Kind: desired.Kind, Op: OpAdd, Source: desired.Source,
+			Attrs: attrChanges(nil, desired.Attrs), AddMembers: slices.Clone(desired.Members)}
+		return []Change{ch}
+	case exported.Kind != desired.Kind:
+		return append(Diff(nil, exported), Diff(desired, nil)...)
+	}
+	ch := Change{Key: desired.Key, Kind: desired.Kind, Op: OpUpdate, CloudID: exported.CloudID, Source: desired.Source,
+		Attrs: attrChanges(exported.Attrs, desired.Attrs)}
+	ch.AddMembers, ch.RemoveMembers = memberChanges(exported.Members, desired.Members)
+	if len(ch.Attrs) == 0 && len(ch.AddMembers) == 0 && len(ch.RemoveMembers) == 0 {
+		return nil
+	}
+	return []Change{ch}
+}
+
+// attrChanges lists the properties whose values differ, by name.
+func attrChanges(old, new map[string][]string) []AttrChange {
+	var out []AttrChange
+	for name, nv := range new {
+		if ov := old[name]; !slices.Equal(ov, nv) {
+			out = append(out, AttrChange{Name: name, Old: ov, New: nv})
+		}
+	}
+	for name, ov := range old {
+		if _, ok := new[name]; !ok && len(ov) > 0 {
+			out = append(out, AttrChange{Name: name, Old: ov})
+		}
+	}
+	slices.SortFunc(out, func(a, b AttrChange) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// memberChanges merges two sorted member lists: what to add, what to remove.
+func memberChanges(old, new []string) (add, remove []string) {
+	i, j := 0, 0
+	for i < len(old) || j < len(new) {
+		switch {
+		case j == len(new) || (i < len(old) && old[i] < new[j]):
+			remove = append(remove, old[i])
+			i++
+		case i == len(old) || new[j] < old[i]:
+			add = append(add, new[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return add, remove
+}
+
+// Order puts pending exports in the order the tenant needs them: objects
+// before the groups that list them, updates next, groups deleted before
+// their members; then by key.
+func Order(chs []Change) {
+	slices.SortStableFunc(chs, func(a, b Change) int {
+		return cmp.Or(cmp.Compare(orderOf(a), orderOf(b)), strings.Compare(a.Key, b.Key))
+	})
+}
+
+// orderOf is a change's place in Order.
+func orderOf(c Change) int {
+	group := c.Kind == KindGroup
+	switch {
+	case c.Op == OpAdd && !group:
+		return 0
+	case c.Op == OpAdd:
+		return 1
+	case c.Op == OpUpdate && !group:
+		return 2
+	case c.Op == OpUpdate:
+		return 3
+	case c.Op == OpDelete && group:
+		return 4
+	}
+	return 5
+}
+
+// Pending computes the pending exports of the given keys against the
+// exported state. With all set, keys of exported that are not in keys are
+// diffed too (a full sync: whatever is no longer desired is deleted).
+func (e *Engine) Pending(keys []string, exported map[string]*Exported, all bool) []Change {
+	seen := make(map[string]bool, len(keys))
+	var out []Change
+	for _, k := range keys {
+		seen[k] = true
+		out = append(out, Diff(e.mv[k], exported[k])...)
+	}
+	if all {
+		for _, k := range slices.Sorted(maps.Keys(exported)) {
+			if !seen[k] {
+				out = append(out, Diff(e.mv[k], exported[k])...)
+			}
+		}
+	}
+	Order(out)
+	return out
+}

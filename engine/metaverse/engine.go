@@ -1,0 +1,525 @@
+package metaverse
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/setup"
+)
+
+// entry is one connector-space object as the engine holds it.
+type entry struct {
+	id      SourceID
+	obj     *connector.Object
+	dn      string   // lower case
+	members []string // a group's member DNs, lower case
+	rank    int      // the forest's precedence
+	cluster string   // join cluster; "" when not synced by the object's own rules
+	key     string   // the metaverse object it is part of; "" when none
+	kind    string   // that object's kind
+	trace   Trace
+	base    int // steps of the object's own rules; a rebuild keeps these
+}
+
+// cluster is the objects that the matching rule joins into one metaverse
+// object (one object, unless users are matched across forests).
+type cluster struct {
+	ids []SourceID
+	key string
+}
+
+// Engine holds the connector spaces and the metaverse in memory between
+// cycles, with the join indexes: a delta re-evaluates only what changed.
+// It is not safe for concurrent use; run one cycle at a time.
+type Engine struct {
+	cfg      Config
+	cs       map[SourceID]*entry
+	dns      map[string]map[string]SourceID   // connector → lower DN → object
+	refs     map[string]map[string][]SourceID // connector → lower member DN → groups listing it
+	clusters map[string]*cluster
+	mv       map[string]*Object
+	owner    map[string]string // key → cluster
+	prior    map[SourceID]string
+	wb       map[SourceID]Writeback
+	loaded   bool // a full sync ran
+
+	run *run
+}
+
+// run is one cycle's bookkeeping.
+type run struct {
+	clusters map[string]bool
+	groups   map[SourceID]bool
+	keys     map[string]bool
+	src      map[SourceID]bool
+	oldKey   map[SourceID]string
+	oldDN    map[SourceID]string
+}
+
+// NewEngine returns an engine with empty connector spaces.
+func NewEngine(cfg Config) *Engine {
+	e := &Engine{cfg: cfg, prior: map[SourceID]string{}}
+	e.reset()
+	return e
+}
+
+func (e *Engine) reset() {
+	e.cs = map[SourceID]*entry{}
+	e.dns = map[string]map[string]SourceID{}
+	e.refs = map[string]map[string][]SourceID{}
+	e.clusters = map[string]*cluster{}
+	e.mv = map[string]*Object{}
+	e.owner = map[string]string{}
+	e.wb = map[SourceID]Writeback{}
+}
+
+// Restore gives the engine the keys objects were joined to before (from the
+// store), so that a sourceAnchor, once given, stays the object's key even
+// when the join's primary changes.
+func (e *Engine) Restore(prior map[SourceID]string) {
+	for id, k := range prior {
+		if k != "" {
+			e.prior[id] = k
+		}
+	}
+}
+
+// Touched is what a cycle re-evaluated.
+type Touched struct {
+	// Keys are the metaverse keys whose object may have changed, appeared
+	// or disappeared, sorted.
+	Keys []string
+	// Sources are the connector-space objects whose trace or join changed.
+	Sources []SourceID
+}
+
+// Full replaces the connector spaces with objs and evaluates everything.
+// The engine keeps pointers into objs: don't change them afterwards.
+func (e *Engine) Full(objs []connector.Object) Touched {
+	for id, en := range e.cs {
+		if en.key != "" {
+			e.prior[id] = en.key
+		}
+	}
+	old := slices.Collect(maps.Keys(e.mv))
+	e.reset()
+	e.begin()
+	for i := range objs {
+		e.add(&objs[i])
+	}
+	for _, k := range old {
+		e.run.keys[k] = true
+	}
+	e.loaded = true
+	return e.finish()
+}
+
+// Delta applies the changed connector-space objects (new, changed, or
+// Deleted) and re-evaluates them, their joins and the groups that
+// reference them.
+func (e *Engine) Delta(changed []connector.Object) Touched {
+	e.begin()
+	for i := range changed {
+		o := &changed[i]
+		id := SourceID{o.Connector, o.Anchor}
+		if old := e.cs[id]; old != nil {
+			e.remove(old)
+		} else {
+			e.note(id, nil)
+		}
+		if !o.Deleted {
+			e.add(o)
+		}
+	}
+	return e.finish()
+}
+
+func (e *Engine) begin() {
+	e.run = &run{clusters: map[string]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
+		src: map[SourceID]bool{}, oldKey: map[SourceID]string{}, oldDN: map[SourceID]string{}}
+}
+
+// note remembers an object's key and DN before the cycle changed it.
+func (e *Engine) note(id SourceID, old *entry) {
+	e.run.src[id] = true
+	if _, ok := e.run.oldKey[id]; ok {
+		return
+	}
+	if old == nil {
+		e.run.oldKey[id], e.run.oldDN[id] = "", ""
+		return
+	}
+	e.run.oldKey[id], e.run.oldDN[id] = old.key, old.dn
+}
+
+func (e *Engine) add(o *connector.Object) {
+	id := SourceID{o.Connector, o.Anchor}
+	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
+	en.trace = Trace{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: o.Class}
+	e.cs[id] = en
+	if _, seen := e.run.oldKey[id]; !seen {
+		e.note(id, nil)
+	}
+	e.run.src[id] = true
+	idx := e.dns[o.Connector]
+	if idx == nil {
+		idx = map[string]SourceID{}
+		e.dns[o.Connector] = idx
+	}
+	idx[en.dn] = id
+	if eligible(o, &en.trace) {
+		if cv, ok := e.cfg.joinValue(id, o, &en.trace); ok {
+			en.cluster = cv
+			cl := e.clusters[cv]
+			if cl == nil {
+				cl = &cluster{}
+				e.clusters[cv] = cl
+			}
+			cl.ids = append(cl.ids, id)
+			e.run.clusters[cv] = true
+			if o.Class == connector.ClassGroup {
+				e.addRefs(en)
+			}
+		}
+	}
+	en.base = len(en.trace.Steps)
+}
+
+func (e *Engine) addRefs(en *entry) {
+	r := e.refs[en.id.Connector]
+	if r == nil {
+		r = map[string][]SourceID{}
+		e.refs[en.id.Connector] = r
+	}
+	en.members = make([]string, len(en.obj.Members))
+	for i, m := range en.obj.Members {
+		dn := strings.ToLower(m)
+		en.members[i] = dn
+		r[dn] = append(r[dn], en.id)
+	}
+}
+
+func (e *Engine) remove(en *entry) {
+	id := en.id
+	e.note(id, en)
+	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == id {
+		delete(idx, en.dn)
+	}
+	if r := e.refs[id.Connector]; r != nil {
+		for _, dn := range en.members {
+			gs := slices.DeleteFunc(r[dn], func(g SourceID) bool { return g == id })
+			if len(gs) == 0 {
+				delete(r, dn)
+			} else {
+				r[dn] = gs
+			}
+		}
+	}
+	if cl := e.clusters[en.cluster]; cl != nil {
+		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
+		e.run.clusters[en.cluster] = true
+	}
+	if en.key != "" {
+		e.run.keys[en.key] = true
+	}
+	delete(e.wb, id)
+	delete(e.cs, id)
+}
+
+// finish rebuilds the dirty clusters, then the memberships that changed.
+func (e *Engine) finish() Touched {
+	r := e.run
+	ids := slices.Sorted(maps.Keys(r.clusters))
+	// Release the keys of every dirty cluster first, so that a key moving
+	// between two of them is never seen as taken.
+	for _, cid := range ids {
+		if cl := e.clusters[cid]; cl != nil && cl.key != "" {
+			if e.owner[cl.key] == cid {
+				delete(e.owner, cl.key)
+				delete(e.mv, cl.key)
+			}
+			r.keys[cl.key] = true
+			cl.key = ""
+		}
+	}
+	for _, cid := range ids {
+		e.rebuild(cid)
+	}
+	// A member whose key or DN changed changes the groups that list it.
+	for id := range r.src {
+		en := e.cs[id]
+		newKey, newDN := "", ""
+		if en != nil {
+			newKey, newDN = en.key, en.dn
+		}
+		if newKey == r.oldKey[id] && newDN == r.oldDN[id] {
+			continue
+		}
+		for _, dn := range []string{r.oldDN[id], newDN} {
+			for _, g := range e.refs[id.Connector][dn] {
+				r.groups[g] = true
+			}
+		}
+	}
+	for g := range r.groups {
+		e.resolveMembers(g)
+	}
+	t := Touched{Keys: slices.Sorted(maps.Keys(r.keys)), Sources: slices.SortedFunc(maps.Keys(r.src), compareSource)}
+	e.run = nil
+	return t
+}
+
+func compareSource(a, b SourceID) int {
+	return cmp.Or(strings.Compare(a.Connector, b.Connector), strings.Compare(a.Anchor, b.Anchor))
+}
+
+// rebuild makes a cluster's metaverse object again.
+func (e *Engine) rebuild(cid string) {
+	cl := e.clusters[cid]
+	if cl == nil {
+		return
+	}
+	if len(cl.ids) == 0 {
+		delete(e.clusters, cid)
+		return
+	}
+	ens := make([]*entry, 0, len(cl.ids))
+	for _, id := range cl.ids {
+		en := e.cs[id]
+		e.run.src[id] = true
+		if _, seen := e.run.oldKey[id]; !seen {
+			e.note(id, en)
+		}
+		en.trace.Steps = en.trace.Steps[:en.base]
+		en.trace.Synced, en.trace.Reason, en.trace.Primary, en.trace.JoinedWith = false, "", false, nil
+		en.key, en.kind = "", ""
+		delete(e.wb, id)
+		ens = append(ens, en)
+	}
+	slices.SortFunc(ens, func(a, b *entry) int { return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.dn, b.dn)) })
+
+	kind := kindOf(ens[0].obj.Class)
+	for _, en := range ens {
+		if en.obj.Class == connector.ClassUser {
+			kind = KindUser
+		}
+	}
+	// One object per forest: users before contacts, then precedence.
+	slices.SortStableFunc(ens, func(a, b *entry) int {
+		return cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class))
+	})
+	var chosen []*entry
+	byForest := map[string]*entry{}
+	for _, en := range ens {
+		if first, dup := byForest[en.id.Connector]; dup {
+			en.trace.drop(RuleJoin, "Another object of "+en.id.Connector+" ("+first.obj.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
+			continue
+		}
+		byForest[en.id.Connector] = en
+		chosen = append(chosen, en)
+	}
+	slices.SortStableFunc(chosen, func(a, b *entry) int {
+		return cmp.Or(cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class)), cmp.Compare(a.rank, b.rank))
+	})
+	primary := chosen[0]
+	var mailbox *connector.Object
+	if kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
+		// The enabled account-forest user is the primary; the disabled
+		// resource-forest user holds the mailbox.
+		for _, en := range chosen {
+			if en.obj.Class == connector.ClassUser && !disabled(en.obj) {
+				primary = en
+				break
+			}
+		}
+		for _, en := range chosen {
+			if en != primary && en.obj.Class == connector.ClassUser && disabled(en.obj) {
+				mailbox = en.obj
+				break
+			}
+		}
+	}
+	if primary != chosen[0] {
+		chosen = append([]*entry{primary}, slices.DeleteFunc(slices.Clone(chosen), func(x *entry) bool { return x == primary })...)
+	}
+
+	value, why, writeback := e.cfg.anchor(kind, primary.obj)
+	key := value
+	if prior := e.priorKey(chosen, kind); prior != "" && prior != value && !e.takenByOther(prior, cid) {
+		key = prior
+		why += " The object was first synchronized with the sourceAnchor " + prior + ", which never changes: it is kept."
+		writeback = false
+	}
+	if key == "" {
+		for _, en := range chosen {
+			en.trace.drop(RuleSourceAnchor, why)
+		}
+		return
+	}
+	if other, taken := e.owner[key]; taken && other != cid {
+		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.mv[key].Source + "): not synchronized."
+		for _, en := range chosen {
+			en.trace.drop(RuleSourceAnchor, msg)
+		}
+		return
+	}
+
+	all := make([]*connector.Object, len(chosen))
+	srcIDs := make([]SourceID, len(chosen))
+	for i, en := range chosen {
+		all[i], srcIDs[i] = en.obj, en.id
+	}
+	primary.trace.step(RuleSourceAnchor, OutcomeKept, key+": "+why)
+	upn := ""
+	if kind == KindUser {
+		upn = e.cfg.signIn(primary.obj, &primary.trace)
+	}
+	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, Source: primary.id.Connector + ": " + primary.obj.DN}
+	obj.Attrs = e.cfg.flowAttrs(kind, key, upn, sources{all: all, mailbox: mailbox}, &primary.trace)
+	e.mv[key], e.owner[key], cl.key = obj, cid, key
+	e.run.keys[key] = true
+	if writeback {
+		e.wb[primary.id] = Writeback{Connector: primary.id.Connector, Anchor: primary.id.Anchor, DN: primary.obj.DN, Value: key}
+	}
+	for _, en := range chosen {
+		en.key, en.kind = key, kind
+		t := &en.trace
+		t.Synced, t.Key, t.Kind, t.Primary = true, key, kind, en == primary
+		for _, o := range chosen {
+			if o != en {
+				t.JoinedWith = append(t.JoinedWith, o.id)
+			}
+		}
+		if en == primary {
+			t.Reason = "Synchronized as a " + kind + " (sourceAnchor " + key + ")."
+			if len(chosen) > 1 {
+				t.step(RuleJoin, OutcomeKept, "Projected into the metaverse; "+strconv.Itoa(len(chosen)-1)+" object(s) of other forests joined it, and this object's values take precedence.")
+			} else {
+				t.step(RuleJoin, OutcomeKept, "Projected into the metaverse as a "+kind+".")
+			}
+		} else {
+			t.Reason = "Joined to " + obj.Source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."
+			t.step(RuleJoin, OutcomeKept, t.Reason)
+		}
+	}
+	if kind == KindGroup {
+		e.run.groups[primary.id] = true
+	}
+}
+
+func classOrder(class string) int {
+	if class == connector.ClassUser {
+		return 0
+	}
+	return 1
+}
+
+// priorKey is the key the cluster's objects had: the primary's first.
+func (e *Engine) priorKey(chosen []*entry, kind string) string {
+	for _, en := range chosen {
+		if k := e.run.oldKey[en.id]; k != "" && e.kindWas(en, kind) {
+			return k
+		}
+		if k := e.prior[en.id]; k != "" && kindOf(en.obj.Class) == kind {
+			return k
+		}
+	}
+	return ""
+}
+
+func (e *Engine) takenByOther(key, cid string) bool {
+	other, taken := e.owner[key]
+	return taken && other != cid
+}
+
+// kindWas: the object was part of a metaverse object of that kind (a
+// contact joined to a user does not give the user its key).
+func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.obj.Class) == kind }
+
+// resolveMembers sets a group's members: its member DNs that are objects of
+// its forest synchronized to the cloud, by key.
+func (e *Engine) resolveMembers(g SourceID) {
+	en := e.cs[g]
+	if en == nil || en.key == "" {
+		return
+	}
+	obj := e.mv[en.key]
+	if obj == nil || obj.Kind != KindGroup {
+		return
+	}
+	idx := e.dns[g.Connector]
+	keys := make([]string, 0, len(en.members))
+	for _, dn := range en.members {
+		id, ok := idx[dn]
+		if !ok {
+			continue
+		}
+		if m := e.cs[id]; m != nil && m.key != "" && m.key != en.key {
+			keys = append(keys, m.key)
+		}
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	obj.Members = keys
+	e.run.keys[en.key] = true
+	e.run.src[g] = true
+	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
+	en.trace.Steps = slices.DeleteFunc(en.trace.Steps, func(s Step) bool { return s.Rule == RuleMembers })
+	en.trace.step(RuleMembers, OutcomeInfo, detail)
+}
+
+// Object returns the metaverse object of a key.
+func (e *Engine) Object(key string) (*Object, bool) {
+	o, ok := e.mv[key]
+	return o, ok
+}
+
+// Len is the number of metaverse objects.
+func (e *Engine) Len() int { return len(e.mv) }
+
+// Keys are the metaverse keys, sorted.
+func (e *Engine) Keys() []string { return slices.Sorted(maps.Keys(e.mv)) }
+
+// Why is a connector-space object's path through the rules, with the cloud
+// attributes it contributes to.
+func (e *Engine) Why(id SourceID) (Trace, bool) {
+	en := e.cs[id]
+	if en == nil {
+		return Trace{}, false
+	}
+	t := en.trace
+	t.Steps = slices.Clone(t.Steps)
+	if o := e.mv[t.Key]; o != nil {
+		t.Cloud = o.Attrs
+	}
+	return t, true
+}
+
+// WhyKey is the traces of a metaverse object's sources, the primary first.
+func (e *Engine) WhyKey(key string) []Trace {
+	o := e.mv[key]
+	if o == nil {
+		return nil
+	}
+	out := make([]Trace, 0, len(o.Sources))
+	for _, id := range o.Sources {
+		if t, ok := e.Why(id); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Writebacks lists the objects whose objectGUID must be written into
+// ms-DS-ConsistencyGuid, sorted by connector and DN.
+func (e *Engine) Writebacks() []Writeback {
+	out := slices.Collect(maps.Values(e.wb))
+	slices.SortFunc(out, func(a, b Writeback) int {
+		return cmp.Or(strings.Compare(a.Connector, b.Connector), strings.Compare(a.DN, b.DN))
+	})
+	return out
+}

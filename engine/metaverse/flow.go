@@ -1,0 +1,209 @@
+package metaverse
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/setup"
+)
+
+// flowSpec maps one LDAP attribute (lower case) to a Graph property.
+type flowSpec struct {
+	prop, ldap string
+	multi      bool
+}
+
+// Attribute flow by kind: the attributes that flow as they are. Computed
+// properties (accountEnabled, userPrincipalName, onPremises*, …) are set in
+// flowAttrs.
+var (
+	userFlows = []flowSpec{
+		{"givenName", "givenname", false}, {"surname", "sn", false}, {"mail", "mail", false},
+		{"proxyAddresses", "proxyaddresses", true}, {"jobTitle", "title", false},
+		{"department", "department", false}, {"companyName", "company", false},
+		{"employeeId", "employeeid", false}, {"officeLocation", "physicaldeliveryofficename", false},
+		{"streetAddress", "streetaddress", false}, {"city", "l", false}, {"state", "st", false},
+		{"postalCode", "postalcode", false}, {"country", "co", false}, {"usageLocation", "c", false},
+		{"businessPhones", "telephonenumber", true}, {"mobilePhone", "mobile", false},
+		{"faxNumber", "facsimiletelephonenumber", false}, {"preferredLanguage", "preferredlanguage", false},
+	}
+	groupFlows = []flowSpec{
+		{"description", "description", false}, {"mail", "mail", false}, {"proxyAddresses", "proxyaddresses", true},
+	}
+	contactFlows = []flowSpec{
+		{"givenName", "givenname", false}, {"surname", "sn", false}, {"mail", "mail", false},
+		{"proxyAddresses", "proxyaddresses", true}, {"companyName", "company", false},
+		{"jobTitle", "title", false}, {"department", "department", false},
+	}
+	deviceFlows = []flowSpec{
+		{"operatingSystem", "operatingsystem", false}, {"operatingSystemVersion", "operatingsystemversion", false},
+		{"alternativeSecurityIds", "usercertificate", true},
+	}
+)
+
+// mailboxAttrs are the attributes a linked mailbox's resource-forest user
+// gives precedence for (objectSID ↔ msExchMasterAccountSid matching): the
+// mailbox is there, the account elsewhere.
+var mailboxAttrs = map[string]bool{
+	"mail": true, "proxyaddresses": true, "mailnickname": true, "targetaddress": true, "legacyexchangedn": true,
+}
+
+// sources is a metaverse object's joined objects in precedence order.
+type sources struct {
+	all     []*connector.Object // primary first
+	mailbox *connector.Object   // with SID matching: the disabled resource-forest user
+}
+
+// get is an attribute's values from the first object that has it.
+func (s sources) get(name string) []string {
+	if s.mailbox != nil && mailboxAttrs[name] {
+		if v := s.mailbox.Attrs[name]; len(v) > 0 {
+			return v
+		}
+	}
+	for _, o := range s.all {
+		if v := o.Attrs[name]; len(v) > 0 {
+			return v
+		}
+	}
+	return nil
+}
+
+func (s sources) first(names ...string) string {
+	for _, n := range names {
+		if v := s.get(n); len(v) > 0 && v[0] != "" {
+			return v[0]
+		}
+	}
+	return ""
+}
+
+// flowAttrs computes the cloud attributes of a metaverse object.
+func (c Config) flowAttrs(kind, key, upn string, s sources, t *Trace) map[string][]string {
+	p := s.all[0]
+	out := make(map[string][]string, 24)
+	set := func(prop, v string) {
+		if v != "" && !c.Unsynced[prop] {
+			out[prop] = []string{v}
+		}
+	}
+	setMulti := func(prop string, v []string) {
+		if len(v) > 0 && !c.Unsynced[prop] {
+			v = slices.Clone(v)
+			slices.Sort(v)
+			out[prop] = slices.Compact(v)
+		}
+	}
+	flow := func(specs []flowSpec) {
+		for _, f := range specs {
+			if f.multi {
+				setMulti(f.prop, s.get(f.ldap))
+			} else {
+				set(f.prop, s.first(f.ldap))
+			}
+		}
+	}
+	switch kind {
+	case KindUser:
+		flow(userFlows)
+		set("displayName", s.first("displayname", "cn", "samaccountname"))
+		set("mailNickname", s.first("mailnickname", "samaccountname"))
+		set("accountEnabled", strconv.FormatBool(!disabled(p)))
+		set("userPrincipalName", upn)
+		set("onPremisesImmutableId", key)
+		set("onPremisesSamAccountName", p.Attr("samaccountname"))
+		set("onPremisesUserPrincipalName", p.Attr("userprincipalname"))
+		set("onPremisesDistinguishedName", p.DN)
+		set("onPremisesDomainName", dnsDomain(p.DN))
+		if sid := p.Attr("objectsid"); sid != "" {
+			set("onPremisesSecurityIdentifier", sidText(sid))
+		}
+	case KindGroup:
+		flow(groupFlows)
+		set("displayName", s.first("displayname", "cn", "samaccountname"))
+		set("mailNickname", s.first("mailnickname", "samaccountname", "cn"))
+		gt, _ := strconv.ParseInt(p.Attr("grouptype"), 10, 64)
+		set("securityEnabled", strconv.FormatBool(gt&groupSecurity != 0))
+		set("mailEnabled", strconv.FormatBool(p.Attr("mail") != "" || len(p.Attrs["proxyaddresses"]) > 0))
+		set("onPremisesSamAccountName", p.Attr("samaccountname"))
+		set("onPremisesDomainName", dnsDomain(p.DN))
+		if sid := p.Attr("objectsid"); sid != "" {
+			set("onPremisesSecurityIdentifier", sidText(sid))
+		}
+	case KindContact:
+		flow(contactFlows)
+		set("displayName", s.first("displayname", "cn"))
+		set("mailNickname", s.first("mailnickname", "cn"))
+	case KindDevice:
+		flow(deviceFlows)
+		set("displayName", s.first("cn", "dnshostname"))
+		set("deviceId", p.Anchor)
+		set("accountEnabled", strconv.FormatBool(!disabled(p)))
+		set("trustType", "ServerAd")
+		if sid := p.Attr("objectsid"); sid != "" {
+			set("onPremisesSecurityIdentifier", sidText(sid))
+		}
+	}
+	c.flowExtensions(s, out, t)
+	return out
+}
+
+// flowExtensions adds the directory extension attributes an object has.
+// Values longer than setup.MaxExtensionValue characters are not synced.
+func (c Config) flowExtensions(s sources, out map[string][]string, t *Trace) {
+	for _, x := range c.Extensions {
+		vals := s.get(strings.ToLower(x.Name))
+		if len(vals) == 0 {
+			continue
+		}
+		var keep []string
+		for _, v := range vals {
+			if len([]rune(v)) > setup.MaxExtensionValue {
+				t.step(RuleExtensions, OutcomeInfo, "A value of "+x.Name+" is longer than 250 characters: not synced.")
+				continue
+			}
+			if x.Type == setup.ExtBoolean {
+				v = strings.ToLower(v) // AD says TRUE/FALSE, Graph true/false
+			}
+			keep = append(keep, v)
+		}
+		if len(keep) == 0 {
+			continue
+		}
+		if !x.MultiValued {
+			keep = keep[:1]
+		} else {
+			slices.Sort(keep)
+		}
+		prop := ExtensionProperty(c.ExtensionAppID, x.Name)
+		if !c.Unsynced[prop] {
+			out[prop] = keep
+		}
+	}
+}
+
+// PropertyType says how a property's text values become Graph JSON:
+// "bool", "int", "strings" (a collection) or "string".
+func (c Config) PropertyType(prop string) string {
+	switch prop {
+	case "accountEnabled", "mailEnabled", "securityEnabled":
+		return "bool"
+	case "proxyAddresses", "businessPhones", "alternativeSecurityIds":
+		return "strings"
+	}
+	for _, x := range c.Extensions {
+		if ExtensionProperty(c.ExtensionAppID, x.Name) == prop {
+			switch {
+			case x.MultiValued:
+				return "strings"
+			case x.Type == setup.ExtBoolean:
+				return "bool"
+			case x.Type == setup.ExtInteger:
+				return "int"
+			}
+		}
+	}
+	return "string"
+}

@@ -1,0 +1,581 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CSObject is one row of a connector space (engine/connector owns its meaning;
+// the store keeps it and the lookup columns it derives from it).
+type CSObject struct {
+	Connector string
+	Anchor    string
+	Partition string // the DN of the domain the object lives in
+	DN        string
+	Class     string
+	Attrs     map[string][]string // lower-case LDAP names
+	USN       int64
+	InScope   bool
+	Reason    string
+	Deleted   bool
+	ChangedAt time.Time // when the row last changed (set by the store)
+}
+
+// CSMember is one direct membership: a group (by anchor) and a member (by DN).
+type CSMember struct {
+	GroupAnchor string
+	MemberDN    string
+}
+
+// CSRename says that an object's DN changed: membership rows that name Old
+// follow it to New.
+type CSRename struct{ Old, New string }
+
+// CSBatch is one batch of connector space writes, applied in one transaction.
+type CSBatch struct {
+	// Objects are written when they differ from the stored row (a digest of
+	// every field decides); an unchanged object writes nothing.
+	Objects []CSObject
+	// Members replaces each listed group's direct members (by group anchor) by
+	// difference: only the rows that differ are inserted or deleted.
+	Members map[string][]string
+	// MemberAdds and MemberRemoves change single memberships (a delta import).
+	MemberAdds, MemberRemoves []CSMember
+	// Renames update the membership rows that name a moved or renamed object.
+	Renames []CSRename
+	// Unlink removes every membership row that names one of these DNs (the
+	// objects were deleted).
+	Unlink []string
+}
+
+// CSApplied counts what ApplyCS changed.
+type CSApplied struct {
+	Added, Updated, Unchanged    int // objects
+	MembersAdded, MembersRemoved int // membership rows
+}
+
+// CSPartition is the delta watermark of one domain partition of a connector.
+type CSPartition struct {
+	Connector string
+	Partition string
+	DC        string // the domain controller the cookie came from
+	Method    string // how deltas are read (engine/connector's words)
+	Cookie    string
+	Config    string // fingerprint of the import's filters and attributes
+	UpdatedAt time.Time
+}
+
+// CSConnector is a connector's import state.
+type CSConnector struct {
+	Connector   string
+	NeedsFull   bool
+	NeedsReason string
+	LastFullAt  time.Time
+	LastDeltaAt time.Time
+}
+
+// inChunk bounds the IN lists of one statement: SQL Server takes at most 2,100
+// parameters in a request.
+const inChunk = 500
+
+// DNKey is the lookup key of a DN in cs_objects.dn_key and cs_members.member_key:
+// the first 32 hex digits of the SHA-256 of the lower-cased DN.
+func DNKey(dn string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(dn)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// lookupKey is a lower-cased lookup column value, cut to 256 characters (the
+// SQL Server column's width).
+func lookupKey(v string) string {
+	v = strings.ToLower(v)
+	if r := []rune(v); len(r) > 256 {
+		v = string(r[:256])
+	}
+	return v
+}
+
+func first(attrs map[string][]string, name string) string {
+	if v := attrs[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// csDigest fingerprints everything a row holds, so an unchanged object is
+// recognised without comparing its attributes column by column.
+func csDigest(o CSObject, attrs []byte) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%t\x00%s\x00%t\x00", o.Partition, o.DN, o.Class, o.USN, o.InScope, o.Reason, o.Deleted)
+	h.Write(attrs)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ApplyCS writes one batch of a connector space in one transaction.
+func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApplied, error) {
+	var out CSApplied
+	err := s.tx(ctx, func(t *Tx) error {
+		out = CSApplied{}
+		if err := t.applyObjects(ctx, connector, b.Objects, &out); err != nil {
+			return err
+		}
+		for _, r := range b.Renames {
+			if _, err := t.exec(ctx, `UPDATE cs_members SET member_key = ?, member_dn = ? WHERE connector = ? AND member_key = ?`,
+				DNKey(r.New), r.New, connector, DNKey(r.Old)); err != nil {
+				return fmt.Errorf("store: unable to follow the rename of %s: %w", r.Old, err)
+			}
+		}
+		for _, dn := range b.Unlink {
+			res, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND member_key = ?`, connector, DNKey(dn))
+			if err != nil {
+				return fmt.Errorf("store: unable to remove the memberships of %s: %w", dn, err)
+			}
+			n, _ := res.RowsAffected()
+			out.MembersRemoved += int(n)
+		}
+		for group, members := range b.Members {
+			if err := t.replaceMembers(ctx, connector, group, members, &out); err != nil {
+				return err
+			}
+		}
+		for _, m := range b.MemberRemoves {
+			res, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND group_anchor = ? AND member_key = ?`,
+				connector, m.GroupAnchor, DNKey(m.MemberDN))
+			if err != nil {
+				return fmt.Errorf("store: unable to remove a member of %s: %w", m.GroupAnchor, err)
+			}
+			n, _ := res.RowsAffected()
+			out.MembersRemoved += int(n)
+		}
+		for _, m := range b.MemberAdds {
+			n, err := t.addMember(ctx, connector, m.GroupAnchor, m.MemberDN)
+			if err != nil {
+				return err
+			}
+			out.MembersAdded += n
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (t *Tx) applyObjects(ctx context.Context, connector string, objs []CSObject, out *CSApplied) error {
+	now := t.s.millis()
+	for start := 0; start < len(objs); start += inChunk {
+		chunk := objs[start:min(start+inChunk, len(objs))]
+		// The stored digests of the chunk, in one query.
+		args := []any{connector}
+		for _, o := range chunk {
+			args = append(args, o.Anchor)
+		}
+		rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT anchor, digest FROM cs_objects WHERE connector = ? AND anchor IN (`+csMarks(len(chunk))+`)`), args...)
+		if err != nil {
+			return fmt.Errorf("store: unable to read connector space objects: %w", err)
+		}
+		stored := map[string]string{}
+		for rows.Next() {
+			var a, d string
+			if err := rows.Scan(&a, &d); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: unable to read connector space objects: %w", err)
+			}
+			stored[a] = d
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: unable to read connector space objects: %w", err)
+		}
+		for _, o := range chunk {
+			attrs, err := json.Marshal(o.Attrs)
+			if err != nil {
+				return fmt.Errorf("store: unable to encode the attributes of %s: %w", o.DN, err)
+			}
+			digest := csDigest(o, attrs)
+			old, exists := stored[o.Anchor]
+			switch {
+			case exists && old == digest:
+				out.Unchanged++
+				continue
+			case exists:
+				_, err = t.exec(ctx, `UPDATE cs_objects SET partition = ?, dn = ?, dn_key = ?, class = ?, sam_lower = ?, upn_lower = ?, mail_lower = ?,
+					attrs = ?, usn = ?, in_scope = ?, reason = ?, deleted = ?, digest = ?, changed_at = ? WHERE connector = ? AND anchor = ?`,
+					o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")), lookupKey(first(o.Attrs, "userprincipalname")),
+					lookupKey(first(o.Attrs, "mail")), string(attrs), o.USN, csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now, connector, o.Anchor)
+				out.Updated++
+			default:
+				_, err = t.exec(ctx, `INSERT INTO cs_objects (connector, anchor, partition, dn, dn_key, class, sam_lower, upn_lower, mail_lower,
+					attrs, usn, in_scope, reason, deleted, digest, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					connector, o.Anchor, o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")),
+					lookupKey(first(o.Attrs, "userprincipalname")), lookupKey(first(o.Attrs, "mail")), string(attrs), o.USN,
+					csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now)
+				out.Added++
+			}
+			if err != nil {
+				return fmt.Errorf("store: unable to write connector space object %s: %w", o.DN, err)
+			}
+		}
+	}
+	return nil
+}
+
+// replaceMembers makes group's membership rows exactly members, touching only
+// the rows that differ.
+func (t *Tx) replaceMembers(ctx context.Context, connector, group string, members []string, out *CSApplied) error {
+	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT member_key FROM cs_members WHERE connector = ? AND group_anchor = ?`), connector, group)
+	if err != nil {
+		return fmt.Errorf("store: unable to read the members of %s: %w", group, err)
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return fmt.Errorf("store: unable to read the members of %s: %w", group, err)
+		}
+		have[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: unable to read the members of %s: %w", group, err)
+	}
+	want := make(map[string]bool, len(members))
+	for _, dn := range members {
+		k := DNKey(dn)
+		if want[k] {
+			continue
+		}
+		want[k] = true
+		if have[k] {
+			continue
+		}
+		if _, err := t.exec(ctx, `INSERT INTO cs_members (connector, group_anchor, member_key, member_dn) VALUES (?, ?, ?, ?)`,
+			connector, group, k, dn); err != nil {
+			return fmt.Errorf("store: unable to add a member to %s: %w", group, err)
+		}
+		out.MembersAdded++
+	}
+	for k := range have {
+		if want[k] {
+			continue
+		}
+		if _, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND group_anchor = ? AND member_key = ?`, connector, group, k); err != nil {
+			return fmt.Errorf("store: unable to remove a member of %s: %w", group, err)
+		}
+		out.MembersRemoved++
+	}
+	return nil
+}
+
+// addMember inserts one membership row unless it is there (1 when it added).
+func (t *Tx) addMember(ctx context.Context, connector, group, dn string) (int, error) {
+	// SQLite has INSERT OR IGNORE; SQL Server has no such clause, so it
+	// inserts from a SELECT that is empty when the row exists.
+	query := `INSERT OR IGNORE INTO cs_members (connector, group_anchor, member_key, member_dn) VALUES (?, ?, ?, ?)`
+	args := []any{connector, group, DNKey(dn), dn}
+	if t.s.dialect == SQLServer {
+		query = `INSERT INTO cs_members (connector, group_anchor, member_key, member_dn) SELECT ?, ?, ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM cs_members WITH (UPDLOCK, HOLDLOCK) WHERE connector = ? AND group_anchor = ? AND member_key = ?)`
+		args = append(args, connector, group, DNKey(dn))
+	}
+	res, err := t.exec(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to add a member to %s: %w", group, err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// MarkCSDeleted marks objects of a connector space deleted (out of scope, with
+// reason) and removes their memberships both ways. It returns how many
+// objects it changed.
+func (s *Store) MarkCSDeleted(ctx context.Context, connector string, anchors []string, reason string) (int, error) {
+	changed := 0
+	err := s.tx(ctx, func(t *Tx) error {
+		changed = 0
+		for start := 0; start < len(anchors); start += inChunk {
+			chunk := anchors[start:min(start+inChunk, len(anchors))]
+			objs, err := t.csObjects(ctx, `connector = ? AND anchor IN (`+csMarks(len(chunk))+`) AND deleted = 0`, append([]any{connector}, anyStrings(chunk)...)...)
+			if err != nil {
+				return err
+			}
+			for _, o := range objs {
+				o.Deleted, o.InScope, o.Reason = true, false, reason
+				var out CSApplied
+				if err := t.applyObjects(ctx, connector, []CSObject{o}, &out); err != nil {
+					return err
+				}
+				if _, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND (group_anchor = ? OR member_key = ?)`,
+					connector, o.Anchor, DNKey(o.DN)); err != nil {
+					return fmt.Errorf("store: unable to remove the memberships of %s: %w", o.DN, err)
+				}
+				changed++
+			}
+		}
+		return nil
+	})
+	return changed, err
+}
+
+// SetCSPartitionOutOfScope puts every live object of a partition out of scope
+// with reason (its domain is no longer selected). It returns how many changed.
+func (s *Store) SetCSPartitionOutOfScope(ctx context.Context, connector, partition, reason string) (int, error) {
+	changed := 0
+	err := s.tx(ctx, func(t *Tx) error {
+		objs, err := t.csObjects(ctx, `connector = ? AND partition = ? AND deleted = 0 AND (in_scope = 1 OR reason <> ?)`, connector, partition, reason)
+		if err != nil {
+			return err
+		}
+		for i := range objs {
+			objs[i].InScope, objs[i].Reason = false, reason
+		}
+		var out CSApplied
+		if err := t.applyObjects(ctx, connector, objs, &out); err != nil {
+			return err
+		}
+		changed = out.Updated
+		return nil
+	})
+	return changed, err
+}
+
+// CSLiveAnchors lists the anchors of a partition's objects that are not deleted.
+func (s *Store) CSLiveAnchors(ctx context.Context, connector, partition string) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT anchor FROM cs_objects WHERE connector = ? AND partition = ? AND deleted = 0`), connector, partition)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to list connector space objects: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: unable to list connector space objects: %w", err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+const csColumns = `connector, anchor, partition, dn, class, attrs, usn, in_scope, reason, deleted, changed_at`
+
+// csObjects reads the rows matching where (inside a transaction).
+func (t *Tx) csObjects(ctx context.Context, where string, args ...any) ([]CSObject, error) {
+	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT `+csColumns+` FROM cs_objects WHERE `+where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read connector space objects: %w", err)
+	}
+	return scanCSObjects(rows)
+}
+
+func (s *Store) csObjects(ctx context.Context, where string, args ...any) ([]CSObject, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+csColumns+` FROM cs_objects WHERE `+where), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read connector space objects: %w", err)
+	}
+	return scanCSObjects(rows)
+}
+
+func scanCSObjects(rows *sql.Rows) ([]CSObject, error) {
+	defer rows.Close()
+	var out []CSObject
+	for rows.Next() {
+		var o CSObject
+		var attrs string
+		var inScope, deleted, changed int64
+		if err := rows.Scan(&o.Connector, &o.Anchor, &o.Partition, &o.DN, &o.Class, &attrs, &o.USN, &inScope, &o.Reason, &deleted, &changed); err != nil {
+			return nil, fmt.Errorf("store: unable to read connector space objects: %w", err)
+		}
+		if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
+			return nil, fmt.Errorf("store: the attributes of %s do not decode: %w", o.DN, err)
+		}
+		o.InScope, o.Deleted, o.ChangedAt = inScope != 0, deleted != 0, fromMillis(changed)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read connector space objects: %w", err)
+	}
+	return out, nil
+}
+
+// CSObjects returns the objects of a connector space with these anchors (those
+// that exist), in no particular order.
+func (s *Store) CSObjects(ctx context.Context, connector string, anchors []string) ([]CSObject, error) {
+	var out []CSObject
+	for start := 0; start < len(anchors); start += inChunk {
+		chunk := anchors[start:min(start+inChunk, len(anchors))]
+		objs, err := s.csObjects(ctx, `connector = ? AND anchor IN (`+csMarks(len(chunk))+`)`, append([]any{connector}, anyStrings(chunk)...)...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// CSObjectsByDN returns the objects of a connector space with these DNs
+// (compared without regard to case), deleted ones excluded.
+func (s *Store) CSObjectsByDN(ctx context.Context, connector string, dns []string) ([]CSObject, error) {
+	var out []CSObject
+	for start := 0; start < len(dns); start += inChunk {
+		chunk := dns[start:min(start+inChunk, len(dns))]
+		args := []any{connector}
+		for _, dn := range chunk {
+			args = append(args, DNKey(dn))
+		}
+		objs, err := s.csObjects(ctx, `connector = ? AND deleted = 0 AND dn_key IN (`+csMarks(len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
+}
+
+// CSObjectsOf returns every object of a connector space (deleted ones too),
+// ordered by anchor.
+func (s *Store) CSObjectsOf(ctx context.Context, connector string) ([]CSObject, error) {
+	return s.csObjects(ctx, `connector = ? ORDER BY anchor`, connector)
+}
+
+// FindCSObjects looks objects up across every connector space by
+// sAMAccountName, userPrincipalName, mail or DN (case-insensitive, exact) —
+// the helpdesk's "find this user".
+func (s *Store) FindCSObjects(ctx context.Context, term string) ([]CSObject, error) {
+	k := lookupKey(strings.TrimSpace(term))
+	return s.csObjects(ctx, `sam_lower = ? OR upn_lower = ? OR mail_lower = ? OR dn_key = ? ORDER BY connector, dn`,
+		k, k, k, DNKey(strings.TrimSpace(term)))
+}
+
+// CSMembers returns a group's direct members (DNs), sorted.
+func (s *Store) CSMembers(ctx context.Context, connector, groupAnchor string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT member_dn FROM cs_members WHERE connector = ? AND group_anchor = ? ORDER BY member_dn`, connector, groupAnchor)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the members of %s: %w", groupAnchor, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var dn string
+		if err := rows.Scan(&dn); err != nil {
+			return nil, fmt.Errorf("store: unable to read the members of %s: %w", groupAnchor, err)
+		}
+		out = append(out, dn)
+	}
+	return out, rows.Err()
+}
+
+// CSMemberOf returns the anchors of the groups a DN is a direct member of.
+func (s *Store) CSMemberOf(ctx context.Context, connector, memberDN string) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT group_anchor FROM cs_members WHERE connector = ? AND member_key = ? ORDER BY group_anchor`, connector, DNKey(memberDN))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the groups of %s: %w", memberDN, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return nil, fmt.Errorf("store: unable to read the groups of %s: %w", memberDN, err)
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// CSPartition returns a partition's watermark, or ErrNotFound.
+func (s *Store) CSPartition(ctx context.Context, connector, partition string) (CSPartition, error) {
+	p := CSPartition{Connector: connector, Partition: partition}
+	var updated int64
+	err := s.queryRow(ctx, `SELECT dc, method, cookie, config, updated_at FROM cs_partitions WHERE connector = ? AND partition = ?`,
+		connector, partition).Scan(&p.DC, &p.Method, &p.Cookie, &p.Config, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("store: unable to read the watermark of %s %s: %w", connector, partition, err)
+	}
+	p.UpdatedAt = fromMillis(updated)
+	return p, nil
+}
+
+// SaveCSPartition writes a partition's watermark.
+func (s *Store) SaveCSPartition(ctx context.Context, p CSPartition) error {
+	// SQLite has INSERT ... ON CONFLICT; SQL Server has MERGE (see setSetting).
+	query := `INSERT INTO cs_partitions (connector, partition, dc, method, cookie, config, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(connector, partition) DO UPDATE SET dc = excluded.dc, method = excluded.method, cookie = excluded.cookie,
+		config = excluded.config, updated_at = excluded.updated_at`
+	if s.dialect == SQLServer {
+		query = `MERGE cs_partitions WITH (HOLDLOCK) AS t
+			USING (SELECT ? AS connector, ? AS partition, ? AS dc, ? AS method, ? AS cookie, ? AS config, ? AS updated_at) AS src
+			ON t.connector = src.connector AND t.partition = src.partition
+			WHEN MATCHED THEN UPDATE SET dc = src.dc, method = src.method, cookie = src.cookie, config = src.config, updated_at = src.updated_at
+			WHEN NOT MATCHED THEN INSERT (connector, partition, dc, method, cookie, config, updated_at)
+				VALUES (src.connector, src.partition, src.dc, src.method, src.cookie, src.config, src.updated_at);`
+	}
+	if _, err := s.exec(ctx, query, p.Connector, p.Partition, p.DC, p.Method, p.Cookie, p.Config, s.millis()); err != nil {
+		return fmt.Errorf("store: unable to save the watermark of %s %s: %w", p.Connector, p.Partition, err)
+	}
+	return nil
+}
+
+// CSConnectorState returns a connector's import state (the zero state, with
+// its name, when none is stored).
+func (s *Store) CSConnectorState(ctx context.Context, connector string) (CSConnector, error) {
+	c := CSConnector{Connector: connector}
+	var needs, full, delta int64
+	err := s.queryRow(ctx, `SELECT needs_full, needs_reason, last_full_at, last_delta_at FROM cs_connectors WHERE connector = ?`, connector).
+		Scan(&needs, &c.NeedsReason, &full, &delta)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, nil
+	}
+	if err != nil {
+		return c, fmt.Errorf("store: unable to read the import state of %s: %w", connector, err)
+	}
+	c.NeedsFull, c.LastFullAt, c.LastDeltaAt = needs != 0, fromMillis(full), fromMillis(delta)
+	return c, nil
+}
+
+// SaveCSConnectorState writes a connector's import state.
+func (s *Store) SaveCSConnectorState(ctx context.Context, c CSConnector) error {
+	// SQLite has INSERT ... ON CONFLICT; SQL Server has MERGE (see setSetting).
+	query := `INSERT INTO cs_connectors (connector, needs_full, needs_reason, last_full_at, last_delta_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT(connector) DO UPDATE SET needs_full = excluded.needs_full, needs_reason = excluded.needs_reason,
+		last_full_at = excluded.last_full_at, last_delta_at = excluded.last_delta_at`
+	if s.dialect == SQLServer {
+		query = `MERGE cs_connectors WITH (HOLDLOCK) AS t
+			USING (SELECT ? AS connector, ? AS needs_full, ? AS needs_reason, ? AS last_full_at, ? AS last_delta_at) AS src
+			ON t.connector = src.connector
+			WHEN MATCHED THEN UPDATE SET needs_full = src.needs_full, needs_reason = src.needs_reason,
+				last_full_at = src.last_full_at, last_delta_at = src.last_delta_at
+			WHEN NOT MATCHED THEN INSERT (connector, needs_full, needs_reason, last_full_at, last_delta_at)
+				VALUES (src.connector, src.needs_full, src.needs_reason, src.last_full_at, src.last_delta_at);`
+	}
+	if _, err := s.exec(ctx, query, c.Connector, csBool(c.NeedsFull), c.NeedsReason, toMillis(c.LastFullAt), toMillis(c.LastDeltaAt)); err != nil {
+		return fmt.Errorf("store: unable to save the import state of %s: %w", c.Connector, err)
+	}
+	return nil
+}
+
+func csMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func anyStrings(v []string) []any {
+	out := make([]any, len(v))
+	for i, s := range v {
+		out[i] = s
+	}
+	return out
+}
+
+func csBool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,685 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ---- the metaverse (engine/metaverse) -------------------------------------------
+
+// MVSource names a connector-space object.
+type MVSource struct {
+	Connector string `json:"connector"`
+	Anchor    string `json:"anchor"`
+}
+
+// MVObject is one metaverse object: what its cloud object should be.
+type MVObject struct {
+	Key, Kind   string
+	UPN, Mail   string // as in Attrs (userPrincipalName, mail), for lookups
+	DisplayName string
+	Source      string // the primary's "forest: DN"
+	Attrs       map[string][]string
+	Members     []string
+	Sources     []MVSource
+	SyncedAt    time.Time
+}
+
+// MVJoin is one connector-space object's fate: the metaverse object it is
+// part of (Key, "" when not synced), why, and its trace (JSON,
+// metaverse.Trace).
+type MVJoin struct {
+	Connector, Anchor, DN string
+	Key                   string
+	Synced                bool
+	Reason                string
+	Trace                 []byte
+}
+
+// MVExported is what the export confirmed of one object.
+type MVExported struct {
+	Key, Kind, CloudID, Source string
+	Attrs                      map[string][]string
+	Members                    []string // sorted
+	ExportedAt                 time.Time
+}
+
+// MVPending is one pending export; Change is metaverse.Change as JSON.
+type MVPending struct {
+	Key, Op, Kind, Source  string
+	Order                  int
+	AttrCount, MemberCount int
+	Change                 []byte
+	ComputedAt             time.Time
+}
+
+// MVWrite is what one sync cycle writes, in one transaction. Full replaces
+// the metaverse, the joins and the pending exports; otherwise the listed
+// keys and sources are replaced (deleted, then inserted when given). The
+// rows come as sequences so that a cycle of 100,000 objects is encoded a
+// batch at a time, never all at once; a sequence may yield an error.
+type MVWrite struct {
+	Full bool
+	// Objects are written; ObjectKeys (delta) are the keys whose rows are
+	// replaced (those not in Objects are deleted).
+	Objects    iter.Seq2[MVObject, error]
+	ObjectKeys []string
+	// Joins are written; JoinSources (delta) the sources replaced.
+	Joins       iter.Seq2[MVJoin, error]
+	JoinSources []MVSource
+	// Pending are written; PendingKeys (delta) the keys whose pending
+	// exports are replaced.
+	Pending     iter.Seq2[MVPending, error]
+	PendingKeys []string
+}
+
+// mvChunk bounds one statement's rows (SQL Server takes at most 2,100
+// parameters, and SQLite 32,766).
+const mvChunk = 200
+
+func mvMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// SaveMetaverse writes a sync cycle's metaverse, joins and pending exports
+// in one transaction, in batches.
+func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
+	now := s.millis()
+	return s.tx(ctx, func(t *Tx) error {
+		if w.Full {
+			// DELETE rather than TRUNCATE: SQL Server's TRUNCATE needs ALTER
+			// on the table, which a DBO-created database may not grant.
+			for _, table := range []string{"mv_objects", "mv_joins", "mv_pending"} {
+				if _, err := t.exec(ctx, `DELETE FROM `+table); err != nil {
+					return fmt.Errorf("store: unable to clear %s: %w", table, err)
+				}
+			}
+		} else {
+			if err := t.deleteIn(ctx, `DELETE FROM mv_objects WHERE mv_key IN (%s)`, w.ObjectKeys); err != nil {
+				return fmt.Errorf("store: unable to replace metaverse objects: %w", err)
+			}
+			if err := t.deleteIn(ctx, `DELETE FROM mv_pending WHERE mv_key IN (%s)`, w.PendingKeys); err != nil {
+				return fmt.Errorf("store: unable to replace pending exports: %w", err)
+			}
+			for _, src := range w.JoinSources {
+				if _, err := t.exec(ctx, `DELETE FROM mv_joins WHERE connector = ? AND anchor = ?`, src.Connector, src.Anchor); err != nil {
+					return fmt.Errorf("store: unable to replace the join of %s %s: %w", src.Connector, src.Anchor, err)
+				}
+			}
+		}
+		err := insertSeq(ctx, t, "mv_objects", "mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at",
+			w.Objects, func(o MVObject) ([]any, error) {
+				attrs, err := json.Marshal(nonNilAttrs(o.Attrs))
+				if err != nil {
+					return nil, fmt.Errorf("store: unable to encode metaverse object %s: %w", o.Key, err)
+				}
+				members, _ := json.Marshal(nonNilStrings(o.Members))
+				sources, _ := json.Marshal(o.Sources)
+				return []any{o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName,
+					o.Source, string(attrs), string(members), string(sources), now}, nil
+			})
+		if err != nil {
+			return err
+		}
+		err = insertSeq(ctx, t, "mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace", w.Joins,
+			func(j MVJoin) ([]any, error) {
+				return []any{j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason, string(j.Trace)}, nil
+			})
+		if err != nil {
+			return err
+		}
+		return insertSeq(ctx, t, "mv_pending", "mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at", w.Pending,
+			func(p MVPending) ([]any, error) {
+				return []any{p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount, string(p.Change), now}, nil
+			})
+	})
+}
+
+// insertSeq inserts a sequence's rows, a batch at a time.
+func insertSeq[T any](ctx context.Context, t *Tx, table, cols string, seq iter.Seq2[T, error], row func(T) ([]any, error)) error {
+	if seq == nil {
+		return nil
+	}
+	const batch = 1000
+	rows := make([][]any, 0, batch)
+	for v, err := range seq {
+		if err != nil {
+			return err
+		}
+		r, err := row(v)
+		if err != nil {
+			return err
+		}
+		if rows = append(rows, r); len(rows) == batch {
+			if err := t.insertRows(ctx, table, cols, rows); err != nil {
+				return err
+			}
+			rows = rows[:0]
+		}
+	}
+	return t.insertRows(ctx, table, cols, rows)
+}
+
+func mvBool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNilAttrs(m map[string][]string) map[string][]string {
+	if m == nil {
+		return map[string][]string{}
+	}
+	return m
+}
+
+func nonNilStrings(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
+}
+
+// insertRows inserts rows with multi-row VALUES, mvChunk parameters' worth
+// at a time; full chunks reuse one prepared statement.
+func (t *Tx) insertRows(ctx context.Context, table, cols string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	n := len(rows[0])
+	per := max(1, min(100, 2000/n))
+	one := "(" + mvMarks(n) + ")"
+	stmtFor := func(k int) string {
+		return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", k), ",")
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, per*n)
+	for start := 0; start < len(rows); start += per {
+		part := rows[start:min(start+per, len(rows))]
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, r...)
+		}
+		var err error
+		if len(part) == per {
+			if full == nil {
+				if full, err = t.tx.PrepareContext(ctx, t.s.q(stmtFor(per))); err != nil {
+					return fmt.Errorf("store: unable to prepare the insert into %s: %w", table, err)
+				}
+			}
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = t.exec(ctx, stmtFor(len(part)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to insert into %s: %w", table, err)
+		}
+	}
+	return nil
+}
+
+// deleteIn runs a DELETE whose %s is an IN list, over keys in chunks.
+func (t *Tx) deleteIn(ctx context.Context, query string, keys []string) error {
+	for start := 0; start < len(keys); start += mvChunk {
+		part := keys[start:min(start+mvChunk, len(keys))]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
+		}
+		if _, err := t.exec(ctx, fmt.Sprintf(query, mvMarks(len(part))), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MetaverseJoinKeys returns the key each connector-space object is joined to
+// (synced objects only): a restarted engine keeps its keys.
+func (s *Store) MetaverseJoinKeys(ctx context.Context) (map[MVSource]string, error) {
+	rows, err := s.query(ctx, `SELECT connector, anchor, mv_key FROM mv_joins WHERE synced = 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the joins: %w", err)
+	}
+	defer rows.Close()
+	out := map[MVSource]string{}
+	for rows.Next() {
+		var src MVSource
+		var key string
+		if err := rows.Scan(&src.Connector, &src.Anchor, &key); err != nil {
+			return nil, fmt.Errorf("store: unable to read a join: %w", err)
+		}
+		out[src] = key
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read the joins: %w", err)
+	}
+	return out, nil
+}
+
+const mvObjectColumns = `mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at`
+
+func scanMVObjects(rows *sql.Rows) ([]MVObject, error) {
+	defer rows.Close()
+	var out []MVObject
+	for rows.Next() {
+		var o MVObject
+		var attrs, members, sources string
+		var at int64
+		if err := rows.Scan(&o.Key, &o.Kind, &o.UPN, &o.Mail, &o.DisplayName, &o.Source, &attrs, &members, &sources, &at); err != nil {
+			return nil, fmt.Errorf("store: unable to read a metaverse object: %w", err)
+		}
+		if err := errors.Join(json.Unmarshal([]byte(attrs), &o.Attrs), json.Unmarshal([]byte(members), &o.Members),
+			json.Unmarshal([]byte(sources), &o.Sources)); err != nil {
+			return nil, fmt.Errorf("store: metaverse object %s is unreadable: %w", o.Key, err)
+		}
+		if v := o.Attrs["userPrincipalName"]; len(v) > 0 {
+			o.UPN = v[0]
+		}
+		if v := o.Attrs["mail"]; len(v) > 0 {
+			o.Mail = v[0]
+		}
+		o.SyncedAt = fromMillis(at)
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read metaverse objects: %w", err)
+	}
+	return out, nil
+}
+
+// MetaverseObject returns the metaverse object of a key.
+func (s *Store) MetaverseObject(ctx context.Context, key string) (MVObject, error) {
+	rows, err := s.query(ctx, `SELECT `+mvObjectColumns+` FROM mv_objects WHERE mv_key = ?`, key)
+	if err != nil {
+		return MVObject{}, fmt.Errorf("store: unable to read metaverse object %s: %w", key, err)
+	}
+	objs, err := scanMVObjects(rows)
+	if err != nil {
+		return MVObject{}, err
+	}
+	if len(objs) == 0 {
+		return MVObject{}, ErrNotFound
+	}
+	return objs[0], nil
+}
+
+// FindMetaverse looks metaverse objects up by userPrincipalName, mail or key
+// (case-insensitive, exact), for the helpdesk.
+func (s *Store) FindMetaverse(ctx context.Context, term string) ([]MVObject, error) {
+	term = strings.TrimSpace(term)
+	lower := strings.ToLower(term)
+	// Three indexed lookups joined by UNION rather than one OR, which
+	// neither dialect answers from the indexes.
+	rows, err := s.query(ctx, `SELECT `+mvObjectColumns+` FROM mv_objects WHERE upn_key = ?
+		UNION SELECT `+mvObjectColumns+` FROM mv_objects WHERE mail_key = ?
+		UNION SELECT `+mvObjectColumns+` FROM mv_objects WHERE mv_key = ?`, lower, lower, term)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to look up %q in the metaverse: %w", term, err)
+	}
+	return scanMVObjects(rows)
+}
+
+const mvJoinColumns = `connector, anchor, dn, mv_key, synced, reason, trace`
+
+func scanMVJoins(rows *sql.Rows) ([]MVJoin, error) {
+	defer rows.Close()
+	var out []MVJoin
+	for rows.Next() {
+		var j MVJoin
+		var synced int64
+		var trace string
+		if err := rows.Scan(&j.Connector, &j.Anchor, &j.DN, &j.Key, &synced, &j.Reason, &trace); err != nil {
+			return nil, fmt.Errorf("store: unable to read a join: %w", err)
+		}
+		j.Synced, j.Trace = synced != 0, []byte(trace)
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read joins: %w", err)
+	}
+	return out, nil
+}
+
+// MetaverseJoin returns one connector-space object's fate.
+func (s *Store) MetaverseJoin(ctx context.Context, connector, anchor string) (MVJoin, error) {
+	rows, err := s.query(ctx, `SELECT `+mvJoinColumns+` FROM mv_joins WHERE connector = ? AND anchor = ?`, connector, anchor)
+	if err != nil {
+		return MVJoin{}, fmt.Errorf("store: unable to read the join of %s: %w", anchor, err)
+	}
+	js, err := scanMVJoins(rows)
+	if err != nil {
+		return MVJoin{}, err
+	}
+	if len(js) == 0 {
+		return MVJoin{}, ErrNotFound
+	}
+	return js[0], nil
+}
+
+// MetaverseJoinsByDN returns the fates of the objects with that DN (any
+// connector, case-insensitive).
+func (s *Store) MetaverseJoinsByDN(ctx context.Context, dn string) ([]MVJoin, error) {
+	rows, err := s.query(ctx, `SELECT `+mvJoinColumns+` FROM mv_joins WHERE dn_key = ?`, strings.ToLower(strings.TrimSpace(dn)))
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to look up %q: %w", dn, err)
+	}
+	return scanMVJoins(rows)
+}
+
+// MetaverseJoinsOf returns the connector-space objects joined to a key.
+func (s *Store) MetaverseJoinsOf(ctx context.Context, key string) ([]MVJoin, error) {
+	rows, err := s.query(ctx, `SELECT `+mvJoinColumns+` FROM mv_joins WHERE mv_key = ? ORDER BY connector, anchor`, key)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the joins of %s: %w", key, err)
+	}
+	return scanMVJoins(rows)
+}
+
+// MetaverseExported returns what the export confirmed of the given keys, or
+// of every key when all is set.
+func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) (map[string]MVExported, error) {
+	out := map[string]MVExported{}
+	read := func(where string, args []any) error {
+		// Not through the prepared-statement cache: the IN list's length varies.
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at FROM mv_exported`+where), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e MVExported
+			var attrs string
+			var at int64
+			if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &attrs, &at); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(attrs), &e.Attrs); err != nil {
+				return fmt.Errorf("exported object %s is unreadable: %w", e.Key, err)
+			}
+			e.ExportedAt = fromMillis(at)
+			out[e.Key] = e
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT group_key, member_key FROM mv_exported_members`+
+			strings.Replace(where, "mv_key", "group_key", 1)+` ORDER BY group_key, member_key`), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var g, m string
+			if err := rows.Scan(&g, &m); err != nil {
+				return err
+			}
+			if e, ok := out[g]; ok {
+				e.Members = append(e.Members, m)
+				out[g] = e
+			}
+		}
+		return rows.Err()
+	}
+	if all {
+		if err := read("", nil); err != nil {
+			return nil, fmt.Errorf("store: unable to read the exported state: %w", err)
+		}
+		return out, nil
+	}
+	for start := 0; start < len(keys); start += mvChunk {
+		part := keys[start:min(start+mvChunk, len(keys))]
+		args := make([]any, len(part))
+		for i, k := range part {
+			args[i] = k
+		}
+		if err := read(` WHERE mv_key IN (`+mvMarks(len(part))+`)`, args); err != nil {
+			return nil, fmt.Errorf("store: unable to read the exported state: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// MVConfirmed is one change the export confirmed (all of a pending export or
+// part of it): the same shape as metaverse.Change, whose JSON mv_pending
+// holds.
+type MVConfirmed struct {
+	Key           string         `json:"key"`
+	Kind          string         `json:"kind"`
+	Op            string         `json:"op"`
+	CloudID       string         `json:"cloudId,omitempty"`
+	Attrs         []MVAttrChange `json:"attrs,omitempty"`
+	AddMembers    []string       `json:"addMembers,omitempty"`
+	RemoveMembers []string       `json:"removeMembers,omitempty"`
+	Source        string         `json:"source"`
+}
+
+// MVAttrChange is one attribute's old and new values.
+type MVAttrChange struct {
+	Name string   `json:"name"`
+	Old  []string `json:"old,omitempty"`
+	New  []string `json:"new,omitempty"`
+}
+
+// RecordExported records changes the tenant confirmed, each in the exported
+// state (attributes set or removed, memberships added or removed, the
+// object forgotten on a delete), and takes what was confirmed off its pending
+// export — all in one transaction, so a crash never leaves a confirmed
+// create pending.
+func (s *Store) RecordExported(ctx context.Context, done []MVConfirmed) error {
+	now := s.millis()
+	return s.tx(ctx, func(t *Tx) error {
+		for _, c := range done {
+			if err := t.recordExported(ctx, c, now); err != nil {
+				return fmt.Errorf("store: unable to record the export of %s: %w", c.Key, err)
+			}
+		}
+		return nil
+	})
+}
+
+func (t *Tx) recordExported(ctx context.Context, c MVConfirmed, now int64) error {
+	if c.Op == "delete" {
+		for _, q := range []string{`DELETE FROM mv_exported WHERE mv_key = ?`, `DELETE FROM mv_exported_members WHERE group_key = ?`,
+			`DELETE FROM mv_pending WHERE mv_key = ? AND op = 'delete'`} {
+			if _, err := t.exec(ctx, q, c.Key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	attrs := map[string][]string{}
+	var cloudID, source string
+	var raw string
+	err := t.queryRow(ctx, `SELECT cloud_id, source, attrs FROM mv_exported WHERE mv_key = ?`, c.Key).Scan(&cloudID, &source, &raw)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	default:
+		if err := json.Unmarshal([]byte(raw), &attrs); err != nil {
+			return err
+		}
+	}
+	if c.Op == "add" && !errors.Is(err, sql.ErrNoRows) {
+		// An add confirmed again (a re-run after a crash): it starts over.
+		attrs = map[string][]string{}
+	}
+	for _, a := range c.Attrs {
+		if len(a.New) == 0 {
+			delete(attrs, a.Name)
+		} else {
+			attrs[a.Name] = a.New
+		}
+	}
+	if c.CloudID != "" {
+		cloudID = c.CloudID
+	}
+	if c.Source != "" {
+		source = c.Source
+	}
+	enc, err := json.Marshal(attrs)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM mv_exported WHERE mv_key = ?`, c.Key); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.Key, c.Kind, cloudID, source, string(enc), now); err != nil {
+		return err
+	}
+	for _, m := range c.RemoveMembers {
+		if _, err := t.exec(ctx, `DELETE FROM mv_exported_members WHERE group_key = ? AND member_key = ?`, c.Key, m); err != nil {
+			return err
+		}
+	}
+	for _, m := range c.AddMembers {
+		// Insert unless present, in both dialects (no INSERT OR IGNORE in SQL Server).
+		if _, err := t.exec(ctx, `INSERT INTO mv_exported_members (group_key, member_key) SELECT ?, ?
+			WHERE NOT EXISTS (SELECT 1 FROM mv_exported_members WHERE group_key = ? AND member_key = ?)`, c.Key, m, c.Key, m); err != nil {
+			return err
+		}
+	}
+	return t.reducePending(ctx, c, cloudID, now)
+}
+
+// reducePending takes a confirmed change off the key's pending add or
+// update: the attributes confirmed with the pending value, the memberships
+// confirmed. A confirmed add turns what is left into an update.
+func (t *Tx) reducePending(ctx context.Context, c MVConfirmed, cloudID string, now int64) error {
+	for _, op := range []string{"add", "update"} {
+		var raw string
+		err := t.queryRow(ctx, `SELECT change FROM mv_pending WHERE mv_key = ? AND op = ?`, c.Key, op).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		var p MVConfirmed
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			return fmt.Errorf("pending export of %s is unreadable: %w", c.Key, err)
+		}
+		confirmed := map[string][]string{}
+		for _, a := range c.Attrs {
+			confirmed[a.Name] = a.New
+		}
+		p.Attrs = slices.DeleteFunc(p.Attrs, func(a MVAttrChange) bool {
+			v, ok := confirmed[a.Name]
+			return ok && slices.Equal(v, a.New)
+		})
+		p.AddMembers = slices.DeleteFunc(p.AddMembers, func(m string) bool { return slices.Contains(c.AddMembers, m) })
+		p.RemoveMembers = slices.DeleteFunc(p.RemoveMembers, func(m string) bool { return slices.Contains(c.RemoveMembers, m) })
+		if _, err := t.exec(ctx, `DELETE FROM mv_pending WHERE mv_key = ? AND op = ?`, c.Key, op); err != nil {
+			return err
+		}
+		if c.Op == "add" && p.Op == "add" {
+			p.Op = "update"
+		}
+		if p.Op == "update" && len(p.Attrs) == 0 && len(p.AddMembers) == 0 && len(p.RemoveMembers) == 0 {
+			continue
+		}
+		if p.Op == "add" && len(p.Attrs) == 0 && len(p.AddMembers) == 0 {
+			continue
+		}
+		p.CloudID = cloudID
+		enc, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		var ord int64
+		if p.Op == "update" {
+			ord = 2
+			if p.Kind == "group" {
+				ord = 3
+			}
+		} else if p.Kind == "group" {
+			ord = 1
+		}
+		if _, err := t.exec(ctx, `DELETE FROM mv_pending WHERE mv_key = ? AND op = ?`, c.Key, p.Op); err != nil {
+			return err
+		}
+		if _, err := t.exec(ctx, `INSERT INTO mv_pending (mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, p.Key, p.Op, p.Kind, ord, p.Source, len(p.Attrs),
+			len(p.AddMembers)+len(p.RemoveMembers), string(enc), now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingFilter selects pending exports for the staging review.
+type PendingFilter struct {
+	Op, Kind string // "" for any
+	// After pages: the (Order, Key) of the last row of the previous page.
+	AfterOrder int
+	AfterKey   string
+	Limit      int // default 500
+}
+
+// PendingExports lists pending exports in export order.
+func (s *Store) PendingExports(ctx context.Context, f PendingFilter) ([]MVPending, error) {
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	where := []string{`(ord > ? OR (ord = ? AND mv_key > ?))`}
+	args := []any{f.AfterOrder, f.AfterOrder, f.AfterKey}
+	if f.Op != "" {
+		where, args = append(where, `op = ?`), append(args, f.Op)
+	}
+	if f.Kind != "" {
+		where, args = append(where, `kind = ?`), append(args, f.Kind)
+	}
+	top, tail := s.limit(f.Limit)
+	rows, err := s.query(ctx, `SELECT `+top+`mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at
+		FROM mv_pending WHERE `+strings.Join(where, " AND ")+` ORDER BY ord, mv_key, op`+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read pending exports: %w", err)
+	}
+	defer rows.Close()
+	var out []MVPending
+	for rows.Next() {
+		var p MVPending
+		var change string
+		var at int64
+		if err := rows.Scan(&p.Key, &p.Op, &p.Kind, &p.Order, &p.Source, &p.AttrCount, &p.MemberCount, &change, &at); err != nil {
+			return nil, fmt.Errorf("store: unable to read a pending export: %w", err)
+		}
+		p.Change, p.ComputedAt = []byte(change), fromMillis(at)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read pending exports: %w", err)
+	}
+	return out, nil
+}
+
+// PendingCounts counts pending exports by operation.
+func (s *Store) PendingCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.query(ctx, `SELECT op, COUNT(*) FROM mv_pending GROUP BY op`)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to count pending exports: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var op string
+		var n int
+		if err := rows.Scan(&op, &n); err != nil {
+			return nil, fmt.Errorf("store: unable to count pending exports: %w", err)
+		}
+		out[op] = n
+	}
+	return out, rows.Err()
+}
