@@ -29,6 +29,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/secret"
@@ -160,6 +161,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	}
 	e.runner = jobs.NewRunner(st, jobs.NewHub(), log, o.maxJobs)
 	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker, Vault: vault, Resolver: testResolver, Entra: checker}))
+	e.runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: checker.Entra, Resolver: testResolver, Log: log}).Type())
 	e.registerTestTypes()
 	t.Cleanup(func() {
 		e.release()

@@ -43,6 +43,13 @@ var routeTable = []route{
 	{"GET", "/jobs", need(auth.Browse), (*Handler).jobsPage},
 	{"GET", "/jobs/{id}", need(auth.Browse), (*Handler).jobPage},
 	{"GET", "/jobs/{id}/events", need(auth.Browse), (*Handler).jobEvents},
+	{"GET", "/sync", need(auth.Browse), (*Handler).syncPage},
+	{"GET", "/sync/pending", need(auth.Browse), (*Handler).syncPending},
+	{"GET", "/sync/pending.csv", need(auth.Browse), (*Handler).syncPendingCSV},
+	{"GET", "/sync/lookup", need(auth.Browse), (*Handler).syncLookup},
+
+	// Running sync: Operators.
+	{"POST", "/sync/run", need(auth.Operators), (*Handler).syncRun},
 
 	// The wizard and everything it changes: Administrators.
 	{"GET", "/setup", need(auth.Admins), (*Handler).setupResume},
@@ -54,6 +61,8 @@ var routeTable = []route{
 	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},
+	{"POST", "/sync/schedule", need(auth.Admins), (*Handler).syncSchedule},
+	{"POST", "/sync/guard", need(auth.Admins), (*Handler).syncGuard},
 	{"GET", "/config/export", need(auth.Admins), (*Handler).configExport},
 	{"GET", "/accounts", need(auth.Admins), (*Handler).accountsPage},
 	{"POST", "/accounts", need(auth.Admins), (*Handler).accountCreate},

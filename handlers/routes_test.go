@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/schedule"
 )
 
 // publicRoutes are the only routes anyone may use without signing in. A new
@@ -174,6 +176,53 @@ var csrfCases = map[string]csrfCase{
 			}
 			if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location(), want) {
 				t.Fatalf("interactive sign-in: %d to %q, want a redirect to %s", r.status, r.location(), want)
+			}
+		},
+	},
+	"POST /sync/run": {
+		// With a configuration applied (the test forests up), a cycle starts
+		// (or the one started a moment ago is still running); before one,
+		// the page says there is nothing to synchronize.
+		path: func(*csrfFixture) string { return "/sync/run" },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			_, err := f.e.st.ActiveConfiguration(context.Background())
+			switch {
+			case err != nil:
+				wantStatus(t, r, http.StatusUnprocessableEntity, "run a cycle without a configuration")
+				if got := r.testid(t, "sync-error"); !strings.Contains(got, "No configuration has been applied yet") {
+					t.Errorf("the page says %q", got)
+				}
+			case r.status == http.StatusConflict:
+				if got := r.testid(t, "sync-error"); !strings.Contains(got, "already running") {
+					t.Errorf("the page says %q", got)
+				}
+			default:
+				jobIDFrom(t, r)
+			}
+		},
+	},
+	"POST /sync/schedule": {
+		path: func(*csrfFixture) string { return "/sync/schedule" },
+		form: func(_ *csrfFixture, mode csrfMode) url.Values {
+			return url.Values{"action": {"interval"}, "interval": {strconv.Itoa(40 + int(mode))}}
+		},
+		accept: func(t *testing.T, f *csrfFixture, mode csrfMode, r *response) {
+			wantRedirect(t, r, "/sync", "change the interval")
+			if s, err := schedule.Load(context.Background(), f.e.st); err != nil || s.Interval != time.Duration(40+int(mode))*time.Minute {
+				t.Fatalf("schedule %+v, %v", s, err)
+			}
+		},
+	},
+	"POST /sync/guard": {
+		path: func(*csrfFixture) string { return "/sync/guard" },
+		form: func(_ *csrfFixture, mode csrfMode) url.Values {
+			return url.Values{"action": {"save"}, "threshold": {strconv.Itoa(600 + int(mode))}, "percent": {"0"}}
+		},
+		accept: func(t *testing.T, f *csrfFixture, mode csrfMode, r *response) {
+			wantRedirect(t, r, "/sync", "change the threshold")
+			if g, err := f.e.st.DeletionGuard(context.Background()); err != nil || g.Threshold != 600+int(mode) || !g.Enabled {
+				t.Fatalf("guard %+v, %v", g, err)
 			}
 		},
 	},

@@ -18,7 +18,9 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -29,6 +31,7 @@ const usage = `usage: hybridsync <command> [flags]
 
 commands:
   serve           run the web console
+  sync            run one synchronization cycle and print a summary
   migrate         apply pending schema migrations and exit
   config export   print the active configuration as a settings file (JSON)
   version         print the version
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "sync":
+		return syncOnce(ctx, args[1:], getenv, stdout, stderr)
 	case "config":
 		if len(args) < 2 || args[1] != "export" {
 			return errors.New(`unknown config command; use "hybridsync config export"`)
@@ -160,6 +165,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	tlsKey := fs.String("tls-key", getenv("HYBRIDSYNC_TLS_KEY"), "and this key `file` [HYBRIDSYNC_TLS_KEY]")
 	dnsServer := fs.String("dns-server", getenv("HYBRIDSYNC_DNS_SERVER"), "find domain controllers through this DNS server `host:port` instead of the system resolver [HYBRIDSYNC_DNS_SERVER]")
 	idle := fs.Duration("idle-timeout", durationOr(getenv("HYBRIDSYNC_IDLE_TIMEOUT"), 30*time.Minute), "sign out after this long without a request [HYBRIDSYNC_IDLE_TIMEOUT]")
+	scheduler := fs.Bool("scheduler", getenv("HYBRIDSYNC_SCHEDULER") != "false", "run synchronization cycles on the schedule (false: only on Run now and `hybridsync sync`) [HYBRIDSYNC_SCHEDULER=false]")
+	schedTick := fs.Duration("schedule-check", durationOr(getenv("HYBRIDSYNC_SCHEDULE_CHECK"), time.Minute), "how often the scheduler checks whether a cycle is due [HYBRIDSYNC_SCHEDULE_CHECK]")
 	publicURL := fs.String("public-url", getenv("HYBRIDSYNC_PUBLIC_URL"), "the console's `URL` as browsers reach it, for sign-in callbacks; default: the address each request came to [HYBRIDSYNC_PUBLIC_URL]")
 	var ec entraFlags
 	ec.register(fs, getenv)
@@ -201,11 +208,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Entra: entraCfg, EntraVault: &setup.EntraVault{}}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
+	cyc := cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolver, Log: log})
+	runner.Register(cyc.Type())
 	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker}))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
 		log.Warn("marked jobs interrupted by the last stop", "count", n)
+	}
+
+	// The scheduler starts a cycle when one is due; it stops with ctx.
+	sched := &schedule.Scheduler{Store: st, Log: log, Tick: *schedTick,
+		State: func(ctx context.Context) (schedule.State, error) { return cycle.ScheduleState(ctx, st, time.Now()) },
+		Start: func(ctx context.Context) error {
+			_, err := runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Trigger: cycle.TriggerSchedule}, By: "scheduler"})
+			return err
+		}}
+	schedCtx, stopSched := context.WithCancel(ctx)
+	defer stopSched()
+	if *scheduler {
+		go sched.Run(schedCtx)
+	} else {
+		log.Info("the sync scheduler is off (--scheduler=false)")
 	}
 
 	if err := firstRunToken(ctx, st, log, *listen, *tlsCert != ""); err != nil {
@@ -253,6 +277,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopSched()
 	// HTTP first (event streams end at once), then the engine.
 	h.Close()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -221,7 +221,9 @@ func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
 		r.Logf("Staging mode is on: nothing will be exported")
 	}
 	if a.Ready.StartSync {
-		r.Warnf("Synchronization is set to start when configuration completes. The sync engine is not part of this version yet; the choice is saved and takes effect when it is.")
+		r.Logf("Synchronization starts on its schedule now: the first cycle runs within a minute, then every 30 minutes")
+	} else {
+		r.Logf("Synchronization was not set to start: run a cycle from Sync, or configure again with it selected")
 	}
 	return nil
 }

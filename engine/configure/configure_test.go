@@ -139,7 +139,7 @@ func TestConfigureDefaultLocation(t *testing.T) {
 	checkActive(t, e.st, j, "alice", a)
 	msgs := messages(t, e.st, j.ID)
 	for _, want := range []string{"Schema is up to date", "Administrators: group HSAdmins (0 member(s))", "applied by alice",
-		"warn: Synchronization is set to start"} {
+		"info: Synchronization starts on its schedule now"} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("events lack %q:\n%s", want, msgs)
 		}

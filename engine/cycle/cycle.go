@@ -270,7 +270,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 	} else {
 		ex = export.New(nil, r.c.d.Store, opts)
 	}
-	pending, err := pendingChanges(ctx, r.c.d.Store)
+	pending, err := PendingChanges(ctx, r.c.d.Store)
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,14 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 		jr.Logf("Staging: nothing was exported; %d pending change(s) are kept for review under Sync → Pending exports", len(pending))
 		return nil
 	case export.StatusStoppedDeletionExceeded:
-		return fmt.Errorf("%s: %s", res.Status, res.Message)
+		for i, d := range res.PendingDeletes {
+			if i == 20 {
+				jr.Warnf("… and %d more", len(res.PendingDeletes)-20)
+				break
+			}
+			jr.Warnf("Pending delete: %s %s (%s)", d.Kind, d.Object, d.Source)
+		}
+		return fmt.Errorf("%s: %s", StoppedDeletion, res.Message)
 	}
 	jr.Logf("Exported: %d add(s), %d matched, %d update(s), %d delete(s), %d membership change(s); %d write(s), throttled %s",
 		res.Adds, res.Matched, res.Updates, res.Deletes, res.Memberships, res.Writes, res.Throttled.Round(time.Millisecond))
@@ -300,9 +307,9 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 	return nil
 }
 
-// pendingChanges are every pending export in the store, in export order:
+// PendingChanges are every pending export in the store, in export order:
 // this cycle's and those an earlier cycle left (staged, failed, stopped).
-func pendingChanges(ctx context.Context, st *store.Store) ([]metaverse.Change, error) {
+func PendingChanges(ctx context.Context, st *store.Store) ([]metaverse.Change, error) {
 	var out []metaverse.Change
 	f := store.PendingFilter{Limit: 1000}
 	for {

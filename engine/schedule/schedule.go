@@ -65,6 +65,9 @@ type State struct {
 	WizardOpen bool
 	// Configured: a configuration has been applied (nothing to sync before).
 	Configured bool
+	// NotStarted: the configuration was applied without "Start
+	// synchronization when configuration completes".
+	NotStarted bool
 }
 
 // Decision says whether to start a cycle now, and why (not).
@@ -86,6 +89,8 @@ func Decide(s Settings, st State) Decision {
 	switch {
 	case !st.Configured:
 		return Decision{Why: "No configuration has been applied yet."}
+	case st.NotStarted:
+		return Decision{Why: "Synchronization was not set to start when the configuration completed. Run a cycle now, or configure again with it selected."}
 	case s.Suspended:
 		return Decision{Why: "The scheduler is suspended" + by(s) + "."}
 	case st.WizardOpen:

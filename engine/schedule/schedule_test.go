@@ -23,6 +23,7 @@ func TestDecide(t *testing.T) {
 		{"not yet due", Defaults(), func(s State) State { s.LastStart = now.Add(-10 * time.Minute); return s }, false, "next cycle is due at 2026-11-28T12:20:00Z"},
 		{"never ran", Defaults(), func(s State) State { s.LastStart = time.Time{}; return s }, true, "due"},
 		{"not configured", Defaults(), func(s State) State { s.Configured = false; return s }, false, "No configuration"},
+		{"not set to start", Defaults(), func(s State) State { s.NotStarted = true; return s }, false, "not set to start"},
 		{"suspended", Settings{Interval: DefaultInterval, Suspended: true, SuspendedBy: "alice", SuspendedAt: now}, nil, false, "suspended by alice"},
 		{"wizard open", Defaults(), func(s State) State { s.WizardOpen = true; return s }, false, "wizard is open"},
 		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "running"},

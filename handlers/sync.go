@@ -1,0 +1,290 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/export"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/schedule"
+	"github.com/hybridsync/hybridsync/engine/store"
+	"github.com/hybridsync/hybridsync/views/helpdesk"
+	jobsview "github.com/hybridsync/hybridsync/views/jobs"
+)
+
+// GET /sync: the cycle's schedule and history, the deletion guard, the
+// pending exports, the exports and the sync errors.
+func (h *Handler) syncPage(w http.ResponseWriter, r *http.Request) {
+	h.renderSync(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	ctx := r.Context()
+	roles := accountFrom(r).Roles
+	p := helpdesk.OverviewProps{Layout: h.layoutProps(r, "Synchronization", "sync"), Error: msg,
+		CanRun: auth.Satisfies(roles, auth.Operators), CanAdmin: auth.Satisfies(roles, auth.Admins)}
+	var err error
+	if p.Settings, err = schedule.Load(ctx, h.st); err != nil {
+		h.fail(w, r, "Unable to read the schedule", err)
+		return
+	}
+	state, err := cycle.ScheduleState(ctx, h.st, time.Now())
+	if err != nil {
+		h.fail(w, r, "Unable to read the sync history", err)
+		return
+	}
+	p.Decision, p.Warning = schedule.Decide(p.Settings, state), schedule.Warning(state)
+	js, err := h.st.Jobs(ctx, 200)
+	if err != nil {
+		h.fail(w, r, "Unable to list jobs", err)
+		return
+	}
+	for _, j := range js {
+		if j.Kind == cycle.Kind && len(p.Cycles) < 20 {
+			p.Cycles = append(p.Cycles, jobsview.Row{Job: j, Title: h.runner.Title(j.Kind)})
+		}
+	}
+	if p.Pending, err = h.st.PendingCounts(ctx); err != nil {
+		h.fail(w, r, "Unable to count the pending exports", err)
+		return
+	}
+	if p.Errors, err = h.st.SyncErrors(ctx, true, 100); err != nil {
+		h.fail(w, r, "Unable to list the sync errors", err)
+		return
+	}
+	if p.Runs, err = h.st.ExportRuns(ctx, 10); err != nil {
+		h.fail(w, r, "Unable to list the exports", err)
+		return
+	}
+	if p.Guard, err = h.st.DeletionGuard(ctx); err != nil {
+		h.fail(w, r, "Unable to read the deletion guard", err)
+		return
+	}
+	h.render(w, r, status, helpdesk.Overview(p))
+}
+
+// POST /sync/run starts a cycle now (Operators).
+func (h *Handler) syncRun(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	h.configureMu.Lock()
+	defer h.configureMu.Unlock()
+	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
+	if err != nil {
+		h.fail(w, r, "Unable to list jobs", err)
+		return
+	}
+	for _, j := range running {
+		if j.Kind == cycle.Kind || j.Kind == "configure" {
+			h.renderSync(w, r, http.StatusConflict, fmt.Sprintf("A %s is already running (job %d). Wait for it to finish.", strings.ToLower(h.runner.Title(j.Kind)), j.ID))
+			return
+		}
+	}
+	id, err := h.runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Full: r.PostFormValue("full") == "on", Trigger: cycle.TriggerManual}, By: username(r)})
+	if err != nil {
+		h.renderSync(w, r, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
+}
+
+// POST /sync/schedule changes the interval, or suspends or resumes the scheduler (Administrators).
+func (h *Handler) syncSchedule(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	s, err := schedule.Load(ctx, h.st)
+	if err != nil {
+		h.fail(w, r, "Unable to read the schedule", err)
+		return
+	}
+	switch r.PostFormValue("action") {
+	case "suspend":
+		s.Suspended, s.SuspendedBy, s.SuspendedAt = true, username(r), time.Now().UTC()
+	case "resume":
+		s.Suspended, s.SuspendedBy, s.SuspendedAt = false, "", time.Time{}
+	case "interval":
+		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("interval")))
+		if err != nil {
+			h.renderSync(w, r, http.StatusUnprocessableEntity, "Enter the interval as a whole number of minutes.")
+			return
+		}
+		s.Interval = time.Duration(n) * time.Minute
+	default:
+		h.renderSync(w, r, http.StatusUnprocessableEntity, "This page has no such button. Reload the page and try again.")
+		return
+	}
+	if err := s.Check(); err != nil {
+		h.renderSync(w, r, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	if err := schedule.Save(ctx, h.st, s); err != nil {
+		h.fail(w, r, "Unable to save the schedule", err)
+		return
+	}
+	h.log.Info("sync schedule changed", "user", username(r), "interval", s.Interval, "suspended", s.Suspended)
+	redirect(w, r, "/sync")
+}
+
+// POST /sync/guard sets the deletion threshold, or allows the pending
+// deletes once (Administrators).
+func (h *Handler) syncGuard(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	g, err := h.st.DeletionGuard(ctx)
+	if err != nil {
+		h.fail(w, r, "Unable to read the deletion guard", err)
+		return
+	}
+	num := func(field string) (int, bool) {
+		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(field)))
+		return n, err == nil && n >= 0
+	}
+	switch r.PostFormValue("action") {
+	case "save":
+		t, ok1 := num("threshold")
+		pc, ok2 := num("percent")
+		if !ok1 || !ok2 || pc > 100 {
+			h.renderSync(w, r, http.StatusUnprocessableEntity, "Enter the threshold as a number of deletes (0 turns the guard off) and the percentage as a number from 0 to 100.")
+			return
+		}
+		g.Threshold, g.Percent, g.Enabled = t, pc, t > 0 || pc > 0
+		err = h.st.SetDeletionGuard(ctx, g, username(r))
+	case "allow":
+		n, ok := num("allow")
+		if !ok || n == 0 {
+			h.renderSync(w, r, http.StatusUnprocessableEntity, "Enter how many deletes the next export may make, once.")
+			return
+		}
+		err = h.st.AllowDeletesOnce(ctx, n, username(r))
+	default:
+		h.renderSync(w, r, http.StatusUnprocessableEntity, "This page has no such button. Reload the page and try again.")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, "Unable to save the deletion guard", err)
+		return
+	}
+	h.log.Info("deletion guard changed", "user", username(r), "action", r.PostFormValue("action"))
+	redirect(w, r, "/sync")
+}
+
+// pendingFilter reads the staging review's filter from the query.
+func pendingFilter(r *http.Request) export.Filter {
+	q := r.URL.Query()
+	return export.Filter{Op: q.Get("op"), Kind: q.Get("kind"), Text: strings.TrimSpace(q.Get("text"))}
+}
+
+// GET /sync/pending: the staging review.
+func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
+	changes, err := cycle.PendingChanges(r.Context(), h.st)
+	if err != nil {
+		h.fail(w, r, "Unable to read the pending exports", err)
+		return
+	}
+	f := pendingFilter(r)
+	objs := export.Review(changes, f)
+	matching := len(objs)
+	const most = 500 // a page of objects; the CSV has them all
+	if len(objs) > most {
+		objs = objs[:most]
+	}
+	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
+	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Total: len(changes), CSV: csv}))
+}
+
+// GET /sync/pending.csv: the staging review as CSV, one row per attribute change.
+func (h *Handler) syncPendingCSV(w http.ResponseWriter, r *http.Request) {
+	changes, err := cycle.PendingChanges(r.Context(), h.st)
+	if err != nil {
+		h.fail(w, r, "Unable to read the pending exports", err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="hybridsync-pending-exports.csv"`)
+	if err := export.WriteCSV(w, changes, pendingFilter(r)); err != nil {
+		h.log.Warn("unable to write the pending exports", "err", err)
+	}
+}
+
+// GET /sync/lookup?q=: an object's path through import, sync and export.
+func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	p := helpdesk.LookupProps{Layout: h.layoutProps(r, "Find an object", "sync"), Query: q, Searched: q != ""}
+	if q == "" {
+		h.render(w, r, http.StatusOK, helpdesk.Lookup(p))
+		return
+	}
+	found, err := h.st.FindCSObjects(ctx, q)
+	if err != nil {
+		h.fail(w, r, "Unable to search the connector spaces", err)
+		return
+	}
+	// A metaverse key or cloud name finds its sources too.
+	mvs, err := h.st.FindMetaverse(ctx, q)
+	if err != nil {
+		h.fail(w, r, "Unable to search the metaverse", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, cs := range found {
+		seen[cs.Connector+"|"+cs.Anchor] = true
+	}
+	for _, mv := range mvs {
+		for _, src := range mv.Sources {
+			if seen[src.Connector+"|"+src.Anchor] {
+				continue
+			}
+			objs, err := h.st.CSObjects(ctx, src.Connector, []string{src.Anchor})
+			if err != nil {
+				h.fail(w, r, "Unable to read the connector space", err)
+				return
+			}
+			found = append(found, objs...)
+			seen[src.Connector+"|"+src.Anchor] = true
+		}
+	}
+	open, err := h.st.SyncErrors(ctx, true, 1000)
+	if err != nil {
+		h.fail(w, r, "Unable to list the sync errors", err)
+		return
+	}
+	for _, cs := range found {
+		hit := helpdesk.LookupHit{Connector: cs.Connector, DN: cs.DN, Class: cs.Class, InScope: cs.InScope && !cs.Deleted, Reason: cs.Reason}
+		j, err := h.st.MetaverseJoin(ctx, cs.Connector, cs.Anchor)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+		case err != nil:
+			h.fail(w, r, "Unable to read the join", err)
+			return
+		default:
+			var tr metaverse.Trace
+			if json.Unmarshal(j.Trace, &tr) == nil {
+				if j.Key != "" {
+					if mv, err := h.st.MetaverseObject(ctx, j.Key); err == nil {
+						tr.Cloud = mv.Attrs
+					}
+					if xs, err := h.st.ExportObjects(ctx, []string{j.Key}); err == nil {
+						if x, ok := xs[j.Key]; ok && x.CloudID != "" {
+							hit.CloudID, hit.ExportedAt = x.CloudID, jobsview.When(x.ExportedAt)
+						}
+					}
+					for _, e := range open {
+						if e.Key == j.Key {
+							hit.Errors = append(hit.Errors, e)
+						}
+					}
+				}
+				hit.Trace = &tr
+			}
+		}
+		p.Found = append(p.Found, hit)
+	}
+	h.render(w, r, http.StatusOK, helpdesk.Lookup(p))
+}
