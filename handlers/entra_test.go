@@ -64,6 +64,18 @@ func testTenant(t testing.TB) *emulated {
 	return sharedTenant.e
 }
 
+// newTenant serves an emulated tenant of the test's own, seeded as given.
+func newTenant(t *testing.T, seed tenant.Seed) *emulated {
+	t.Helper()
+	tn, err := tenant.New(seed, tenant.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(tn)
+	t.Cleanup(srv.Close)
+	return &emulated{t: tn, srv: srv}
+}
+
 func (em *emulated) config() entra.Config {
 	return entra.Config{Authority: em.srv.URL + "/organizations", GraphURL: em.srv.URL + "/v1.0", ClientID: tenant.ConnectClientID}
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -160,13 +159,8 @@ func TestSignInConfigPassThroughRule(t *testing.T) {
 	// stops the wizard here.
 	seed := tenant.DefaultSeed()
 	seed.Domains = append(seed.Domains, tenant.SeedDomain{Name: forest.Corp.RoutableSuffix, Verifiable: true})
-	tn, err := tenant.New(seed, tenant.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(tn)
-	t.Cleanup(srv.Close)
-	cfg := (&emulated{t: tn, srv: srv}).config()
+	em := newTenant(t, seed)
+	cfg := em.config()
 	e := newEnvWith(t, envOptions{entra: &cfg})
 	c := e.signedIn("admin")
 	toSignInConfig(t, c, corp, url.Values{"method": {setup.MethodPTA}})
@@ -181,7 +175,7 @@ func TestSignInConfigPassThroughRule(t *testing.T) {
 	}
 
 	// The domain is verified in the tenant; Refresh reads it, and Next goes on.
-	verifyDomain(t, srv.URL, forest.Corp.RoutableSuffix)
+	verifyDomain(t, em.srv.URL, forest.Corp.RoutableSuffix)
 	wantRedirect(t, c.submit(c.page("signin-configuration"), "/setup/signin-configuration", setup.ActionRefreshSuffixes, nil), "/setup/signin-configuration", "Refresh")
 	r = c.page("signin-configuration")
 	if got := signInText(r.find(t, `[data-testid="suffix-`+forest.Corp.RoutableSuffix+`"] [data-testid="suffix-state"]`).Text()); got != setup.StateVerified {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
@@ -77,16 +78,12 @@ func (h *Handler) syncRun(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	h.configureMu.Lock()
 	defer h.configureMu.Unlock()
-	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
-	if err != nil {
+	if j, ok, err := h.runningJob(ctx, cycle.Kind, configure.Kind); err != nil {
 		h.fail(w, r, "Unable to list jobs", err)
 		return
-	}
-	for _, j := range running {
-		if j.Kind == cycle.Kind || j.Kind == "configure" {
-			h.renderSync(w, r, http.StatusConflict, fmt.Sprintf("A %s is already running (job %d). Wait for it to finish.", strings.ToLower(h.runner.Title(j.Kind)), j.ID))
-			return
-		}
+	} else if ok {
+		h.renderSync(w, r, http.StatusConflict, fmt.Sprintf("A %s is already running (job %d). Wait for it to finish.", strings.ToLower(h.runner.Title(j.Kind)), j.ID))
+		return
 	}
 	id, err := h.runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Full: r.PostFormValue("full") == "on", Trigger: cycle.TriggerManual}, By: username(r)})
 	if err != nil {

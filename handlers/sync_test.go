@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -27,13 +26,9 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 			seed.Domains[i].Verified = true
 		}
 	}
-	tn, err := tenant.New(seed, tenant.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(tn)
-	t.Cleanup(srv.Close)
-	cfg := (&emulated{t: tn, srv: srv}).config()
+	em := newTenant(t, seed)
+	srv := em.srv
+	cfg := em.config()
 	e := newEnvWith(t, envOptions{entra: &cfg})
 	c := e.signedIn("admin")
 	walkToReady(c, nil, nil, nil)

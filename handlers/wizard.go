@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -154,16 +156,12 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 	}
 	h.configureMu.Lock()
 	defer h.configureMu.Unlock()
-	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
-	if err != nil {
+	if j, ok, err := h.runningJob(ctx, configure.Kind); err != nil {
 		h.fail(w, r, "Unable to list jobs", err)
 		return
-	}
-	for _, j := range running {
-		if j.Kind == configure.Kind {
-			h.renderWizard(w, r, http.StatusConflict, &st, setup.PageReady, setup.Errors{"": fmt.Sprintf("A configuration is already being applied (job %d). Wait for it to finish.", j.ID)})
-			return
-		}
+	} else if ok {
+		h.renderWizard(w, r, http.StatusConflict, &st, setup.PageReady, setup.Errors{"": fmt.Sprintf("A configuration is already being applied (job %d). Wait for it to finish.", j.ID)})
+		return
 	}
 	id, err := h.runner.Start(ctx, jobs.Request{Kind: configure.Kind, Params: configure.Params{Answers: st.Answers}, By: username(r)})
 	if err != nil {
@@ -252,4 +250,18 @@ func (h *Handler) ouChildren(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, wizard.TreeLevel(forest, st.Answers.OUFiltering.Forests[forest].Mark(nodes)))
+}
+
+// runningJob is a queued or running job of one of the kinds, if any.
+func (h *Handler) runningJob(ctx context.Context, kinds ...string) (store.Job, bool, error) {
+	running, err := h.st.JobsWithStatus(ctx, jobs.Queued, jobs.Running)
+	if err != nil {
+		return store.Job{}, false, err
+	}
+	for _, j := range running {
+		if slices.Contains(kinds, j.Kind) {
+			return j, true, nil
+		}
+	}
+	return store.Job{}, false, nil
 }

@@ -69,14 +69,7 @@ func TestWarning(t *testing.T) {
 
 func TestSettingsInTheStore(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
 	if s, err := Load(ctx, st); err != nil || s != Defaults() {
 		t.Fatalf("fresh: %+v %v", s, err)
 	}
@@ -96,14 +89,7 @@ func TestSettingsInTheStore(t *testing.T) {
 
 func TestSchedulerStartsWhenDue(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := newStore(t)
 	now := time.Now()
 	state := State{Now: now, Configured: true, LastStart: now.Add(-time.Hour)}
 	starts := 0
@@ -116,4 +102,18 @@ func TestSchedulerStartsWhenDue(t *testing.T) {
 	if starts != 1 {
 		t.Errorf("%d cycles started, want 1 (the second and third check come before the next is due)", starts)
 	}
+}
+
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
