@@ -7,16 +7,19 @@ package cycle
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
@@ -120,6 +123,9 @@ func (c *Cycle) steps(p Params) ([]jobs.Step, error) {
 		steps = append(steps, jobs.Step{Name: "Import " + fc.Forest, Run: func(ctx context.Context, jr *jobs.Run) error { return r.importForest(ctx, jr, fc.Forest) }})
 	}
 	steps = append(steps, jobs.Step{Name: "Synchronize", Run: r.synchronize})
+	if writesBack(a.Identifying) {
+		steps = append(steps, jobs.Step{Name: "Write the sourceAnchor back into ms-DS-ConsistencyGuid", Run: r.writeBack})
+	}
 	name := "Export to Microsoft Entra ID"
 	if a.Ready.Staging || p.DryRun {
 		name = "Keep the pending exports for review (staging mode)"
@@ -200,7 +206,7 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
 	jr.Logf("%s sync of %d connector-space object(s): %d in the metaverse, %d not synchronized", kind, res.Evaluated, res.Objects, res.NotSynced)
 	jr.Logf("Pending exports: %d add(s), %d update(s), %d delete(s), %d membership change(s)", res.Adds, res.Updates, res.Deletes, res.Memberships)
 	if n := len(res.Writebacks); n > 0 {
-		jr.Warnf("%d object(s) need objectGUID written back into ms-DS-ConsistencyGuid; hybridsync does not write it back yet", n)
+		jr.Logf("%d user(s) get their objectGUID written back into ms-DS-ConsistencyGuid", n)
 	}
 	return nil
 }
@@ -330,4 +336,80 @@ func PendingChanges(ctx context.Context, st *store.Store) ([]metaverse.Change, e
 		last := rows[len(rows)-1]
 		f.AfterOrder, f.AfterKey = last.Order, last.Key
 	}
+}
+
+// writesBack reports whether the sourceAnchor is ms-DS-ConsistencyGuid, so
+// that objectGUID is written back into it where it is empty (the
+// ms-DS-ConsistencyGuid logic).
+func writesBack(id setup.Identifying) bool {
+	attr := id.Resolved
+	if attr == "" {
+		attr = setup.AttrConsistencyGuid
+		if id.AnchorMode() == setup.AnchorAttribute {
+			attr = id.SourceAnchorAttribute
+		}
+	}
+	return strings.EqualFold(attr, setup.AttrConsistencyGuid)
+}
+
+// writeBack writes each user's objectGUID into its empty
+// ms-DS-ConsistencyGuid, as the forest's connector account. A value that is
+// there already is left alone; a refused write is a warning, and the object
+// keeps its objectGUID-based anchor either way.
+func (r *run) writeBack(ctx context.Context, jr *jobs.Run) error {
+	if r.res == nil {
+		return errors.New("nothing was synchronized")
+	}
+	if len(r.res.Writebacks) == 0 {
+		jr.Logf("Every synchronized user has ms-DS-ConsistencyGuid set")
+		return nil
+	}
+	if r.a.Ready.Staging || r.p.DryRun {
+		jr.Logf("Staging mode: nothing is written to the forests; %d user(s) would get ms-DS-ConsistencyGuid", len(r.res.Writebacks))
+		return nil
+	}
+	byForest := map[string][]metaverse.Writeback{}
+	for _, wb := range r.res.Writebacks {
+		byForest[wb.Connector] = append(byForest[wb.Connector], wb)
+	}
+	for _, fc := range r.a.Directories.Forests {
+		wbs := byForest[connector.Spec{Forest: fc}.Name()]
+		if len(wbs) == 0 {
+			continue
+		}
+		pw, err := r.c.d.Box.Open(fc.ConnectorPassword)
+		if err != nil {
+			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", fc.ConnectorUser)
+		}
+		conn, err := directory.Dial(ctx, fc.DirectoryTarget(r.c.d.Resolver), fc.ConnectorUser, pw)
+		if err != nil {
+			jr.Warnf("%s: ms-DS-ConsistencyGuid not written: %v", fc.Forest, err)
+			continue
+		}
+		var wrote, already, failed int
+		var first error
+		for _, wb := range wbs {
+			guid, err := base64.StdEncoding.DecodeString(wb.Value)
+			if err == nil {
+				err = conn.WriteConsistencyGuid(ctx, wb.DN, guid)
+			}
+			switch {
+			case err == nil:
+				wrote++
+			case errors.Is(err, directory.ErrAlreadySet):
+				already++
+			default:
+				failed++
+				if first == nil {
+					first = err
+				}
+			}
+		}
+		conn.Close()
+		jr.Logf("%s: wrote ms-DS-ConsistencyGuid of %d user(s); %d had a value already", fc.Forest, wrote, already)
+		if failed > 0 {
+			jr.Warnf("%s: %d write(s) of ms-DS-ConsistencyGuid were refused (the connector account needs the right to write it); the first: %v", fc.Forest, failed, first)
+		}
+	}
+	return nil
 }

@@ -709,6 +709,25 @@ func TestLiveConsistencyGuid(t *testing.T) {
 	if inUse, err := cc.ConsistencyGuidInUse(ctx, ci.Domains[0]); err != nil || !inUse {
 		t.Errorf("corp after setting one: ConsistencyGuidInUse = %v, %v; want true", inUse, err)
 	}
+
+	// The sync engine's write-back: objectGUID into an empty
+	// ms-DS-ConsistencyGuid, never over a value.
+	dn := forest.LayoutOf(corp).UserDN(101)
+	e, err := cc.ReadObject(ctx, dn, []string{"objectGUID"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guid := e.GetRawAttributeValue("objectGUID")
+	if err := cc.WriteConsistencyGuid(ctx, dn, guid); err != nil {
+		t.Fatalf("write-back: %v", err)
+	}
+	e, err = cc.ReadObject(ctx, dn, []string{"mS-DS-ConsistencyGuid"})
+	if err != nil || string(e.GetRawAttributeValue("mS-DS-ConsistencyGuid")) != string(guid) {
+		t.Fatalf("ms-DS-ConsistencyGuid after the write-back: %x, %v; want %x", e.GetRawAttributeValue("mS-DS-ConsistencyGuid"), err, guid)
+	}
+	if err := cc.WriteConsistencyGuid(ctx, dn, make([]byte, 16)); !errors.Is(err, directory.ErrAlreadySet) {
+		t.Errorf("a second write-back: %v, want ErrAlreadySet", err)
+	}
 }
 
 func TestLiveSSOAccount(t *testing.T) {

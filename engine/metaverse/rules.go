@@ -188,7 +188,7 @@ func (c Config) anchor(kind string, o *connector.Object) (value, why string, wri
 		if guid == "" {
 			return "", "Neither ms-DS-ConsistencyGuid nor objectGUID is populated.", false
 		}
-		return guid, "objectGUID (Base64): ms-DS-ConsistencyGuid is not populated yet, so objectGUID is used; it is to be written back into ms-DS-ConsistencyGuid (hybridsync does not write it back yet).", true
+		return guid, "objectGUID (Base64): ms-DS-ConsistencyGuid is not populated yet, so objectGUID is used and written back into it.", true
 	case setup.AttrObjectGUID:
 		if guid == "" {
 			return "", "objectGUID is unpopulated.", false

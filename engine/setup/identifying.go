@@ -333,7 +333,7 @@ func resolveManaged(ctx context.Context, forests []ForestConn, ic identifyingChe
 		names = append(names, fc.Forest)
 	}
 	return AttrConsistencyGuid, "ms-DS-ConsistencyGuid is used: no user in " + strings.Join(names, ", ") +
-		" has it populated yet. The sync engine uses each user's objectGUID until it is written there (hybridsync does not write it back yet).", nil
+		" has it populated yet. The sync engine writes each user's objectGUID into it.", nil
 }
 
 // schemaAttribute finds attr in every forest's schema (case-insensitive) and
