@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/cycle"
@@ -125,4 +127,87 @@ func jobMessages(t *testing.T, e *env, id int64) string {
 		out = append(out, ev.Level+": "+ev.Message)
 	}
 	return strings.Join(out, "\n")
+}
+
+// The deletion guard: Staff cleared on Domain and OU filtering would delete
+// more users than the threshold, so the export does not start and nothing is
+// deleted; the pending deletes are listed; allowed once, they go through.
+func TestDeletionGuardStopsAnExport(t *testing.T) {
+	t.Parallel()
+	fabrikamForest(t)
+	seed := tenant.DefaultSeed()
+	for i := range seed.Domains {
+		if seed.Domains[i].Name == "fabrikam.example.test" {
+			seed.Domains[i].Verified = true
+		}
+	}
+	em := newTenant(t, seed)
+	cfg := em.config()
+	e := newEnvWith(t, envOptions{entra: &cfg})
+	c := e.signedIn("admin")
+	walkToReady(c, nil, nil, nil)
+	c.configure(e)
+	if j := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute); j.Status != jobs.Succeeded {
+		t.Fatalf("first cycle %s: %s", j.Status, j.Error)
+	}
+	ctx := context.Background()
+	g, err := cloud.New(cloud.Config{GraphURL: em.srv.URL + "/v1.0"}, &cloud.PasswordGrant{Authority: em.srv.URL + "/organizations", ClientID: tenant.ConnectClientID, Username: adminUPN, Password: adminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTenant := func() int {
+		users, err := g.FindUsers(ctx, "startswith(userPrincipalName,'tuser')")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(users)
+	}
+	before := inTenant()
+	if before < 100 {
+		t.Fatalf("%d fabrikam users in the tenant after the first cycle", before)
+	}
+
+	wantRedirect(t, c.post("/sync/guard", url.Values{"action": {"save"}, "threshold": {"10"}, "percent": {"0"}}), "/sync", "lower the threshold")
+
+	// Clear Staff, and configure again.
+	base := "DC=fabrikam,DC=example,DC=test"
+	staff := "OU=Staff," + base
+	r := c.page("ou-filtering")
+	v := url.Values{}
+	r.find(t, `[data-testid="tree-fabrikam.example.test"] input[type=hidden][name="seen:fabrikam.example.test"]`).Each(func(_ int, s *goquery.Selection) {
+		v.Add("seen:fabrikam.example.test", s.AttrOr("value", ""))
+		if dn := s.AttrOr("value", ""); dn != staff {
+			v.Add("sync:fabrikam.example.test", dn)
+		}
+	})
+	wantRedirect(t, c.submit(r, "/setup/ou-filtering", "next", v), "/setup/identifying-users", "Next with Staff cleared")
+	for _, p := range [][2]string{{"identifying-users", "group-filtering"}, {"group-filtering", "optional-features"}, {"optional-features", "ready"}} {
+		c.next(p[0], nil, p[1])
+	}
+	c.configure(e)
+
+	stopped := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute)
+	if stopped.Status != jobs.Failed || !strings.Contains(stopped.Error, cycle.StoppedDeletion) {
+		t.Fatalf("the cycle over the threshold: %s %q", stopped.Status, stopped.Error)
+	}
+	if got := inTenant(); got != before {
+		t.Errorf("%d users in the tenant after the stopped export, want %d: something was deleted", got, before)
+	}
+	page := c.get("/sync")
+	runs := strings.Join(strings.Fields(page.find(t, `[data-testid="export-runs"]`).Text()), " ")
+	if !strings.Contains(runs, cycle.StoppedDeletion) || !strings.Contains(runs, "pending delete(s)") {
+		t.Errorf("the stopped export is not shown with its pending deletes: %s", runs)
+	}
+
+	// Allowed once: the deletes go through, and the allowance is spent.
+	wantRedirect(t, c.post("/sync/guard", url.Values{"action": {"allow"}, "allow": {"1000"}}), "/sync", "allow the deletes once")
+	if j := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute); j.Status != jobs.Succeeded {
+		t.Fatalf("the allowed cycle %s: %s", j.Status, j.Error)
+	}
+	if got := inTenant(); got >= before {
+		t.Errorf("%d users in the tenant after the allowed deletes, want fewer than %d", got, before)
+	}
+	if g, err := e.st.DeletionGuard(ctx); err != nil || g.AllowDeletes != 0 {
+		t.Errorf("the allowance is not spent: %+v %v", g, err)
+	}
 }
