@@ -416,7 +416,13 @@ var errTimeout = errors.New("timed out")
 // status.
 func (c *client) waitJob(path string) (string, error) {
 	c.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return c.waitJobWithin(path, 20*time.Second)
+}
+
+// waitJobWithin is waitJob with a deadline of its own.
+func (c *client) waitJobWithin(path string, within time.Duration) (string, error) {
+	c.t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		r := c.get(path)
 		for _, st := range []string{"succeeded", "failed", "interrupted"} {

@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
 // TestSyncCycleInTheBrowser configures corp over HTTP with the scheduler on,
@@ -56,4 +61,83 @@ func TestSyncCycleInTheBrowser(t *testing.T) {
 	p.visible("pending-count")
 	p.shot("pending")
 	s.expectNoErrors()
+}
+
+// TestSyncSurvivesSIGKILLDuringExport kills the server with SIGKILL while a
+// cycle exports to a tenant whose write budget makes the export take a while;
+// after a restart the next cycle finishes the export with no duplicate
+// creates and no lost change, and a third cycle has nothing left to add.
+func TestSyncSurvivesSIGKILLDuringExport(t *testing.T) {
+	needForests(t)
+	tn := startTenant(t, testSeed(), "-budget", "100", "-window", "2s")
+	s := startServer(t, t.TempDir(), tn.flags()...)
+	c := s.newClient()
+	c.firstRun(adminUser, adminPass)
+	if st, err := c.waitJob(c.driveWizard(map[string]url.Values{"directories": corpWithSvcSync(t)})); err != nil || st != "succeeded" {
+		t.Fatalf("configure: %s %v", st, err)
+	}
+	g, err := cloud.New(cloud.Config{GraphURL: tn.GraphURL()}, &cloud.PasswordGrant{Authority: tn.Authority(), ClientID: tenant.ConnectClientID, Username: entraAdmin, Password: entraPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	synced := func() []cloud.User {
+		us, err := g.ListUsers(context.Background(), 999)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []cloud.User
+		for _, u := range us {
+			if u.OnPremisesImmutableID != "" {
+				out = append(out, u)
+			}
+		}
+		return out
+	}
+
+	first := c.post("/sync/run", url.Values{})
+	if !strings.HasPrefix(first.URL, "/jobs/") {
+		t.Fatalf("run a cycle: %d at %s", first.Status, first.URL)
+	}
+	// Kill it once the export has created some users but not all.
+	deadline := time.Now().Add(60 * time.Second)
+	for len(synced()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the export created nobody within 60 s")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.kill()
+	partial := len(synced())
+	s.start()
+	c.signIn(adminUser, adminPass)
+	if st, err := c.waitJob(first.URL); err != nil || st != "interrupted" {
+		t.Fatalf("the killed cycle is %q (%v), want interrupted", st, err)
+	}
+
+	second := c.post("/sync/run", url.Values{})
+	if st, err := c.waitJobWithin(second.URL, 3*time.Minute); err != nil || st != "succeeded" {
+		t.Fatalf("the cycle after the restart: %q %v", st, err)
+	}
+	users := synced()
+	seen := map[string]bool{}
+	for _, u := range users {
+		if seen[u.OnPremisesImmutableID] || strings.Contains(u.UserPrincipalName, "+") {
+			t.Errorf("a duplicate create: %s (%s)", u.UserPrincipalName, u.OnPremisesImmutableID)
+		}
+		seen[u.OnPremisesImmutableID] = true
+	}
+	if len(users) <= partial {
+		t.Fatalf("%d synced users after the restart, %d when killed: the export did not finish", len(users), partial)
+	}
+	third := c.post("/sync/run", url.Values{})
+	if st, err := c.waitJobWithin(third.URL, 3*time.Minute); err != nil || st != "succeeded" {
+		t.Fatalf("the third cycle: %q %v", st, err)
+	}
+	if r := c.get(third.URL); !strings.Contains(r.Body, "Exported: 0 add(s)") {
+		t.Errorf("the third cycle still added objects:\n%s", excerpt(r.Body))
+	}
+	if n := len(synced()); n != len(users) {
+		t.Errorf("%d synced users after the third cycle, %d after the second", n, len(users))
+	}
+	t.Logf("killed with %d of %d users exported", partial, len(users))
 }

@@ -105,9 +105,9 @@ func buildEmulator() (string, error) {
 	return emulatorBin, emulatorErr
 }
 
-// startTenant runs the emulator with seed on a free loopback port until the
-// test ends; its log is printed if the test failed.
-func startTenant(t *testing.T, seed tenant.Seed) *tenantProc {
+// startTenant runs the emulator with seed (and its extra flags) on a free
+// loopback port until the test ends; its log is printed if the test failed.
+func startTenant(t *testing.T, seed tenant.Seed, args ...string) *tenantProc {
 	t.Helper()
 	bin, err := buildEmulator()
 	if err != nil {
@@ -123,7 +123,7 @@ func startTenant(t *testing.T, seed tenant.Seed) *tenantProc {
 		t.Fatal(err)
 	}
 	tp := &tenantProc{Seed: seed, logs: &logBuffer{}}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-seed", seedPath)
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-seed", seedPath}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
