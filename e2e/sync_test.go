@@ -57,7 +57,7 @@ func TestSyncCycleInTheBrowser(t *testing.T) {
 	p.expectContains("hit-0", "in Microsoft Entra ID")
 	p.shot("lookup")
 
-	p.open("/sync/pending?kind=contact")
+	p.open("/sync/pending?kind=contact&text=contact00")
 	p.visible("pending-count")
 	p.shot("pending")
 	s.expectNoErrors()

@@ -187,7 +187,7 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 	f := pendingFilter(r)
 	objs := export.Review(changes, f)
 	matching := len(objs)
-	const most = 500 // a page of objects; the CSV has them all
+	const most = 200 // a page of objects; the CSV has them all
 	if len(objs) > most {
 		objs = objs[:most]
 	}
