@@ -223,7 +223,9 @@ func (r *run) objects(ctx context.Context, since time.Time) ([]connector.Object,
 			return nil, err
 		}
 		for _, row := range rows {
-			if !r.full && !row.ChangedAt.After(since) {
+			// A second of slack: the store keeps milliseconds, and seeing an
+			// object again is harmless.
+			if !r.full && !row.ChangedAt.After(since.Add(-time.Second)) {
 				continue
 			}
 			o := connector.FromRow(row)
