@@ -2,7 +2,6 @@ package metaverse
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -68,18 +67,12 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 	for k, x := range stored {
 		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 	}
-	res := &Result{Full: full, Changes: e.Pending(t.Keys, exported, full), Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
-	for _, c := range res.Changes {
-		switch c.Op {
-		case OpAdd:
-			res.Adds++
-		case OpUpdate:
-			res.Updates++
-		case OpDelete:
-			res.Deletes++
-		}
-		res.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
-	}
+	// The pending exports are computed as they are written, after the
+	// metaverse objects and the joins: a full sync never holds them and the
+	// encoding of the rest at once.
+	plan := e.plan(t.Keys, exported, full)
+	res := &Result{Full: full, Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
+	var changes []Change // nil when there are none, as Pending's
 
 	w := store.MVWrite{Full: full}
 	if !full {
@@ -90,7 +83,7 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 		}
 	}
 	for _, id := range t.Sources {
-		if en := e.cs[id]; en != nil && !en.trace.Synced {
+		if en := e.cs[id]; en != nil && !en.tr.synced {
 			res.NotSynced++
 		}
 	}
@@ -101,36 +94,58 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 			}
 		}
 	}
+	// One encoding buffer for every row (encoded by hand, as json.Marshal
+	// encodes): the store copies a row's JSON before it asks for the next.
+	var tb []byte
 	w.Joins = func(yield func(store.MVJoin, error) bool) {
 		for _, id := range t.Sources {
 			en := e.cs[id]
 			if en == nil {
 				continue
 			}
-			trace, err := json.Marshal(en.trace)
-			if err != nil {
-				err = fmt.Errorf("metaverse: unable to encode the trace of %s: %w", en.obj.DN, err)
-			}
+			tb = en.appendJSON(tb[:0])
 			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.obj.DN, Key: en.key,
-				Synced: en.trace.Synced, Reason: en.trace.Reason, Trace: trace}, err) {
+				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
 				return
 			}
 		}
 	}
 	w.Pending = func(yield func(store.MVPending, error) bool) {
-		for _, c := range res.Changes {
-			enc, err := json.Marshal(c)
-			if err != nil {
-				err = fmt.Errorf("metaverse: unable to encode the pending export of %s: %w", c.Key, err)
+		if len(plan) > 0 {
+			changes = make([]Change, 0, len(plan))
+		}
+		for _, p := range plan {
+			chs := Diff(e.mv[p.key], exported[p.key])
+			if p.sub >= len(chs) {
+				yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
+				return
 			}
+			c := chs[p.sub]
+			changes = append(changes, c)
+			tb = c.appendJSON(tb[:0])
 			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: orderOf(c),
-				AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: enc}, err) {
+				AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: tb}, nil) {
 				return
 			}
 		}
 	}
 	if err := st.SaveMetaverse(ctx, w); err != nil {
 		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
+	}
+	res.Changes = changes
+	if len(changes) != len(plan) {
+		res.Changes = e.Pending(t.Keys, exported, full)
+	}
+	for _, c := range res.Changes {
+		switch c.Op {
+		case OpAdd:
+			res.Adds++
+		case OpUpdate:
+			res.Updates++
+		case OpDelete:
+			res.Deletes++
+		}
+		res.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
 	}
 	return res, nil
 }

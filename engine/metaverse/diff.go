@@ -48,6 +48,18 @@ func Diff(desired *Object, exported *Exported) []Change {
 // attrChanges lists the properties whose values differ, by name.
 func attrChanges(old, new map[string][]string) []AttrChange {
 	var out []AttrChange
+	if len(old) == 0 {
+		// An add: every non-empty value, in one allocation of the right size.
+		n := 0
+		for _, nv := range new {
+			if len(nv) > 0 {
+				n++
+			}
+		}
+		if n > 0 {
+			out = make([]AttrChange, 0, n)
+		}
+	}
 	for name, nv := range new {
 		if ov := old[name]; !slices.Equal(ov, nv) {
 			out = append(out, AttrChange{Name: name, Old: ov, New: nv})
@@ -127,4 +139,120 @@ func (e *Engine) Pending(keys []string, exported map[string]*Exported, all bool)
 	}
 	Order(out)
 	return out
+}
+
+// planned is one pending export, computed again (Diff) when it is written:
+// its key, its place in Order, and which of the key's Diff results it is.
+// A full sync of 100,000 objects writes its pending exports without
+// holding them all at once.
+type planned struct {
+	key      string
+	ord, sub int
+}
+
+// plan lists the pending exports Pending would compute, in its order.
+func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []planned {
+	var out []planned
+	one := func(k string) {
+		d, x := e.mv[k], exported[k]
+		switch {
+		case d == nil && x == nil:
+		case d == nil:
+			out = append(out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0})
+		case x == nil:
+			out = append(out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 0})
+		case x.Kind != d.Kind:
+			out = append(out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0}, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 1})
+		case differs(x, d):
+			out = append(out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpUpdate}), 0})
+		}
+	}
+	seen := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		seen[k] = true
+		one(k)
+	}
+	if all {
+		for _, k := range slices.Sorted(maps.Keys(exported)) {
+			if !seen[k] {
+				one(k)
+			}
+		}
+	}
+	// (order, key) is unique: the same order as Order's stable sort.
+	slices.SortFunc(out, func(a, b planned) int { return cmp.Or(cmp.Compare(a.ord, b.ord), strings.Compare(a.key, b.key)) })
+	return out
+}
+
+// differs: Diff makes an update (attrChanges or memberChanges is not empty).
+func differs(x *Exported, d *Object) bool {
+	for name, nv := range d.Attrs {
+		if !slices.Equal(x.Attrs[name], nv) {
+			return true
+		}
+	}
+	for name, ov := range x.Attrs {
+		if _, ok := d.Attrs[name]; !ok && len(ov) > 0 {
+			return true
+		}
+	}
+	return !slices.Equal(x.Members, d.Members)
+}
+
+// appendJSON appends c as json.Marshal encodes it, without reflection: a
+// full sync encodes 100,000 of them.
+func (c *Change) appendJSON(b []byte) []byte {
+	b = append(b, `{"key":`...)
+	b = appendJSONString(b, c.Key)
+	b = append(b, `,"kind":`...)
+	b = appendJSONString(b, c.Kind)
+	b = append(b, `,"op":`...)
+	b = appendJSONString(b, c.Op)
+	if c.CloudID != "" {
+		b = append(b, `,"cloudId":`...)
+		b = appendJSONString(b, c.CloudID)
+	}
+	if len(c.Attrs) > 0 {
+		b = append(b, `,"attrs":[`...)
+		for i, a := range c.Attrs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"name":`...)
+			b = appendJSONString(b, a.Name)
+			if len(a.Old) > 0 {
+				b = append(b, `,"old":`...)
+				b = appendJSONStrings(b, a.Old)
+			}
+			if len(a.New) > 0 {
+				b = append(b, `,"new":`...)
+				b = appendJSONStrings(b, a.New)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(c.AddMembers) > 0 {
+		b = append(b, `,"addMembers":`...)
+		b = appendJSONStrings(b, c.AddMembers)
+	}
+	if len(c.RemoveMembers) > 0 {
+		b = append(b, `,"removeMembers":`...)
+		b = appendJSONStrings(b, c.RemoveMembers)
+	}
+	b = append(b, `,"source":`...)
+	b = appendJSONString(b, c.Source)
+	return append(b, '}')
+}
+
+// appendJSONStrings appends a non-empty []string as json.Marshal does.
+func appendJSONStrings(b []byte, v []string) []byte {
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
 }

@@ -21,7 +21,7 @@ type entry struct {
 	cluster string   // join cluster; "" when not synced by the object's own rules
 	key     string   // the metaverse object it is part of; "" when none
 	kind    string   // that object's kind
-	trace   Trace
+	tr      trace
 	base    int // steps of the object's own rules; a rebuild keeps these
 }
 
@@ -159,7 +159,7 @@ func (e *Engine) note(id SourceID, old *entry) {
 func (e *Engine) add(o *connector.Object) {
 	id := SourceID{o.Connector, o.Anchor}
 	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
-	en.trace = Trace{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: o.Class}
+	en.tr.steps = make([]tstep, 0, 6) // a user's steps, without growing
 	e.cs[id] = en
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
@@ -171,8 +171,8 @@ func (e *Engine) add(o *connector.Object) {
 		e.dns[o.Connector] = idx
 	}
 	idx[en.dn] = id
-	if eligible(o, &en.trace) {
-		if cv, ok := e.cfg.joinValue(id, o, &en.trace); ok {
+	if eligible(o, &en.tr) {
+		if cv, ok := e.cfg.joinValue(id, o, &en.tr); ok {
 			en.cluster = cv
 			cl := e.clusters[cv]
 			if cl == nil {
@@ -186,7 +186,7 @@ func (e *Engine) add(o *connector.Object) {
 			}
 		}
 	}
-	en.base = len(en.trace.Steps)
+	en.base = len(en.tr.steps)
 }
 
 func (e *Engine) addRefs(en *entry) {
@@ -195,9 +195,16 @@ func (e *Engine) addRefs(en *entry) {
 		r = map[string][]SourceID{}
 		e.refs[en.id.Connector] = r
 	}
+	idx := e.dns[en.id.Connector]
 	en.members = make([]string, len(en.obj.Members))
 	for i, m := range en.obj.Members {
 		dn := strings.ToLower(m)
+		// The member's own entry holds the same lower-case DN: share it.
+		if id, ok := idx[dn]; ok {
+			if m := e.cs[id]; m != nil && m.dn == dn {
+				dn = m.dn
+			}
+		}
 		en.members[i] = dn
 		r[dn] = append(r[dn], en.id)
 	}
@@ -294,8 +301,8 @@ func (e *Engine) rebuild(cid string) {
 		if _, seen := e.run.oldKey[id]; !seen {
 			e.note(id, en)
 		}
-		en.trace.Steps = en.trace.Steps[:en.base]
-		en.trace.Synced, en.trace.Reason, en.trace.Primary, en.trace.JoinedWith = false, "", false, nil
+		en.tr.steps = en.tr.steps[:en.base]
+		en.tr.synced, en.tr.reason, en.tr.primary, en.tr.joinedWith = false, tstep{}, false, nil
 		en.key, en.kind = "", ""
 		delete(e.wb, id)
 		ens = append(ens, en)
@@ -316,7 +323,7 @@ func (e *Engine) rebuild(cid string) {
 	byForest := map[string]*entry{}
 	for _, en := range ens {
 		if first, dup := byForest[en.id.Connector]; dup {
-			en.trace.drop(RuleJoin, "Another object of "+en.id.Connector+" ("+first.obj.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
+			en.tr.drop(rJoin, "Another object of "+en.id.Connector+" ("+first.obj.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
 			continue
 		}
 		byForest[en.id.Connector] = en
@@ -356,14 +363,14 @@ func (e *Engine) rebuild(cid string) {
 	}
 	if key == "" {
 		for _, en := range chosen {
-			en.trace.drop(RuleSourceAnchor, why)
+			en.tr.drop(rSourceAnchor, why)
 		}
 		return
 	}
 	if other, taken := e.owner[key]; taken && other != cid {
 		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.mv[key].Source + "): not synchronized."
 		for _, en := range chosen {
-			en.trace.drop(RuleSourceAnchor, msg)
+			en.tr.drop(rSourceAnchor, msg)
 		}
 		return
 	}
@@ -373,13 +380,13 @@ func (e *Engine) rebuild(cid string) {
 	for i, en := range chosen {
 		all[i], srcIDs[i] = en.obj, en.id
 	}
-	primary.trace.step(RuleSourceAnchor, OutcomeKept, key+": "+why)
+	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
 	upn := ""
 	if kind == KindUser {
-		upn = e.cfg.signIn(primary.obj, &primary.trace)
+		upn = e.cfg.signIn(primary.obj, &primary.tr)
 	}
 	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, Source: primary.id.Connector + ": " + primary.obj.DN}
-	obj.Attrs = e.cfg.flowAttrs(kind, key, upn, sources{all: all, mailbox: mailbox}, &primary.trace)
+	obj.Attrs = e.cfg.flowAttrs(kind, key, upn, sources{all: all, mailbox: mailbox}, &primary.tr)
 	e.mv[key], e.owner[key], cl.key = obj, cid, key
 	e.run.keys[key] = true
 	if writeback {
@@ -387,23 +394,23 @@ func (e *Engine) rebuild(cid string) {
 	}
 	for _, en := range chosen {
 		en.key, en.kind = key, kind
-		t := &en.trace
-		t.Synced, t.Key, t.Kind, t.Primary = true, key, kind, en == primary
+		t := &en.tr
+		t.synced, t.primary = true, en == primary
 		for _, o := range chosen {
 			if o != en {
-				t.JoinedWith = append(t.JoinedWith, o.id)
+				t.joinedWith = append(t.joinedWith, o.id)
 			}
 		}
 		if en == primary {
-			t.Reason = "Synchronized as a " + kind + " (sourceAnchor " + key + ")."
+			t.reason = tstep{msg: msgSynced, a: kind, b: key}
 			if len(chosen) > 1 {
-				t.step(RuleJoin, OutcomeKept, "Projected into the metaverse; "+strconv.Itoa(len(chosen)-1)+" object(s) of other forests joined it, and this object's values take precedence.")
+				t.step(rJoin, oKept, "Projected into the metaverse; "+strconv.Itoa(len(chosen)-1)+" object(s) of other forests joined it, and this object's values take precedence.")
 			} else {
-				t.step(RuleJoin, OutcomeKept, "Projected into the metaverse as a "+kind+".")
+				t.add(tstep{rule: rJoin, outcome: oKept, msg: msgProjected, a: kind})
 			}
 		} else {
-			t.Reason = "Joined to " + obj.Source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."
-			t.step(RuleJoin, OutcomeKept, t.Reason)
+			t.reason = tstep{a: "Joined to " + obj.Source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
+			t.step(rJoin, oKept, t.reason.a)
 		}
 	}
 	if kind == KindGroup {
@@ -468,8 +475,8 @@ func (e *Engine) resolveMembers(g SourceID) {
 	e.run.keys[en.key] = true
 	e.run.src[g] = true
 	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
-	en.trace.Steps = slices.DeleteFunc(en.trace.Steps, func(s Step) bool { return s.Rule == RuleMembers })
-	en.trace.step(RuleMembers, OutcomeInfo, detail)
+	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
+	en.tr.step(rMembers, oInfo, detail)
 }
 
 // Object returns the metaverse object of a key.
@@ -491,8 +498,7 @@ func (e *Engine) Why(id SourceID) (Trace, bool) {
 	if en == nil {
 		return Trace{}, false
 	}
-	t := en.trace
-	t.Steps = slices.Clone(t.Steps)
+	t := en.render()
 	if o := e.mv[t.Key]; o != nil {
 		t.Cloud = o.Attrs
 	}

@@ -81,7 +81,7 @@ func (s sources) first(names ...string) string {
 }
 
 // flowAttrs computes the cloud attributes of a metaverse object.
-func (c Config) flowAttrs(kind, key, upn string, s sources, t *Trace) map[string][]string {
+func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string][]string {
 	p := s.all[0]
 	out := make(map[string][]string, 24)
 	set := func(prop, v string) {
@@ -152,7 +152,7 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *Trace) map[string
 
 // flowExtensions adds the directory extension attributes an object has.
 // Values longer than setup.MaxExtensionValue characters are not synced.
-func (c Config) flowExtensions(s sources, out map[string][]string, t *Trace) {
+func (c Config) flowExtensions(s sources, out map[string][]string, t *trace) {
 	for _, x := range c.Extensions {
 		vals := s.get(strings.ToLower(x.Name))
 		if len(vals) == 0 {
@@ -161,7 +161,7 @@ func (c Config) flowExtensions(s sources, out map[string][]string, t *Trace) {
 		var keep []string
 		for _, v := range vals {
 			if len([]rune(v)) > setup.MaxExtensionValue {
-				t.step(RuleExtensions, OutcomeInfo, "A value of "+x.Name+" is longer than 250 characters: not synced.")
+				t.step(rExtensions, oInfo, "A value of "+x.Name+" is longer than 250 characters: not synced.")
 				continue
 			}
 			if x.Type == setup.ExtBoolean {

@@ -82,16 +82,6 @@ const (
 	RuleExtensions   = "Directory extensions"
 )
 
-func (t *Trace) step(rule, outcome, detail string) {
-	t.Steps = append(t.Steps, Step{Rule: rule, Outcome: outcome, Detail: detail})
-}
-
-// drop ends the trace: not synced, for the reason given.
-func (t *Trace) drop(rule, detail string) {
-	t.step(rule, OutcomeDropped, detail)
-	t.Synced, t.Reason, t.Key, t.Kind, t.Primary, t.JoinedWith = false, detail, "", "", false, nil
-}
-
 // Writeback is one object whose objectGUID must be written into its
 // ms-DS-ConsistencyGuid (the ms-DS-ConsistencyGuid logic): the writer is
 // the export to the forest, not this package.

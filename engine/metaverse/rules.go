@@ -47,9 +47,9 @@ var syncAccountPrefixes = []string{"msol_", "aad_", "sync_", "support_388945a0",
 // eligible applies the rules that look at one object alone: scope, class,
 // system objects, the per-kind conditions. It records them in t and returns
 // false when the object is not synced.
-func eligible(o *connector.Object, t *Trace) bool {
+func eligible(o *connector.Object, t *trace) bool {
 	if o.Deleted {
-		t.drop(RuleScope, "Deleted in the forest (or moved out of the imported partitions).")
+		t.drop(rScope, "Deleted in the forest (or moved out of the imported partitions).")
 		return false
 	}
 	if !o.InScope {
@@ -57,17 +57,17 @@ func eligible(o *connector.Object, t *Trace) bool {
 		if reason == "" {
 			reason = "Out of scope."
 		}
-		t.drop(RuleScope, reason)
+		t.drop(rScope, reason)
 		return false
 	}
-	t.step(RuleScope, OutcomeKept, orDefault(o.Reason, "In scope."))
+	t.step(rScope, oKept, orDefault(o.Reason, "In scope."))
 	kind := kindOf(o.Class)
 	if kind == "" {
-		t.drop(RuleClass, "Objects of class "+o.Class+" are not synchronized.")
+		t.drop(rClass, "Objects of class "+o.Class+" are not synchronized.")
 		return false
 	}
 	if strings.EqualFold(o.Attr("iscriticalsystemobject"), "TRUE") {
-		t.drop(RuleSystem, "A critical system object (isCriticalSystemObject is TRUE): never synchronized.")
+		t.drop(rSystem, "A critical system object (isCriticalSystemObject is TRUE): never synchronized.")
 		return false
 	}
 	switch kind {
@@ -75,38 +75,38 @@ func eligible(o *connector.Object, t *Trace) bool {
 		sam := strings.ToLower(o.Attr("samaccountname"))
 		for _, p := range syncAccountPrefixes {
 			if strings.HasPrefix(sam, p) {
-				t.drop(RuleSystem, "sAMAccountName "+o.Attr("samaccountname")+" is a built-in or synchronization account: never synchronized.")
+				t.drop(rSystem, "sAMAccountName "+o.Attr("samaccountname")+" is a built-in or synchronization account: never synchronized.")
 				return false
 			}
 		}
 	case KindGroup:
 		gt, _ := strconv.ParseInt(o.Attr("grouptype"), 10, 64)
 		if gt&groupSecurity == 0 && o.Attr("mail") == "" && len(o.Attrs["proxyaddresses"]) == 0 {
-			t.drop(RuleClass, "A distribution group that is not mail-enabled: only security groups and mail-enabled groups are synchronized.")
+			t.drop(rClass, "A distribution group that is not mail-enabled: only security groups and mail-enabled groups are synchronized.")
 			return false
 		}
 	case KindDevice:
 		if len(o.Attrs["usercertificate"]) == 0 {
-			t.drop(RuleClass, "A computer without userCertificate: only computers registered for hybrid join (userCertificate populated) become devices.")
+			t.drop(rClass, "A computer without userCertificate: only computers registered for hybrid join (userCertificate populated) become devices.")
 			return false
 		}
 	}
-	t.step(RuleClass, OutcomeKept, "A "+o.Class+": synchronized as a "+kind+".")
+	t.add(tstep{rule: rClass, outcome: oKept, msg: msgClass, a: o.Class, b: kind})
 	return true
 }
 
 // joinValue is the object's join cluster under the matching rule: objects
 // with the same value form one metaverse object. ok false: the object is
 // not synced (an unpopulated matching attribute), the reason in t.
-func (c Config) joinValue(id SourceID, o *connector.Object, t *Trace) (string, bool) {
+func (c Config) joinValue(id SourceID, o *connector.Object, t *trace) (string, bool) {
 	single := "o:" + id.Connector + "\x00" + id.Anchor
 	kind := kindOf(o.Class)
 	if kind == KindContact && c.Matching == setup.MatchMail {
 		if m := o.Attr("mail"); m != "" {
-			t.step(RuleMatching, OutcomeKept, "Joins users and contacts whose mail is "+m+".")
+			t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchMail, a: m})
 			return "m:" + strings.ToLower(m), true
 		}
-		t.step(RuleMatching, OutcomeInfo, "mail is unpopulated: the contact is not joined.")
+		t.step(rMatching, oInfo, "mail is unpopulated: the contact is not joined.")
 		return single, true
 	}
 	if kind != KindUser {
@@ -116,50 +116,49 @@ func (c Config) joinValue(id SourceID, o *connector.Object, t *Trace) (string, b
 	case setup.MatchMail:
 		m := o.Attr("mail")
 		if m == "" {
-			t.drop(RuleMatching, "mail is unpopulated, and users are matched across forests on mail: users whose mail is unpopulated aren't synchronized.")
+			t.drop(rMatching, "mail is unpopulated, and users are matched across forests on mail: users whose mail is unpopulated aren't synchronized.")
 			return "", false
 		}
-		t.step(RuleMatching, OutcomeKept, "Joins users and contacts whose mail is "+m+".")
+		t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchMail, a: m})
 		return "m:" + strings.ToLower(m), true
 	case setup.MatchSIDs:
 		if disabled(o) {
 			for _, a := range []string{"msexchmasteraccountsid", "msrtcsip-originatorsid"} {
 				if v := o.Attr(a); v != "" && v != selfSID {
-					t.step(RuleMatching, OutcomeKept, "A disabled user whose "+attrName(a)+" is "+sidText(v)+
-						": joins the enabled user of that objectSID in an account forest (a linked mailbox).")
+					t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchSIDLinked, a: a, b: v})
 					return "s:" + v, true
 				}
 			}
 		}
 		if v := o.Attr("objectsid"); v != "" {
-			t.step(RuleMatching, OutcomeKept, "Joins a disabled user in a resource forest whose msExchMasterAccountSid or msRTCSIP-OriginatorSID is "+sidText(v)+".")
+			t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchSID, a: v})
 			return "s:" + v, true
 		}
-		t.step(RuleMatching, OutcomeInfo, "objectSID is unpopulated: the user is not joined.")
+		t.step(rMatching, oInfo, "objectSID is unpopulated: the user is not joined.")
 		return single, true
 	case setup.MatchSAMMailNickname:
 		sam, nick := o.Attr("samaccountname"), o.Attr("mailnickname")
 		if sam == "" || nick == "" {
-			t.step(RuleMatching, OutcomeInfo, "sAMAccountName or mailNickname is unpopulated: the user is not joined, it is projected on its own.")
+			t.step(rMatching, oInfo, "sAMAccountName or mailNickname is unpopulated: the user is not joined, it is projected on its own.")
 			return single, true
 		}
-		t.step(RuleMatching, OutcomeKept, "Joins users whose sAMAccountName is "+sam+" and mailNickname "+nick+".")
+		t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchSAMNick, a: sam, b: nick})
 		return "n:" + strings.ToLower(sam) + "\x00" + strings.ToLower(nick), true
 	case setup.MatchAttribute:
 		name := strings.ToLower(c.MatchingAttribute)
 		v := o.Attr(name)
 		if v == "" {
-			t.drop(RuleMatching, c.MatchingAttribute+" is unpopulated, and users are matched across forests on it: users whose "+
+			t.drop(rMatching, c.MatchingAttribute+" is unpopulated, and users are matched across forests on it: users whose "+
 				c.MatchingAttribute+" is unpopulated aren't synchronized.")
 			return "", false
 		}
 		if !connector.BinaryAttributes[name] {
 			v = strings.ToLower(v)
 		}
-		t.step(RuleMatching, OutcomeKept, "Joins users whose "+c.MatchingAttribute+" is "+o.Attr(name)+".")
+		t.add(tstep{rule: rMatching, outcome: oKept, msg: msgMatchAttr, a: c.MatchingAttribute, b: o.Attr(name)})
 		return "a:" + v, true
 	}
-	t.step(RuleMatching, OutcomeInfo, "Users are represented only once across all forests: not joined.")
+	t.step(rMatching, oInfo, "Users are represented only once across all forests: not joined.")
 	return single, true
 }
 
@@ -178,7 +177,7 @@ func (c Config) anchor(kind string, o *connector.Object) (value, why string, wri
 		if guid == "" {
 			return "", "objectGUID is unpopulated.", false
 		}
-		return guid, "objectGUID (Base64), the anchor of every " + kind + ".", false
+		return guid, anchorOfEvery(kind), false
 	}
 	switch c.anchorMode() {
 	case setup.AttrConsistencyGuid:
@@ -251,36 +250,36 @@ func sidText(b64 string) string {
 // sAMAccountName@<domain> (Microsoft Entra Connect's default rule); a
 // suffix that is not a verified domain becomes the initial onmicrosoft.com
 // domain. It records each decision in t.
-func (c Config) signIn(o *connector.Object, t *Trace) string {
+func (c Config) signIn(o *connector.Object, t *trace) string {
 	attr := c.SignInAttribute
 	if attr == "" {
 		attr = setup.AttributeUPN
 	}
 	v := o.Attr(strings.ToLower(attr))
-	from := attr
+	var sam bool // v is sAMAccountName@domain
 	if v != "" && !strings.Contains(v, "@") {
-		t.step(RuleSignIn, OutcomeInfo, attr+" is "+v+", which is not an address (RFC 822): it can't be the sign-in name.")
+		t.add(tstep{rule: rSignIn, outcome: oInfo, msg: msgSignInNotAddress, a: attr, b: v})
 		v = ""
 	}
 	if v == "" {
-		sam := o.Attr("samaccountname")
-		if sam == "" {
-			sam = o.Attr("cn")
+		name := o.Attr("samaccountname")
+		if name == "" {
+			name = o.Attr("cn")
 		}
-		v = sam + "@" + dnsDomain(o.DN)
-		from = "sAMAccountName@domain, because " + attr + " is unpopulated"
+		v = name + "@" + dnsDomain(o.DN)
+		sam = true
 	}
 	prefix, suffix, _ := strings.Cut(v, "@")
 	if !c.tenantKnown() {
-		t.step(RuleSignIn, OutcomeKept, "userPrincipalName "+v+" (from "+from+"); the tenant's domains are not known, so the suffix is not checked.")
+		t.add(tstep{rule: rSignIn, outcome: oKept, msg: pick(sam, msgSignInUnknownSAM, msgSignInUnknown), a: v, b: attr})
 		return v
 	}
 	if c.VerifiedDomains[strings.ToLower(suffix)] {
-		t.step(RuleSignIn, OutcomeKept, "userPrincipalName "+v+" (from "+from+"): "+suffix+" is a verified domain.")
+		t.add(tstep{rule: rSignIn, outcome: oKept, msg: pick(sam, msgSignInVerifiedSAM, msgSignInVerified), a: v, b: attr})
 		return v
 	}
 	nv := prefix + "@" + c.InitialDomain
-	t.step(RuleSignIn, OutcomeKept, "userPrincipalName "+nv+": "+v+" (from "+from+") has the suffix "+suffix+
+	t.step(rSignIn, oKept, "userPrincipalName "+nv+": "+v+" (from "+signInFrom(attr, sam)+") has the suffix "+suffix+
 		", which is not a verified domain of the tenant, so the initial domain "+c.InitialDomain+" replaces it.")
 	return nv
 }
@@ -313,4 +312,18 @@ func attrName(lower string) string {
 		return "msRTCSIP-OriginatorSID"
 	}
 	return lower
+}
+
+// anchorOfEvery says where a non-user kind's sourceAnchor comes from (one
+// string per kind, shared by every object's trace).
+func anchorOfEvery(kind string) string {
+	switch kind {
+	case KindGroup:
+		return "objectGUID (Base64), the anchor of every group."
+	case KindContact:
+		return "objectGUID (Base64), the anchor of every contact."
+	case KindDevice:
+		return "objectGUID (Base64), the anchor of every device."
+	}
+	return "objectGUID (Base64), the anchor of every " + kind + "."
 }

@@ -64,7 +64,9 @@ type MVPending struct {
 // the metaverse, the joins and the pending exports; otherwise the listed
 // keys and sources are replaced (deleted, then inserted when given). The
 // rows come as sequences so that a cycle of 100,000 objects is encoded a
-// batch at a time, never all at once; a sequence may yield an error.
+// batch at a time, never all at once; a sequence may yield an error. The
+// JSON of a yielded row (MVJoin.Trace, MVPending.Change) is copied before
+// the sequence is asked for the next row: a sequence may reuse its buffer.
 type MVWrite struct {
 	Full bool
 	// Objects are written; ObjectKeys (delta) are the keys whose rows are
@@ -112,16 +114,20 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				}
 			}
 		}
+		// The JSON columns are encoded into one reused buffer, byte for byte
+		// as json.Marshal encodes them.
+		var buf []byte
+		var names []string
 		err := insertSeq(ctx, t, "mv_objects", "mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at",
 			w.Objects, func(o MVObject) ([]any, error) {
-				attrs, err := json.Marshal(nonNilAttrs(o.Attrs))
-				if err != nil {
-					return nil, fmt.Errorf("store: unable to encode metaverse object %s: %w", o.Key, err)
-				}
-				members, _ := json.Marshal(nonNilStrings(o.Members))
-				sources, _ := json.Marshal(o.Sources)
+				buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
+				attrs := string(buf)
+				buf = appendJSONStrings(buf[:0], nonNilStrings(o.Members))
+				members := string(buf)
+				buf = appendJSONSources(buf[:0], o.Sources)
+				sources := string(buf)
 				return []any{o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName,
-					o.Source, string(attrs), string(members), string(sources), now}, nil
+					o.Source, attrs, members, sources, now}, nil
 			})
 		if err != nil {
 			return err
@@ -138,6 +144,78 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				return []any{p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount, string(p.Change), now}, nil
 			})
 	})
+}
+
+// appendJSONString appends s as json.Marshal encodes it: as it is when it
+// needs no escaping (printable ASCII without " \\ < > &), else through
+// json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendJSONStrings appends v as json.Marshal encodes a []string.
+func appendJSONStrings(b []byte, v []string) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendJSONAttrs appends m as json.Marshal encodes it (keys sorted; nil
+// is null); names is scratch space, returned for reuse.
+func appendJSONAttrs(b []byte, m map[string][]string, names []string) ([]byte, []string) {
+	if m == nil {
+		return append(b, "null"...), names
+	}
+	names = names[:0]
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	b = append(b, '{')
+	for i, k := range names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONStrings(b, m[k])
+	}
+	return append(b, '}'), names
+}
+
+// appendJSONSources appends v as json.Marshal encodes a []MVSource.
+func appendJSONSources(b []byte, v []MVSource) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"connector":`...)
+		b = appendJSONString(b, s.Connector)
+		b = append(b, `,"anchor":`...)
+		b = appendJSONString(b, s.Anchor)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // insertSeq inserts a sequence's rows, a batch at a time.
