@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // Exported is what the tenant last confirmed for one object: the export
@@ -203,14 +205,14 @@ func differs(x *Exported, d *Object) bool {
 // full sync encodes 100,000 of them.
 func (c *Change) appendJSON(b []byte) []byte {
 	b = append(b, `{"key":`...)
-	b = appendJSONString(b, c.Key)
+	b = store.AppendJSONString(b, c.Key)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, c.Kind)
+	b = store.AppendJSONString(b, c.Kind)
 	b = append(b, `,"op":`...)
-	b = appendJSONString(b, c.Op)
+	b = store.AppendJSONString(b, c.Op)
 	if c.CloudID != "" {
 		b = append(b, `,"cloudId":`...)
-		b = appendJSONString(b, c.CloudID)
+		b = store.AppendJSONString(b, c.CloudID)
 	}
 	if len(c.Attrs) > 0 {
 		b = append(b, `,"attrs":[`...)
@@ -219,7 +221,7 @@ func (c *Change) appendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"name":`...)
-			b = appendJSONString(b, a.Name)
+			b = store.AppendJSONString(b, a.Name)
 			if len(a.Old) > 0 {
 				b = append(b, `,"old":`...)
 				b = appendJSONStrings(b, a.Old)
@@ -241,18 +243,14 @@ func (c *Change) appendJSON(b []byte) []byte {
 		b = appendJSONStrings(b, c.RemoveMembers)
 	}
 	b = append(b, `,"source":`...)
-	b = appendJSONString(b, c.Source)
+	b = store.AppendJSONString(b, c.Source)
 	return append(b, '}')
 }
 
-// appendJSONStrings appends a non-empty []string as json.Marshal does.
+// appendJSONStrings appends a []string as json.Marshal does, nil as [].
 func appendJSONStrings(b []byte, v []string) []byte {
-	b = append(b, '[')
-	for i, s := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
+	if v == nil {
+		return append(b, "[]"...)
 	}
-	return append(b, ']')
+	return store.AppendJSONStrings(b, v)
 }

@@ -1,9 +1,10 @@
 package metaverse
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // The engine holds each object's trace compactly — a step is a rule, an
@@ -154,17 +155,17 @@ func pick(cond bool, yes, no uint8) uint8 {
 func (en *entry) appendJSON(b []byte) []byte {
 	o := en.obj
 	b = append(b, `{"connector":`...)
-	b = appendJSONString(b, en.id.Connector)
+	b = store.AppendJSONString(b, en.id.Connector)
 	b = append(b, `,"anchor":`...)
-	b = appendJSONString(b, en.id.Anchor)
+	b = store.AppendJSONString(b, en.id.Anchor)
 	b = append(b, `,"dn":`...)
-	b = appendJSONString(b, o.DN)
+	b = store.AppendJSONString(b, o.DN)
 	b = append(b, `,"class":`...)
-	b = appendJSONString(b, o.Class)
+	b = store.AppendJSONString(b, o.Class)
 	b = append(b, `,"synced":`...)
 	b = strconv.AppendBool(b, en.tr.synced)
 	b = append(b, `,"reason":`...)
-	b = appendJSONString(b, en.tr.reason.text())
+	b = store.AppendJSONString(b, en.tr.reason.text())
 	b = append(b, `,"steps":`...)
 	if en.tr.steps == nil {
 		b = append(b, "null"...)
@@ -175,22 +176,22 @@ func (en *entry) appendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"rule":`...)
-			b = appendJSONString(b, ruleNames[s.rule])
+			b = store.AppendJSONString(b, ruleNames[s.rule])
 			b = append(b, `,"outcome":`...)
-			b = appendJSONString(b, outcomeNames[s.outcome])
+			b = store.AppendJSONString(b, outcomeNames[s.outcome])
 			b = append(b, `,"detail":`...)
-			b = appendJSONString(b, s.text())
+			b = store.AppendJSONString(b, s.text())
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	if en.key != "" {
 		b = append(b, `,"key":`...)
-		b = appendJSONString(b, en.key)
+		b = store.AppendJSONString(b, en.key)
 	}
 	if en.kind != "" {
 		b = append(b, `,"kind":`...)
-		b = appendJSONString(b, en.kind)
+		b = store.AppendJSONString(b, en.kind)
 	}
 	if en.tr.primary {
 		b = append(b, `,"primary":true`...)
@@ -202,27 +203,12 @@ func (en *entry) appendJSON(b []byte) []byte {
 				b = append(b, ',')
 			}
 			b = append(b, `{"connector":`...)
-			b = appendJSONString(b, s.Connector)
+			b = store.AppendJSONString(b, s.Connector)
 			b = append(b, `,"anchor":`...)
-			b = appendJSONString(b, s.Anchor)
+			b = store.AppendJSONString(b, s.Anchor)
 			b = append(b, '}')
 		}
 		b = append(b, ']')
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as json.Marshal encodes it: as it is when it
-// needs no escaping (printable ASCII without " \ < > &), else through
-// json.Marshal.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s) // a string always encodes
-			return append(b, enc...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -122,7 +122,7 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 			w.Objects, func(o MVObject) ([]any, error) {
 				buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
 				attrs := string(buf)
-				buf = appendJSONStrings(buf[:0], nonNilStrings(o.Members))
+				buf = AppendJSONStrings(buf[:0], nonNilStrings(o.Members))
 				members := string(buf)
 				buf = appendJSONSources(buf[:0], o.Sources)
 				sources := string(buf)
@@ -146,10 +146,10 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	})
 }
 
-// appendJSONString appends s as json.Marshal encodes it: as it is when it
+// AppendJSONString appends s as json.Marshal encodes it: as it is when it
 // needs no escaping (printable ASCII without " \\ < > &), else through
 // json.Marshal.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			enc, _ := json.Marshal(s) // a string always encodes
@@ -161,8 +161,8 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendJSONStrings appends v as json.Marshal encodes a []string.
-func appendJSONStrings(b []byte, v []string) []byte {
+// AppendJSONStrings appends v as json.Marshal encodes a []string.
+func AppendJSONStrings(b []byte, v []string) []byte {
 	if v == nil {
 		return append(b, "null"...)
 	}
@@ -171,7 +171,7 @@ func appendJSONStrings(b []byte, v []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, s)
+		b = AppendJSONString(b, s)
 	}
 	return append(b, ']')
 }
@@ -192,9 +192,9 @@ func appendJSONAttrs(b []byte, m map[string][]string, names []string) ([]byte, [
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = AppendJSONString(b, k)
 		b = append(b, ':')
-		b = appendJSONStrings(b, m[k])
+		b = AppendJSONStrings(b, m[k])
 	}
 	return append(b, '}'), names
 }
@@ -210,9 +210,9 @@ func appendJSONSources(b []byte, v []MVSource) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `{"connector":`...)
-		b = appendJSONString(b, s.Connector)
+		b = AppendJSONString(b, s.Connector)
 		b = append(b, `,"anchor":`...)
-		b = appendJSONString(b, s.Anchor)
+		b = AppendJSONString(b, s.Anchor)
 		b = append(b, '}')
 	}
 	return append(b, ']')
