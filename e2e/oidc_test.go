@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"encoding/json"
-	"io"
+	"context"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -150,53 +148,15 @@ func TestOIDCSignIn(t *testing.T) {
 	s.expectNoErrors()
 }
 
-// tenantGroupIDs reads, through the emulator's Graph API with the sync app's
-// token, the ids of the groups a user is a direct member of.
+// tenantGroupIDs reads the ids of the groups a user is a direct member of.
 func tenantGroupIDs(t *testing.T, tp *tenantProc, upn string) []string {
 	t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant.SyncClientID},
-		"client_secret": {tenant.SyncClientSecret}, "scope": {"https://graph.microsoft.com/.default"}}
-	res, err := http.PostForm(tp.Base+"/"+tp.Seed.TenantID+"/oauth2/v2.0/token", form)
+	ids, err := tenant.GroupIDsOf(context.Background(), tp.Base, tp.Seed.TenantID, upn)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	readJSON(t, res, &tok)
-	req, _ := http.NewRequest(http.MethodGet, tp.GraphURL()+"/users/"+url.PathEscape(upn)+"/memberOf", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var groups struct {
-		Value []struct {
-			ID   string `json:"id"`
-			Type string `json:"@odata.type"`
-		} `json:"value"`
-	}
-	readJSON(t, res, &groups)
-	var ids []string
-	for _, g := range groups.Value {
-		if g.Type == "" || g.Type == "#microsoft.graph.group" {
-			ids = append(ids, g.ID)
-		}
 	}
 	if len(ids) == 0 {
 		t.Fatalf("%s is in no group of the emulator", upn)
 	}
 	return ids
-}
-
-func readJSON(t *testing.T, res *http.Response, v any) {
-	t.Helper()
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", res.Request.Method, res.Request.URL, res.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("%s: %v\n%s", res.Request.URL, err, body)
-	}
 }

@@ -35,13 +35,8 @@ func (h *Handler) callbackURL(r *http.Request, path string) string {
 // sends the browser to the identity platform's sign-in page (authorization
 // code + PKCE); the PKCE verifier and nonce stay in memory.
 func (h *Handler) entraInteractive(w http.ResponseWriter, r *http.Request) {
-	st, err := h.wiz.Load(r.Context())
-	if err != nil {
-		h.fail(w, r, "Unable to load the wizard's progress", err)
-		return
-	}
-	if !st.Reachable(setup.PageConnectEntra) {
-		redirect(w, r, "/setup/"+st.Page)
+	st, ok := h.reachedPage(w, r, setup.PageConnectEntra)
+	if !ok {
 		return
 	}
 	form, err := readForm(r)
@@ -79,13 +74,8 @@ func (h *Handler) entraInteractive(w http.ResponseWriter, r *http.Request) {
 // in memory; the wizard's answers record it on the page's next post, so this
 // GET changes no stored state.
 func (h *Handler) entraCallback(w http.ResponseWriter, r *http.Request) {
-	st, err := h.wiz.Load(r.Context())
-	if err != nil {
-		h.fail(w, r, "Unable to load the wizard's progress", err)
-		return
-	}
-	if !st.Reachable(setup.PageConnectEntra) {
-		redirect(w, r, "/setup/"+st.Page)
+	st, ok := h.reachedPage(w, r, setup.PageConnectEntra)
+	if !ok {
 		return
 	}
 	is, ok := h.wiz.Checker.(interactiveSignIn)

@@ -43,13 +43,8 @@ func testTenant(t testing.TB) *emulated {
 	sharedTenant.once.Do(func() {
 		// The seed's tenant with the test forests' domains verified, so that
 		// pass-through authentication can be chosen with them.
-		seed := tenant.DefaultSeed()
+		seed := fabrikamSeed()
 		seed.Domains = append(seed.Domains, tenant.SeedDomain{Name: "corp.example.test", Verified: true})
-		for i := range seed.Domains {
-			if seed.Domains[i].Name == "fabrikam.example.test" {
-				seed.Domains[i].Verified = true
-			}
-		}
 		tn, err := tenant.New(seed, tenant.Options{})
 		if err != nil {
 			sharedTenant.err = err
@@ -62,6 +57,27 @@ func testTenant(t testing.TB) *emulated {
 		t.Fatal(sharedTenant.err)
 	}
 	return sharedTenant.e
+}
+
+// fabrikamSeed is the seed's tenant with fabrikam's domain verified.
+func fabrikamSeed() tenant.Seed {
+	seed := tenant.DefaultSeed()
+	for i := range seed.Domains {
+		if seed.Domains[i].Name == "fabrikam.example.test" {
+			seed.Domains[i].Verified = true
+		}
+	}
+	return seed
+}
+
+// admin is a Graph client signed in as the seed's Hybrid Identity Administrator.
+func (em *emulated) admin(t *testing.T) *cloud.Client {
+	t.Helper()
+	g, err := cloud.New(cloud.Config{GraphURL: em.srv.URL + "/v1.0"}, &cloud.PasswordGrant{Authority: em.srv.URL + "/organizations", ClientID: tenant.ConnectClientID, Username: adminUPN, Password: adminPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // newTenant serves an emulated tenant of the test's own, seeded as given.
@@ -277,13 +293,9 @@ func TestConnectEntraUnreachable(t *testing.T) {
 
 // verifyDomain verifies a domain in an emulated tenant through Graph, as an
 // administrator who added its DNS record would.
-func verifyDomain(t *testing.T, base, name string) {
+func (em *emulated) verifyDomain(t *testing.T, name string) {
 	t.Helper()
-	g, err := cloud.New(cloud.Config{GraphURL: base + "/v1.0"}, &cloud.PasswordGrant{Authority: base + "/organizations", ClientID: tenant.ConnectClientID, Username: adminUPN, Password: adminPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := g.VerifyDomain(context.Background(), name); err != nil {
+	if _, err := em.admin(t).VerifyDomain(context.Background(), name); err != nil {
 		t.Fatalf("verify %s: %v", name, err)
 	}
 }

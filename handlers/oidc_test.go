@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log"
 	"net"
@@ -154,54 +153,17 @@ func (c *client) oidcSignIn(user, password, next string) *response {
 }
 
 // groupIDs returns the ids of the groups the emulator's user is a direct
-// member of, read through its Graph API with the sync app's token.
+// member of.
 func (o *oidcTenant) groupIDs(upn string) []string {
 	o.t.Helper()
-	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {tenant.SyncClientID},
-		"client_secret": {tenant.SyncClientSecret}, "scope": {"https://graph.microsoft.com/.default"}}
-	res, err := http.PostForm(o.srv.URL+"/"+o.seed.TenantID+"/oauth2/v2.0/token", form)
+	ids, err := tenant.GroupIDsOf(context.Background(), o.srv.URL, o.seed.TenantID, upn)
 	if err != nil {
 		o.t.Fatal(err)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	decodeJSON(o.t, res, &tok)
-	req, _ := http.NewRequest(http.MethodGet, o.srv.URL+"/v1.0/users/"+url.PathEscape(upn)+"/memberOf", nil)
-	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	res, err = http.DefaultClient.Do(req)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	var groups struct {
-		Value []struct {
-			ID   string `json:"id"`
-			Type string `json:"@odata.type"`
-		} `json:"value"`
-	}
-	decodeJSON(o.t, res, &groups)
-	var ids []string
-	for _, g := range groups.Value {
-		if g.Type == "" || g.Type == "#microsoft.graph.group" {
-			ids = append(ids, g.ID)
-		}
 	}
 	if len(ids) == 0 {
 		o.t.Fatalf("%s is in no group of the emulator", upn)
 	}
 	return ids
-}
-
-func decodeJSON(t *testing.T, res *http.Response, v any) {
-	t.Helper()
-	defer res.Body.Close()
-	body, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("%s %s: %d %s", res.Request.Method, res.Request.URL, res.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("%s: %v\n%s", res.Request.URL, err, body)
-	}
 }
 
 func TestOIDCSettings(t *testing.T) {

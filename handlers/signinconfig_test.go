@@ -175,7 +175,7 @@ func TestSignInConfigPassThroughRule(t *testing.T) {
 	}
 
 	// The domain is verified in the tenant; Refresh reads it, and Next goes on.
-	verifyDomain(t, em.srv.URL, forest.Corp.RoutableSuffix)
+	em.verifyDomain(t, forest.Corp.RoutableSuffix)
 	wantRedirect(t, c.submit(c.page("signin-configuration"), "/setup/signin-configuration", setup.ActionRefreshSuffixes, nil), "/setup/signin-configuration", "Refresh")
 	r = c.page("signin-configuration")
 	if got := signInText(r.find(t, `[data-testid="suffix-`+forest.Corp.RoutableSuffix+`"] [data-testid="suffix-state"]`).Text()); got != setup.StateVerified {

@@ -179,12 +179,18 @@ func pendingFilter(r *http.Request) export.Filter {
 
 // GET /sync/pending: the staging review.
 func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
-	changes, err := cycle.PendingChanges(r.Context(), h.st)
+	f := pendingFilter(r)
+	total, err := h.st.PendingCounts(r.Context())
+	if err != nil {
+		h.fail(w, r, "Unable to count the pending exports", err)
+		return
+	}
+	// The store selects by operation and kind; Review matches the text.
+	changes, err := cycle.PendingChanges(r.Context(), h.st, f.Op, f.Kind)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return
 	}
-	f := pendingFilter(r)
 	objs := export.Review(changes, f)
 	matching := len(objs)
 	const most = 200 // a page of objects; the CSV has them all
@@ -192,19 +198,20 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 		objs = objs[:most]
 	}
 	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
-	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Total: len(changes), CSV: csv}))
+	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv}))
 }
 
 // GET /sync/pending.csv: the staging review as CSV, one row per attribute change.
 func (h *Handler) syncPendingCSV(w http.ResponseWriter, r *http.Request) {
-	changes, err := cycle.PendingChanges(r.Context(), h.st)
+	f := pendingFilter(r)
+	changes, err := cycle.PendingChanges(r.Context(), h.st, f.Op, f.Kind)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="hybridsync-pending-exports.csv"`)
-	if err := export.WriteCSV(w, changes, pendingFilter(r)); err != nil {
+	if err := export.WriteCSV(w, changes, f); err != nil {
 		h.log.Warn("unable to write the pending exports", "err", err)
 	}
 }

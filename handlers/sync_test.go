@@ -10,8 +10,6 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"github.com/hybridsync/hybridsync/e2e/tenant"
-	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 )
@@ -22,14 +20,7 @@ import (
 func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	t.Parallel()
 	fabrikamForest(t)
-	seed := tenant.DefaultSeed()
-	for i := range seed.Domains {
-		if seed.Domains[i].Name == "fabrikam.example.test" {
-			seed.Domains[i].Verified = true
-		}
-	}
-	em := newTenant(t, seed)
-	srv := em.srv
+	em := newTenant(t, fabrikamSeed())
 	cfg := em.config()
 	e := newEnvWith(t, envOptions{entra: &cfg})
 	c := e.signedIn("admin")
@@ -51,10 +42,7 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 
 	// In the tenant: a fabrikam user, with its sourceAnchor.
 	ctx := context.Background()
-	g, err := cloud.New(cloud.Config{GraphURL: srv.URL + "/v1.0"}, &cloud.PasswordGrant{Authority: srv.URL + "/organizations", ClientID: tenant.ConnectClientID, Username: adminUPN, Password: adminPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := em.admin(t)
 	users, err := g.FindUsers(ctx, "startswith(userPrincipalName,'tuser003@')")
 	if err != nil || len(users) != 1 || users[0].OnPremisesImmutableID == "" {
 		t.Fatalf("tuser003 in the tenant: %+v %v", users, err)
@@ -135,13 +123,7 @@ func jobMessages(t *testing.T, e *env, id int64) string {
 func TestDeletionGuardStopsAnExport(t *testing.T) {
 	t.Parallel()
 	fabrikamForest(t)
-	seed := tenant.DefaultSeed()
-	for i := range seed.Domains {
-		if seed.Domains[i].Name == "fabrikam.example.test" {
-			seed.Domains[i].Verified = true
-		}
-	}
-	em := newTenant(t, seed)
+	em := newTenant(t, fabrikamSeed())
 	cfg := em.config()
 	e := newEnvWith(t, envOptions{entra: &cfg})
 	c := e.signedIn("admin")
@@ -151,10 +133,7 @@ func TestDeletionGuardStopsAnExport(t *testing.T) {
 		t.Fatalf("first cycle %s: %s", j.Status, j.Error)
 	}
 	ctx := context.Background()
-	g, err := cloud.New(cloud.Config{GraphURL: em.srv.URL + "/v1.0"}, &cloud.PasswordGrant{Authority: em.srv.URL + "/organizations", ClientID: tenant.ConnectClientID, Username: adminUPN, Password: adminPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := em.admin(t)
 	inTenant := func() int {
 		users, err := g.FindUsers(ctx, "startswith(userPrincipalName,'tuser')")
 		if err != nil {

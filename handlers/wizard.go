@@ -31,35 +31,41 @@ func (h *Handler) setupResume(w http.ResponseWriter, r *http.Request) {
 
 // GET /setup/{page} shows a page with the saved answers.
 func (h *Handler) setupPage(w http.ResponseWriter, r *http.Request) {
-	st, err := h.wiz.Load(r.Context())
-	if err != nil {
-		h.fail(w, r, "Unable to load the wizard's progress", err)
-		return
-	}
 	id := chi.URLParam(r, "page")
 	if _, ok := setup.PageByID(id); !ok {
 		h.notFound(w, r)
 		return
 	}
 	// Only pages already reached can be opened; the rest wait their turn.
-	if !st.Reachable(id) {
-		redirect(w, r, "/setup/"+st.Page)
+	st, ok := h.reachedPage(w, r, id)
+	if !ok {
 		return
 	}
 	h.renderWizard(w, r, http.StatusOK, &st, id, setup.Errors{})
 }
 
-// POST /setup/{page}: Next or Back.
-func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
+// reachedPage loads the wizard's progress for a page that may be opened or
+// submitted: one shown and reached. Otherwise it has answered (an error, or
+// a redirect to the page the wizard stands on) and returns false.
+func (h *Handler) reachedPage(w http.ResponseWriter, r *http.Request, id string) (setup.State, bool) {
 	st, err := h.wiz.Load(r.Context())
 	if err != nil {
 		h.fail(w, r, "Unable to load the wizard's progress", err)
-		return
+		return st, false
 	}
-	id := chi.URLParam(r, "page")
-	// As with GET: only a page already reached takes a submission.
 	if !st.Reachable(id) {
 		redirect(w, r, "/setup/"+st.Page)
+		return st, false
+	}
+	return st, true
+}
+
+// POST /setup/{page}: Next or Back.
+func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "page")
+	// As with GET: only a page already reached takes a submission.
+	st, ok := h.reachedPage(w, r, id)
+	if !ok {
 		return
 	}
 	form, err := readForm(r)

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/PuerkitoBio/goquery"
+
+	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
 // SignInAs walks the emulator's interactive sign-in pages the way a person
@@ -84,4 +87,26 @@ func submitPage(c *http.Client, page *http.Response, fields map[string]string) (
 		return nil, err
 	}
 	return c.PostForm(target.String(), vals)
+}
+
+// GroupIDsOf reads, through the Graph API of the emulator at base with the
+// seed's sync app (client credentials), the ids of the groups a user is a
+// direct member of: what an ID token's groups claim holds.
+func GroupIDsOf(ctx context.Context, base, tenantID, upn string) ([]string, error) {
+	g, err := cloud.New(cloud.Config{GraphURL: base + "/v1.0"}, &cloud.ClientCredentials{
+		Authority: base + "/" + tenantID, ClientID: SyncClientID, ClientSecret: SyncClientSecret})
+	if err != nil {
+		return nil, err
+	}
+	objs, err := g.MemberOf(ctx, upn)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, o := range objs {
+		if o.ODataType == "" || o.ODataType == "#microsoft.graph.group" {
+			ids = append(ids, o.ID)
+		}
+	}
+	return ids, nil
 }

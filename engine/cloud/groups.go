@@ -112,3 +112,9 @@ func (c *Client) RemoveGroupMember(ctx context.Context, groupID, memberID string
 func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]DirectoryObject, error) {
 	return getAll[DirectoryObject](ctx, c, "groups/"+url.PathEscape(groupID)+"/members")
 }
+
+// MemberOf lists the groups and directory roles a user is a direct member of
+// (GET /users/{id}/memberOf).
+func (c *Client) MemberOf(ctx context.Context, idOrUPN string) ([]DirectoryObject, error) {
+	return getAll[DirectoryObject](ctx, c, "users/"+url.PathEscape(idOrUPN)+"/memberOf")
+}

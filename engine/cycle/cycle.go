@@ -212,25 +212,35 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
 }
 
 // objects are the connector-space objects to synchronize: all of them for a
-// full sync, else those whose rows changed since the last sync (with their
-// members).
+// full sync, else those whose rows changed since the last sync (a group
+// whose members changed counts as changed), with their members.
 func (r *run) objects(ctx context.Context, since time.Time) ([]connector.Object, error) {
+	st := r.c.d.Store
 	var out []connector.Object
 	for _, fc := range r.a.Directories.Forests {
 		name := connector.Spec{Forest: fc}.Name()
-		rows, err := r.c.d.Store.CSObjectsOf(ctx, name)
+		var rows []store.CSObject
+		var members map[string][]string
+		var err error
+		if r.full {
+			rows, err = st.CSObjectsOf(ctx, name)
+			if err == nil {
+				members, err = st.CSMembersOf(ctx, name)
+			}
+		} else {
+			// A second of slack: the store keeps milliseconds, and seeing an
+			// object again is harmless.
+			rows, err = st.CSObjectsChangedSince(ctx, name, since.Add(-time.Second))
+		}
 		if err != nil {
 			return nil, err
 		}
 		for _, row := range rows {
-			// A second of slack: the store keeps milliseconds, and seeing an
-			// object again is harmless.
-			if !r.full && !row.ChangedAt.After(since.Add(-time.Second)) {
-				continue
-			}
 			o := connector.FromRow(row)
 			if o.Class == connector.ClassGroup {
-				if o.Members, err = r.c.d.Store.CSMembers(ctx, name, o.Anchor); err != nil {
+				if members != nil {
+					o.Members = members[o.Anchor]
+				} else if o.Members, err = st.CSMembers(ctx, name, o.Anchor); err != nil {
 					return nil, err
 				}
 			}
@@ -251,7 +261,6 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 	if ce.Tenant == nil {
 		return errors.New("no tenant is connected: sign in on Connect to Microsoft Entra ID and select Configure")
 	}
-	var g *cloud.Client
 	opts := export.Options{Staging: staging, InitialDomain: ce.Tenant.InitialDomain, WriteBudget: r.c.d.WriteBudget, WriteWindow: r.c.d.WriteWindow,
 		OnConfirmed: metaverse.RecordExported(r.c.d.Store), Logger: r.c.d.Log}
 	var ex *export.Exporter
@@ -263,22 +272,19 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 		if err != nil {
 			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", ce.SyncAccount)
 		}
-		var onRetry func(int, time.Duration)
-		g, err = cloud.New(cloud.Config{GraphURL: r.c.d.Entra.GraphURL, HTTPClient: r.c.d.Entra.HTTPClient, OnRetry: func(s int, w time.Duration) {
-			if onRetry != nil {
-				onRetry(s, w)
-			}
-		}}, r.c.d.Entra.SyncTokens(ce.SyncAccount, pw))
+		// A Retry-After pauses every writer of the exporter, which needs the
+		// client first: the client tells the exporter through ex.
+		g, err := cloud.New(cloud.Config{GraphURL: r.c.d.Entra.GraphURL, HTTPClient: r.c.d.Entra.HTTPClient,
+			OnRetry: func(s int, w time.Duration) { ex.OnRetry(s, w) }}, r.c.d.Entra.SyncTokens(ce.SyncAccount, pw))
 		if err != nil {
 			return err
 		}
 		ex = export.New(g, r.c.d.Store, opts)
-		onRetry = ex.OnRetry
 		jr.Logf("Exporting the pending changes as %s", ce.SyncAccount)
 	} else {
 		ex = export.New(nil, r.c.d.Store, opts)
 	}
-	pending, err := PendingChanges(ctx, r.c.d.Store)
+	pending, err := PendingChanges(ctx, r.c.d.Store, "", "")
 	if err != nil {
 		return err
 	}
@@ -315,11 +321,12 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 	return nil
 }
 
-// PendingChanges are every pending export in the store, in export order:
-// this cycle's and those an earlier cycle left (staged, failed, stopped).
-func PendingChanges(ctx context.Context, st *store.Store) ([]metaverse.Change, error) {
+// PendingChanges are the pending exports in the store of an operation and a
+// kind ("" for any), in export order: this cycle's and those an earlier
+// cycle left (staged, failed, stopped).
+func PendingChanges(ctx context.Context, st *store.Store, op, kind string) ([]metaverse.Change, error) {
 	var out []metaverse.Change
-	f := store.PendingFilter{Limit: 1000}
+	f := store.PendingFilter{Op: op, Kind: kind, Limit: 1000}
 	for {
 		rows, err := st.PendingExports(ctx, f)
 		if err != nil {

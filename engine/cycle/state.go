@@ -51,18 +51,15 @@ func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedul
 		if j.Kind != Kind {
 			continue
 		}
-		switch {
-		case j.Status == jobs.Queued || j.Status == jobs.Running:
-			s.Running = true
-		case s.LastStart.IsZero():
+		if s.LastStart.IsZero() {
 			s.LastStart = j.CreatedAt
+		}
+		if j.Status == jobs.Queued || j.Status == jobs.Running {
+			s.Running = true
 		}
 		// A cycle the deletion guard stopped completed its import and sync.
 		if s.LastCompleted.IsZero() && (j.Status == jobs.Succeeded || strings.Contains(j.Error, StoppedDeletion)) {
 			s.LastCompleted = j.FinishedAt
-		}
-		if s.LastStart.IsZero() && s.Running {
-			s.LastStart = j.CreatedAt
 		}
 	}
 	return s, nil

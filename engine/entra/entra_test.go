@@ -202,8 +202,8 @@ func TestSyncAccountAndFeatures(t *testing.T) {
 	sg, _ := cfg.Graph(cfg.SyncTokens(acct.UPN, acct.Password))
 	if _, err := entra.CreateSyncAccount(ctx, sg, s.Tenant, "other"); err == nil {
 		t.Error("the sync account assigned a directory role")
-	} else if users, _ := g.FindUsers(ctx, "startswith(userPrincipalName,'Sync_other_')"); len(users) != 0 {
-		t.Errorf("the refused account was left behind: %+v", users)
+	} else if users, err := g.FindUsers(ctx, "startswith(userPrincipalName,'Sync_other_')"); err != nil || len(users) != 0 {
+		t.Errorf("the refused account was left behind: %+v, %v", users, err)
 	}
 
 	// A Hybrid Identity Administrator switches directory synchronization on,

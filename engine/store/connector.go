@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -126,13 +128,22 @@ func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApp
 		if err := t.applyObjects(ctx, connector, b.Objects, &out); err != nil {
 			return err
 		}
+		// A membership is part of its group: a group whose members change
+		// changes too, so that a delta sync sees it.
+		touched := map[string]bool{}
 		for _, r := range b.Renames {
+			if err := t.groupsHolding(ctx, connector, DNKey(r.Old), touched); err != nil {
+				return err
+			}
 			if _, err := t.exec(ctx, `UPDATE cs_members SET member_key = ?, member_dn = ? WHERE connector = ? AND member_key = ?`,
 				DNKey(r.New), r.New, connector, DNKey(r.Old)); err != nil {
 				return fmt.Errorf("store: unable to follow the rename of %s: %w", r.Old, err)
 			}
 		}
 		for _, dn := range b.Unlink {
+			if err := t.groupsHolding(ctx, connector, DNKey(dn), touched); err != nil {
+				return err
+			}
 			res, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND member_key = ?`, connector, DNKey(dn))
 			if err != nil {
 				return fmt.Errorf("store: unable to remove the memberships of %s: %w", dn, err)
@@ -141,8 +152,12 @@ func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApp
 			out.MembersRemoved += int(n)
 		}
 		for group, members := range b.Members {
+			before := out.MembersAdded + out.MembersRemoved
 			if err := t.replaceMembers(ctx, connector, group, members, &out); err != nil {
 				return err
+			}
+			if out.MembersAdded+out.MembersRemoved != before {
+				touched[group] = true
 			}
 		}
 		for _, m := range b.MemberRemoves {
@@ -151,19 +166,55 @@ func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApp
 			if err != nil {
 				return fmt.Errorf("store: unable to remove a member of %s: %w", m.GroupAnchor, err)
 			}
-			n, _ := res.RowsAffected()
-			out.MembersRemoved += int(n)
+			if n, _ := res.RowsAffected(); n > 0 {
+				out.MembersRemoved += int(n)
+				touched[m.GroupAnchor] = true
+			}
 		}
 		for _, m := range b.MemberAdds {
 			n, err := t.addMember(ctx, connector, m.GroupAnchor, m.MemberDN)
 			if err != nil {
 				return err
 			}
-			out.MembersAdded += n
+			if n > 0 {
+				out.MembersAdded += n
+				touched[m.GroupAnchor] = true
+			}
 		}
-		return nil
+		return t.touchGroups(ctx, connector, touched)
 	})
 	return out, err
+}
+
+// groupsHolding adds the anchors of the groups with a member to into.
+func (t *Tx) groupsHolding(ctx context.Context, connector, memberKey string, into map[string]bool) error {
+	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT group_anchor FROM cs_members WHERE connector = ? AND member_key = ?`), connector, memberKey)
+	if err != nil {
+		return fmt.Errorf("store: unable to read the groups of a member: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		if err := rows.Scan(&a); err != nil {
+			return fmt.Errorf("store: unable to read the groups of a member: %w", err)
+		}
+		into[a] = true
+	}
+	return rows.Err()
+}
+
+// touchGroups marks groups whose memberships changed as changed now.
+func (t *Tx) touchGroups(ctx context.Context, connector string, groups map[string]bool) error {
+	anchors := slices.Sorted(maps.Keys(groups))
+	now := t.s.millis()
+	for start := 0; start < len(anchors); start += inChunk {
+		chunk := anchors[start:min(start+inChunk, len(anchors))]
+		if _, err := t.exec(ctx, `UPDATE cs_objects SET changed_at = ? WHERE connector = ? AND anchor IN (`+csMarks(len(chunk))+`)`,
+			append([]any{now, connector}, anyStrings(chunk)...)...); err != nil {
+			return fmt.Errorf("store: unable to mark the changed groups: %w", err)
+		}
+	}
+	return nil
 }
 
 func (t *Tx) applyObjects(ctx context.Context, connector string, objs []CSObject, out *CSApplied) error {
@@ -311,9 +362,16 @@ func (s *Store) MarkCSDeleted(ctx context.Context, connector string, anchors []s
 				if err := t.applyObjects(ctx, connector, []CSObject{o}, &out); err != nil {
 					return err
 				}
+				holding := map[string]bool{}
+				if err := t.groupsHolding(ctx, connector, DNKey(o.DN), holding); err != nil {
+					return err
+				}
 				if _, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND (group_anchor = ? OR member_key = ?)`,
 					connector, o.Anchor, DNKey(o.DN)); err != nil {
 					return fmt.Errorf("store: unable to remove the memberships of %s: %w", o.DN, err)
+				}
+				if err := t.touchGroups(ctx, connector, holding); err != nil {
+					return err
 				}
 				changed++
 			}
@@ -444,6 +502,12 @@ func (s *Store) CSObjectsOf(ctx context.Context, connector string) ([]CSObject, 
 	return s.csObjects(ctx, `connector = ? ORDER BY anchor`, connector)
 }
 
+// CSObjectsChangedSince returns the objects of a connector space whose rows
+// changed after since (deleted ones too): a delta sync's input.
+func (s *Store) CSObjectsChangedSince(ctx context.Context, connector string, since time.Time) ([]CSObject, error) {
+	return s.csObjects(ctx, `connector = ? AND changed_at > ? ORDER BY anchor`, connector, since.UnixMilli())
+}
+
 // FindCSObjects looks objects up across every connector space by
 // sAMAccountName, userPrincipalName, mail or DN (case-insensitive, exact) —
 // the helpdesk's "find this user".
@@ -467,6 +531,25 @@ func (s *Store) CSMembers(ctx context.Context, connector, groupAnchor string) ([
 			return nil, fmt.Errorf("store: unable to read the members of %s: %w", groupAnchor, err)
 		}
 		out = append(out, dn)
+	}
+	return out, rows.Err()
+}
+
+// CSMembersOf returns every group's direct members (DNs, sorted) in a
+// connector space, by group anchor, in one read: a full sync's memberships.
+func (s *Store) CSMembersOf(ctx context.Context, connector string) (map[string][]string, error) {
+	rows, err := s.query(ctx, `SELECT group_anchor, member_dn FROM cs_members WHERE connector = ? ORDER BY group_anchor, member_dn`, connector)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the memberships of %s: %w", connector, err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var group, dn string
+		if err := rows.Scan(&group, &dn); err != nil {
+			return nil, fmt.Errorf("store: unable to read the memberships of %s: %w", connector, err)
+		}
+		out[group] = append(out[group], dn)
 	}
 	return out, rows.Err()
 }
