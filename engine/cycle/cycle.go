@@ -118,25 +118,58 @@ func (c *Cycle) steps(p Params) ([]jobs.Step, error) {
 		return nil, err
 	}
 	r := &run{c: c, p: p, a: a, cfg: cfg}
+	// Each step writes its run-history row (history.go) as it starts and
+	// as it ends; pos is its position among the job's steps.
 	var steps []jobs.Step
+	add := func(name, connector, step string, fn func(context.Context, *jobs.Run, *stepRecord) error) {
+		steps = append(steps, jobs.Step{Name: name, Run: r.recorded(len(steps)+1, connector, step, fn)})
+	}
 	for _, fc := range a.Directories.Forests {
-		steps = append(steps, jobs.Step{Name: "Import " + fc.Forest, Run: func(ctx context.Context, jr *jobs.Run) error { return r.importForest(ctx, jr, fc.Forest) }})
+		add("Import "+fc.Forest, fc.Forest, c.importStep(context.Background(), fc), func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
+			return r.importForest(ctx, jr, rec, fc.Forest)
+		})
 	}
-	steps = append(steps, jobs.Step{Name: "Synchronize", Run: r.synchronize})
+	// Whether the sync is full is decided as it starts (synchronize).
+	syncStep := StepDeltaSync
+	if p.Full {
+		syncStep = StepFullSync
+	}
+	add("Synchronize", "", syncStep, r.synchronize)
 	if writesBack(a.Identifying) {
-		steps = append(steps, jobs.Step{Name: "Write the sourceAnchor back into ms-DS-ConsistencyGuid", Run: r.writeBack})
+		var forests []string
+		for _, fc := range a.Directories.Forests {
+			forests = append(forests, fc.Forest)
+		}
+		add("Write the sourceAnchor back into ms-DS-ConsistencyGuid", strings.Join(forests, ", "), StepWriteBack, r.writeBack)
 	}
-	name := "Export to Microsoft Entra ID"
+	name, step := "Export to Microsoft Entra ID", StepExport
 	if a.Ready.Staging || p.DryRun {
-		name = "Keep the pending exports for review (staging mode)"
+		name, step = "Keep the pending exports for review (staging mode)", StepReview
 		if p.DryRun && !a.Ready.Staging {
 			name = "Keep the pending exports for review (dry run)"
 		}
 	}
-	return append(steps, jobs.Step{Name: name, Run: r.export}), nil
+	tenant := EntraConnector
+	if a.ConnectEntra.Tenant != nil && a.ConnectEntra.Tenant.InitialDomain != "" {
+		tenant = a.ConnectEntra.Tenant.InitialDomain
+	}
+	add(name, tenant, step, r.export)
+	return steps, nil
 }
 
-func (r *run) importForest(ctx context.Context, jr *jobs.Run, forest string) error {
+// importStep is what a forest's import is expected to be as it starts: a
+// full import when asked for, when the configuration changed or when none
+// ran yet; else a delta. The import itself decides (a refused cookie or a
+// new DC make it full), and its row is corrected when it ends.
+func (c *Cycle) importStep(ctx context.Context, fc setup.ForestConn) string {
+	state, err := c.d.Store.CSConnectorState(ctx, connector.Spec{Forest: fc}.Name())
+	if err != nil || state.NeedsFull || state.LastFullAt.IsZero() {
+		return StepFullImport
+	}
+	return StepDeltaImport
+}
+
+func (r *run) importForest(ctx context.Context, jr *jobs.Run, rec *stepRecord, forest string) error {
 	var fc *setup.ForestConn
 	for i := range r.a.Directories.Forests {
 		if r.a.Directories.Forests[i].Forest == forest {
@@ -157,6 +190,7 @@ func (r *run) importForest(ctx context.Context, jr *jobs.Run, forest string) err
 	spec.Full, spec.Resolver = r.p.Full, r.c.d.Resolver
 	jr.Logf("Importing %s as %s", forest, fc.ConnectorUser)
 	res, err := connector.Import(ctx, r.c.d.Store, spec)
+	recordImport(rec, res)
 	if err != nil {
 		return err
 	}
@@ -174,7 +208,7 @@ func (r *run) importForest(ctx context.Context, jr *jobs.Run, forest string) err
 // synchronize runs the metaverse: a full sync on the first cycle after a
 // start, after a configuration change or when asked; else a delta of the
 // connector-space objects the imports changed.
-func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
+func (r *run) synchronize(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	c := r.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -186,6 +220,13 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
 			return fmt.Errorf("the sync rules can't be built: %w", err)
 		}
 		c.engine, c.engineOf = metaverse.NewEngine(mcfg), fingerprint
+	}
+	if r.full != (rec.row.Step == StepFullSync) {
+		rec.row.Step = StepDeltaSync
+		if r.full {
+			rec.row.Step = StepFullSync
+		}
+		rec.update(ctx)
 	}
 	started := time.Now()
 	objs, err := r.objects(ctx, c.synced)
@@ -199,6 +240,8 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run) error {
 	}
 	c.synced = started
 	r.res = res
+	rec.row.Processed, rec.row.Adds, rec.row.Updates, rec.row.Deletes, rec.row.Memberships = res.Evaluated, res.Adds, res.Updates, res.Deletes, res.Memberships
+	rec.row.Note = fmt.Sprintf("%d in the metaverse, %d not synchronized; the counts are the pending exports computed.", res.Objects, res.NotSynced)
 	kind := "Delta"
 	if r.full {
 		kind = "Full"
@@ -252,7 +295,7 @@ func (r *run) objects(ctx context.Context, since time.Time) ([]connector.Object,
 
 // export sends the pending exports to the tenant as the sync service
 // account, or, in staging mode and on a dry run, records them for review.
-func (r *run) export(ctx context.Context, jr *jobs.Run) error {
+func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	if r.res == nil {
 		return errors.New("nothing was synchronized")
 	}
@@ -289,6 +332,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run) error {
 		return err
 	}
 	res, err := ex.Run(ctx, pending)
+	recordExport(rec, res, pending)
 	if err != nil {
 		return err
 	}
@@ -365,18 +409,22 @@ func writesBack(id setup.Identifying) bool {
 // ms-DS-ConsistencyGuid, as the forest's connector account. A value that is
 // there already is left alone; a refused write is a warning, and the object
 // keeps its objectGUID-based anchor either way.
-func (r *run) writeBack(ctx context.Context, jr *jobs.Run) error {
+func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	if r.res == nil {
 		return errors.New("nothing was synchronized")
 	}
+	rec.row.Processed = len(r.res.Writebacks)
 	if len(r.res.Writebacks) == 0 {
 		jr.Logf("Every synchronized user has ms-DS-ConsistencyGuid set")
+		rec.row.Note = "Every synchronized user has ms-DS-ConsistencyGuid set."
 		return nil
 	}
 	if r.a.Ready.Staging || r.p.DryRun {
 		jr.Logf("Staging mode: nothing is written to the forests; %d user(s) would get ms-DS-ConsistencyGuid", len(r.res.Writebacks))
+		rec.row.Status, rec.row.Note = StatusStaged, fmt.Sprintf("Nothing written: %d user(s) would get ms-DS-ConsistencyGuid.", len(r.res.Writebacks))
 		return nil
 	}
+	var notes []string
 	byForest := map[string][]metaverse.Writeback{}
 	for _, wb := range r.res.Writebacks {
 		byForest[wb.Connector] = append(byForest[wb.Connector], wb)
@@ -393,6 +441,8 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run) error {
 		conn, err := directory.Dial(ctx, fc.DirectoryTarget(r.c.d.Resolver), fc.ConnectorUser, pw)
 		if err != nil {
 			jr.Warnf("%s: ms-DS-ConsistencyGuid not written: %v", fc.Forest, err)
+			rec.row.Errors += len(wbs)
+			notes = append(notes, fmt.Sprintf("%s: not written (%v).", fc.Forest, err))
 			continue
 		}
 		var wrote, already, failed int
@@ -416,9 +466,18 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run) error {
 		}
 		conn.Close()
 		jr.Logf("%s: wrote ms-DS-ConsistencyGuid of %d user(s); %d had a value already", fc.Forest, wrote, already)
+		rec.row.Updates += wrote
+		rec.row.Errors += failed
+		note := fmt.Sprintf("%s: %d written, %d had a value already", fc.Forest, wrote, already)
 		if failed > 0 {
 			jr.Warnf("%s: %d write(s) of ms-DS-ConsistencyGuid were refused (the connector account needs the right to write it); the first: %v", fc.Forest, failed, first)
+			note += fmt.Sprintf(", %d refused (the connector account needs the right to write it)", failed)
 		}
+		notes = append(notes, note+".")
+	}
+	rec.row.Note = strings.Join(notes, " ")
+	if rec.row.Errors > 0 {
+		rec.row.Status = export.StatusCompletedWithErrors
 	}
 	return nil
 }

@@ -1,0 +1,292 @@
+package cycle
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/export"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// Steps of the run history (store.RunStep.Step).
+const (
+	StepFullImport  = "full import"
+	StepDeltaImport = "delta import"
+	StepFullSync    = "full sync"
+	StepDeltaSync   = "delta sync"
+	StepWriteBack   = "write-back"
+	StepExport      = "export"
+	StepReview      = "review" // staging mode and dry runs: kept for review
+)
+
+// Statuses of the run history beyond the jobs' ones (running, succeeded,
+// failed, interrupted) and export.StatusCompletedWithErrors and
+// StoppedDeletion, which it shares with the exports.
+const (
+	StatusStaged = "staged"
+)
+
+// EntraConnector names the tenant in the run history when its initial
+// domain is not known.
+const EntraConnector = "Microsoft Entra ID"
+
+// stepRecord is the run-history row of a step while it runs: the step sets
+// its counts, note and (when it is not plain success or failure) status
+// into row, and end writes them.
+type stepRecord struct {
+	st  *store.Store
+	log *slog.Logger
+	row store.RunStep
+}
+
+// record starts a step's row. A row that can't be written is logged and the
+// step runs on: the history must never stop a cycle.
+func (c *Cycle) record(ctx context.Context, jr *jobs.Run, pos int, connector, step string) *stepRecord {
+	rec := &stepRecord{st: c.d.Store, log: c.d.Log, row: store.RunStep{JobID: jr.JobID, Position: pos, Connector: connector, Step: step,
+		StartedAt: time.Now(), Status: jobs.Running}}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	id, err := rec.st.StartRunStep(wctx, rec.row)
+	if err != nil {
+		rec.log.Warn("cycle: unable to record a step in the run history", "job", jr.JobID, "step", step, "connector", connector, "err", err)
+	}
+	rec.row.ID = id
+	return rec
+}
+
+// end records the step's outcome: err, when there is one, fails it (or
+// interrupts it, when ctx ended) and goes into its note.
+func (rec *stepRecord) end(ctx context.Context, err error) {
+	r := &rec.row
+	switch {
+	case err != nil && ctx.Err() != nil:
+		r.Status = jobs.Interrupted
+	case err != nil && r.Status == jobs.Running:
+		r.Status = jobs.Failed
+	case err == nil && r.Status == jobs.Running:
+		r.Status = jobs.Succeeded
+	}
+	if err != nil {
+		if r.Note != "" {
+			r.Note += " "
+		}
+		r.Note += err.Error()
+	}
+	r.FinishedAt = time.Now()
+	rec.update(ctx)
+}
+
+// update writes the row as it is now: a step's progress, or its outcome.
+func (rec *stepRecord) update(ctx context.Context) {
+	if rec.row.ID == 0 {
+		return // its start was not recorded (logged then)
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := rec.st.UpdateRunStep(wctx, rec.row); err != nil {
+		rec.log.Warn("cycle: unable to record a step in the run history", "job", rec.row.JobID, "step", rec.row.Step, "connector", rec.row.Connector, "err", err)
+	}
+}
+
+// recorded wraps a step so that its run-history row is written as it
+// starts and as it ends, whatever way it ends (a panic included, which the
+// runner turns into a failure).
+func (r *run) recorded(pos int, connector, step string, fn func(context.Context, *jobs.Run, *stepRecord) error) func(context.Context, *jobs.Run) error {
+	return func(ctx context.Context, jr *jobs.Run) (err error) {
+		rec := r.c.record(ctx, jr, pos, connector, step)
+		defer func() {
+			if p := recover(); p != nil {
+				rec.end(ctx, fmt.Errorf("internal error: %v", p))
+				panic(p)
+			}
+			rec.end(ctx, err)
+		}()
+		return fn(ctx, jr, rec)
+	}
+}
+
+// Record is one cycle in the run history: its job and, per job step, what
+// each connector did.
+type Record struct {
+	Job    store.Job
+	Params Params
+	Steps  []StepRecord
+}
+
+// StepRecord is one row of a cycle's history: a recorded step, or a job
+// step that recorded nothing (skipped, or not reached yet).
+type StepRecord struct {
+	store.RunStep
+	// Name is the job step's name ("Import fabrikam.example.test").
+	Name string
+	// Recorded is false for a job step that has no run-history row.
+	Recorded bool
+}
+
+// Running reports whether the cycle is queued or running.
+func (r Record) Running() bool { return !jobs.Finished(r.Job.Status) }
+
+// History reads the latest cycles, newest first, with their steps.
+func History(ctx context.Context, st *store.Store, cycles int) ([]Record, error) {
+	js, err := st.Jobs(ctx, recentJobs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, j := range js {
+		if j.Kind == Kind && len(ids) < cycles {
+			ids = append(ids, j.ID)
+		}
+	}
+	return records(ctx, st, ids)
+}
+
+// RecordOf reads one cycle's history.
+func RecordOf(ctx context.Context, st *store.Store, jobID int64) (Record, error) {
+	rs, err := records(ctx, st, []int64{jobID})
+	if err != nil {
+		return Record{}, err
+	}
+	return rs[0], nil
+}
+
+func records(ctx context.Context, st *store.Store, ids []int64) ([]Record, error) {
+	rows, err := st.RunSteps(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byJob := map[int64][]store.RunStep{}
+	for _, r := range rows {
+		byJob[r.JobID] = append(byJob[r.JobID], r)
+	}
+	out := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		j, err := st.Job(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("cycle: unable to read cycle %d: %w", id, err)
+		}
+		if j.Kind != Kind {
+			return nil, fmt.Errorf("cycle: job %d is a %s job, not a sync cycle: %w", id, j.Kind, store.ErrNotFound)
+		}
+		rec := Record{Job: j}
+		if err := json.Unmarshal(j.Params, &rec.Params); err != nil {
+			return nil, fmt.Errorf("cycle: cycle %d has unreadable params: %w", id, err)
+		}
+		rec.Steps = merge(j, byJob[id])
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// merge lays a cycle's recorded steps over its job steps. A row left
+// running by a server that stopped takes its job step's final status.
+func merge(j store.Job, rows []store.RunStep) []StepRecord {
+	var out []StepRecord
+	for _, js := range j.Steps {
+		found := false
+		for _, r := range rows {
+			if r.Position != js.Position {
+				continue
+			}
+			found = true
+			if r.Status == jobs.Running && jobs.Finished(js.Status) {
+				r.Status, r.FinishedAt = js.Status, js.FinishedAt
+				if r.Note == "" {
+					r.Note = js.Detail
+				}
+			}
+			out = append(out, StepRecord{RunStep: r, Name: js.Name, Recorded: true})
+		}
+		if !found {
+			out = append(out, StepRecord{RunStep: store.RunStep{JobID: j.ID, Position: js.Position, Status: js.Status,
+				StartedAt: js.StartedAt, FinishedAt: js.FinishedAt, Note: js.Detail}, Name: js.Name})
+		}
+	}
+	return out
+}
+
+// recordImport puts a forest's import into its row: the step it turned out
+// to be (full when any domain ran a full import) and the store's changes.
+func recordImport(rec *stepRecord, res connector.Result) {
+	t := res.Totals()
+	r := &rec.row
+	r.Processed, r.Adds, r.Updates, r.Deletes, r.Memberships = t.Read, t.Added, t.Updated, t.Deleted, t.MembersAdded+t.MembersRemoved
+	var notes []string
+	ran := false
+	for _, d := range res.Domains {
+		if d.Mode == "skipped" {
+			continue
+		}
+		if !ran {
+			r.Step = StepDeltaImport
+			ran = true
+		}
+		note := fmt.Sprintf("%s: %s import from %s", d.Domain, d.Mode, d.DC)
+		if d.Mode == "full" {
+			r.Step = StepFullImport
+			if d.FullReason != "" {
+				note += " (" + strings.TrimSuffix(d.FullReason, ".") + ")"
+			}
+		}
+		notes = append(notes, note+".")
+	}
+	if t.OutOfScope > 0 {
+		notes = append(notes, fmt.Sprintf("%d object(s) read out of scope.", t.OutOfScope))
+	}
+	r.Note = strings.Join(notes, " ")
+}
+
+// recordExport puts an export (or a staging review) into its row. pending
+// are the changes it was given; res is nil when the export could not start.
+func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Change) {
+	r := &rec.row
+	r.Processed = len(pending)
+	if res == nil {
+		return
+	}
+	r.Errors = res.Errors()
+	switch res.Status {
+	case export.StatusStaged:
+		// Nothing was exported: the counts are what is kept for review.
+		r.Status = StatusStaged
+		for _, c := range pending {
+			switch c.Op {
+			case metaverse.OpAdd:
+				r.Adds++
+			case metaverse.OpUpdate:
+				r.Updates++
+			case metaverse.OpDelete:
+				r.Deletes++
+			}
+			r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
+		}
+		r.Note = "Nothing exported: the pending changes are kept for review."
+		return
+	case export.StatusSuccess:
+		r.Status = jobs.Succeeded
+	case export.StatusCompletedWithErrors, export.StatusStoppedDeletionExceeded, export.StatusFailed:
+		r.Status = res.Status
+	}
+	r.Adds, r.Updates, r.Deletes, r.Memberships = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships
+	var notes []string
+	if res.Status == export.StatusStoppedDeletionExceeded {
+		notes = append(notes, fmt.Sprintf("%d pending delete(s) held back by the deletion guard; nothing was exported.", len(res.PendingDeletes)))
+	} else {
+		notes = append(notes, fmt.Sprintf("%d add(s) matched an existing cloud object; %d write(s) to Microsoft Graph, %s waiting for the write budget.",
+			res.Matched, res.Writes, res.Throttled.Round(time.Millisecond)))
+	}
+	if n := len(res.SyncErrors); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d sync error(s) (see Sync errors).", n))
+	}
+	if n := len(res.Failed); n > 0 {
+		notes = append(notes, fmt.Sprintf("%d change(s) failed and stay pending.", n))
+	}
+	r.Note = strings.Join(notes, " ")
+}

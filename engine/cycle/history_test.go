@@ -1,0 +1,187 @@
+package cycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/export"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+func historyStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// A cycle whose steps run through the runner: each writes its row as it
+// starts and as it ends, with the status its outcome gives; the steps after
+// a failed one are not recorded, and History lays the rows over the job's
+// steps.
+func TestRecordedSteps(t *testing.T) {
+	ctx := context.Background()
+	st := historyStore(t)
+	c := New(Deps{Store: st})
+	r := &run{c: c}
+	started := make(chan struct{})
+	proceed := make(chan struct{})
+	runner := jobs.NewRunner(st, jobs.NewHub(), slog.New(slog.DiscardHandler), 1)
+	runner.Register(jobs.Type{Kind: Kind, Title: "Synchronization cycle", Steps: func([]byte) ([]jobs.Step, error) {
+		return []jobs.Step{
+			{Name: "Import fabrikam.example.test", Run: r.recorded(1, "fabrikam.example.test", StepDeltaImport, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
+				recordImport(rec, connector.Result{Domains: []connector.DomainResult{
+					{Domain: "fabrikam.example.test", DC: "dc1", Mode: "delta", Read: 4, Added: 1, Updated: 2, Deleted: 1},
+					{Domain: "child.fabrikam.example.test", DC: "dc2", Mode: "full", FullReason: "No delta watermark yet.", Read: 10, Added: 10, MembersAdded: 3, OutOfScope: 2},
+					{Domain: "other.fabrikam.example.test", Mode: "skipped"},
+				}})
+				close(started)
+				<-proceed
+				return nil
+			})},
+			{Name: "Synchronize", Run: r.recorded(2, "", StepDeltaSync, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
+				rec.row.Step, rec.row.Processed, rec.row.Adds = StepFullSync, 11, 9
+				return nil
+			})},
+			{Name: "Export to Microsoft Entra ID", Run: r.recorded(3, "contoso.onmicrosoft.com", StepExport, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
+				recordExport(rec, &export.Result{Status: export.StatusStoppedDeletionExceeded, PendingDeletes: make([]store.PendingDelete, 600)}, make([]metaverse.Change, 620))
+				return fmt.Errorf("%s: 600 deletes exceed the threshold of 500", StoppedDeletion)
+			})},
+			{Name: "Never reached", Run: r.recorded(4, "x", StepReview, func(context.Context, *jobs.Run, *stepRecord) error { return nil })},
+		}, nil
+	}})
+	id, err := runner.Start(ctx, jobs.Request{Kind: Kind, Params: Params{Full: true, Trigger: TriggerCLI}, By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	// While the import runs: its row says so, and History says the cycle runs.
+	rec, err := RecordOf(ctx, st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Running() || len(rec.Steps) != 4 || rec.Steps[0].Status != jobs.Running || !rec.Steps[0].Recorded || rec.Steps[0].Step != StepDeltaImport {
+		t.Fatalf("while importing: running=%v %+v", rec.Running(), rec.Steps)
+	}
+	close(proceed)
+	runner.Wait()
+
+	hist, err := History(ctx, st, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Job.ID != id || hist[0].Running() || !hist[0].Params.Full || hist[0].Params.Trigger != TriggerCLI {
+		t.Fatalf("History = %+v", hist)
+	}
+	got := hist[0].Steps
+	want := []struct {
+		name, connector, step, status string
+		recorded                      bool
+		processed, adds, deletes, mem int
+	}{
+		{"Import fabrikam.example.test", "fabrikam.example.test", StepFullImport, jobs.Succeeded, true, 14, 11, 1, 3},
+		{"Synchronize", "", StepFullSync, jobs.Succeeded, true, 11, 9, 0, 0},
+		{"Export to Microsoft Entra ID", "contoso.onmicrosoft.com", StepExport, StoppedDeletion, true, 620, 0, 0, 0},
+		{"Never reached", "", "", jobs.Skipped, false, 0, 0, 0, 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d steps, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Name != w.name || g.Connector != w.connector || g.Step != w.step || g.Status != w.status || g.Recorded != w.recorded ||
+			g.Processed != w.processed || g.Adds != w.adds || g.Deletes != w.deletes || g.Memberships != w.mem {
+			t.Errorf("step %d = %+v, want %+v", i+1, g, w)
+		}
+		if w.recorded && (g.StartedAt.IsZero() || g.FinishedAt.IsZero() || g.FinishedAt.Before(g.StartedAt)) {
+			t.Errorf("step %d has no duration: %s → %s", i+1, g.StartedAt, g.FinishedAt)
+		}
+	}
+	for _, want := range []string{"child.fabrikam.example.test: full import from dc2 (No delta watermark yet)", "fabrikam.example.test: delta import from dc1", "2 object(s) read out of scope"} {
+		if !strings.Contains(got[0].Note, want) {
+			t.Errorf("the import's note %q lacks %q", got[0].Note, want)
+		}
+	}
+	if strings.Contains(got[0].Note, "other.fabrikam") {
+		t.Errorf("a skipped domain is in the note: %q", got[0].Note)
+	}
+	for _, want := range []string{"600 pending delete(s) held back", "600 deletes exceed the threshold"} {
+		if !strings.Contains(got[2].Note, want) {
+			t.Errorf("the stopped export's note %q lacks %q", got[2].Note, want)
+		}
+	}
+}
+
+func TestStepRecordEnd(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		set    string // the status the step set, "" for none
+		err    error
+		status string
+		note   string
+	}{
+		{"success", context.Background(), "", nil, jobs.Succeeded, "n"},
+		{"failure", context.Background(), "", errors.New("boom"), jobs.Failed, "n boom"},
+		{"interrupted", cancelled, "", context.Canceled, jobs.Interrupted, "n context canceled"},
+		{"a status of its own", context.Background(), StatusStaged, nil, StatusStaged, "n"},
+		{"stopped", context.Background(), StoppedDeletion, errors.New("stopped"), StoppedDeletion, "n stopped"},
+	}
+	for _, tt := range tests {
+		rec := &stepRecord{row: store.RunStep{Status: jobs.Running, Note: "n"}}
+		if tt.set != "" {
+			rec.row.Status = tt.set
+		}
+		rec.end(tt.ctx, tt.err)
+		if rec.row.Status != tt.status || rec.row.Note != tt.note || rec.row.FinishedAt.IsZero() {
+			t.Errorf("%s: %q %q %s, want %q %q", tt.name, rec.row.Status, rec.row.Note, rec.row.FinishedAt, tt.status, tt.note)
+		}
+	}
+}
+
+func TestRecordExport(t *testing.T) {
+	pending := []metaverse.Change{
+		{Op: metaverse.OpAdd}, {Op: metaverse.OpAdd}, {Op: metaverse.OpUpdate, AddMembers: []string{"a", "b"}, RemoveMembers: []string{"c"}}, {Op: metaverse.OpDelete},
+	}
+	tests := []struct {
+		name                                  string
+		res                                   *export.Result
+		status                                string
+		adds, updates, deletes, members, errs int
+		note                                  string
+	}{
+		{"not started", nil, jobs.Running, 0, 0, 0, 0, 0, ""},
+		{"staged", &export.Result{Status: export.StatusStaged}, StatusStaged, 2, 1, 1, 3, 0, "kept for review"},
+		{"exported", &export.Result{Status: export.StatusSuccess, Adds: 1, Matched: 1, Updates: 1, Deletes: 1, Memberships: 3, Writes: 7, Throttled: 1500 * time.Millisecond},
+			jobs.Succeeded, 2, 1, 1, 3, 0, "7 write(s) to Microsoft Graph, 1.5s waiting"},
+		{"with errors", &export.Result{Status: export.StatusCompletedWithErrors, Adds: 1, SyncErrors: make([]store.SyncError, 1), Failed: make([]export.ChangeError, 2)},
+			export.StatusCompletedWithErrors, 1, 0, 0, 0, 3, "2 change(s) failed"},
+		{"failed", &export.Result{Status: export.StatusFailed, Adds: 1}, jobs.Failed, 1, 0, 0, 0, 0, ""},
+	}
+	for _, tt := range tests {
+		rec := &stepRecord{row: store.RunStep{Status: jobs.Running}}
+		recordExport(rec, tt.res, pending)
+		r := rec.row
+		if r.Status != tt.status || r.Processed != len(pending) || r.Adds != tt.adds || r.Updates != tt.updates || r.Deletes != tt.deletes ||
+			r.Memberships != tt.members || r.Errors != tt.errs || !strings.Contains(r.Note, tt.note) {
+			t.Errorf("%s: %+v", tt.name, r)
+		}
+	}
+}
