@@ -153,7 +153,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 	// Indexes are rebuilt: the saved UPN, address and immutable id are still taken.
 	for _, body := range []map[string]any{
 		newUserBody("KEPT@contoso.example.test", nil),
-		newUserBody("other1@contoso.example.test", map[string]any{"proxyAddresses": []string{"smtp:kept@contoso.example.test"}}),
+		newUserBody("other1@contoso.example.test", map[string]any{"mail": "KEPT@contoso.example.test"}),
 		newUserBody("other2@contoso.example.test", map[string]any{"onPremisesImmutableId": "aW1t"}),
 	} {
 		if st, _, b := g2.call(t, app2, "POST", "users", body); st != 400 {
@@ -180,7 +180,7 @@ func TestUniquenessAcrossObjectTypes(t *testing.T) {
 		target     string
 	}{
 		{"user mail = contact mail", "users", newUserBody("a@contoso.example.test", map[string]any{"mail": "adele@partner.example.test"}), "proxyAddresses"},
-		{"user proxy = group proxy", "users", newUserBody("b@contoso.example.test", map[string]any{"proxyAddresses": []string{"SMTP:VENTE@contoso.example.test"}}), "proxyAddresses"},
+		{"user mail = group alias", "users", newUserBody("b@contoso.example.test", map[string]any{"mail": "VENTE@contoso.example.test"}), "proxyAddresses"},
 		{"user mail = group mail", "users", newUserBody("c@contoso.example.test", map[string]any{"mail": "sales@contoso.example.test"}), "proxyAddresses"},
 		{"unified group = user mail", "groups", map[string]any{"displayName": "Team", "mailNickname": "team", "mailEnabled": true, "securityEnabled": false, "groupTypes": []string{"Unified"}}, "proxyAddresses"},
 		{"user UPN", "users", newUserBody("Helpdesk.User@contoso.onmicrosoft.com", nil), "userPrincipalName"},

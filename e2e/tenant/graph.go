@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -186,7 +185,8 @@ type user struct {
 	Roles    []string `json:",omitempty"`
 }
 
-// userJSON is a create or update body; nil means "not sent".
+// userJSON is a create or update body; nil means "not sent". proxyAddresses
+// is read-only (userReadOnly): mail sets the SMTP address.
 type userJSON struct {
 	AccountEnabled        *bool            `json:"accountEnabled"`
 	DisplayName           *string          `json:"displayName"`
@@ -196,7 +196,6 @@ type userJSON struct {
 	MailNickname          *string          `json:"mailNickname"`
 	UserPrincipalName     *string          `json:"userPrincipalName"`
 	OnPremisesImmutableID *string          `json:"onPremisesImmutableId"`
-	ProxyAddresses        *[]string        `json:"proxyAddresses"`
 	UsageLocation         *string          `json:"usageLocation"`
 	JobTitle              *string          `json:"jobTitle"`
 	Department            *string          `json:"department"`
@@ -356,9 +355,7 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON) (*user, *graphError
 	}
 	u := &user{ID: newGUID(), AccountEnabled: *in.AccountEnabled, UserPrincipalName: upn, CreatedDateTime: t.now().UTC().Truncate(time.Second)}
 	apply(u, in)
-	if u.ProxyAddresses == nil && u.Mail != "" {
-		u.ProxyAddresses = []string{"SMTP:" + u.Mail}
-	}
+	u.ProxyAddresses = withPrimaryMail(nil, u.Mail)
 	addrs := addresses(u.ProxyAddresses, u.Mail)
 	if e := t.checkUnique(r, "", upn, u.OnPremisesImmutableID, addrs); e != nil {
 		return nil, e
@@ -389,8 +386,8 @@ func apply(u *user, in userJSON) {
 	set(&u.UsageLocation, in.UsageLocation)
 	set(&u.JobTitle, in.JobTitle)
 	set(&u.Department, in.Department)
-	if in.ProxyAddresses != nil {
-		u.ProxyAddresses = append([]string{}, (*in.ProxyAddresses)...)
+	if in.Mail != nil {
+		u.ProxyAddresses = withPrimaryMail(u.ProxyAddresses, *in.Mail)
 	}
 	if in.PasswordProfile != nil && in.PasswordProfile.Password != "" {
 		u.Password = in.PasswordProfile.Password
@@ -438,10 +435,8 @@ func badJSON(r *http.Request) *graphError {
 
 func decodeUser(r *http.Request) (userJSON, *graphError) {
 	var in userJSON
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		return in, badJSON(r)
-	}
-	return in, nil
+	_, e := decodeBody(r, userReadOnly, &in)
+	return in, e
 }
 
 func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {

@@ -111,12 +111,6 @@ type groupJSON struct {
 	ProxyAddresses *[]string `json:"proxyAddresses"`
 }
 
-// readOnly answers a write to a read-only property. The wording is recalled
-// from Graph answers, not checked against a stored one.
-func readOnly(r *http.Request, prop string) *graphError {
-	return badValue(r, prop, fmt.Sprintf("Property '%s' is read-only and cannot be set.", prop))
-}
-
 // validNickname follows group-post-groups: at most 64 ASCII characters
 // without @ () \ [] " ; : <> , and space.
 func validNickname(s string) bool {
@@ -255,8 +249,8 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, groupReadOnly, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	t.mu.Lock()
@@ -316,8 +310,8 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, groupReadOnly, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	switch {

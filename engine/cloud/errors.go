@@ -111,6 +111,14 @@ func IsDuplicateProxyAddress(err error) bool { return isConflictOn(err, "proxyAd
 // onPremisesImmutableId (sourceAnchor).
 func IsDuplicateImmutableID(err error) bool { return isConflictOn(err, "onPremisesImmutableId") }
 
+// IsReadOnly reports Graph's refusal to write a read-only property: 400
+// "Property '<name>' is read-only and cannot be set." (proxyAddresses, the
+// on-premises properties of users and groups).
+func IsReadOnly(err error) bool {
+	e, ok := asError(err)
+	return ok && e.Status == 400 && strings.HasSuffix(e.Message, "is read-only and cannot be set.")
+}
+
 // IsUnverifiedDomain reports whether a userPrincipalName was refused because
 // its domain is not a verified domain of the tenant.
 func IsUnverifiedDomain(err error) bool {

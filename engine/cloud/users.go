@@ -8,6 +8,8 @@ import (
 )
 
 // User is the part of Graph's user resource hybridsync writes and reads.
+// ProxyAddresses is read-only in Graph v1.0 (a write is refused, IsReadOnly):
+// setting Mail adds the SMTP address to it in the cloud.
 type User struct {
 	ID                    string           `json:"id,omitempty"`
 	AccountEnabled        *bool            `json:"accountEnabled,omitempty"`

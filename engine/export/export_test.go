@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -105,15 +106,21 @@ func (e *env) usersWithAnchor(t testing.TB, key string) []cloud.User {
 	return us
 }
 
-// cloudOnlyUser makes a user as an administrator would in the cloud.
+// cloudUser makes a user as an administrator would in the cloud; proxies,
+// when given, are set as Exchange Online would (Graph can't).
 func (e *env) cloudUser(t testing.TB, upn, mail, anchor string, proxies ...string) *cloud.User {
 	t.Helper()
 	local, _, _ := strings.Cut(upn, "@")
 	u, err := e.admin.CreateUser(context.Background(), cloud.User{AccountEnabled: cloud.Bool(true), DisplayName: local, MailNickname: local,
-		UserPrincipalName: upn, Mail: mail, OnPremisesImmutableID: anchor, ProxyAddresses: proxies,
+		UserPrincipalName: upn, Mail: mail, OnPremisesImmutableID: anchor,
 		PasswordProfile: &cloud.PasswordProfile{Password: "Passw0rd!cloud"}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if proxies != nil {
+		if err := e.tn.SetProxyAddresses(u.ID, proxies); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return u
 }
@@ -228,12 +235,14 @@ func TestQuarantine(t *testing.T) {
 			arrange: func(e *env) *cloud.User {
 				return e.cloudUser(t, "dora@"+domain, "", "someone-else", "SMTP:dora@"+domain, "smtp:shared@"+domain)
 			},
-			change: userAdd("k-dan", "dan@"+domain, attr("mail", "dan@"+domain),
-				attr("proxyAddresses", "SMTP:dan@"+domain, "smtp:shared@"+domain)),
+			// The user's address reaches the cloud through mail, which
+			// another object holds as an alias.
+			change: userAdd("k-dan", "dan@"+domain, attr("mail", "shared@"+domain),
+				attr("proxyAddresses", "SMTP:shared@"+domain, "smtp:dan@"+domain)),
 			attribute: "proxyAddresses", value: "smtp:shared@" + domain,
 			check: func(t *testing.T, u cloud.User) {
-				if u.UserPrincipalName != "dan@"+domain || len(u.ProxyAddresses) != 1 || u.ProxyAddresses[0] != "SMTP:dan@"+domain {
-					t.Errorf("quarantined user %+v: want its own UPN and only SMTP:dan@", u)
+				if u.UserPrincipalName != "dan@"+domain || u.Mail != "" || len(u.ProxyAddresses) != 0 {
+					t.Errorf("quarantined user %+v: want its own UPN, no mail and no proxy address", u)
 				}
 			},
 		},
@@ -614,5 +623,47 @@ func TestThrottlingHonoured(t *testing.T) {
 				t.Errorf("30 writes at 12/s took only %v", d)
 			}
 		})
+	}
+}
+
+// TestReadOnlyPropertiesNotSent: the metaverse computes proxyAddresses and
+// the on-premises properties, which Graph v1.0 refuses to write (the
+// emulator answers 400 read-only for each); the export leaves them out, and
+// the user's SMTP address reaches the cloud through mail.
+func TestReadOnlyPropertiesNotSent(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	onPrem := []metaverse.AttrChange{
+		attr("proxyAddresses", "SMTP:ro@"+domain, "smtp:alias@"+domain),
+		attr("onPremisesSamAccountName", "ro"), attr("onPremisesUserPrincipalName", "ro@corp.example.test"),
+		attr("onPremisesDistinguishedName", "CN=ro,DC=corp"), attr("onPremisesDomainName", "corp.example.test"),
+		attr("onPremisesSecurityIdentifier", "S-1-5-21-1-2-3-1104"),
+	}
+	group := metaverse.Change{Key: "g-ro", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{
+		attr("displayName", "RO"), attr("mailNickname", "ro"), attr("mail", "ro-team@"+domain), attr("proxyAddresses", "SMTP:ro-team@"+domain),
+		attr("onPremisesSamAccountName", "RO"), attr("onPremisesSecurityIdentifier", "S-1-5-21-1-2-3-1105")}}
+	res := e.run(t, []metaverse.Change{userAdd("k-ro", "ro@"+domain, append([]metaverse.AttrChange{attr("mail", "ro@"+domain)}, onPrem...)...), group})
+	if res.Status != StatusSuccess || res.Adds != 2 || len(res.Failed) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	us := e.usersWithAnchor(t, "k-ro")
+	if len(us) != 1 || us[0].Mail != "ro@"+domain || len(us[0].ProxyAddresses) != 1 || us[0].ProxyAddresses[0] != "SMTP:ro@"+domain {
+		t.Fatalf("user in the tenant %+v: want mail ro@ and the proxy address Graph derives from it", us)
+	}
+	// An update of read-only properties alone sends nothing and is done.
+	writes := res.Writes
+	res = e.run(t, []metaverse.Change{{Key: "k-ro", Kind: metaverse.KindUser, Op: metaverse.OpUpdate, Attrs: []metaverse.AttrChange{
+		{Name: "proxyAddresses", Old: []string{"SMTP:ro@" + domain}, New: []string{"SMTP:ro@" + domain, "smtp:more@" + domain}},
+		{Name: "onPremisesDistinguishedName", Old: []string{"CN=ro,DC=corp"}, New: []string{"CN=ro,OU=Moved,DC=corp"}}}}})
+	if res.Status != StatusSuccess || res.Writes != 0 || len(res.Confirmed) != 1 || len(res.Failed) != 0 {
+		t.Fatalf("update of read-only properties: %+v (writes before %d)", res, writes)
+	}
+	// A new mail changes the cloud's primary SMTP address.
+	res = e.run(t, []metaverse.Change{{Key: "k-ro", Kind: metaverse.KindUser, Op: metaverse.OpUpdate, Attrs: []metaverse.AttrChange{
+		{Name: "mail", Old: []string{"ro@" + domain}, New: []string{"ro.new@" + domain}}}}})
+	if res.Status != StatusSuccess || res.Updates != 1 {
+		t.Fatalf("mail update: %+v", res)
+	}
+	if us := e.usersWithAnchor(t, "k-ro"); len(us) != 1 || us[0].Mail != "ro.new@"+domain || !slices.Contains(us[0].ProxyAddresses, "SMTP:ro.new@"+domain) {
+		t.Fatalf("after the mail update: %+v", us)
 	}
 }

@@ -215,7 +215,9 @@ func resolvedBy(c metaverse.Change, body map[string]any) []string {
 	if v, ok := body["userPrincipalName"]; ok && v == first(vals["userPrincipalName"]) {
 		out = append(out, "userPrincipalName")
 	}
-	if v, ok := body["proxyAddresses"].([]string); ok && slices.Equal(v, vals["proxyAddresses"]) {
+	// The user's SMTP address reaches the cloud through mail: once it is
+	// taken, the address's conflict is over.
+	if v, ok := body["mail"]; ok && v == first(vals["mail"]) {
 		out = append(out, "proxyAddresses")
 	}
 	return out
@@ -272,7 +274,7 @@ func (r *run) quarantine(ctx context.Context, i int, req cloud.BatchRequest, bod
 				h := held[a]
 				out.syncErrs = append(out.syncErrs, store.SyncError{Key: c.Key, Kind: c.Kind, Source: c.Source, Attribute: "proxyAddresses", Value: a,
 					HolderID: h.ID, Holder: orUnknown(firstNonEmpty(h.UserPrincipalName, h.DisplayName, h.Mail)),
-					Message: fmt.Sprintf("Another object (%s) already has proxy address %s; it was left out until the conflict is resolved.", orUnknown(firstNonEmpty(h.UserPrincipalName, h.DisplayName, h.Mail)), a)})
+					Message: fmt.Sprintf("Another object (%s) already has proxy address %s: the user's mail, which gives it that address in the cloud, was left out until the conflict is resolved.", orUnknown(firstNonEmpty(h.UserPrincipalName, h.DisplayName, h.Mail)), a)})
 			}
 			dropAddresses(body, held)
 		default:
@@ -318,27 +320,18 @@ func placeholderUPN(upn, initial string) string {
 	return fmt.Sprintf("%s+%04d@%s", local, rand.IntN(10000), initial)
 }
 
-// addressesOf are the proxy namespace values of a user body: its
-// proxyAddresses and its mail (as smtp:), lower-case, without repeats.
+// addressesOf are the proxy namespace values a user body claims: its mail,
+// which Graph adds to the user's proxyAddresses as an SMTP address
+// (proxyAddresses itself is read-only and never sent).
 func addressesOf(body map[string]any) []string {
-	var out []string
-	if ps, ok := body["proxyAddresses"].([]string); ok {
-		for _, p := range ps {
-			out = append(out, strings.ToLower(p))
-		}
-	}
 	if m, ok := body["mail"].(string); ok && m != "" {
-		out = append(out, "smtp:"+strings.ToLower(m))
+		return []string{"smtp:" + strings.ToLower(m)}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return nil
 }
 
 // dropAddresses leaves the held addresses out of a body.
 func dropAddresses(body map[string]any, held map[string]found) {
-	if ps, ok := body["proxyAddresses"].([]string); ok {
-		body["proxyAddresses"] = slices.DeleteFunc(slices.Clone(ps), func(p string) bool { _, h := held[strings.ToLower(p)]; return h })
-	}
 	if m, ok := body["mail"].(string); ok {
 		if _, h := held["smtp:"+strings.ToLower(m)]; h {
 			delete(body, "mail")

@@ -219,8 +219,9 @@ func (r *run) confirm(ctx context.Context, idx []int) error {
 }
 
 // quarantinable are the attributes the cloud may have taken with another
-// value than the change's (a placeholder UPN, proxy addresses left out).
-var quarantinable = []string{"userPrincipalName", "proxyAddresses", "mail"}
+// value than the change's (a placeholder UPN, a mail left out because the
+// cloud holds its address elsewhere).
+var quarantinable = []string{"userPrincipalName", "mail"}
 
 // asExported is a confirmed change as it landed: with the object's cloud id,
 // and the quarantinable attributes' new values as the tenant took them, so
@@ -234,9 +235,12 @@ func (r *run) asExported(c metaverse.Change) metaverse.Change {
 	c.CloudID = st.CloudID
 	attrs := slices.Clone(c.Attrs)
 	for n, a := range attrs {
-		if v, has := st.Attrs[a.Name]; has && slices.Contains(quarantinable, a.Name) && c.Kind == metaverse.KindUser {
-			attrs[n].New = v
+		if c.Kind != metaverse.KindUser || !slices.Contains(quarantinable, a.Name) {
+			continue
 		}
+		// A value left out is not in the exported state: the cloud has
+		// none (a create) or the one it had (an update).
+		attrs[n].New = st.Attrs[a.Name]
 	}
 	c.Attrs = attrs
 	return c
@@ -435,6 +439,21 @@ var (
 	groupWritable = map[string]bool{"displayName": true, "description": true, "mailNickname": true, "securityEnabled": true}
 )
 
+// sent reports whether a change's attribute goes to Graph: not the
+// properties Graph v1.0 keeps read-only (metaverse.GraphWritable: a user's
+// proxyAddresses and on-premises properties; its mail sets the SMTP proxy
+// address in the cloud), for groups only the writable ones and directory
+// extensions.
+func sent(kind, name string) bool {
+	if !metaverse.GraphWritable(kind, name) {
+		return false
+	}
+	if kind == metaverse.KindGroup {
+		return groupWritable[name] || strings.HasPrefix(name, "extension_")
+	}
+	return true
+}
+
 // graphValue converts a metaverse value to Graph's JSON: a list for
 // multi-valued properties, a bool for flags, else a string; nil clears.
 func graphValue(name string, v []string) any {
@@ -458,7 +477,7 @@ func graphValue(name string, v []string) any {
 func patchBody(c metaverse.Change) map[string]any {
 	p := map[string]any{}
 	for _, a := range c.Attrs {
-		if c.Kind == metaverse.KindGroup && !groupWritable[a.Name] {
+		if !sent(c.Kind, a.Name) {
 			continue
 		}
 		if c.Op == metaverse.OpAdd && a.New == nil {
@@ -475,7 +494,7 @@ func createBody(c metaverse.Change) map[string]any {
 	body := map[string]any{}
 	if c.Kind == metaverse.KindGroup {
 		for name, v := range vals {
-			if groupWritable[name] && v != nil {
+			if sent(c.Kind, name) && v != nil {
 				body[name] = graphValue(name, v)
 			}
 		}
@@ -489,7 +508,7 @@ func createBody(c metaverse.Change) map[string]any {
 		return body
 	}
 	for name, v := range vals {
-		if v != nil {
+		if v != nil && sent(c.Kind, name) {
 			body[name] = graphValue(name, v)
 		}
 	}

@@ -43,6 +43,36 @@ var (
 	}
 )
 
+// graphReadOnly are computed properties Microsoft Graph v1.0 does not let a
+// client write (the user and group resources document them "Read-only"; a
+// write is refused with 400 "Property '…' is read-only and cannot be set.").
+// The metaverse keeps them — the object lookup shows them, and the export's
+// soft match reads the primary SMTP address from proxyAddresses — but the
+// export never sends them. A user's SMTP address reaches the cloud through
+// mail, which Graph adds to the user's proxyAddresses.
+var graphReadOnly = map[string]map[string]bool{
+	KindUser: {"proxyAddresses": true, "onPremisesSamAccountName": true, "onPremisesUserPrincipalName": true,
+		"onPremisesDistinguishedName": true, "onPremisesDomainName": true, "onPremisesSecurityIdentifier": true},
+	// A group's mail and proxyAddresses are Exchange's; mailEnabled is set
+	// only at creation (a synced group is created as a security group).
+	KindGroup: {"mail": true, "proxyAddresses": true, "mailEnabled": true, "onPremisesSamAccountName": true,
+		"onPremisesDomainName": true, "onPremisesSecurityIdentifier": true},
+	// Devices: Graph's device resource takes trustType and
+	// onPremisesSecurityIdentifier from the device registration service,
+	// not from a client.
+	KindDevice: {"trustType": true, "onPremisesSecurityIdentifier": true},
+}
+
+// GraphWritable reports whether the export may send a computed property of
+// an object of kind through Microsoft Graph v1.0. Organizational contacts
+// can't be written at all (Graph's orgContact resource is read-only).
+func GraphWritable(kind, prop string) bool {
+	if kind == KindContact {
+		return false
+	}
+	return !graphReadOnly[kind][prop]
+}
+
 // mailboxAttrs are the attributes a linked mailbox's resource-forest user
 // gives precedence for (objectSID ↔ msExchMasterAccountSid matching): the
 // mailbox is there, the account elsewhere.
