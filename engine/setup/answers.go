@@ -26,6 +26,9 @@ type Answers struct {
 	SSO            SSO            `json:"sso"`
 	Features       Features       `json:"features"`
 	Ready          Ready          `json:"ready"`
+	// The two pages of Microsoft Entra app and attribute filtering.
+	EntraApps       EntraApps       `json:"entraApps"`
+	EntraAttributes EntraAttributes `json:"entraAttributes"`
 }
 
 // Defaults returns the answers of a wizard nobody has touched yet.
@@ -38,6 +41,7 @@ func Defaults() Answers {
 		Ready:          Ready{StartSync: true},
 		OUFiltering:    OUFiltering{SyncNewOUs: true},
 		GroupFiltering: GroupFiltering{Mode: GroupModeAll},
+		EntraApps:      EntraApps{Selected: allApps()},
 	}
 }
 

@@ -10,10 +10,6 @@ func coming(id, title, section string, shown func(*Answers) bool, text string) P
 }
 
 const (
-	comingAppFiltering = "You chose Microsoft Entra app and attribute filtering. Here you will select the Microsoft Entra apps you use; " +
-		"the list of attributes each app needs comes with the sync engine."
-	comingAttributeFiltering = "Here you will clear the attributes you want to keep unsynchronized, from the list the selected apps need. " +
-		"Removing attributes can affect functionality. This page comes with the sync engine."
 	comingADFSFarm = "You chose federation with AD FS. Here you will create a new AD FS farm (with its TLS certificate) or use an existing one. " +
 		"Configuring AD FS needs Windows servers with WinRM, which hybridsync does not manage yet."
 	comingADFSServers = "Here you will list the servers to install AD FS on. This page is still to come."

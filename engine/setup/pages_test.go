@@ -120,6 +120,11 @@ func TestComingTitles(t *testing.T) {
 	if got := ComingTitles(&a); len(got) != 0 {
 		t.Errorf("ComingTitles = %v", got)
 	}
+	// Microsoft Entra app and attribute filtering has its two pages now.
+	a.Features.AppAttributeFiltering = true
+	if got := ComingTitles(&a); len(got) != 0 {
+		t.Errorf("ComingTitles with app and attribute filtering = %v", got)
+	}
 	// Federation with AD FS still has pages to come.
 	a.SignIn.Method = MethodADFS
 	if got := ComingTitles(&a); len(got) != 5 || got[0] != "AD FS farm" {

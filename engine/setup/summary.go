@@ -105,6 +105,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 	if len(a.Features.Requires) > 0 {
 		feat.Rows = append(feat.Rows, SummaryRow{"Needs", "Exchange schema in Active Directory (checked when you connect your directories)"})
 	}
+	feat.Rows = append(feat.Rows, summarizeAppFiltering(a)...)
 	feat.Rows = append(feat.Rows, summarizeExtensions(a)...)
 	feat.Rows = append(feat.Rows, summarizeSSO(a)...)
 	if a.Features.LegacySyncActive {
