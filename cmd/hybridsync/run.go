@@ -75,6 +75,9 @@ type common struct {
 	database  string
 	logLevel  string
 	logFormat string
+	// memoryLimit is the soft memory limit (see metaverse.MemoryLimit).
+	memoryLimit string
+	getenv      func(string) string
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -89,9 +92,16 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.database, "database", envOr(getenv, "HYBRIDSYNC_DATABASE", ""), "empty for the embedded LocalDB in the data directory, or a SQL Server `URL` (sqlserver://user:pass@host/instance?database=HybridSync) [HYBRIDSYNC_DATABASE]")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "HYBRIDSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [HYBRIDSYNC_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "HYBRIDSYNC_LOG_FORMAT", "text"), "text or json [HYBRIDSYNC_LOG_FORMAT]")
+	fs.StringVar(&c.memoryLimit, "memory-limit", envOr(getenv, "HYBRIDSYNC_MEMORY_LIMIT", defaultMemoryLimit()), "soft memory `limit` the collector keeps the process under (768MiB, 2GiB, off); GOMEMLIMIT, if set, wins [HYBRIDSYNC_MEMORY_LIMIT]")
+	c.getenv = getenv
 }
 
+// logger builds the logger from the flags, and applies the other
+// process-wide one, the soft memory limit.
 func (c *common) logger(w io.Writer) (*slog.Logger, error) {
+	if err := c.applyMemoryLimit(c.getenv); err != nil {
+		return nil, err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return nil, fmt.Errorf("bad --log-level %q", c.logLevel)

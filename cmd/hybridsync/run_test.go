@@ -47,6 +47,7 @@ func TestRunCommands(t *testing.T) {
 		{"unknown config command", []string{"config", "import"}, "", "unknown config command"},
 		{"database that is not SQL Server", []string{"migrate", "--data-dir", dir, "--database", "postgres://x"}, "", "sqlserver://"},
 		{"bad log level", []string{"migrate", "--data-dir", dir, "--log-level", "loud"}, "", "bad --log-level"},
+		{"bad memory limit", []string{"migrate", "--data-dir", dir, "--memory-limit", "lots"}, "", "bad --memory-limit"},
 		{"tls halves", []string{"serve", "--data-dir", dir, "--tls-cert", "c.pem"}, "", "--tls-cert and --tls-key go together"},
 	}
 	for _, tt := range tests {
