@@ -44,13 +44,16 @@ type Config struct {
 // NewConfig builds the rules' configuration from the wizard's answers and
 // the tenant as last read (nil: not connected). extensionAppID is the
 // tenant schema extension app's appId; it is needed only when directory
-// extensions are chosen.
+// extensions are chosen. With Microsoft Entra app and attribute filtering,
+// Unsynced holds the Graph properties of the attributes the admin cleared
+// or no selected app uses (attrfilter.go); without it, it is empty.
 func NewConfig(a setup.Answers, t *entra.Tenant, extensionAppID string) (Config, error) {
 	c := Config{
 		Matching:          a.Identifying.MatchingMode(),
 		MatchingAttribute: a.Identifying.MatchingAttribute,
 		SignInAttribute:   a.SignInConfig.SignInAttribute(),
 		VerifiedDomains:   map[string]bool{},
+		Unsynced:          unsyncedProperties(&a),
 	}
 	for _, fc := range a.Directories.Forests {
 		c.Forests = append(c.Forests, fc.Forest)
