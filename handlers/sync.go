@@ -22,7 +22,10 @@ import (
 	jobsview "github.com/hybridsync/hybridsync/views/jobs"
 )
 
-// GET /sync: the cycle's schedule and history, the deletion guard, the
+// historyCycles is how many cycles the run history shows.
+const historyCycles = 20
+
+// GET /sync: the cycle's schedule and run history, the deletion guard, the
 // pending exports, the exports and the sync errors.
 func (h *Handler) syncPage(w http.ResponseWriter, r *http.Request) {
 	h.renderSync(w, r, http.StatusOK, "")
@@ -30,6 +33,17 @@ func (h *Handler) syncPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	ctx := r.Context()
+	// The run history reloads itself while a cycle runs: an htmx request
+	// for it gets the panel alone.
+	if r.Method == http.MethodGet && isFragment(r) && r.URL.Query().Get("part") == "history" {
+		hist, err := cycle.History(ctx, h.st, historyCycles)
+		if err != nil {
+			h.fail(w, r, "Unable to read the run history", err)
+			return
+		}
+		h.render(w, r, http.StatusOK, helpdesk.RunHistory(hist))
+		return
+	}
 	roles := accountFrom(r).Roles
 	p := helpdesk.OverviewProps{Layout: h.layoutProps(r, "Synchronization", "sync"), Error: msg,
 		CanRun: auth.Satisfies(roles, auth.Operators), CanAdmin: auth.Satisfies(roles, auth.Admins)}
@@ -44,15 +58,9 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	p.Decision, p.Warning = schedule.Decide(p.Settings, state), schedule.Warning(state)
-	js, err := h.st.Jobs(ctx, 200)
-	if err != nil {
-		h.fail(w, r, "Unable to list jobs", err)
+	if p.History, err = cycle.History(ctx, h.st, historyCycles); err != nil {
+		h.fail(w, r, "Unable to read the run history", err)
 		return
-	}
-	for _, j := range js {
-		if j.Kind == cycle.Kind && len(p.Cycles) < 20 {
-			p.Cycles = append(p.Cycles, jobsview.Row{Job: j, Title: h.runner.Title(j.Kind)})
-		}
 	}
 	if p.Pending, err = h.st.PendingCounts(ctx); err != nil {
 		h.fail(w, r, "Unable to count the pending exports", err)

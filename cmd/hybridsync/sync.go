@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/cycle"
@@ -61,7 +62,7 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 	defer cancel()
 	runner.Shutdown(sctx)
 
-	j, err := st.Job(sctx, id)
+	rec, err := cycle.RecordOf(sctx, st, id)
 	if err != nil {
 		return err
 	}
@@ -69,24 +70,71 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sync cycle %d: %s\n", j.ID, j.Status)
-	for _, s := range j.Steps {
-		fmt.Fprintf(stdout, "  %-60s %s (%s)\n", s.Name, s.Status, s.FinishedAt.Sub(s.StartedAt).Round(time.Millisecond))
-		for _, e := range evs {
-			if e.Step == s.Position && e.Kind == "log" {
-				fmt.Fprintf(stdout, "    %s%s\n", levelMark(e.Level), e.Message)
-			}
+	var warnings []string
+	for _, e := range evs {
+		if e.Kind == "log" && e.Level == "warn" {
+			warnings = append(warnings, e.Message)
 		}
 	}
-	if j.Status != jobs.Succeeded {
+	if err := printSummary(stdout, rec, warnings); err != nil {
+		return err
+	}
+	if j := rec.Job; j.Status != jobs.Succeeded {
 		return fmt.Errorf("the cycle %s: %s", j.Status, j.Error)
 	}
 	return nil
 }
 
-func levelMark(level string) string {
-	if level == "warn" {
-		return "warning: "
+// printSummary writes a cycle's run history: a line for the cycle, a row
+// per connector and step with its counts and duration, the steps' notes,
+// and the warnings of its log.
+func printSummary(w io.Writer, rec cycle.Record, warnings []string) error {
+	j := rec.Job
+	kind := "delta"
+	if rec.Params.Full {
+		kind = "full"
 	}
-	return ""
+	if rec.Params.DryRun {
+		kind += ", dry run"
+	}
+	fmt.Fprintf(w, "sync cycle %d (%s): %s in %s\n", j.ID, kind, j.Status, span(j.StartedAt, j.FinishedAt))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  CONNECTOR\tSTEP\tSTATUS\tDURATION\tPROCESSED\tADDS\tUPDATES\tDELETES\tMEMBERS\tERRORS")
+	var notes []string
+	for _, s := range rec.Steps {
+		if !s.Recorded {
+			fmt.Fprintf(tw, "  -\t%s\t%s\t\t\t\t\t\t\t\n", s.Name, s.Status)
+			continue
+		}
+		conn := s.Connector
+		if conn == "" {
+			conn = "metaverse"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", conn, s.Step, s.Status, span(s.StartedAt, s.FinishedAt),
+			s.Processed, s.Adds, s.Updates, s.Deletes, s.Memberships, s.Errors)
+		if s.Note != "" {
+			notes = append(notes, fmt.Sprintf("  %s, %s: %s", conn, s.Step, s.Note))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("unable to write the summary: %w", err)
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+	for _, m := range warnings {
+		fmt.Fprintf(w, "  warning: %s\n", m)
+	}
+	if j.Error != "" {
+		fmt.Fprintf(w, "  error: %s\n", j.Error)
+	}
+	return nil
+}
+
+// span is a duration for the summary, "-" until both ends are known.
+func span(a, b time.Time) string {
+	if a.IsZero() || b.IsZero() {
+		return "-"
+	}
+	return b.Sub(a).Round(time.Millisecond).String()
 }

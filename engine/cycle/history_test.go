@@ -185,3 +185,36 @@ func TestRecordExport(t *testing.T) {
 		}
 	}
 }
+
+// A row a stopped server left running takes its job step's final state; a
+// job step with no row shows as itself.
+func TestMerge(t *testing.T) {
+	at := time.UnixMilli(1_800_000_000_000)
+	j := store.Job{ID: 5, Steps: []store.Step{
+		{Position: 1, Name: "Import a", Status: jobs.Succeeded, StartedAt: at, FinishedAt: at.Add(time.Second)},
+		{Position: 2, Name: "Synchronize", Status: jobs.Interrupted, StartedAt: at, FinishedAt: at.Add(2 * time.Second), Detail: "server stopped"},
+		{Position: 3, Name: "Export", Status: jobs.Interrupted},
+	}}
+	rows := []store.RunStep{
+		{JobID: 5, Position: 1, Connector: "a", Step: StepDeltaImport, Status: jobs.Succeeded, StartedAt: at, FinishedAt: at.Add(time.Second), Adds: 3},
+		{JobID: 5, Position: 2, Step: StepFullSync, Status: jobs.Running, StartedAt: at},
+	}
+	got := merge(j, rows)
+	want := []struct {
+		name, step, status, note string
+		recorded, finished       bool
+	}{
+		{"Import a", StepDeltaImport, jobs.Succeeded, "", true, true},
+		{"Synchronize", StepFullSync, jobs.Interrupted, "server stopped", true, true},
+		{"Export", "", jobs.Interrupted, "", false, false},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d steps: %+v", len(got), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Name != w.name || g.Step != w.step || g.Status != w.status || g.Note != w.note || g.Recorded != w.recorded || g.FinishedAt.IsZero() == w.finished {
+			t.Errorf("step %d = %+v, want %+v", i+1, g, w)
+		}
+	}
+}

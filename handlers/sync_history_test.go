@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+)
+
+// The run history on /sync, as Browse sees it: a cycle against the live
+// fabrikam forest and a tenant emulator of its own shows, per connector and
+// step, the forest's import, the metaverse sync and the export with their
+// counts and durations; while the cycle runs the panel says so and reloads
+// itself; a dry run's last step is a review that keeps its changes.
+func TestSyncRunHistory(t *testing.T) {
+	t.Parallel()
+	fabrikamForest(t)
+	em := newTenant(t, fabrikamSeed())
+	cfg := em.config()
+	e := newEnvWith(t, envOptions{entra: &cfg})
+	c := e.signedIn("admin")
+	walkToReady(c, nil, nil, nil)
+	c.configure(e)
+	hd := e.signedIn("helpdesk")
+
+	first := e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual})
+	// The panel alone, as its htmx poll asks for it. The cycle reads a
+	// forest of thousands of objects, so it is most likely still running;
+	// what is asserted follows what the store says after the request.
+	frag := hd.get("/sync?part=history", "HX-Request", "true")
+	wantStatus(t, frag, http.StatusOK, "the run history fragment")
+	if strings.Contains(frag.text(), "<html") || frag.find(t, `#run-history`).Length() != 1 {
+		t.Fatalf("an htmx request for the history did not get the panel alone:\n%.300s", frag.text())
+	}
+	if j, err := e.st.Job(context.Background(), first); err != nil {
+		t.Fatal(err)
+	} else if !jobs.Finished(j.Status) {
+		row := frag.find(t, fmt.Sprintf(`[data-testid="run-%d"]`, first))
+		if frag.find(t, `#run-history[data-polling="on"][hx-trigger]`).Length() != 1 {
+			t.Error("the history does not reload itself while a cycle runs")
+		}
+		if s := row.Find(`[data-testid="run-status"]`).Text(); s != jobs.Running && s != jobs.Queued {
+			t.Errorf("a running cycle shows as %q", s)
+		}
+		if row.Find("details[open]").Length() != 1 {
+			t.Error("a running cycle is not shown open")
+		}
+	} else {
+		t.Logf("cycle %d finished before the history was read; the running state went unchecked", first)
+	}
+
+	if j := e.waitJob(first, 3*time.Minute); j.Status != jobs.Succeeded {
+		t.Fatalf("first cycle %s: %s\n%s", j.Status, j.Error, jobMessages(t, e, first))
+	}
+	r := hd.get("/sync")
+	wantStatus(t, r, http.StatusOK, "the sync page as Browse")
+	if r.find(t, `#run-history[hx-trigger]`).Length() != 0 {
+		t.Error("the history still reloads itself with no cycle running")
+	}
+	row := r.find(t, fmt.Sprintf(`[data-testid="run-%d"]`, first))
+	if href := row.Find("a").AttrOr("href", ""); href != fmt.Sprintf("/jobs/%d", first) || row.Find("a").Length() != 1 {
+		t.Errorf("the cycle's link is %q (%d links), want its live page", href, row.Find("a").Length())
+	}
+	steps := historySteps(t, row)
+	imp := steps.one(t, "fabrikam.example.test", cycle.StepFullImport)
+	syn := steps.one(t, "", cycle.StepFullSync)
+	exp := steps.oneOf(t, cycle.StepExport)
+	for _, s := range []historyStep{imp, syn, exp} {
+		if s.adds == 0 || s.took <= 0 {
+			t.Errorf("%s %s: %d adds, took %s; want adds and a duration", s.connector, s.step, s.adds, s.took)
+		}
+	}
+	if imp.status != jobs.Succeeded || syn.status != jobs.Succeeded {
+		t.Errorf("import %s, sync %s; want both succeeded", imp.status, syn.status)
+	}
+	// Contacts can't be created through Graph: they fail, stay pending, and
+	// the export completes with errors, counted.
+	if exp.status != "completed-with-errors" || exp.errors == 0 || !strings.Contains(exp.note, "failed and stay pending") {
+		t.Errorf("the export: %s with %d errors (%q); want completed-with-errors, counted", exp.status, exp.errors, exp.note)
+	}
+	if imp.processed < imp.adds || !strings.Contains(imp.note, "full import from") {
+		t.Errorf("the import read %d for %d adds: %q", imp.processed, imp.adds, imp.note)
+	}
+	if exp.connector == "" {
+		t.Error("the export names no tenant")
+	}
+	// The write-back: fabrikam's svc-sync may not write ms-DS-ConsistencyGuid.
+	if wb := steps.oneOf(t, cycle.StepWriteBack); wb.errors == 0 || wb.status != "completed-with-errors" {
+		t.Errorf("the refused write-back: %s with %d errors", wb.status, wb.errors)
+	}
+
+	// A dry run: a delta import, and a review that exports nothing but
+	// counts what stays pending (fabrikam's contacts).
+	second := e.startJob(cycle.Kind, cycle.Params{DryRun: true, Trigger: cycle.TriggerManual})
+	if j := e.waitJob(second, 3*time.Minute); j.Status != jobs.Succeeded {
+		t.Fatalf("dry run %s: %s", j.Status, j.Error)
+	}
+	r = hd.get("/sync")
+	rows := r.find(t, `[data-testid="sync-cycles"] li`)
+	if rows.Length() != 2 || rows.First().AttrOr("data-testid", "") != fmt.Sprintf("run-%d", second) {
+		t.Fatalf("%d cycles listed, the newest first: %v", rows.Length(), rows.First().AttrOr("data-testid", ""))
+	}
+	if !strings.Contains(rows.First().Find("summary").Text(), "dry run") {
+		t.Errorf("the dry run is not said to be one: %q", rows.First().Find("summary").Text())
+	}
+	steps = historySteps(t, rows.First())
+	steps.one(t, "fabrikam.example.test", cycle.StepDeltaImport)
+	steps.one(t, "", cycle.StepDeltaSync)
+	if rv := steps.oneOf(t, cycle.StepReview); rv.status != cycle.StatusStaged || rv.adds == 0 {
+		t.Errorf("the review: %s with %d adds kept, want staged with fabrikam's contacts", rv.status, rv.adds)
+	}
+	// The older cycle is folded, the newest open.
+	if rows.First().Find("details[open]").Length() != 1 || rows.Eq(1).Find("details[open]").Length() != 0 {
+		t.Error("want the newest cycle open and the older one folded")
+	}
+}
+
+type historyStep struct {
+	connector, step, status, note    string
+	processed, adds, deletes, errors int
+	took                             time.Duration
+}
+
+type historyRows []historyStep
+
+func historySteps(t *testing.T, row *goquery.Selection) historyRows {
+	t.Helper()
+	var out historyRows
+	row.Find(`tr[data-testid="run-step"]`).Each(func(_ int, tr *goquery.Selection) {
+		num := func(id string) int {
+			n, _ := strconv.Atoi(strings.TrimSpace(tr.Find(`[data-testid="` + id + `"]`).Text()))
+			return n
+		}
+		took, _ := time.ParseDuration(strings.TrimSpace(tr.Find(`[data-testid="step-took"]`).Text()))
+		out = append(out, historyStep{connector: tr.AttrOr("data-connector", ""), step: tr.AttrOr("data-step", ""), status: tr.AttrOr("data-status", ""),
+			note: strings.TrimSpace(tr.Find("td").Last().Text()), processed: num("step-processed"), adds: num("step-adds"), deletes: num("step-deletes"),
+			errors: num("step-errors"), took: took})
+	})
+	if len(out) == 0 {
+		t.Fatalf("no steps in the history row:\n%s", row.Text())
+	}
+	return out
+}
+
+func (rs historyRows) one(t *testing.T, connector, step string) historyStep {
+	t.Helper()
+	for _, s := range rs {
+		if s.connector == connector && s.step == step {
+			return s
+		}
+	}
+	t.Fatalf("no %q step for %q in %+v", step, connector, rs)
+	return historyStep{}
+}
+
+func (rs historyRows) oneOf(t *testing.T, step string) historyStep {
+	t.Helper()
+	for _, s := range rs {
+		if s.step == step {
+			return s
+		}
+	}
+	t.Fatalf("no %q step in %+v", step, rs)
+	return historyStep{}
+}
