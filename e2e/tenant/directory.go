@@ -14,11 +14,14 @@ const DefaultMFACode = "123456"
 // objects is the directory beyond users: groups, contacts, devices, role
 // assignments and the tenant's sync settings. It lives in Tenant, under t.mu.
 type objects struct {
-	groups      map[string]*group   // by id
-	contacts    map[string]*contact // by id
-	devices     map[string]*device  // by id
-	assignments []*roleAssignment
-	dirSync     dirSync
+	groups   map[string]*group   // by id
+	contacts map[string]*contact // by id
+	devices  map[string]*device  // by id
+	// applications and servicePrincipals by id (applications.go)
+	applications      map[string]*application
+	servicePrincipals map[string]*servicePrincipal
+	assignments       []*roleAssignment
+	dirSync           dirSync
 	// orgSyncEnabled is organization.onPremisesSyncEnabled: null until
 	// directory synchronization is first turned on.
 	orgSyncEnabled *bool
@@ -28,7 +31,8 @@ type objects struct {
 }
 
 func newObjects() objects {
-	return objects{groups: map[string]*group{}, contacts: map[string]*contact{}, devices: map[string]*device{}, dirSync: defaultDirSync(), verifiable: map[string]bool{}}
+	return objects{groups: map[string]*group{}, contacts: map[string]*contact{}, devices: map[string]*device{},
+		applications: map[string]*application{}, servicePrincipals: map[string]*servicePrincipal{}, dirSync: defaultDirSync(), verifiable: map[string]bool{}}
 }
 
 // signInFacts is what sign-in needs to know about an account, copied under t.mu.

@@ -1,7 +1,9 @@
 package tenant
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -174,6 +176,8 @@ type user struct {
 	JobTitle              string
 	Department            string
 	CreatedDateTime       time.Time
+	// Extensions are directory extension values by full name (applications.go).
+	Extensions map[string]any `json:",omitempty"`
 
 	// Sign-in: the password (from the seed or passwordProfile), MFA with
 	// its fixed code, a locked account, and directory roles held from the
@@ -248,6 +252,7 @@ func (u *user) json(sel []string) map[string]any {
 			out[p] = v
 		}
 	}
+	selectedExtensions(out, sel, u.Extensions)
 	return out
 }
 
@@ -318,10 +323,12 @@ const upnDomainMessage = "The domain portion of the userPrincipalName property i
 
 // createUser adds a user. r may be nil while seeding.
 func (t *Tenant) createUser(in userJSON) (*user, *graphError) {
-	return t.createUserReq(nil, in)
+	return t.createUserReq(nil, in, nil)
 }
 
-func (t *Tenant) createUserReq(r *http.Request, in userJSON) (*user, *graphError) {
+// createUserReq creates a user from a POST body; raw is the body's
+// properties (for its directory extensions).
+func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json.RawMessage) (*user, *graphError) {
 	seeding := r == nil
 	if seeding {
 		r, _ = http.NewRequest(http.MethodPost, "/", nil)
@@ -353,8 +360,13 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON) (*user, *graphError
 	if !t.verifiedDomain(upn) {
 		return nil, badValue(r, "userPrincipalName", upnDomainMessage)
 	}
+	ext, e := t.extensionValuesLocked(r, raw, "User")
+	if e != nil {
+		return nil, e
+	}
 	u := &user{ID: newGUID(), AccountEnabled: *in.AccountEnabled, UserPrincipalName: upn, CreatedDateTime: t.now().UTC().Truncate(time.Second)}
 	apply(u, in)
+	applyExtensions(&u.Extensions, ext)
 	u.ProxyAddresses = withPrimaryMail(nil, u.Mail)
 	addrs := addresses(u.ProxyAddresses, u.Mail)
 	if e := t.checkUnique(r, "", upn, u.OnPremisesImmutableID, addrs); e != nil {
@@ -433,10 +445,10 @@ func badJSON(r *http.Request) *graphError {
 	return newGraphError(r, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", nil)
 }
 
-func decodeUser(r *http.Request) (userJSON, *graphError) {
+func decodeUser(r *http.Request) (userJSON, map[string]json.RawMessage, *graphError) {
 	var in userJSON
-	_, e := decodeBody(r, userReadOnly, &in)
-	return in, e
+	raw, e := decodeBody(r, userReadOnly, &in)
+	return in, raw, e
 }
 
 func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -444,12 +456,12 @@ func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
-	in, e := decodeUser(r)
+	in, raw, e := decodeUser(r)
 	if e != nil {
 		writeGErr(w, e)
 		return
 	}
-	u, e := t.createUserReq(r, in)
+	u, e := t.createUserReq(r, in, raw)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -483,7 +495,7 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
-	in, e := decodeUser(r)
+	in, raw, e := decodeUser(r)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -499,8 +511,15 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, notFound(r, r.PathValue("id")))
 		return
 	}
+	ext, e := t.extensionValuesLocked(r, raw, "User")
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
 	next := *u
+	next.Extensions = maps.Clone(u.Extensions)
 	apply(&next, in)
+	applyExtensions(&next.Extensions, ext)
 	if in.UserPrincipalName != nil && !t.verifiedDomain(next.UserPrincipalName) {
 		writeGErr(w, badValue(r, "userPrincipalName", upnDomainMessage))
 		return

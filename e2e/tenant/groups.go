@@ -28,6 +28,8 @@ type group struct {
 	ProxyAddresses  []string
 	Members         []string // object ids, in the order added
 	CreatedDateTime time.Time
+	// Extensions are directory extension values by full name (applications.go).
+	Extensions map[string]any `json:",omitempty"`
 }
 
 // defaultGroupProperties is Graph's default set, shortened to the
@@ -70,6 +72,7 @@ func (g *group) json(sel []string) map[string]any {
 			out[p] = v
 		}
 	}
+	selectedExtensions(out, sel, g.Extensions)
 	return out
 }
 
@@ -109,6 +112,8 @@ type groupJSON struct {
 	// Read-only through Graph; sent, they are refused.
 	Mail           *string   `json:"mail"`
 	ProxyAddresses *[]string `json:"proxyAddresses"`
+	// extensions are the body's directory extension values, checked.
+	extensions map[string]any
 }
 
 // validNickname follows group-post-groups: at most 64 ASCII characters
@@ -235,6 +240,7 @@ func (t *Tenant) createGroupLocked(r *http.Request, in groupJSON, seeding bool) 
 			g.Members = append(g.Members, id)
 		}
 	}
+	applyExtensions(&g.Extensions, in.extensions)
 	t.seq++
 	g.Seq = t.seq
 	t.groups[g.ID] = g
@@ -249,12 +255,16 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	if _, e := decodeBody(r, groupReadOnly, &in); e != nil {
+	raw, e := decodeBody(r, groupReadOnly, &in)
+	if e != nil {
 		writeGErr(w, e)
 		return
 	}
 	t.mu.Lock()
-	g, e := t.createGroupLocked(r, in, false)
+	var g *group
+	if in.extensions, e = t.extensionValuesLocked(r, raw, "Group"); e == nil {
+		g, e = t.createGroupLocked(r, in, false)
+	}
 	var m map[string]any
 	if g != nil {
 		m = g.json(nil)
@@ -310,7 +320,8 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	if _, e := decodeBody(r, groupReadOnly, &in); e != nil {
+	raw, e := decodeBody(r, groupReadOnly, &in)
+	if e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -352,6 +363,11 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		}
 		add = append(add, id)
 	}
+	ext, e := t.extensionValuesLocked(r, raw, "Group")
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
 	if len(add) > 20 {
 		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "The request exceeds the limit of 20 members that can be added in a single request.", nil) // wording invented
 		return
@@ -369,6 +385,7 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		g.SecurityEnabled = *in.SecurityEnabled
 	}
 	g.Members = append(g.Members, add...)
+	applyExtensions(&g.Extensions, ext)
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }

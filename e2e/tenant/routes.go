@@ -39,6 +39,14 @@ func (t *Tenant) directoryRoutes(g *http.ServeMux) {
 	g.HandleFunc("PATCH /v1.0/contacts/{id}", handleMethodNotAllowed)
 	g.HandleFunc("DELETE /v1.0/contacts/{id}", handleMethodNotAllowed)
 
+	g.HandleFunc("GET /v1.0/applications", t.handleListApplications)
+	g.HandleFunc("POST /v1.0/applications", t.handleCreateApplication)
+	g.HandleFunc("GET /v1.0/applications/{id}", t.handleGetApplication)
+	g.HandleFunc("GET /v1.0/applications/{id}/extensionProperties", t.handleListExtensionProperties)
+	g.HandleFunc("POST /v1.0/applications/{id}/extensionProperties", t.handleCreateExtensionProperty)
+	g.HandleFunc("GET /v1.0/servicePrincipals", t.handleListServicePrincipals)
+	g.HandleFunc("POST /v1.0/servicePrincipals", t.handleCreateServicePrincipal)
+
 	g.HandleFunc("GET /v1.0/devices", t.handleListDevices)
 	g.HandleFunc("POST /v1.0/devices", t.handleCreateDevice)
 	g.HandleFunc("GET /v1.0/devices/{id}", t.handleGetDevice)

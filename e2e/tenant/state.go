@@ -205,21 +205,23 @@ const stateFormat = "hybridsync-tenant-emulator/1"
 // Signing keys and the apps are not in it: keys are made anew at every start
 // and the apps always come from the seed.
 type stateFile struct {
-	Format          string            `json:"format"`
-	TenantID        string            `json:"tenantId"`
-	DisplayName     string            `json:"displayName"`
-	InitialDomain   string            `json:"initialDomain"`
-	CreatedAt       time.Time         `json:"createdAt"`
-	Seq             int64             `json:"seq"`
-	Domains         []*domain         `json:"domains"`
-	Users           []*user           `json:"users"`
-	Groups          []*group          `json:"groups"`
-	Contacts        []*contact        `json:"contacts"`
-	Devices         []*device         `json:"devices"`
-	RoleAssignments []*roleAssignment `json:"roleAssignments"`
-	DirSync         dirSync           `json:"dirSync"`
-	OrgSyncEnabled  *bool             `json:"orgSyncEnabled"`
-	Verifiable      []string          `json:"verifiableDomains"`
+	Format            string              `json:"format"`
+	TenantID          string              `json:"tenantId"`
+	DisplayName       string              `json:"displayName"`
+	InitialDomain     string              `json:"initialDomain"`
+	CreatedAt         time.Time           `json:"createdAt"`
+	Seq               int64               `json:"seq"`
+	Domains           []*domain           `json:"domains"`
+	Users             []*user             `json:"users"`
+	Groups            []*group            `json:"groups"`
+	Contacts          []*contact          `json:"contacts"`
+	Devices           []*device           `json:"devices"`
+	Applications      []*application      `json:"applications,omitempty"`
+	ServicePrincipals []*servicePrincipal `json:"servicePrincipals,omitempty"`
+	RoleAssignments   []*roleAssignment   `json:"roleAssignments"`
+	DirSync           dirSync             `json:"dirSync"`
+	OrgSyncEnabled    *bool               `json:"orgSyncEnabled"`
+	Verifiable        []string            `json:"verifiableDomains"`
 }
 
 // persist is the state file's writer: every successful write marks the
@@ -267,6 +269,12 @@ func (t *Tenant) snapshotLocked() stateFile {
 	for _, d := range t.devices {
 		s.Devices = append(s.Devices, d)
 	}
+	for _, a := range t.applications {
+		s.Applications = append(s.Applications, a)
+	}
+	for _, sp := range t.servicePrincipals {
+		s.ServicePrincipals = append(s.ServicePrincipals, sp)
+	}
 	for n := range t.verifiable {
 		s.Verifiable = append(s.Verifiable, n)
 	}
@@ -296,6 +304,12 @@ func (t *Tenant) loadState(s stateFile) error {
 	}
 	for _, d := range s.Devices {
 		t.devices[d.ID] = d
+	}
+	for _, a := range s.Applications {
+		t.applications[a.ID] = a
+	}
+	for _, sp := range s.ServicePrincipals {
+		t.servicePrincipals[sp.ID] = sp
 	}
 	t.assignments = s.RoleAssignments
 	if s.DirSync.Features != nil {

@@ -27,7 +27,8 @@ type Sessions interface {
 const MsgEntraGone = "The Hybrid Identity Administrator's sign-in is no longer in memory (the server restarted, or two hours passed, since you signed in). Sign in again on Connect to Microsoft Entra ID, then select Configure."
 
 // cloudSteps are the tenant's steps: the sync service account, the directory
-// synchronization features, and the record of the tenant.
+// synchronization features, the directory extensions when some are chosen,
+// and the record of the tenant.
 func (c *run) cloudSteps() []jobs.Step {
 	ce := c.p.Answers.ConnectEntra
 	if ce.Tenant == nil {
@@ -37,11 +38,14 @@ func (c *run) cloudSteps() []jobs.Step {
 	if ce.SyncAccount != "" {
 		name = "Verify the sync service account " + ce.SyncAccount
 	}
-	return []jobs.Step{
+	steps := []jobs.Step{
 		{Name: name, Run: c.syncAccount},
 		{Name: "Switch on directory synchronization in Microsoft Entra ID", Run: c.syncFeatures},
-		{Name: "Record the tenant", Run: c.recordTenant},
 	}
+	if a := c.p.Answers; a.Features.DirectoryExtensions && len(a.Extensions.Selected) > 0 {
+		steps = append(steps, jobs.Step{Name: "Register the directory extensions in Microsoft Entra ID", Run: c.registerExtensions})
+	}
+	return append(steps, jobs.Step{Name: "Record the tenant", Run: c.recordTenant})
 }
 
 func (c *run) entra() (entra.Config, error) {
@@ -186,6 +190,52 @@ func (c *run) syncFeatures(ctx context.Context, r *jobs.Run) error {
 	return err
 }
 
+// registerExtensions registers the chosen directory extension attributes on
+// the tenant's Tenant Schema Extension App (found or created, with its
+// service principal) and records the app's id with the tenant: the sync
+// cycle names the extensions after it.
+func (c *run) registerExtensions(ctx context.Context, r *jobs.Run) error {
+	cfg, err := c.entra()
+	if err != nil {
+		return err
+	}
+	ts, who, err := c.tokens(cfg)
+	if err != nil {
+		return err
+	}
+	g, err := cfg.Graph(ts)
+	if err != nil {
+		return err
+	}
+	a := &c.p.Answers
+	defs := make([]entra.ExtensionDef, 0, len(a.Extensions.Selected))
+	for _, x := range a.Extensions.Selected {
+		dt := x.Type
+		if dt == "" {
+			dt = setup.ExtString
+		}
+		defs = append(defs, entra.ExtensionDef{Name: x.Name, DataType: dt, MultiValued: x.MultiValued})
+	}
+	r.Logf("Registering %d directory extensions as %s", len(defs), who)
+	appID, done, err := entra.RegisterExtensions(ctx, g, defs)
+	for _, line := range done {
+		r.Logf("%s", line)
+	}
+	if err != nil {
+		if _, live := c.d.Entra.EntraSession(); !live && cloud.IsForbidden(err) {
+			return fmt.Errorf("%s The sync service account may not register directory extensions: sign in on Connect to Microsoft Entra ID as a Hybrid Identity Administrator, then select Configure again", strings.TrimSuffix(entra.Message(err), ".")+".")
+		}
+		return err
+	}
+	ce := &a.ConnectEntra
+	ce.Tenant.SchemaExtensionAppID = appID
+	r.Logf("The directory extensions are written as %s", cloud.ExtensionName(appID, "<attribute>"))
+	if err := c.recordEntra(ctx, *ce); err != nil {
+		r.Warnf("The wizard could not record the directory extensions' application: %v", err)
+	}
+	return nil
+}
+
 // recordTenant reads the tenant once more, records it in the configuration
 // and the wizard, and drops the administrator's sign-in: it is not used after
 // the installation.
@@ -207,6 +257,10 @@ func (c *run) recordTenant(ctx context.Context, r *jobs.Run) error {
 		return err
 	}
 	ce := &c.p.Answers.ConnectEntra
+	if t.SchemaExtensionAppID == "" && ce.Tenant != nil {
+		// The account may not read applications: keep the one registered.
+		t.SchemaExtensionAppID = ce.Tenant.SchemaExtensionAppID
+	}
 	ce.Tenant = &t
 	r.Logf("Tenant %s (%s), id %s", t.DisplayName, t.InitialDomain, t.ID)
 	if v := t.VerifiedCustomDomains(); len(v) > 0 {

@@ -165,3 +165,84 @@ func TestConfigureStagingLeavesTheTenant(t *testing.T) {
 		t.Errorf("a staging server switched directory synchronization on: %+v %v", org, err)
 	}
 }
+
+func TestConfigureRegistersTheDirectoryExtensions(t *testing.T) {
+	e := newCloudEnv(t)
+	ctx := context.Background()
+	a := e.signIn(t)
+	a.Features.DirectoryExtensions = true
+	a.Extensions.Selected = []setup.ExtensionAttr{
+		{Name: "carLicense", Type: setup.ExtString, MultiValued: true},
+		{Name: "division", Type: setup.ExtString},
+		{Name: "hsFlag", Type: setup.ExtBoolean},
+	}
+	j := e.configure(t, a, "alice")
+	if j.Status != jobs.Succeeded {
+		t.Fatalf("job %s: %s\n%s", j.Status, j.Error, messages(t, e.st, j.ID))
+	}
+	if got := strings.Join(stepNames(j), "|"); !strings.Contains(got, "Switch on directory synchronization in Microsoft Entra ID|Register the directory extensions in Microsoft Entra ID|Record the tenant") {
+		t.Errorf("steps %q", got)
+	}
+	ce := e.savedEntra(t)
+	if ce.Tenant == nil || ce.Tenant.SchemaExtensionAppID == "" {
+		t.Fatalf("the wizard did not record the extensions' application: %+v", ce.Tenant)
+	}
+	appID := ce.Tenant.SchemaExtensionAppID
+	cfg, err := e.st.ActiveConfiguration(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var active setup.Answers
+	if err := json.Unmarshal(cfg.Answers, &active); err != nil || active.ConnectEntra.Tenant == nil || active.ConnectEntra.Tenant.SchemaExtensionAppID != appID {
+		t.Fatalf("the active configuration lacks the application id %s: %v", appID, err)
+	}
+
+	// In the tenant: one app, its service principal, the three extensions.
+	s, err := e.cfg.PasswordSignIn(ctx, "hybrid.admin@contoso.onmicrosoft.com", "Passw0rd!hybrid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := e.cfg.Graph(s.TokenSource())
+	check := func(t *testing.T) {
+		t.Helper()
+		apps, err := g.FindApplications(ctx, "displayName eq 'Tenant Schema Extension App'")
+		if err != nil || len(apps) != 1 || apps[0].AppID != appID {
+			t.Fatalf("applications %+v, %v", apps, err)
+		}
+		if sp, err := g.FindServicePrincipal(ctx, appID); err != nil || sp == nil {
+			t.Fatalf("service principal %+v, %v", sp, err)
+		}
+		xs, err := g.ExtensionProperties(ctx, apps[0].ID)
+		if err != nil || len(xs) != 3 {
+			t.Fatalf("extensions %+v, %v", xs, err)
+		}
+		id := strings.ReplaceAll(appID, "-", "")
+		for _, x := range xs {
+			if !strings.HasPrefix(x.Name, "extension_"+id+"_") || strings.Join(x.TargetObjects, ",") != "User,Group" ||
+				x.Name == "extension_"+id+"_carLicense" != x.IsMultiValued || x.Name == "extension_"+id+"_hsFlag" != (x.DataType == "Boolean") {
+				t.Errorf("extension %+v", x)
+			}
+		}
+	}
+	check(t)
+
+	// Configure again, signed out: the sync service account finds them all,
+	// nothing is created twice.
+	a.ConnectEntra = ce
+	j = e.configure(t, a, "alice")
+	if j.Status != jobs.Succeeded {
+		t.Fatalf("rerun %s: %s\n%s", j.Status, j.Error, messages(t, e.st, j.ID))
+	}
+	if msgs := messages(t, e.st, j.ID); !strings.Contains(msgs, "Found the Tenant Schema Extension App") || strings.Contains(msgs, "Registered extension_") {
+		t.Errorf("rerun log:\n%s", msgs)
+	}
+	check(t)
+
+	// An attribute chosen with another type than it was registered with:
+	// the step fails and says why.
+	a.Extensions.Selected[0].MultiValued = false
+	j = e.configure(t, a, "alice")
+	if j.Status != jobs.Failed || !strings.Contains(j.Error, "is registered as multi-valued String, but carLicense is chosen as String") {
+		t.Fatalf("type change: %s %q", j.Status, j.Error)
+	}
+}

@@ -97,6 +97,10 @@ type Tenant struct {
 	SyncEnabled bool `json:"syncEnabled"`
 	// ReadAt is when the domains were read (RFC 3339, UTC).
 	ReadAt string `json:"readAt"`
+	// SchemaExtensionAppID is the appId of the Tenant Schema Extension App
+	// that holds the directory extensions (extension_<appId without
+	// dashes>_<attribute>); "" until one is found or registered.
+	SchemaExtensionAppID string `json:"schemaExtensionAppId,omitempty"`
 }
 
 // Domain is one domain of the tenant.
@@ -185,6 +189,11 @@ func ReadTenant(ctx context.Context, g *cloud.Client) (Tenant, error) {
 		if d.IsInitial && t.InitialDomain == "" {
 			t.InitialDomain = strings.ToLower(d.ID)
 		}
+	}
+	// The directory extensions' application, when there is one and the
+	// account may read applications (the state stands without it).
+	if apps, err := g.FindApplications(ctx, "displayName eq "+cloud.Quote(SchemaExtensionAppName)); err == nil && len(apps) > 0 {
+		t.SchemaExtensionAppID = apps[0].AppID
 	}
 	slices.SortStableFunc(t.Domains, func(a, b Domain) int {
 		switch {

@@ -667,3 +667,61 @@ func TestReadOnlyPropertiesNotSent(t *testing.T) {
 		t.Fatalf("after the mail update: %+v", us)
 	}
 }
+
+// TestExtensionValuesReachTheTenant: directory extensions registered as
+// Configure does are written on users and groups with their types; an
+// extension the tenant does not know fails the change with Graph's answer.
+func TestExtensionValuesReachTheTenant(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	ctx := context.Background()
+	appID, _, err := entra.RegisterExtensions(ctx, e.admin, []entra.ExtensionDef{
+		{Name: "division", DataType: "String"}, {Name: "carLicense", DataType: "String", MultiValued: true},
+		{Name: "hsFlag", DataType: "Boolean"}, {Name: "hsLevel", DataType: "Integer"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := func(a string) string { return metaverse.ExtensionProperty(appID, a) }
+	user := userAdd("k-ext", "ext@"+domain, attr(x("division"), "Sales"), attr(x("carLicense"), "A-1", "B-2"),
+		attr(x("hsFlag"), "true"), attr(x("hsLevel"), "7"))
+	group := metaverse.Change{Key: "g-ext", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{
+		attr("displayName", "Ext"), attr("mailNickname", "ext"), attr(x("division"), "Ops")}}
+	res := e.run(t, []metaverse.Change{user, group})
+	if res.Status != StatusSuccess || res.Adds != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	objs, err := e.st.ExportObjects(ctx, []string{"k-ext", "g-ext"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{x("division"), x("carLicense"), x("hsFlag"), x("hsLevel")}
+	got, err := e.admin.ExtensionValues(ctx, "users", objs["k-ext"].CloudID, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lic, _ := got[x("carLicense")].([]any)
+	if got[x("division")] != "Sales" || got[x("hsFlag")] != true || got[x("hsLevel")] != float64(7) || len(lic) != 2 || lic[0] != "A-1" {
+		t.Fatalf("user's extensions in the tenant: %v", got)
+	}
+	if g, err := e.admin.ExtensionValues(ctx, "groups", objs["g-ext"].CloudID, names[:1]); err != nil || g[x("division")] != "Ops" {
+		t.Fatalf("group's extension: %v, %v", g, err)
+	}
+
+	// An update clears one and changes another; the exported state follows.
+	res = e.run(t, []metaverse.Change{{Key: "k-ext", Kind: metaverse.KindUser, Op: metaverse.OpUpdate, Attrs: []metaverse.AttrChange{
+		{Name: x("division"), Old: []string{"Sales"}}, {Name: x("hsLevel"), Old: []string{"7"}, New: []string{"8"}}}}})
+	if res.Status != StatusSuccess || res.Updates != 1 {
+		t.Fatalf("update %+v", res)
+	}
+	got, _ = e.admin.ExtensionValues(ctx, "users", objs["k-ext"].CloudID, names)
+	if _, has := got[x("division")]; has || got[x("hsLevel")] != float64(8) {
+		t.Fatalf("after the update: %v", got)
+	}
+
+	// An extension the tenant never registered.
+	unknown := metaverse.ExtensionProperty("0123456789abcdef0123456789abcdef", "division")
+	res = e.run(t, []metaverse.Change{userAdd("k-ext2", "ext2@"+domain, attr(unknown, "Sales"))})
+	if len(res.Failed) != 1 || !strings.Contains(res.Failed[0].Err, "The following extension properties are not available") {
+		t.Fatalf("unknown extension: %+v", res)
+	}
+}

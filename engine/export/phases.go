@@ -170,7 +170,7 @@ func (r *run) decide(i int, lr *lookup, out *outcome) bool {
 
 func (r *run) createOp(i int) *op {
 	c := r.changes[i]
-	body := createBody(c)
+	body := createBody(c, r.types)
 	intent := store.ExportObject{Key: c.Key, Kind: c.Kind, Lookup: map[string]string{}}
 	if c.Kind == metaverse.KindGroup {
 		intent.Lookup["mailNickname"], intent.Lookup["displayName"] = fmt.Sprint(body["mailNickname"]), fmt.Sprint(body["displayName"])
@@ -427,7 +427,7 @@ func (r *run) updatePhase(ctx context.Context, idx []int) error {
 			continue
 		}
 		n := 0
-		body := patchBody(c)
+		body := patchBody(c, r.types)
 		if c.Op == metaverse.OpAdd && c.Kind == metaverse.KindUser {
 			body["onPremisesImmutableId"] = c.Key
 		}

@@ -20,6 +20,7 @@ type run struct {
 	res     *Result
 	changes []metaverse.Change
 	initial string // the tenant's initial domain
+	types   valueTypes
 
 	mu          sync.Mutex
 	state       map[string]store.ExportObject // by key: changes and members
@@ -67,6 +68,7 @@ func (e *Exporter) newRun(ctx context.Context, changes []metaverse.Change, res *
 		}
 		r.initial = org.InitialDomain()
 	}
+	r.types = e.extensionTypes(ctx, changes)
 	if e.opts.Match != nil {
 		res.Match = *e.opts.Match
 	} else {
@@ -448,8 +450,12 @@ func sent(kind, name string) bool {
 	if !metaverse.GraphWritable(kind, name) {
 		return false
 	}
-	if kind == metaverse.KindGroup {
-		return groupWritable[name] || strings.HasPrefix(name, "extension_")
+	switch {
+	case kind == metaverse.KindGroup:
+		return groupWritable[name] || isExtension(name)
+	case isExtension(name):
+		// The extensions are registered for users and groups.
+		return kind == metaverse.KindUser
 	}
 	return true
 }
@@ -474,7 +480,7 @@ func graphValue(name string, v []string) any {
 
 // patchBody is the PATCH of a change's attributes (all of them for an
 // adopted add); for groups only the writable ones.
-func patchBody(c metaverse.Change) map[string]any {
+func patchBody(c metaverse.Change, vt valueTypes) map[string]any {
 	p := map[string]any{}
 	for _, a := range c.Attrs {
 		if !sent(c.Kind, a.Name) {
@@ -483,19 +489,19 @@ func patchBody(c metaverse.Change) map[string]any {
 		if c.Op == metaverse.OpAdd && a.New == nil {
 			continue
 		}
-		p[a.Name] = graphValue(a.Name, a.New)
+		p[a.Name] = vt.value(a.Name, a.New)
 	}
 	return p
 }
 
 // createBody is the POST body of an add.
-func createBody(c metaverse.Change) map[string]any {
+func createBody(c metaverse.Change, vt valueTypes) map[string]any {
 	vals := newValues(c)
 	body := map[string]any{}
 	if c.Kind == metaverse.KindGroup {
 		for name, v := range vals {
 			if sent(c.Kind, name) && v != nil {
-				body[name] = graphValue(name, v)
+				body[name] = vt.value(name, v)
 			}
 		}
 		if first(vals["displayName"]) == "" {
@@ -509,7 +515,7 @@ func createBody(c metaverse.Change) map[string]any {
 	}
 	for name, v := range vals {
 		if v != nil && sent(c.Kind, name) {
-			body[name] = graphValue(name, v)
+			body[name] = vt.value(name, v)
 		}
 	}
 	upn := first(vals["userPrincipalName"])
@@ -590,8 +596,14 @@ func mergeAttrs(old map[string][]string, body map[string]any) map[string][]strin
 			delete(out, k)
 		case string:
 			out[k] = []string{x}
-		case bool:
+		case bool, int64:
 			out[k] = []string{fmt.Sprint(x)}
+		case []any: // a multi-valued number extension
+			vals := make([]string, len(x))
+			for i, e := range x {
+				vals[i] = fmt.Sprint(e)
+			}
+			out[k] = vals
 		case []string:
 			out[k] = slices.Clone(x)
 		}
