@@ -143,6 +143,30 @@ type MatchSettings struct {
 	Note    string
 }
 
+// MsgContactHeld is why a contact's change is held: Graph's orgContact
+// resource is read-only ("organizational contacts are either synchronized
+// from on-premises directories or from Exchange Online, and are read-only in
+// Microsoft Graph").
+const MsgContactHeld = "Held: Microsoft Graph cannot write organizational contacts (they are read-only through Graph), so this change stays pending and is not counted as an error."
+
+// HeldReason says why the export holds a change back instead of sending it:
+// a change it can't make through Microsoft Graph at all, which is neither
+// sent nor counted as failed and stays pending. "" for a change it sends.
+func HeldReason(c metaverse.Change) string {
+	if c.Kind == metaverse.KindContact {
+		return MsgContactHeld
+	}
+	return ""
+}
+
+// HeldChange is a change the export held back (HeldReason); it stays pending.
+type HeldChange struct {
+	Key    string
+	Kind   string
+	Op     string
+	Reason string
+}
+
 // ChangeError is a change that was not done; it stays pending.
 type ChangeError struct {
 	Key  string
@@ -163,6 +187,9 @@ type Result struct {
 	Confirmed []metaverse.Change
 	// Failed are the changes not done (they stay pending).
 	Failed []ChangeError
+	// Held are the changes the export can't make through Microsoft Graph
+	// (HeldReason): not sent, not failures; they stay pending.
+	Held []HeldChange
 	// SyncErrors are the values quarantined in this run.
 	SyncErrors     []store.SyncError
 	Guard          GuardDecision
@@ -212,16 +239,24 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 		}
 	}
 	var deletes []store.PendingDelete
+	var sendable []metaverse.Change
 	for _, c := range changes {
+		if why := HeldReason(c); why != "" {
+			res.Held = append(res.Held, HeldChange{Key: c.Key, Kind: c.Kind, Op: c.Op, Reason: why})
+			continue
+		}
+		sendable = append(sendable, c)
 		if c.Op == metaverse.OpDelete {
 			deletes = append(deletes, store.PendingDelete{Key: c.Key, Kind: c.Kind, Object: ObjectName(c), Source: c.Source})
 		}
 	}
+	changes = sendable
 	if e.opts.Staging {
 		for _, c := range changes {
 			res.count(c, true)
 		}
-		res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", len(changes))
+		res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", len(changes)+len(res.Held))
+		res.Message = joinSentences(res.Message, res.heldNote())
 		return nil
 	}
 	guard, err := e.st.DeletionGuard(ctx)
@@ -235,6 +270,7 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	res.Guard = CheckDeletions(guard, len(deletes), exported)
 	if res.Guard.Stop {
 		res.Status, res.Message, res.PendingDeletes = StatusStoppedDeletionExceeded, res.Guard.Reason, deletes
+		res.Message = joinSentences(res.Message, res.heldNote())
 		return nil
 	}
 	if res.Guard.UseAllowance {
@@ -262,7 +298,16 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	if res.Match.Assumed {
 		res.Message = joinSentences(res.Message, res.Match.Note)
 	}
+	res.Message = joinSentences(res.Message, res.heldNote())
 	return nil
+}
+
+// heldNote counts the held changes for the run's message.
+func (r *Result) heldNote() string {
+	if len(r.Held) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d change(s) of organizational contacts held: Microsoft Graph cannot write organizational contacts; they stay pending.", len(r.Held))
 }
 
 func joinSentences(a, b string) string {

@@ -725,3 +725,45 @@ func TestExtensionValuesReachTheTenant(t *testing.T) {
 		t.Fatalf("unknown extension: %+v", res)
 	}
 }
+
+// TestContactsHeld: Graph can't write organizational contacts; their
+// changes are held — not sent, not failures, still pending — and say why.
+func TestContactsHeld(t *testing.T) {
+	contact := func(op string) metaverse.Change {
+		return metaverse.Change{Key: "c-" + op, Kind: metaverse.KindContact, Op: op, Source: "corp: CN=Partner",
+			Attrs: []metaverse.AttrChange{attr("displayName", "Partner"), attr("mail", "p@partner.example.test")}}
+	}
+	changes := []metaverse.Change{contact(metaverse.OpAdd), contact(metaverse.OpUpdate), contact(metaverse.OpDelete), userAdd("k-held", "held@"+domain)}
+	for _, staging := range []bool{false, true} {
+		e := newEnv(t, tenant.Options{}, Options{Staging: staging})
+		res := e.run(t, changes)
+		want := StatusSuccess
+		if staging {
+			want = StatusStaged
+		}
+		if res.Status != want || len(res.Failed) != 0 || res.Errors() != 0 || len(res.Held) != 3 || res.Adds != 1 || res.Deletes != 0 {
+			t.Fatalf("staging %v: %+v", staging, res)
+		}
+		for _, h := range res.Held {
+			if h.Kind != metaverse.KindContact || h.Reason != MsgContactHeld {
+				t.Errorf("held %+v", h)
+			}
+		}
+		for _, c := range res.Confirmed {
+			if c.Kind == metaverse.KindContact {
+				t.Errorf("a held contact change was confirmed: %+v", c)
+			}
+		}
+		if !strings.Contains(res.Message, "3 change(s) of organizational contacts held") {
+			t.Errorf("message %q", res.Message)
+		}
+		runs, err := e.st.ExportRuns(context.Background(), 1)
+		if err != nil || len(runs) != 1 || runs[0].Errors != 0 || !strings.Contains(runs[0].Message, "held") {
+			t.Errorf("recorded run %+v, %v", runs, err)
+		}
+	}
+	rv := Review(changes, Filter{})
+	if len(rv) != 4 || rv[0].Held != MsgContactHeld || rv[3].Held != "" {
+		t.Errorf("review %+v", rv)
+	}
+}

@@ -26,7 +26,10 @@ type ObjectReview struct {
 	Op     string
 	Object string // its userPrincipalName, display name or key
 	Source string
-	Rows   []ReviewRow
+	// Held says why the export does not send this change (HeldReason); ""
+	// for a change it sends.
+	Held string
+	Rows []ReviewRow
 }
 
 // ReviewRow is one attribute change (or one membership change).
@@ -48,7 +51,7 @@ func Review(changes []metaverse.Change, f Filter) []ObjectReview {
 		if f.Op != "" && !strings.EqualFold(f.Op, c.Op) || f.Kind != "" && !strings.EqualFold(f.Kind, c.Kind) {
 			continue
 		}
-		r := ObjectReview{Key: c.Key, Kind: c.Kind, Op: c.Op, Object: ObjectName(c), Source: c.Source}
+		r := ObjectReview{Key: c.Key, Kind: c.Kind, Op: c.Op, Object: ObjectName(c), Source: c.Source, Held: HeldReason(c)}
 		for _, a := range c.Attrs {
 			r.Rows = append(r.Rows, ReviewRow{Attribute: a.Name, Old: strings.Join(a.Old, "; "), New: strings.Join(a.New, "; ")})
 		}

@@ -97,10 +97,9 @@ func (r *run) export(ctx context.Context) error {
 	var adds, updates, deletes []int
 	for i, c := range r.changes {
 		switch {
-		case c.Kind == metaverse.KindContact || c.Kind == metaverse.KindDevice:
-			// Graph v1.0 cannot write organizational contacts, and devices
-			// need a certificate-based identity (alternativeSecurityIds)
-			// that the metaverse does not compute yet.
+		case c.Kind == metaverse.KindDevice:
+			// Devices need a certificate-based identity
+			// (alternativeSecurityIds) that the metaverse does not compute yet.
 			r.fail(i, fmt.Sprintf("%ss are not exported through Microsoft Graph yet", c.Kind))
 		case c.Op == metaverse.OpAdd:
 			adds = append(adds, i)
