@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,6 +70,9 @@ func TestSyncRunHistory(t *testing.T) {
 	if href := row.Find("a").AttrOr("href", ""); href != fmt.Sprintf("/jobs/%d", first) || row.Find("a").Length() != 1 {
 		t.Errorf("the cycle's link is %q (%d links), want its live page", href, row.Find("a").Length())
 	}
+	if live := hd.get(fmt.Sprintf("/jobs/%d", first)); live.status != http.StatusOK || live.find(t, `[data-testid="job-live"]`).Length() != 1 {
+		t.Errorf("Browse can't follow the cycle's live page: %d", live.status)
+	}
 	steps := historySteps(t, row)
 	imp := steps.one(t, "fabrikam.example.test", cycle.StepFullImport)
 	syn := steps.one(t, "", cycle.StepFullSync)
@@ -120,6 +124,44 @@ func TestSyncRunHistory(t *testing.T) {
 	// The older cycle is folded, the newest open.
 	if rows.First().Find("details[open]").Length() != 1 || rows.Eq(1).Find("details[open]").Length() != 0 {
 		t.Error("want the newest cycle open and the older one folded")
+	}
+
+	// Staff cleared on Domain and OU filtering, over a threshold of 10: a
+	// full import (the filters changed), and an export the deletion guard
+	// stops, with its status and why.
+	wantRedirect(t, c.post("/sync/guard", url.Values{"action": {"save"}, "threshold": {"10"}, "percent": {"0"}}), "/sync", "lower the threshold")
+	staff := "OU=Staff,DC=fabrikam,DC=example,DC=test"
+	ou := c.page("ou-filtering")
+	v := url.Values{}
+	ou.find(t, `[data-testid="tree-fabrikam.example.test"] input[type=hidden][name="seen:fabrikam.example.test"]`).Each(func(_ int, s *goquery.Selection) {
+		v.Add("seen:fabrikam.example.test", s.AttrOr("value", ""))
+		if dn := s.AttrOr("value", ""); dn != staff {
+			v.Add("sync:fabrikam.example.test", dn)
+		}
+	})
+	wantRedirect(t, c.submit(ou, "/setup/ou-filtering", "next", v), "/setup/identifying-users", "Next with Staff cleared")
+	for _, p := range [][2]string{{"identifying-users", "group-filtering"}, {"group-filtering", "optional-features"}, {"optional-features", "ready"}} {
+		c.next(p[0], nil, p[1])
+	}
+	c.configure(e)
+	third := e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual})
+	if j := e.waitJob(third, 3*time.Minute); j.Status != jobs.Failed {
+		t.Fatalf("the cycle over the threshold: %s %s", j.Status, j.Error)
+	}
+	row = hd.get("/sync").find(t, fmt.Sprintf(`[data-testid="run-%d"]`, third))
+	if s := row.Find(`[data-testid="run-status"]`).Text(); s != jobs.Failed {
+		t.Errorf("the stopped cycle shows as %q", s)
+	}
+	steps = historySteps(t, row)
+	if imp := steps.one(t, "fabrikam.example.test", cycle.StepFullImport); imp.status != jobs.Succeeded || !strings.Contains(imp.note, "changed") {
+		t.Errorf("the import with Staff cleared: %s, %q; want a full import that says why", imp.status, imp.note)
+	}
+	if syn := steps.one(t, "", cycle.StepFullSync); syn.deletes <= 10 {
+		t.Errorf("the sync computed %d deletes, want more than the threshold", syn.deletes)
+	}
+	exp = steps.oneOf(t, cycle.StepExport)
+	if exp.status != cycle.StoppedDeletion || exp.deletes != 0 || !strings.Contains(exp.note, "held back by the deletion guard") {
+		t.Errorf("the stopped export: %s, %d deletes, %q", exp.status, exp.deletes, exp.note)
 	}
 }
 
