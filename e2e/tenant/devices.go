@@ -88,6 +88,14 @@ func (d *device) prop(p string) []string {
 	return nil
 }
 
+// deviceReadOnly are the device properties an update may not write:
+// device-update lists accountEnabled, operatingSystem,
+// operatingSystemVersion, displayName (isCompliant, isManaged and
+// extensionAttributes for MDM apps); deviceId and the registration's
+// identity are set once. Refusing them as read-only is an assumption.
+var deviceReadOnly = readOnlySet("deviceId", "alternativeSecurityIds", "trustType", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
+	"registrationDateTime", "physicalIds", "createdDateTime")
+
 type deviceJSON struct {
 	AccountEnabled         *bool                    `json:"accountEnabled"`
 	AlternativeSecurityIDs *[]alternativeSecurityID `json:"alternativeSecurityIds"`
@@ -204,8 +212,8 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, deviceReadOnly, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	t.mu.Lock()
@@ -220,6 +228,9 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.DisplayName != nil && *in.DisplayName != "" {
 		d.DisplayName = *in.DisplayName
+	}
+	if in.OperatingSystem != nil && *in.OperatingSystem != "" {
+		d.OperatingSystem = *in.OperatingSystem
 	}
 	if in.OperatingSystemVersion != nil {
 		d.OperatingSystemVersion = *in.OperatingSystemVersion

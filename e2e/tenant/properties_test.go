@@ -103,3 +103,24 @@ func TestMailSetsTheSMTPProxyAddress(t *testing.T) {
 		t.Fatal("SetProxyAddresses of an unknown user succeeded")
 	}
 }
+
+func TestDeviceUpdate(t *testing.T) {
+	g := newGraphEnv(t, DefaultSeed(), Options{})
+	app := g.appToken(t, "test-app", "Directory.ReadWrite.All")
+	st, _, d := g.call(t, app, "POST", "devices", map[string]any{"accountEnabled": true, "deviceId": "6f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f60",
+		"displayName": "PC1", "operatingSystem": "Windows", "operatingSystemVersion": "10.0.19045",
+		"alternativeSecurityIds": []map[string]any{{"type": 2, "key": "eA=="}}})
+	if st != 201 {
+		t.Fatalf("create device = %d %v", st, d)
+	}
+	id := d["id"].(string)
+	if st, _, b := g.call(t, app, "PATCH", "devices/"+id, map[string]any{"deviceId": "7f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f61"}); st != 400 {
+		t.Fatalf("deviceId update = %d %v", st, b)
+	}
+	if st, _, b := g.call(t, app, "PATCH", "devices/"+id, map[string]any{"accountEnabled": false, "operatingSystem": "Windows Server", "operatingSystemVersion": "10.0.20348"}); st != 204 {
+		t.Fatalf("update = %d %v", st, b)
+	}
+	if _, _, b := g.call(t, app, "GET", "devices/"+id, nil); b["accountEnabled"] != false || b["operatingSystem"] != "Windows Server" || b["operatingSystemVersion"] != "10.0.20348" || b["deviceId"] != "6f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f60" {
+		t.Fatalf("after the update: %v", b)
+	}
+}

@@ -3,9 +3,16 @@ package export
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"log/slog"
+	"math/big"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -765,5 +772,91 @@ func TestContactsHeld(t *testing.T) {
 	rv := Review(changes, Filter{})
 	if len(rv) != 4 || rv[0].Held != MsgContactHeld || rv[3].Held != "" {
 		t.Errorf("review %+v", rv)
+	}
+}
+
+// deviceKey is an alternativeSecurityId key of a fresh self-signed
+// certificate, as the metaverse computes it from userCertificate.
+func deviceKey(t *testing.T, cn string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return metaverse.AlternativeSecurityKey(cert)
+}
+
+func TestDevices(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	ctx := context.Background()
+	const devID = "6f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f60"
+	k := deviceKey(t, devID)
+	dev := metaverse.Change{Key: "d1", Kind: metaverse.KindDevice, Op: metaverse.OpAdd, Source: "corp: CN=PC1", Attrs: []metaverse.AttrChange{
+		attr("displayName", "PC1"), attr("deviceId", devID), attr("alternativeSecurityIds", k), attr("accountEnabled", "true"),
+		attr("operatingSystem", "Windows"), attr("operatingSystemVersion", "10.0.22631"), attr("trustType", "ServerAd"),
+		attr("onPremisesSecurityIdentifier", "S-1-5-21-1-2-3-1107")}}
+	// A device the computer registered itself: the same deviceId is taken over.
+	const ownID = "7f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f61"
+	global, err := e.cfg.PasswordSignIn(ctx, globalUPN, globalPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gg, err := e.cfg.Graph(global.TokenSource())
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, err := gg.CreateDevice(ctx, cloud.Device{AccountEnabled: true, DeviceID: ownID, DisplayName: "PC2", OperatingSystem: "Windows", OperatingSystemVersion: "10.0.19045",
+		AlternativeSecurityIDs: []cloud.AlternativeSecurityID{{Type: 2, Key: []byte("registered")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := metaverse.Change{Key: "d2", Kind: metaverse.KindDevice, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{
+		attr("displayName", "PC2-renamed"), attr("deviceId", ownID), attr("alternativeSecurityIds", deviceKey(t, ownID)),
+		attr("operatingSystem", "Windows"), attr("operatingSystemVersion", "10.0.19045")}}
+	res := e.run(t, []metaverse.Change{dev, own})
+	if res.Status != StatusSuccess || res.Adds != 1 || res.Matched != 1 || len(res.Failed) != 0 || len(res.Confirmed) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	objs, _ := e.st.ExportObjects(ctx, []string{"d1", "d2"})
+	d, err := gg.GetDevice(ctx, objs["d1"].CloudID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey, _ := base64.StdEncoding.DecodeString(k)
+	if d.DeviceID != devID || d.DisplayName != "PC1" || !d.AccountEnabled || d.OperatingSystemVersion != "10.0.22631" ||
+		len(d.AlternativeSecurityIDs) != 1 || d.AlternativeSecurityIDs[0].Type != 2 || !bytes.Equal(d.AlternativeSecurityIDs[0].Key, wantKey) {
+		t.Fatalf("device in the tenant %+v", d)
+	}
+	if objs["d2"].CloudID != registered.ID {
+		t.Fatalf("the registered device was not taken over: %+v", objs["d2"])
+	}
+	if d2, _ := gg.GetDevice(ctx, registered.ID); d2.DisplayName != "PC2-renamed" {
+		t.Errorf("taken-over device %+v", d2)
+	}
+
+	// Disabled in the forest, then gone.
+	res = e.run(t, []metaverse.Change{{Key: "d1", Kind: metaverse.KindDevice, Op: metaverse.OpUpdate, Attrs: []metaverse.AttrChange{
+		{Name: "accountEnabled", Old: []string{"true"}, New: []string{"false"}}, {Name: "alternativeSecurityIds", Old: []string{k}, New: []string{k, "eA=="}}}}})
+	if res.Status != StatusSuccess || res.Updates != 1 {
+		t.Fatalf("update %+v", res)
+	}
+	if d, _ := gg.GetDevice(ctx, objs["d1"].CloudID); d.AccountEnabled {
+		t.Errorf("device still enabled: %+v", d)
+	}
+	res = e.run(t, []metaverse.Change{{Key: "d1", Kind: metaverse.KindDevice, Op: metaverse.OpDelete}})
+	if res.Status != StatusSuccess || res.Deletes != 1 {
+		t.Fatalf("delete %+v", res)
+	}
+	if _, err := gg.GetDevice(ctx, objs["d1"].CloudID); !cloud.IsNotFound(err) {
+		t.Errorf("device not deleted: %v", err)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // lookup is what the tenant holds that an add may match.
 type lookup struct {
-	hard []found // users with the same onPremisesImmutableId
+	hard []found // users with the same onPremisesImmutableId; devices with the same deviceId
 	soft []found // users with the same userPrincipalName or mail
 	own  []found // groups a create of an earlier run may have made
 }
@@ -56,6 +56,17 @@ func (r *run) addPhase(ctx context.Context, adds []int) error {
 				}
 				lookups = append(lookups, r.lookupOp(i, findRequest(c.Kind, strings.Join(f, " or ")), &lr.soft))
 			}
+		case metaverse.KindDevice:
+			// A device is identified by its deviceId: the one the computer
+			// registered with in the cloud, or a create of an earlier run
+			// that was not recorded.
+			id := first(newValues(c)["deviceId"])
+			if id == "" {
+				r.fail(i, "the device has no deviceId")
+				continue
+			}
+			looked[i] = lr
+			lookups = append(lookups, r.lookupOp(i, findRequest(c.Kind, "deviceId eq "+cloud.Quote(id)), &lr.hard))
 		case metaverse.KindGroup:
 			// Graph has no writable on-premises anchor for groups: a create
 			// an earlier run sent but did not record is found by the
@@ -122,6 +133,17 @@ func (r *run) decide(i int, lr *lookup, out *outcome) bool {
 		r.res.Matched++
 		out.saves = append(out.saves, o)
 	}
+	if c.Kind == metaverse.KindDevice {
+		// The device already in the tenant (registered by the computer
+		// itself, or created by an earlier run) becomes the synced one.
+		for _, f := range lr.hard {
+			if strings.EqualFold(f.DeviceID, first(newValues(c)["deviceId"])) {
+				adopt(f)
+				return false
+			}
+		}
+		return true
+	}
 	if c.Kind == metaverse.KindGroup {
 		// The group this key's earlier create made: the same mailNickname and
 		// display name it was sent with.
@@ -172,9 +194,12 @@ func (r *run) createOp(i int) *op {
 	c := r.changes[i]
 	body := createBody(c, r.types)
 	intent := store.ExportObject{Key: c.Key, Kind: c.Kind, Lookup: map[string]string{}}
-	if c.Kind == metaverse.KindGroup {
+	switch c.Kind {
+	case metaverse.KindGroup:
 		intent.Lookup["mailNickname"], intent.Lookup["displayName"] = fmt.Sprint(body["mailNickname"]), fmt.Sprint(body["displayName"])
-	} else {
+	case metaverse.KindDevice:
+		intent.Lookup["deviceId"] = fmt.Sprint(body["deviceId"])
+	default:
 		intent.Lookup["onPremisesImmutableId"] = c.Key
 	}
 	req := cloud.BatchRequest{Method: http.MethodPost, URL: "/" + collection(c.Kind), Body: body}
@@ -542,8 +567,11 @@ func (r *run) deletePhase(ctx context.Context, idx []int) error {
 			var into []found
 			looked[i] = &into
 			filter := "onPremisesImmutableId eq " + cloud.Quote(c.Key)
-			if c.Kind == metaverse.KindGroup {
+			switch c.Kind {
+			case metaverse.KindGroup:
 				filter = "mailNickname eq " + cloud.Quote(st.Lookup["mailNickname"])
+			case metaverse.KindDevice:
+				filter = "deviceId eq " + cloud.Quote(st.Lookup["deviceId"])
 			}
 			lookups = append(lookups, r.lookupOp(i, findRequest(c.Kind, filter), &into))
 		default:
@@ -559,7 +587,8 @@ func (r *run) deletePhase(ctx context.Context, idx []int) error {
 		id := ""
 		for _, f := range *fs {
 			if c.Kind == metaverse.KindUser && strings.EqualFold(f.OnPremisesImmutableID, c.Key) ||
-				c.Kind == metaverse.KindGroup && strings.EqualFold(f.DisplayName, st.Lookup["displayName"]) {
+				c.Kind == metaverse.KindGroup && strings.EqualFold(f.DisplayName, st.Lookup["displayName"]) ||
+				c.Kind == metaverse.KindDevice && f.DeviceID != "" && strings.EqualFold(f.DeviceID, st.Lookup["deviceId"]) {
 				id = f.ID
 			}
 		}

@@ -97,10 +97,6 @@ func (r *run) export(ctx context.Context) error {
 	var adds, updates, deletes []int
 	for i, c := range r.changes {
 		switch {
-		case c.Kind == metaverse.KindDevice:
-			// Devices need a certificate-based identity
-			// (alternativeSecurityIds) that the metaverse does not compute yet.
-			r.fail(i, fmt.Sprintf("%ss are not exported through Microsoft Graph yet", c.Kind))
 		case c.Op == metaverse.OpAdd:
 			adds = append(adds, i)
 		case c.Op == metaverse.OpUpdate:
@@ -377,8 +373,11 @@ func (r *run) single(ctx context.Context, req cloud.BatchRequest, o *outcome) (c
 // ---- graph shapes -----------------------------------------------------------------
 
 func collection(kind string) string {
-	if kind == metaverse.KindGroup {
+	switch kind {
+	case metaverse.KindGroup:
 		return "groups"
+	case metaverse.KindDevice:
+		return "devices"
 	}
 	return "users"
 }
@@ -389,8 +388,11 @@ var lookupSelect = "id,userPrincipalName,onPremisesImmutableId,mail,displayName,
 
 func findRequest(kind, filter string) cloud.BatchRequest {
 	sel := lookupSelect
-	if kind == metaverse.KindGroup {
+	switch kind {
+	case metaverse.KindGroup:
 		sel = "id,displayName,mailNickname,mail,proxyAddresses"
+	case metaverse.KindDevice:
+		sel = "id,deviceId,displayName"
 	}
 	return cloud.BatchRequest{Method: http.MethodGet, URL: "/" + collection(kind) + "?$filter=" + escapeQuery(filter) + "&$select=" + sel}
 }
@@ -404,6 +406,7 @@ type found struct {
 	DisplayName           string   `json:"displayName"`
 	MailNickname          string   `json:"mailNickname"`
 	ProxyAddresses        []string `json:"proxyAddresses"`
+	DeviceID              string   `json:"deviceId"`
 }
 
 func decodeFound(resp cloud.BatchResponse) ([]found, error) {
@@ -438,6 +441,10 @@ var (
 	// groupWritable are the group properties Graph lets a client write
 	// (mail, proxyAddresses and mailEnabled are read-only through Graph).
 	groupWritable = map[string]bool{"displayName": true, "description": true, "mailNickname": true, "securityEnabled": true}
+	// devicePatchable are the device properties an update may change
+	// (device-update); deviceId and alternativeSecurityIds are set at
+	// creation only.
+	devicePatchable = map[string]bool{"displayName": true, "accountEnabled": true, "operatingSystem": true, "operatingSystemVersion": true}
 )
 
 // sent reports whether a change's attribute goes to Graph: not the
@@ -482,7 +489,7 @@ func graphValue(name string, v []string) any {
 func patchBody(c metaverse.Change, vt valueTypes) map[string]any {
 	p := map[string]any{}
 	for _, a := range c.Attrs {
-		if !sent(c.Kind, a.Name) {
+		if !sent(c.Kind, a.Name) || c.Kind == metaverse.KindDevice && !devicePatchable[a.Name] {
 			continue
 		}
 		if c.Op == metaverse.OpAdd && a.New == nil {
@@ -497,6 +504,9 @@ func patchBody(c metaverse.Change, vt valueTypes) map[string]any {
 func createBody(c metaverse.Change, vt valueTypes) map[string]any {
 	vals := newValues(c)
 	body := map[string]any{}
+	if c.Kind == metaverse.KindDevice {
+		return deviceBody(vals)
+	}
 	if c.Kind == metaverse.KindGroup {
 		for name, v := range vals {
 			if sent(c.Kind, name) && v != nil {
@@ -530,6 +540,25 @@ func createBody(c metaverse.Change, vt valueTypes) map[string]any {
 	}
 	body["onPremisesImmutableId"] = c.Key
 	body["passwordProfile"] = map[string]any{"password": randomPassword(), "forceChangePasswordNextSignIn": false}
+	return body
+}
+
+// deviceBody is a device's POST body (device-post-devices): accountEnabled,
+// alternativeSecurityIds (type 2: the certificate's key, Edm.Binary in
+// Base64), deviceId, displayName, operatingSystem, operatingSystemVersion.
+func deviceBody(vals map[string][]string) map[string]any {
+	ids := make([]map[string]any, 0, len(vals["alternativeSecurityIds"]))
+	for _, k := range vals["alternativeSecurityIds"] {
+		ids = append(ids, map[string]any{"type": 2, "identityProvider": nil, "key": k})
+	}
+	body := map[string]any{
+		"accountEnabled":         !strings.EqualFold(first(vals["accountEnabled"]), "false"),
+		"alternativeSecurityIds": ids,
+		"deviceId":               first(vals["deviceId"]),
+		"displayName":            first(vals["displayName"]),
+		"operatingSystem":        first(vals["operatingSystem"]),
+		"operatingSystemVersion": first(vals["operatingSystemVersion"]),
+	}
 	return body
 }
 

@@ -1,6 +1,15 @@
 package metaverse
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,10 +46,9 @@ var (
 		{"proxyAddresses", "proxyaddresses", true}, {"companyName", "company", false},
 		{"jobTitle", "title", false}, {"department", "department", false},
 	}
-	deviceFlows = []flowSpec{
-		{"operatingSystem", "operatingsystem", false}, {"operatingSystemVersion", "operatingsystemversion", false},
-		{"alternativeSecurityIds", "usercertificate", true},
-	}
+	// Devices: operatingSystem, operatingSystemVersion, deviceId and
+	// alternativeSecurityIds are computed (deviceAttrs).
+	deviceFlows = []flowSpec{}
 )
 
 // graphReadOnly are computed properties Microsoft Graph v1.0 does not let a
@@ -169,7 +177,11 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 	case KindDevice:
 		flow(deviceFlows)
 		set("displayName", s.first("cn", "dnshostname"))
-		set("deviceId", p.Anchor)
+		id, keys := deviceIdentity(p)
+		set("deviceId", id)
+		setMulti("alternativeSecurityIds", keys)
+		set("operatingSystem", deviceOS(p.Attr("operatingsystem")))
+		set("operatingSystemVersion", deviceOSVersion(p.Attr("operatingsystemversion")))
 		set("accountEnabled", strconv.FormatBool(!disabled(p)))
 		set("trustType", "ServerAd")
 		if sid := p.Attr("objectsid"); sid != "" {
@@ -237,3 +249,88 @@ func (c Config) PropertyType(prop string) string {
 	}
 	return "string"
 }
+
+// deviceIdentity is a hybrid-joined computer's deviceId and its
+// alternativeSecurityIds keys, from the certificates in userCertificate.
+// Windows writes a self-signed certificate there when it registers the
+// device, its subject CN the device id (as recalled of dsregcmd's
+// certificate, not checked); the key is what MS-DVRE 2.3.3 gives for a
+// device's certificate, X509:<SHA1-TP-PUBKEY><thumbprint><public key hash>
+// (the SHA-1 thumbprint in hex, the Base64 SHA-256 of the public key), in
+// UTF-16LE and Base64 as Graph's Edm.Binary takes it. Values that are not
+// certificates are skipped; the deviceId falls back to objectGUID.
+func deviceIdentity(o *connector.Object) (id string, keys []string) {
+	id = o.Anchor
+	for _, v := range o.Attrs["usercertificate"] {
+		cert, err := parseCertificate(v)
+		if err != nil {
+			continue
+		}
+		if guidText.MatchString(cert.Subject.CommonName) && id == o.Anchor {
+			id = strings.ToLower(cert.Subject.CommonName)
+		}
+		keys = append(keys, AlternativeSecurityKey(cert))
+	}
+	return id, keys
+}
+
+var guidText = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// parseCertificate reads one userCertificate value (Base64 of DER, as the
+// connector keeps binary attributes).
+func parseCertificate(b64 string) (*x509.Certificate, error) {
+	der, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+// AlternativeSecurityKey is a device certificate's alternativeSecurityId key
+// (type 2), Base64 of the UTF-16LE text
+// X509:<SHA1-TP-PUBKEY><SHA-1 thumbprint, hex><Base64 SHA-256 of the public key>.
+// The public key hashed is the subjectPublicKey bit string's content (what
+// .NET's PublicKey.EncodedKeyValue.RawData holds).
+func AlternativeSecurityKey(cert *x509.Certificate) string {
+	thumb := sha1.Sum(cert.Raw)
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	pub := cert.RawSubjectPublicKeyInfo
+	if _, err := asn1.Unmarshal(cert.RawSubjectPublicKeyInfo, &spki); err == nil {
+		pub = spki.PublicKey.Bytes
+	}
+	hash := sha256.Sum256(pub)
+	text := "X509:<SHA1-TP-PUBKEY>" + fmt.Sprintf("%X", thumb) + base64.StdEncoding.EncodeToString(hash[:])
+	u := make([]byte, 0, 2*len(text))
+	for _, r := range text { // ASCII: one UTF-16 unit each
+		u = binary.LittleEndian.AppendUint16(u, uint16(r))
+	}
+	return base64.StdEncoding.EncodeToString(u)
+}
+
+// deviceOS is Graph's operatingSystem for a computer's: Windows computers
+// are "Windows" in the cloud (the operatingSystem attribute says "Windows 11
+// Enterprise"); another value flows as it is, none is "Windows" (Graph
+// requires one; hybrid join is a Windows feature).
+func deviceOS(ad string) string {
+	if ad == "" || strings.HasPrefix(strings.ToLower(ad), "windows") {
+		return "Windows"
+	}
+	return ad
+}
+
+// deviceOSVersion turns AD's "10.0 (22631)" into "10.0.22631", the form
+// devices register with (assumed from registered devices' values).
+func deviceOSVersion(ad string) string {
+	if m := osVersion.FindStringSubmatch(ad); m != nil {
+		return m[1] + "." + m[2]
+	}
+	if ad == "" {
+		return "0.0"
+	}
+	return ad
+}
+
+var osVersion = regexp.MustCompile(`^(\d+\.\d+) \((\d+)\)$`)

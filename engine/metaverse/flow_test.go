@@ -1,8 +1,20 @@
 package metaverse
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"math/big"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 )
@@ -47,6 +59,71 @@ func TestReadOnlyInGraph(t *testing.T) {
 	for _, tt := range tests {
 		if got := GraphWritable(tt.kind, tt.prop); got != tt.writable {
 			t.Errorf("GraphWritable(%s, %s) = %v, want %v", tt.kind, tt.prop, got, tt.writable)
+		}
+	}
+}
+
+// deviceCert is a self-signed certificate with subject CN=cn, as Windows
+// writes into a hybrid-joined computer's userCertificate (Base64 of DER).
+func deviceCert(t testing.TB, cn string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(der)
+}
+
+func TestDeviceIdentity(t *testing.T) {
+	devID := "6f1b6c2e-7a3d-4c55-9e1a-0b2c3d4e5f60"
+	c1, c2 := deviceCert(t, devID), deviceCert(t, "not-a-guid")
+	der, _ := base64.StdEncoding.DecodeString(c1)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key decodes to X509:<SHA1-TP-PUBKEY><thumbprint><hash>, UTF-16LE.
+	raw, err := base64.StdEncoding.DecodeString(AlternativeSecurityKey(cert))
+	if err != nil || len(raw)%2 != 0 {
+		t.Fatalf("key %v", err)
+	}
+	var text []rune
+	for i := 0; i < len(raw); i += 2 {
+		text = append(text, rune(binary.LittleEndian.Uint16(raw[i:])))
+	}
+	thumb := sha1.Sum(der)
+	if got := string(text); !strings.HasPrefix(got, "X509:<SHA1-TP-PUBKEY>"+strings.ToUpper(hex.EncodeToString(thumb[:]))) || len(got) != len("X509:<SHA1-TP-PUBKEY>")+40+44 {
+		t.Fatalf("key text %q", got)
+	}
+	tests := []struct {
+		name  string
+		certs []string
+		id    string
+		keys  int
+	}{
+		{"certificate named after the device", []string{c1}, devID, 1},
+		{"another subject: objectGUID", []string{c2}, guid(5), 1},
+		{"two certificates", []string{c2, c1}, devID, 2},
+		{"not a certificate", []string{"MIIB"}, guid(5), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := obj(corp, connector.ClassComputer, 5, "CN=PC,DC=corp")
+			o.Attrs["usercertificate"] = tt.certs
+			id, keys := deviceIdentity(&o)
+			if id != tt.id || len(keys) != tt.keys {
+				t.Errorf("deviceIdentity = %s, %d keys; want %s, %d", id, len(keys), tt.id, tt.keys)
+			}
+		})
+	}
+	for in, want := range map[string]string{"10.0 (22631)": "10.0.22631", "": "0.0", "6.3": "6.3"} {
+		if got := deviceOSVersion(in); got != want {
+			t.Errorf("deviceOSVersion(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

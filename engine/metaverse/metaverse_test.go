@@ -297,10 +297,11 @@ func TestObjectKinds(t *testing.T) {
 	nested := obj(corp, connector.ClassGroup, 4, "CN=Nested,OU=Groups"+dc, "grouptype=-2147483646")
 	dist := obj(corp, connector.ClassGroup, 5, "CN=Dist,OU=Groups"+dc, "grouptype=2")
 	contact := obj(corp, connector.ClassContact, 6, "CN=Partner,OU=Contacts"+dc, "mail=p@partner.test", "displayname=Partner")
-	pc := obj(corp, connector.ClassComputer, 7, "CN=PC1,OU=Computers"+dc, "usercertificate=MIIB", "operatingsystem=Windows 11")
+	pc := obj(corp, connector.ClassComputer, 7, "CN=PC1,OU=Computers"+dc, "usercertificate="+deviceCert(t, guid(70)), "operatingsystem=Windows 11")
 	pcOld := obj(corp, connector.ClassComputer, 8, "CN=PC2,OU=Computers"+dc)
+	pcBad := obj(corp, connector.ClassComputer, 10, "CN=PC3,OU=Computers"+dc, "usercertificate=MIIB")
 	krb := user(corp, 9, "krbtgt", "iscriticalsystemobject=TRUE")
-	e := sync(t, cfg, ann, bob, staff, nested, dist, contact, pc, pcOld, krb)
+	e := sync(t, cfg, ann, bob, staff, nested, dist, contact, pc, pcOld, pcBad, krb)
 
 	g := why(t, e, staff)
 	o, _ := e.Object(g.Key)
@@ -323,6 +324,7 @@ func TestObjectKinds(t *testing.T) {
 		{contact, true, KindContact, ""},
 		{pc, true, KindDevice, ""},
 		{pcOld, false, "", "userCertificate"},
+		{pcBad, false, "", "no certificate that can be read"},
 		{krb, false, "", "critical system object"},
 	} {
 		tr := why(t, e, tc.o)
@@ -330,7 +332,7 @@ func TestObjectKinds(t *testing.T) {
 			t.Errorf("%s: synced %v kind %q reason %q; want %v %q %q", tc.o.DN, tr.Synced, tr.Kind, tr.Reason, tc.synced, tc.kind, tc.words)
 		}
 	}
-	if d, _ := e.Object(why(t, e, pc).Key); d.Attr("deviceId") != pc.Anchor || d.Attr("operatingSystem") != "Windows 11" {
+	if d, _ := e.Object(why(t, e, pc).Key); d.Attr("deviceId") != guid(70) || d.Attr("operatingSystem") != "Windows" || len(d.Attrs["alternativeSecurityIds"]) != 1 {
 		t.Errorf("device attrs %v", d.Attrs)
 	}
 }

@@ -90,6 +90,10 @@ func eligible(o *connector.Object, t *trace) bool {
 			t.drop(rClass, "A computer without userCertificate: only computers registered for hybrid join (userCertificate populated) become devices.")
 			return false
 		}
+		if _, keys := deviceIdentity(o); len(keys) == 0 {
+			t.drop(rClass, "userCertificate holds no certificate that can be read: the computer can't be identified as a hybrid-joined device.")
+			return false
+		}
 	}
 	t.add(tstep{rule: rClass, outcome: oKept, msg: msgClass, a: o.Class, b: kind})
 	return true
