@@ -3,7 +3,6 @@ package cycle
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/export"
@@ -17,12 +16,11 @@ import (
 // the scheduler waits while an administrator is changing the configuration.
 const WizardIdle = 30 * time.Minute
 
-// recentJobs bounds how far back the history is read for the schedule.
-const recentJobs = 500
-
 // ScheduleState reads what the schedule decides on: the cycles' history, a
-// running cycle, whether a configuration is applied and whether the wizard
-// is open (saved since the configuration was applied, within WizardIdle).
+// running cycle or Configure, whether a configuration is applied and
+// whether the wizard is open (saved since the configuration was applied,
+// within WizardIdle). Each is one indexed lookup of the newest job of its
+// kind and state, however long the history.
 func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedule.State, error) {
 	s := schedule.State{Now: now}
 	cfg, err := st.ActiveConfiguration(ctx)
@@ -43,27 +41,46 @@ func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedul
 		}
 		s.WizardOpen = err == nil && ws.UpdatedAt.After(cfg.AppliedAt) && now.Sub(ws.UpdatedAt) < WizardIdle
 	}
-	js, err := st.Jobs(ctx, recentJobs)
+	// last is the newest job of a kind in these states, if any.
+	last := func(kind, errorHas string, statuses ...string) (store.Job, bool, error) {
+		j, err := st.LastJob(ctx, kind, errorHas, statuses...)
+		if errors.Is(err, store.ErrNotFound) {
+			return j, false, nil
+		}
+		return j, err == nil, err
+	}
+	j, ok, err := last(Kind, "")
 	if err != nil {
 		return s, err
 	}
-	for _, j := range js { // newest first
-		if j.Kind != Kind {
-			continue
+	if ok {
+		s.LastStart = j.CreatedAt
+	}
+	if _, s.Running, err = last(Kind, "", jobs.Queued, jobs.Running); err != nil {
+		return s, err
+	}
+	if _, s.Configuring, err = last(configureKind, "", jobs.Queued, jobs.Running); err != nil {
+		return s, err
+	}
+	// A cycle the deletion guard stopped completed its import and sync.
+	for _, c := range []struct{ errorHas, status string }{{"", jobs.Succeeded}, {StoppedDeletion, jobs.Failed}} {
+		j, ok, err := last(Kind, c.errorHas, c.status)
+		if err != nil {
+			return s, err
 		}
-		if s.LastStart.IsZero() {
-			s.LastStart = j.CreatedAt
-		}
-		if j.Status == jobs.Queued || j.Status == jobs.Running {
-			s.Running = true
-		}
-		// A cycle the deletion guard stopped completed its import and sync.
-		if s.LastCompleted.IsZero() && (j.Status == jobs.Succeeded || strings.Contains(j.Error, StoppedDeletion)) {
+		if ok && j.FinishedAt.After(s.LastCompleted) {
 			s.LastCompleted = j.FinishedAt
 		}
 	}
 	return s, nil
 }
+
+// recentJobs bounds how far back the history is read.
+const recentJobs = 500
+
+// configureKind is the Configure job's kind (engine/configure's Kind, which
+// imports what this package does not want to).
+const configureKind = "configure"
 
 // StoppedDeletion is the status word of a cycle the deletion guard stopped.
 const StoppedDeletion = export.StatusStoppedDeletionExceeded

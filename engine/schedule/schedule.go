@@ -63,6 +63,9 @@ type State struct {
 	Running bool
 	// WizardOpen: an administrator is changing the configuration.
 	WizardOpen bool
+	// Configuring: a Configure job is queued or running (it changes the
+	// configuration a cycle would read, and the forests' accounts).
+	Configuring bool
 	// Configured: a configuration has been applied (nothing to sync before).
 	Configured bool
 	// NotStarted: the configuration was applied without "Start
@@ -95,6 +98,8 @@ func Decide(s Settings, st State) Decision {
 		return Decision{Why: "The scheduler is suspended" + by(s) + "."}
 	case st.WizardOpen:
 		return Decision{Why: "The scheduler waits while the wizard is open.", Next: next}
+	case st.Configuring:
+		return Decision{Why: "The scheduler waits while Configure runs.", Next: next}
 	case st.Running:
 		return Decision{Why: "A cycle is running.", Next: next}
 	case st.Now.Before(next):

@@ -26,7 +26,8 @@ func TestDecide(t *testing.T) {
 		{"not set to start", Defaults(), func(s State) State { s.NotStarted = true; return s }, false, "not set to start"},
 		{"suspended", Settings{Interval: DefaultInterval, Suspended: true, SuspendedBy: "alice", SuspendedAt: now}, nil, false, "suspended by alice"},
 		{"wizard open", Defaults(), func(s State) State { s.WizardOpen = true; return s }, false, "wizard is open"},
-		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "running"},
+		{"Configure running", Defaults(), func(s State) State { s.Configuring = true; return s }, false, "while Configure runs"},
+		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "A cycle is running"},
 		{"a longer interval", Settings{Interval: time.Hour}, nil, false, "12:29:00Z"},
 		{"an interval below the floor counts as the default", Settings{Interval: time.Minute}, nil, true, "due"},
 	}

@@ -217,6 +217,36 @@ func (s *Store) JobsWithStatus(ctx context.Context, statuses ...string) ([]Job, 
 	return s.jobs(ctx, `SELECT `+jobColumns+` FROM jobs WHERE status IN (`+marks+`) ORDER BY id`, args...)
 }
 
+// LastJob returns the newest job of a kind in one of the given states (any
+// state when none is given) whose error contains errorHas ("": any error or
+// none), or ErrNotFound.
+func (s *Store) LastJob(ctx context.Context, kind, errorHas string, statuses ...string) (Job, error) {
+	where, args := "kind = ?", []any{kind}
+	if len(statuses) > 0 {
+		where += " AND status IN (" + strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",") + ")"
+		for _, st := range statuses {
+			args = append(args, st)
+		}
+	}
+	if errorHas != "" {
+		// Job errors are text the console wrote, never a pattern: escape
+		// LIKE's wildcards anyway.
+		where += ` AND error LIKE ? ESCAPE '\'`
+		args = append(args, "%"+likeEscaper.Replace(errorHas)+"%")
+	}
+	top, tail := s.limit(1)
+	js, err := s.jobs(ctx, `SELECT `+top+jobColumns+` FROM jobs WHERE `+where+` ORDER BY id DESC`+tail, args...)
+	if err != nil {
+		return Job{}, err
+	}
+	if len(js) == 0 {
+		return Job{}, ErrNotFound
+	}
+	return js[0], nil
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `[`, `\[`)
+
 const jobColumns = `id, kind, status, params, created_by, created_at, started_at, finished_at, error, retry_of`
 
 func (s *Store) jobs(ctx context.Context, query string, args ...any) ([]Job, error) {
