@@ -769,6 +769,20 @@ func TestContactsHeld(t *testing.T) {
 			t.Errorf("recorded run %+v, %v", runs, err)
 		}
 	}
+	// A group with a contact among its members: the group and its other
+	// members are exported; the contact's membership is held with it.
+	e := newEnv(t, tenant.Options{}, Options{})
+	group := metaverse.Change{Key: "g-mixed", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Attrs: []metaverse.AttrChange{
+		attr("displayName", "Mixed"), attr("mailNickname", "mixed")}, AddMembers: []string{"c-add", "k-held"}}
+	res := e.run(t, append(changes[:len(changes):len(changes)], group))
+	if res.Status != StatusSuccess || len(res.Failed) != 0 || res.Memberships != 1 {
+		t.Fatalf("group with a contact member: %+v", res)
+	}
+	for _, c := range res.Confirmed {
+		if c.Key == "g-mixed" && (len(c.AddMembers) != 1 || c.AddMembers[0] != "k-held") {
+			t.Errorf("confirmed group %+v: the contact's membership should stay pending", c)
+		}
+	}
 	rv := Review(changes, Filter{})
 	if len(rv) != 4 || rv[0].Held != MsgContactHeld || rv[3].Held != "" {
 		t.Errorf("review %+v", rv)

@@ -469,6 +469,9 @@ func (r *run) updatePhase(ctx context.Context, idx []int) error {
 		}
 		for _, m := range c.AddMembers {
 			mo, _ := r.object(m)
+			if mo.CloudID == "" && r.held[m] {
+				continue // a contact: held with it
+			}
 			if mo.CloudID == "" {
 				r.fail(i, "member "+m+" is not in the tenant")
 				continue

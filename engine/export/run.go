@@ -30,11 +30,18 @@ type run struct {
 	confirmed   map[int]bool
 	adopted     map[int]bool // adds matched to an existing cloud object
 	created     map[int]bool // adds created by this run
+	// held are the keys of the objects whose changes are held (contacts):
+	// a membership of one is held too, not failed.
+	held map[string]bool
 }
 
 func (e *Exporter) newRun(ctx context.Context, changes []metaverse.Change, res *Result) (*run, error) {
 	r := &run{e: e, res: res, changes: changes, initial: e.opts.InitialDomain,
-		outstanding: map[int]int{}, failed: map[int]bool{}, confirmed: map[int]bool{}, adopted: map[int]bool{}, created: map[int]bool{}, openErrs: map[string]bool{}}
+		outstanding: map[int]int{}, failed: map[int]bool{}, confirmed: map[int]bool{}, adopted: map[int]bool{}, created: map[int]bool{}, openErrs: map[string]bool{},
+		held: map[string]bool{}}
+	for _, h := range res.Held {
+		r.held[h.Key] = true
+	}
 	keys := map[string]bool{}
 	for _, c := range changes {
 		keys[c.Key] = true
@@ -230,6 +237,9 @@ func (r *run) asExported(c metaverse.Change) metaverse.Change {
 		return c
 	}
 	c.CloudID = st.CloudID
+	// Memberships of held objects were not made: they stay pending.
+	c.AddMembers = slices.DeleteFunc(slices.Clone(c.AddMembers), func(m string) bool { return r.held[m] })
+	c.RemoveMembers = slices.DeleteFunc(slices.Clone(c.RemoveMembers), func(m string) bool { return r.held[m] })
 	attrs := slices.Clone(c.Attrs)
 	for n, a := range attrs {
 		if c.Kind != metaverse.KindUser || !slices.Contains(quarantinable, a.Name) {
