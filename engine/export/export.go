@@ -3,11 +3,16 @@
 // deletes last, as $batch calls of 20 within the tenant's write budget. It
 // matches existing cloud users (hard match by onPremisesImmutableId, soft
 // match by userPrincipalName or primary SMTP address) as the tenant's
-// directory synchronization features allow, quarantines a duplicate
-// userPrincipalName or proxy address the way the cloud does and records it as
-// a sync error, stops an export whose deletes exceed the deletion guard, and
-// in staging mode exports nothing (review.go lists and downloads what would
-// be exported).
+// directory synchronization features allow, and devices by deviceId;
+// quarantines a duplicate userPrincipalName or proxy address the way the
+// cloud does and records it as a sync error; stops an export whose deletes
+// exceed the deletion guard; and in staging mode exports nothing (review.go
+// lists and downloads what would be exported).
+//
+// It writes only what Graph v1.0 lets a client write: never proxyAddresses
+// or the on-premises properties (a user's mail gives it its SMTP address in
+// the cloud), directory extensions by their registered types, and no
+// organizational contacts, whose changes are held (pending, not failed).
 //
 // An export is idempotent and restart-safe: a create is recorded as started
 // before it is sent, and a change counts as done only once Graph confirmed
