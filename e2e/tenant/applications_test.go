@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -103,5 +104,37 @@ func TestSchemaExtensionApp(t *testing.T) {
 	reader := g.appToken(t, "test-app", "User.Read.All")
 	if st, _, b := g.call(t, reader, "POST", "applications", map[string]any{"displayName": "Other"}); st != 403 {
 		t.Errorf("create application without permission = %d %v", st, b)
+	}
+}
+
+// TestSchemaExtensionAppSurvivesARestart: the application, its service
+// principal, its extensions and the values written are in the state file.
+func TestSchemaExtensionAppSurvivesARestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenant.json")
+	g := newGraphEnv(t, DefaultSeed(), Options{StatePath: path})
+	app := g.appToken(t, "test-app", "Directory.ReadWrite.All")
+	_, _, a := g.call(t, app, "POST", "applications", map[string]any{"displayName": "Tenant Schema Extension App"})
+	objID, appID := a["id"].(string), a["appId"].(string)
+	_, _, x := g.call(t, app, "POST", "applications/"+objID+"/extensionProperties", map[string]any{"name": "division", "dataType": "String", "targetObjects": []string{"User"}})
+	name, _ := x["name"].(string)
+	g.call(t, app, "POST", "servicePrincipals", map[string]any{"appId": appID})
+	if st, _, b := g.call(t, app, "POST", "users", newUserBody("kept@contoso.example.test", map[string]any{name: "Sales"})); st != 201 {
+		t.Fatalf("create user = %d %v", st, b)
+	}
+	if err := g.t.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g2 := newGraphEnv(t, DefaultSeed(), Options{StatePath: path})
+	defer g2.t.Close()
+	app2 := g2.appToken(t, "test-app", "Directory.ReadWrite.All")
+	if st, _, b := g2.call(t, app2, "GET", "applications/"+objID+"/extensionProperties", nil); st != 200 || len(b["value"].([]any)) != 1 {
+		t.Fatalf("extensions after reload = %d %v", st, b)
+	}
+	if _, _, b := g2.call(t, app2, "GET", "users/kept@contoso.example.test?$select=id,"+name, nil); b[name] != "Sales" {
+		t.Fatalf("value after reload: %v", b)
+	}
+	// Still available: the service principal came back too.
+	if st, _, b := g2.call(t, app2, "PATCH", "users/kept@contoso.example.test", map[string]any{name: "Ops"}); st != 204 {
+		t.Fatalf("write after reload = %d %v", st, b)
 	}
 }
