@@ -90,11 +90,14 @@ func TestRunHistory(t *testing.T) {
 	rows.Each(func(i int, tr *goquery.Selection) {
 		td := tr.Find("td")
 		w := want[i]
-		got := []string{td.Eq(0).Text(), td.Eq(1).Text(), td.Eq(2).Find(".badge").AttrOr("class", ""), td.Eq(3).Text(), td.Eq(5).Text()}
+		got := []string{tr.Find(`[data-testid="step-connector"]`).Text(), tr.Find(`[data-testid="step-name"]`).Text(), td.Eq(1).Find(".badge").AttrOr("class", ""), td.Eq(2).Text(), td.Eq(4).Text()}
 		if got[0] != w.connector || got[1] != w.step || !strings.HasSuffix(got[2], " "+w.badge) || got[3] != w.took || got[4] != w.adds {
 			t.Errorf("row %d = %q, want %+v", i, got, w)
 		}
 	})
+	if n := doc.Find(`[data-testid="run-3"] tr[data-testid="run-step-note"]`); n.Length() != 1 || n.Prev().Find(`[data-testid="step-name"]`).Text() != "export" || !strings.Contains(n.Text(), "600 pending delete(s)") {
+		t.Errorf("the export's note is not under it: %d notes, %q", n.Length(), n.Text())
+	}
 	summary := doc.Find(`[data-testid="run-4"] summary`).Text()
 	for _, w := range []string{"Cycle #4", "scheduled, full", "so far"} {
 		if !strings.Contains(summary, w) {
@@ -103,5 +106,41 @@ func TestRunHistory(t *testing.T) {
 	}
 	if s := doc.Find(`[data-testid="run-3"] summary`).Text(); !strings.Contains(s, "run by operator, delta") || !strings.Contains(s, "2s") {
 		t.Errorf("the finished cycle's summary: %q", s)
+	}
+	if s := doc.Find(`[data-testid="run-3"] [data-testid="run-outcome"]`).Text(); s != "export stopped by the deletion guard" {
+		t.Errorf("the stopped cycle's outcome: %q", s)
+	}
+	if s := doc.Find(`[data-testid="run-4"] [data-testid="run-outcome"]`).Text(); s != "" {
+		t.Errorf("a running cycle has an outcome: %q", s)
+	}
+	running4 := doc.Find(`[data-testid="run-4"] tr[data-testid="run-step"]`).First()
+	if running4.Find(`[data-testid="step-adds"]`).Length() != 0 || !strings.Contains(running4.Text(), "counted when the step ends") {
+		t.Errorf("a running step shows counts: %q", running4.Text())
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	done := store.Job{Status: "succeeded"}
+	step := func(name, status string, adds, errs int) cycle.StepRecord {
+		return cycle.StepRecord{Recorded: true, RunStep: store.RunStep{Step: name, Status: status, Adds: adds, Errors: errs}}
+	}
+	tests := []struct {
+		name string
+		rec  cycle.Record
+		want string
+	}{
+		{"exported", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepFullImport, "succeeded", 9, 0), step(cycle.StepExport, "succeeded", 3, 0)}},
+			"exported 3 add(s), 0 update(s), 0 delete(s)"},
+		{"errors summed", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepWriteBack, "completed-with-errors", 0, 2), step(cycle.StepExport, "completed-with-errors", 1, 3)}},
+			"exported 1 add(s), 0 update(s), 0 delete(s) · 5 error(s)"},
+		{"review", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepReview, cycle.StatusStaged, 4, 0)}},
+			"kept for review: 4 add(s), 0 update(s), 0 delete(s)"},
+		{"failed before the export", cycle.Record{Job: store.Job{Status: "failed"}, Steps: []cycle.StepRecord{step(cycle.StepDeltaImport, "failed", 0, 0), {Name: "Export"}}}, ""},
+		{"running", cycle.Record{Job: store.Job{Status: "running"}, Steps: []cycle.StepRecord{step(cycle.StepExport, "succeeded", 3, 1)}}, ""},
+	}
+	for _, tt := range tests {
+		if got := outcome(tt.rec); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
