@@ -23,7 +23,8 @@ const ObjectFilter = "(|(objectClass=user)(objectClass=group)(objectClass=contac
 // msRTCSIP-OriginatorSID, sAMAccountName, mailNickname, mail), the sign-in
 // names, the attributes Microsoft Entra Connect's default rules flow for
 // users, contacts, groups and devices, and what the rules filter on
-// (userAccountControl, isCriticalSystemObject, msExchRecipientTypeDetails…).
+// (userAccountControl, isCriticalSystemObject, msExchRecipientTypeDetails…),
+// and userCertificate, which makes a computer a hybrid-joined device.
 // Attributes a forest's schema lacks (the Exchange ones on Samba) are simply
 // not returned. memberOf is not read: memberships are read from member.
 var BaseAttributes = []string{
@@ -37,7 +38,7 @@ var BaseAttributes = []string{
 	"l", "st", "postalCode", "c", "co", "countryCode", "info", "preferredLanguage", "wWWHomePage",
 	"userAccountControl", "accountExpires", "pwdLastSet", "isCriticalSystemObject", "adminDescription",
 	"groupType", "member",
-	"dNSHostName", "operatingSystem", "operatingSystemVersion",
+	"dNSHostName", "operatingSystem", "operatingSystemVersion", "userCertificate",
 	"extensionAttribute1", "extensionAttribute2", "extensionAttribute3", "extensionAttribute4", "extensionAttribute5",
 	"extensionAttribute6", "extensionAttribute7", "extensionAttribute8", "extensionAttribute9", "extensionAttribute10",
 	"extensionAttribute11", "extensionAttribute12", "extensionAttribute13", "extensionAttribute14", "extensionAttribute15",

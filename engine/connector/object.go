@@ -44,6 +44,7 @@ const (
 var BinaryAttributes = map[string]bool{
 	"objectguid": true, "objectsid": true, "ms-ds-consistencyguid": true,
 	"msexchmasteraccountsid": true, "msrtcsip-originatorsid": true, "sidhistory": true,
+	"usercertificate": true,
 }
 
 // Attr is an attribute's first value, or "".

@@ -37,7 +37,8 @@ type Config struct {
 	Extensions     []setup.ExtensionAttr
 	ExtensionAppID string
 	// Unsynced are Graph properties attribute filtering keeps out of the
-	// tenant (not chosen on the wizard yet: always empty from NewConfig).
+	// tenant: those of the attributes cleared on the Microsoft Entra
+	// attributes page or used by no selected app (attrfilter.go).
 	Unsynced map[string]bool
 }
 
@@ -80,7 +81,7 @@ func NewConfig(a setup.Answers, t *entra.Tenant, extensionAppID string) (Config,
 	}
 	if a.Features.DirectoryExtensions && len(a.Extensions.Selected) > 0 {
 		if extensionAppID == "" {
-			return Config{}, errors.New("metaverse: directory extensions are chosen, but the tenant schema extension app's id is not known")
+			return Config{}, errors.New("directory extensions are chosen, but the Tenant Schema Extension App that holds them is not recorded: select Configure in the wizard again")
 		}
 		c.Extensions = a.Extensions.Selected
 		c.ExtensionAppID = strings.ReplaceAll(strings.ToLower(extensionAppID), "-", "")
