@@ -28,15 +28,10 @@ const historyCycles = 20
 // GET /sync: the cycle's schedule and run history, the deletion guard, the
 // pending exports, the exports and the sync errors.
 func (h *Handler) syncPage(w http.ResponseWriter, r *http.Request) {
-	h.renderSync(w, r, http.StatusOK, "")
-}
-
-func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	ctx := r.Context()
 	// The run history reloads itself while a cycle runs: an htmx request
 	// for it gets the panel alone.
-	if r.Method == http.MethodGet && isFragment(r) && r.URL.Query().Get("part") == "history" {
-		hist, err := cycle.History(ctx, h.st, historyCycles)
+	if isFragment(r) && r.URL.Query().Get("part") == "history" {
+		hist, err := cycle.History(r.Context(), h.st, historyCycles)
 		if err != nil {
 			h.fail(w, r, "Unable to read the run history", err)
 			return
@@ -44,6 +39,11 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 		h.render(w, r, http.StatusOK, helpdesk.RunHistory(hist))
 		return
 	}
+	h.renderSync(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	ctx := r.Context()
 	roles := accountFrom(r).Roles
 	p := helpdesk.OverviewProps{Layout: h.layoutProps(r, "Synchronization", "sync"), Error: msg,
 		CanRun: auth.Satisfies(roles, auth.Operators), CanAdmin: auth.Satisfies(roles, auth.Admins)}
