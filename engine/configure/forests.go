@@ -3,6 +3,7 @@ package configure
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
@@ -61,7 +62,7 @@ func (c *run) connectForest(ctx context.Context, r *jobs.Run, i int) error {
 			r.Logf("%s has the permissions the chosen features need on %s", me.SAMAccountName, dom.DNS)
 		}
 	}
-	return nil
+	return c.recordContainers(ctx, r, *fc, info, conn, fc.ConnectorUser, pw)
 }
 
 func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestConn, target directory.Target) error {
@@ -99,6 +100,115 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 	c.d.Vault.Drop(fc.Forest)
 	if err := c.recordCreated(ctx, *fc); err != nil {
 		r.Warnf("The wizard could not record the new account %s: %v. On Connect your directories, remove %s and add it with this account as an existing account.", acct.UPN, err, fc.Forest)
+	}
+	return c.recordContainers(ctx, r, *fc, info, conn, acct.UPN, acct.Password)
+}
+
+// recordContainers, with Sync all new OUs off, records the DNs of every OU
+// and container of the forest's selected domains as they are now
+// (ForestFilter.Known): the import then leaves out what sits in an OU created
+// later (engine/connector Scope). With the option on it clears what an
+// earlier Configure recorded. root is the connection the step already holds;
+// a domain other than the root domain is read from its own domain controller,
+// as the import reads it, signed in as user.
+func (c *run) recordContainers(ctx context.Context, r *jobs.Run, fc setup.ForestConn, info directory.ForestInfo, root containerLister, user, password string) error {
+	if c.p.Answers.OUFiltering.SyncNewOUs {
+		if len(c.p.Answers.OUFiltering.Forests[fc.Forest].Known) > 0 {
+			r.Logf("Sync all new OUs is on: OUs created in %s later are synchronized", fc.Forest)
+		}
+		return c.setKnown(ctx, r, fc.Forest, nil)
+	}
+	domains := info.Domains
+	if len(fc.Domains) > 0 { // the domains the wizard read, as the import uses them
+		domains = nil
+		for _, d := range fc.Domains {
+			domains = append(domains, directory.Domain{DNS: d.DNS, NetBIOS: d.NetBIOS, DN: d.DN, SID: d.SID})
+		}
+	}
+	var opened []*directory.Conn
+	defer func() {
+		for _, conn := range opened {
+			conn.Close()
+		}
+	}()
+	listFor := func(d directory.Domain) (containerLister, error) {
+		if strings.EqualFold(d.DN, info.RootDomainNC) || len(domains) == 1 {
+			return root, nil
+		}
+		t := fc.DirectoryTarget(c.d.Resolver)
+		t.Forest, t.Host = d.DNS, ""
+		conn, err := directory.Dial(ctx, t, user, password)
+		if err != nil {
+			return nil, err
+		}
+		opened = append(opened, conn)
+		return conn, nil
+	}
+	known, err := knownContainers(ctx, domains, c.p.Answers.OUFiltering.Forests[fc.Forest], listFor)
+	if err != nil {
+		return err
+	}
+	r.Logf("Recorded the %d OUs and containers of %s: Sync all new OUs is off, so an OU created from now on is not synchronized until it is selected on Domain and OU filtering and Configure runs again", len(known), fc.Forest)
+	return c.setKnown(ctx, r, fc.Forest, known)
+}
+
+// containerLister lists the OUs and containers under a DN (directory.Conn).
+type containerLister interface {
+	ContainerDNs(ctx context.Context, base string) ([]string, error)
+}
+
+// knownContainers lists the OUs and containers (lower case, sorted, each
+// once) of the domains ff selects, excluded OUs included: an OU cleared now
+// and selected later is not new, and the page must not mark it so.
+func knownContainers(ctx context.Context, domains []directory.Domain, ff setup.ForestFilter, listFor func(directory.Domain) (containerLister, error)) ([]string, error) {
+	var known []string
+	for _, d := range domains {
+		if !ff.Selected(d.DN) {
+			continue
+		}
+		l, err := listFor(d)
+		if err != nil {
+			return nil, fmt.Errorf("unable to connect to the domain %s to record its OUs: %w", d.DNS, err)
+		}
+		dns, err := l.ContainerDNs(ctx, d.DN)
+		if err != nil {
+			return nil, fmt.Errorf("unable to record the OUs of %s: %w", d.DNS, err)
+		}
+		for _, dn := range dns {
+			known = append(known, strings.ToLower(dn))
+		}
+	}
+	slices.Sort(known)
+	return slices.Compact(known), nil
+}
+
+// setKnown puts a forest's recorded containers into the configuration this
+// job saves and into the wizard's saved answers, where the Domain and OU
+// filtering page marks the OUs created since.
+func (c *run) setKnown(ctx context.Context, r *jobs.Run, forest string, known []string) error {
+	o := &c.p.Answers.OUFiltering
+	if ff, ok := o.Forests[forest]; ok || len(known) > 0 {
+		if o.Forests == nil {
+			o.Forests = map[string]setup.ForestFilter{}
+		}
+		ff.Known = known
+		o.Forests[forest] = ff
+	}
+	err := c.updateWizard(ctx, func(a *setup.Answers) bool {
+		ff, ok := a.OUFiltering.Forests[forest]
+		if slices.Equal(ff.Known, known) || !slices.ContainsFunc(a.Directories.Forests, func(w setup.ForestConn) bool { return strings.EqualFold(w.Forest, forest) }) {
+			return false
+		}
+		if !ok && a.OUFiltering.Forests == nil {
+			a.OUFiltering.Forests = map[string]setup.ForestFilter{}
+		}
+		ff.Known = known
+		a.OUFiltering.Forests[forest] = ff
+		return true
+	})
+	if err != nil {
+		// The configuration still holds them; only the page's marks lag.
+		r.Warnf("The wizard could not record the OUs of %s: %v", forest, err)
 	}
 	return nil
 }

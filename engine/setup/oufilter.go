@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"github.com/hybridsync/hybridsync/engine/directory"
 )
 
@@ -24,12 +26,31 @@ type ForestFilter struct {
 	// Unreachable are the domains that could not be reached when the page was
 	// shown; they are unselected.
 	Unreachable []string `json:"unreachable,omitempty"`
+	// Known are the DNs (lower case) of every OU and container of the
+	// selected domains when Configure last applied this filter with Sync all
+	// new OUs off (engine/configure records them; empty when the option is
+	// on). An object below a container that is not among them sits in an OU
+	// created later, which is not synchronized (engine/connector Scope).
+	//
+	// Microsoft documents only that, with the option off, OUs created later
+	// are not synchronized until selected (the seed; "Azure AD Connect sync:
+	// Configure filtering"). What we guessed: "created later" means absent
+	// when Configure last ran, so an OU renamed or moved since has a new DN
+	// and counts as new; every container between an object and its domain
+	// root must be known, so an OU created inside a new OU is new too; and a
+	// new OU is taken in by leaving it selected on the page and running
+	// Configure again, which records it (also one below a node the admin
+	// never expanded: the page can't ask about what it doesn't show).
+	Known []string `json:"known,omitempty"`
 }
 
 // TreeNode is a node of the OU tree as the page shows it.
 type TreeNode struct {
 	directory.Node
 	Selected bool
+	// New: the OU was created after Configure last recorded the containers
+	// with Sync all new OUs off, so it is not synchronized yet.
+	New bool
 }
 
 // ForestTree is one forest's first level, for the page.
@@ -46,6 +67,8 @@ type ForestTree struct {
 const (
 	MsgUnreachable = "This domain is unreachable and is unselected. Make sure it is indeed unreachable and that this warning is expected."
 	MsgNothingSel  = "Select at least one domain or OU to synchronize."
+	MsgNewOUsOff   = "OUs created later will not be synchronized until you select them here and run Configure again."
+	MsgNewOU       = "new since the last Configure: not synchronized"
 	MsgGroupFilter = "If you plan to use group-based filtering, make sure the OU with the group is included: OU filtering is evaluated before group-based filtering."
 )
 
@@ -62,11 +85,117 @@ func (ff ForestFilter) Selected(dn string) bool {
 	return true
 }
 
-// Mark sets Selected on nodes.
+// Mark sets Selected on nodes, and New on those a recorded Known set does not
+// hold (a selected OU created since the last Configure).
 func (ff ForestFilter) Mark(nodes []directory.Node) []TreeNode {
+	known := ff.KnownSet()
 	out := make([]TreeNode, len(nodes))
 	for i, n := range nodes {
 		out[i] = TreeNode{Node: n, Selected: ff.Selected(n.DN)}
+		out[i].New = out[i].Selected && known != nil && !known.Has(n.DN)
+	}
+	return out
+}
+
+// KnownSet is ForestFilter.Known keyed by DNKey, or nil when nothing was
+// recorded (Sync all new OUs on, or a configuration applied before the
+// containers were recorded: then no OU counts as new).
+type KnownSet map[string]bool
+
+// KnownSet indexes Known.
+func (ff ForestFilter) KnownSet() KnownSet {
+	if len(ff.Known) == 0 {
+		return nil
+	}
+	k := make(KnownSet, len(ff.Known))
+	for _, dn := range ff.Known {
+		k[DNKey(dn)] = true
+	}
+	return k
+}
+
+// Has reports whether the container dn was recorded.
+func (k KnownSet) Has(dn string) bool { return k[DNKey(dn)] }
+
+// NewAbove is the topmost container between dn and its domain (both left
+// out) that was not recorded, in dn's own spelling, or "" when every one was
+// (or k is nil). An object directly in the domain root is never below a new
+// OU. A DN that is not below domainDN gives "": nothing can be said of it, so
+// it is treated as before the option existed.
+func (k KnownSet) NewAbove(dn, domainDN string) string {
+	if k == nil {
+		return ""
+	}
+	parts := splitRDNs(dn)
+	top := len(parts) - len(splitRDNs(domainDN)) // index of the domain's first RDN
+	if top < 1 {
+		return ""
+	}
+	keys := make([]string, len(parts)) // keys[i]: the DNKey of parts[i:]
+	keys[len(parts)-1] = rdnKey(parts[len(parts)-1])
+	for i := len(parts) - 2; i >= 1; i-- {
+		keys[i] = rdnKey(parts[i]) + "," + keys[i+1]
+	}
+	if !strings.EqualFold(strings.Join(parts[top:], ","), domainDN) && keys[top] != DNKey(domainDN) {
+		return ""
+	}
+	for i := top - 1; i >= 1; i-- { // from just below the domain down to the parent
+		if !k[keys[i]] {
+			return strings.Join(parts[i:], ",")
+		}
+	}
+	return ""
+}
+
+// DNKey is dn normalised for comparison: attribute types and values lower
+// case, escaped as go-ldap writes them, so that "OU=Zürich" and
+// "ou=z\c3\bcrich" are one key.
+func DNKey(dn string) string {
+	parts := splitRDNs(dn)
+	for i, p := range parts {
+		parts[i] = rdnKey(p)
+	}
+	return strings.Join(parts, ",")
+}
+
+// rdnKey is one RDN normalised as DNKey says. The DC writes most RDNs plainly
+// ("OU=Staff"): those are only lower-cased, which is what go-ldap's form
+// gives too, at a fraction of the cost of parsing (Decide runs for every
+// imported object). An RDN that does not parse is only lower-cased.
+func rdnKey(rdn string) string {
+	plain := len(rdn) > 0 && rdn[0] != ' ' && rdn[len(rdn)-1] != ' '
+	for i := 0; plain && i < len(rdn); i++ {
+		switch c := rdn[i]; {
+		case c < ' ' || c > '~', c == '\\', c == '"', c == '+', c == ';', c == '<', c == '>', c == '#':
+			plain = false
+		case c == '=' && (i == 0 || rdn[i-1] == ' ' || i == len(rdn)-1 || rdn[i+1] == ' '):
+			plain = false
+		}
+	}
+	if !plain {
+		if p, err := ldap.ParseDN(rdn); err == nil && len(p.RDNs) == 1 {
+			return strings.ToLower(p.RDNs[0].String())
+		}
+	}
+	return strings.ToLower(rdn)
+}
+
+// splitRDNs cuts dn at every comma that is not escaped, keeping each RDN as
+// written ("OU=Sales\, EMEA,DC=x" → "OU=Sales\, EMEA", "DC=x").
+func splitRDNs(dn string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(dn); i++ {
+		switch dn[i] {
+		case '\\':
+			i++ // the escaped character (or the first hex digit)
+		case ',':
+			out = append(out, dn[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(dn) {
+		out = append(out, dn[start:])
 	}
 	return out
 }
@@ -133,7 +262,7 @@ var ouFilteringPage = Page{
 			}
 		}
 		if !a.OUFiltering.SyncNewOUs {
-			n = append(n, Notice{"info", "OUs created later will not be synchronized until you select them here."})
+			n = append(n, Notice{"info", MsgNewOUsOff})
 		}
 		return n
 	},

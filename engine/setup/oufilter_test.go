@@ -111,3 +111,78 @@ func TestForestTreesMarksUnreachable(t *testing.T) {
 		t.Errorf("no unreachable warning: %v", ouFilteringPage.Notices(&a))
 	}
 }
+
+func TestDNKey(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"OU=Staff,DC=corp,DC=test", "ou=staff,dc=CORP,dc=test", true},
+		{`OU=Zürich,OU=Sales\, EMEA,DC=corp,DC=test`, `ou=z\c3\bcrich,ou=sales\2c emea,dc=corp,dc=test`, true},
+		{`OU=Sales\, EMEA,DC=corp,DC=test`, `OU=Sales,OU=EMEA,DC=corp,DC=test`, false}, // an escaped comma is no separator
+		{`OU=\"Quoted\",DC=corp,DC=test`, `OU=\22Quoted\22,DC=corp,DC=test`, true},
+		{"OU=Staff,DC=corp,DC=test", "OU=Staff2,DC=corp,DC=test", false},
+	}
+	for _, tt := range tests {
+		if got := DNKey(tt.a) == DNKey(tt.b); got != tt.same {
+			t.Errorf("DNKey(%s) == DNKey(%s): %v, want %v (%q, %q)", tt.a, tt.b, got, tt.same, DNKey(tt.a), DNKey(tt.b))
+		}
+	}
+}
+
+func TestKnownSetNewAbove(t *testing.T) {
+	k := ForestFilter{Known: []string{"dc=corp,dc=test", "ou=staff,dc=corp,dc=test", `ou=sales\, emea,ou=staff,dc=corp,dc=test`}}.KnownSet()
+	tests := []struct {
+		dn, domain, want string
+	}{
+		{"CN=A,OU=Staff,DC=corp,DC=test", "DC=corp,DC=test", ""},
+		{`CN=B,OU=Sales\2C EMEA,OU=Staff,DC=corp,DC=test`, "DC=corp,DC=test", ""},
+		{"CN=C,DC=corp,DC=test", "DC=corp,DC=test", ""}, // directly in the root
+		{"CN=D,OU=New,OU=Staff,DC=corp,DC=test", "DC=corp,DC=test", "OU=New,OU=Staff,DC=corp,DC=test"},
+		{"CN=E,OU=Inner,OU=New,DC=corp,DC=test", "dc=corp,dc=test", "OU=New,DC=corp,DC=test"},
+		{"CN=F,OU=New,DC=other,DC=test", "DC=corp,DC=test", ""}, // not in this domain: nothing to say
+		{"DC=corp,DC=test", "DC=corp,DC=test", ""},
+	}
+	for _, tt := range tests {
+		if got := k.NewAbove(tt.dn, tt.domain); got != tt.want {
+			t.Errorf("NewAbove(%s) = %q, want %q", tt.dn, got, tt.want)
+		}
+	}
+	if got := (ForestFilter{}).KnownSet().NewAbove("CN=D,OU=New,DC=corp,DC=test", "DC=corp,DC=test"); got != "" {
+		t.Errorf("nothing recorded, yet %q is new", got)
+	}
+}
+
+func TestForestTreesMarksNewOUs(t *testing.T) {
+	nodes := map[string][]directory.Node{"DC=corp,DC=test": {
+		{DN: "OU=Known,DC=corp,DC=test", Name: "Known"},
+		{DN: "OU=Fresh,DC=corp,DC=test", Name: "Fresh"},
+		{DN: "OU=Cleared,DC=corp,DC=test", Name: "Cleared"},
+	}}
+	tests := []struct {
+		name  string
+		known []string
+		want  []bool // New, per node
+	}{
+		{"recorded", []string{"dc=corp,dc=test", "ou=known,dc=corp,dc=test"}, []bool{false, true, false}},
+		{"nothing recorded", nil, []bool{false, false, false}},
+	}
+	for _, tt := range tests {
+		a := Defaults()
+		a.Directories.Forests = []ForestConn{{Forest: "corp.test", RootDN: "DC=corp,DC=test"}}
+		a.OUFiltering.Forests = map[string]ForestFilter{"corp.test": {Known: tt.known, Excluded: []string{"OU=Cleared,DC=corp,DC=test"}}}
+		trees := ForestTrees(context.Background(), &a, treeChecker{nodes: nodes})
+		var got []bool
+		for _, n := range trees[0].Nodes {
+			got = append(got, n.New)
+		}
+		if !reflect.DeepEqual(got, tt.want) || !trees[0].Nodes[1].Selected {
+			t.Errorf("%s: new %v, want %v (%+v)", tt.name, got, tt.want, trees[0].Nodes)
+		}
+		// Bind keeps the record: only Configure writes it.
+		ouFilteringPage.Bind(&a, ouForm("corp.test", []string{"DC=corp,DC=test", "OU=Known,DC=corp,DC=test"}, []string{"DC=corp,DC=test", "OU=Known,DC=corp,DC=test"}))
+		if got := a.OUFiltering.Forests["corp.test"].Known; !reflect.DeepEqual(got, tt.known) {
+			t.Errorf("%s: Bind changed Known to %q", tt.name, got)
+		}
+	}
+}
