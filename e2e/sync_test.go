@@ -49,6 +49,11 @@ func TestSyncCycleInTheBrowser(t *testing.T) {
 
 	p.open("/sync")
 	p.visible("sync-decision")
+	// The run history: the cycle per connector and step, with its counts.
+	hist := p.id("sync-cycles").Locator("li").First()
+	p.ok(expect.Locator(hist.Locator(`[data-testid="run-step"][data-step="full import"][data-connector="`+corp.Name+`"]`)).ToBeVisible(), "the import of %s in the run history", corp.Name)
+	exportAdds := hist.Locator(`[data-testid="run-step"][data-step="export"] [data-testid="step-adds"]`)
+	p.ok(expect.Locator(exportAdds).ToHaveText(regexp.MustCompile(`^[1-9][0-9]*$`)), "the export's adds in the run history")
 	p.shot("sync")
 	p.ok(p.id("field-q").Fill("tuser003"), "look up by sAMAccountName")
 	p.ok(p.id("lookup").Click(), "find")

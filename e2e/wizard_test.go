@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
+	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -120,6 +121,32 @@ func TestSignInAndWizard(t *testing.T) {
 			p.expectChecked("password_hash_sync", true)
 			p.check("password_writeback")
 			p.check("directory_extensions")
+			p.check("app_attribute_filtering")
+			p.shot(id)
+			p.click("next")
+			p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
+			continue
+		}
+		if id == "app-filtering" {
+			// No app at all is refused on the page; then two apps.
+			for _, app := range setup.EntraAppList {
+				p.ok(p.field(setup.AppField(app.ID)).Uncheck(), "clear %s", app.Label)
+			}
+			p.click("next")
+			p.visible("error-apps")
+			p.onPage(id)
+			p.check(setup.AppField(setup.AppExchange))
+			p.check(setup.AppField(setup.AppIntune))
+			p.shot(id)
+			p.click("next")
+			p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
+			continue
+		}
+		if id == "attribute-filtering" {
+			// Clear department; userPrincipalName can't be cleared.
+			p.ok(expect.Locator(p.field(setup.AttrField("userPrincipalName"))).ToBeDisabled(), "userPrincipalName can't be cleared")
+			p.visible("required-userPrincipalName")
+			p.ok(p.field(setup.AttrField("department")).Uncheck(), "clear department")
 			p.shot(id)
 			p.click("next")
 			p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
@@ -139,7 +166,7 @@ func TestSignInAndWizard(t *testing.T) {
 		p.ok(expect.Locator(p.id("page-"+id)).ToBeHidden(), "leave %s", id)
 	}
 	want := []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users",
-		"group-filtering", "optional-features", "directory-extensions", "single-sign-on", "ready"}
+		"group-filtering", "optional-features", "app-filtering", "attribute-filtering", "directory-extensions", "single-sign-on", "ready"}
 	if !slices.Equal(visited, want) {
 		t.Errorf("pages after User sign-in:\n got %v\nwant %v", visited, want)
 	}
@@ -150,7 +177,9 @@ func TestSignInAndWizard(t *testing.T) {
 	p.expectText("summary-Single sign-on", "Yes")
 	p.expectText("summary-Database", "Embedded LocalDB (SQLite) at "+filepath.Join(syncDir, "hybridsync.db"))
 	p.expectText("summary-Sync groups", "Administrators: SyncAdmins; Operators: SyncOperators; Browse: SyncHelpdesk; Password Reset: ADSyncPasswordSet")
-	p.expectText("summary-Features", "Password hash synchronization, Password writeback, Directory extension attribute sync")
+	p.expectText("summary-Features", "Microsoft Entra app and attribute filtering, Password hash synchronization, Password writeback, Directory extension attribute sync")
+	p.expectText("summary-Microsoft Entra apps", "Exchange Online, Intune")
+	p.expectText("summary-Unsynchronized attributes", "1: department")
 	p.expectText("summary-Staging mode", "No")
 	p.check("staging")
 	p.shot("ready")
