@@ -200,13 +200,13 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	objs := export.Review(changes, f)
-	matching := len(objs)
+	matching, held := len(objs), helpdesk.HeldCounts(objs)
 	const most = 200 // a page of objects; the CSV has them all
 	if len(objs) > most {
 		objs = objs[:most]
 	}
 	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
-	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv}))
+	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Held: held, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv}))
 }
 
 // GET /sync/pending.csv: the staging review as CSV, one row per attribute change.
@@ -267,6 +267,8 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to list the sync errors", err)
 		return
 	}
+	// The hits exported to the tenant are read from it (sync_tenant.go).
+	targets := map[int]tenantTarget{}
 	for _, cs := range found {
 		hit := helpdesk.LookupHit{Connector: cs.Connector, DN: cs.DN, Class: cs.Class, InScope: cs.InScope && !cs.Deleted, Reason: cs.Reason}
 		j, err := h.st.MetaverseJoin(ctx, cs.Connector, cs.Anchor)
@@ -280,12 +282,20 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 			if json.Unmarshal(j.Trace, &tr) == nil {
 				if j.Key != "" {
 					if mv, err := h.st.MetaverseObject(ctx, j.Key); err == nil {
-						tr.Cloud = mv.Attrs
+						tr.Cloud, hit.Kind = mv.Attrs, mv.Kind
 					}
 					if xs, err := h.st.ExportObjects(ctx, []string{j.Key}); err == nil {
 						if x, ok := xs[j.Key]; ok && x.CloudID != "" {
 							hit.CloudID, hit.ExportedAt = x.CloudID, jobsview.When(x.ExportedAt)
+							if _, known := tenantCollections[x.Kind]; known {
+								targets[len(p.Found)] = tenantTarget{Kind: x.Kind, CloudID: x.CloudID, Computed: tr.Cloud}
+							}
 						}
+					}
+					if hit.CloudID == "" && hit.Kind != "" {
+						// Not exported: the export may hold its changes
+						// back (a contact), by the export's own rule.
+						hit.Held = export.HeldReason(metaverse.Change{Key: j.Key, Kind: hit.Kind})
 					}
 					for _, e := range open {
 						if e.Key == j.Key {
@@ -298,5 +308,6 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Found = append(p.Found, hit)
 	}
+	h.readTenant(ctx, q, &p, targets)
 	h.render(w, r, http.StatusOK, helpdesk.Lookup(p))
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 )
 
@@ -88,6 +90,27 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	wantStatus(t, r, http.StatusOK, "pending exports")
 	if n, count := r.find(t, `.panel[data-testid^="pending-"] .badge.add`).Length(), r.testid(t, "pending-count"); n != 200 || !strings.Contains(count, "the first 200 are shown") {
 		t.Errorf("%d pending contact adds shown (%s), want the first 200 of fabrikam's contacts", n, count)
+	}
+	// Each is held, with why, and the header counts them all, not only the 200 shown.
+	if n := r.find(t, `[data-testid="pending-held"]`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.Contains(s.Text(), export.MsgContactHeld)
+	}).Length(); n != 200 {
+		t.Errorf("%d pending contacts shown as held with the reason, want 200", n)
+	}
+	matching, _, _ := strings.Cut(r.testid(t, "pending-count"), " ")
+	if held := r.testid(t, "pending-held-count"); !strings.HasPrefix(held, matching+" held") || !strings.Contains(held, export.MsgContactHeld) {
+		t.Errorf("the held count %q does not count the %s matching contacts with the reason", held, matching)
+	}
+	// A contact's lookup (its "why" link) says its export is held.
+	contact := r.find(t, `.panel[data-testid^="pending-"] a[href^="/sync/lookup?q="]`).First().AttrOr("href", "")
+	r = hd.get(contact)
+	if path := strings.Join(strings.Fields(r.find(t, `[data-testid="hit-0"] [data-testid="path"]`).Text()), " "); !strings.Contains(path, "held "+export.MsgContactHeld) {
+		t.Errorf("the path of contact %q does not say it is held: %s", contact, path)
+	}
+	// And the cycle's export row counts the held changes.
+	r = hd.get("/sync")
+	if note := r.find(t, fmt.Sprintf(`[data-testid="run-%d"] tr[data-step=%q] + tr[data-testid="run-step-note"]`, first.ID, cycle.StepExport)).Text(); !strings.Contains(note, "change(s) held: Microsoft Graph cannot write organizational contacts") {
+		t.Errorf("the first cycle's export row does not count the held contacts: %q", note)
 	}
 	csv := hd.get("/sync/pending.csv?kind=contact")
 	if csv.status != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") || strings.Count(csv.text(), "\n") < 2 {
