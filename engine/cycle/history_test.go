@@ -174,6 +174,9 @@ func TestRecordExport(t *testing.T) {
 		{"with errors", &export.Result{Status: export.StatusCompletedWithErrors, Adds: 1, SyncErrors: make([]store.SyncError, 1), Failed: make([]export.ChangeError, 2)},
 			export.StatusCompletedWithErrors, 1, 0, 0, 0, 3, "2 change(s) failed"},
 		{"failed", &export.Result{Status: export.StatusFailed, Adds: 1}, jobs.Failed, 1, 0, 0, 0, 0, ""},
+		{"held", &export.Result{Status: export.StatusSuccess, Adds: 1, Held: make([]export.HeldChange, 3)}, jobs.Succeeded, 1, 0, 0, 0, 0,
+			"3 change(s) held: Microsoft Graph cannot write organizational contacts"},
+		{"held while staged", &export.Result{Status: export.StatusStaged, Held: make([]export.HeldChange, 2)}, StatusStaged, 2, 1, 1, 3, 0, "2 change(s) held"},
 	}
 	for _, tt := range tests {
 		rec := &stepRecord{row: store.RunStep{Status: jobs.Running}}
