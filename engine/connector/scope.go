@@ -13,13 +13,16 @@ const (
 	ReasonPilotMember    = "In a selected OU and a direct member of the pilot group %s."
 	ReasonDomainNotSel   = "Its domain %s is not selected in Domain and OU filtering."
 	ReasonExcludedOU     = "In %s, which Domain and OU filtering leaves out."
+	ReasonNewOU          = "In %s, created after Domain and OU filtering was saved: new OUs aren't synchronized (Sync all new OUs is off). Select it on Domain and OU filtering and run Configure again."
 	ReasonNotPilotMember = "Not a direct member of the pilot group %s: group filtering synchronizes only the group's direct members (nested members are not)."
 	ReasonDeleted        = "Deleted in Active Directory."
 	ReasonGone           = "No longer found in Active Directory by a full import (deleted, or moved out of the domain)."
 )
 
-// Scope decides which objects sync keeps: domain and OU filtering first, then
-// group filtering (direct members of the pilot group only), as the seed says.
+// Scope decides which objects sync keeps: domain and OU filtering first (with
+// Sync all new OUs off, an object in an OU created after Configure recorded
+// the containers is left out: setup.ForestFilter.Known), then group filtering
+// (direct members of the pilot group only), as the seed says.
 type Scope struct {
 	// Filter is the forest's Domain and OU filtering answer.
 	Filter setup.ForestFilter
@@ -27,11 +30,19 @@ type Scope struct {
 	PilotGroup string
 	// pilot holds the pilot group's direct members (lower-case DNs).
 	pilot map[string]bool
+	// known indexes Filter.Known, built by ScopeFor or on the first Decide
+	// (each domain's import decides on its own copy of the Scope).
+	known setup.KnownSet
 }
 
-// ScopeFor is a forest's Scope from the wizard's answers.
+// ScopeFor is a forest's Scope from the wizard's answers. With Sync all new
+// OUs on, the recorded containers are ignored.
 func ScopeFor(a *setup.Answers, forest string) Scope {
 	s := Scope{Filter: a.OUFiltering.Forests[forest]}
+	if a.OUFiltering.SyncNewOUs {
+		s.Filter.Known = nil // new OUs are synchronized: no container is new
+	}
+	s.known = s.Filter.KnownSet()
 	if a.GroupFiltering.Mode == setup.GroupModeGroup {
 		s.PilotGroup = a.GroupFiltering.Forests[forest].Group.DN
 	}
@@ -72,6 +83,14 @@ func (s *Scope) Decide(dn, domainDN string) (bool, string) {
 	}
 	if x := s.excludedBy(dn); x != "" {
 		return false, sprintf(ReasonExcludedOU, x)
+	}
+	if len(s.Filter.Known) > 0 {
+		if s.known == nil {
+			s.known = s.Filter.KnownSet()
+		}
+		if ou := s.known.NewAbove(dn, domainDN); ou != "" {
+			return false, sprintf(ReasonNewOU, ou)
+		}
 	}
 	if s.PilotGroup == "" {
 		return true, ReasonInScope

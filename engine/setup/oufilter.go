@@ -126,6 +126,26 @@ func (k KnownSet) NewAbove(dn, domainDN string) string {
 	if k == nil {
 		return ""
 	}
+	if plainDN(dn) && plainDN(domainDN) && len(dn) > len(domainDN) {
+		// Most DNs: every key is a suffix of the lower-cased DN, so no RDN is
+		// parsed and only that one string is made.
+		top := len(dn) - len(domainDN) - 1 // the comma before the domain
+		if dn[top] == ',' && strings.EqualFold(dn[top+1:], domainDN) {
+			l := strings.ToLower(dn[:top])
+			first := strings.IndexByte(l, ',') // the parent starts after it
+			lowDomain := ""
+			for c := top; c > first && first >= 0; {
+				c = strings.LastIndexByte(l[:c], ',')
+				if lowDomain == "" {
+					lowDomain = strings.ToLower(dn[top:])
+				}
+				if !k[l[c+1:]+lowDomain] {
+					return dn[c+1:]
+				}
+			}
+			return ""
+		}
+	}
 	parts := splitRDNs(dn)
 	top := len(parts) - len(splitRDNs(domainDN)) // index of the domain's first RDN
 	if top < 1 {
@@ -163,21 +183,35 @@ func DNKey(dn string) string {
 // gives too, at a fraction of the cost of parsing (Decide runs for every
 // imported object). An RDN that does not parse is only lower-cased.
 func rdnKey(rdn string) string {
-	plain := len(rdn) > 0 && rdn[0] != ' ' && rdn[len(rdn)-1] != ' '
-	for i := 0; plain && i < len(rdn); i++ {
-		switch c := rdn[i]; {
-		case c < ' ' || c > '~', c == '\\', c == '"', c == '+', c == ';', c == '<', c == '>', c == '#':
-			plain = false
-		case c == '=' && (i == 0 || rdn[i-1] == ' ' || i == len(rdn)-1 || rdn[i+1] == ' '):
-			plain = false
-		}
-	}
-	if !plain {
+	if !plainDN(rdn) {
 		if p, err := ldap.ParseDN(rdn); err == nil && len(p.RDNs) == 1 {
+			for _, a := range p.RDNs[0].Attributes {
+				a.Value = strings.ToLower(a.Value) // before String hex-escapes "Ü"
+			}
 			return strings.ToLower(p.RDNs[0].String())
 		}
 	}
 	return strings.ToLower(rdn)
+}
+
+// plainDN reports whether dn is written so that lower-casing it gives its
+// DNKey: printable ASCII, nothing escaped or quoted, no multi-valued RDN, no
+// space around a separator.
+func plainDN(dn string) bool {
+	if len(dn) == 0 || dn[0] == ' ' || dn[len(dn)-1] == ' ' {
+		return false
+	}
+	for i := 0; i < len(dn); i++ {
+		switch c := dn[i]; {
+		case c < ' ' || c > '~', c == '\\', c == '"', c == '+', c == ';', c == '<', c == '>', c == '#':
+			return false
+		case c == '=' || c == ',':
+			if i == 0 || i == len(dn)-1 || dn[i-1] == ' ' || dn[i+1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // splitRDNs cuts dn at every comma that is not escaped, keeping each RDN as

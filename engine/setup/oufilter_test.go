@@ -121,6 +121,8 @@ func TestDNKey(t *testing.T) {
 		{`OU=Zürich,OU=Sales\, EMEA,DC=corp,DC=test`, `ou=z\c3\bcrich,ou=sales\2c emea,dc=corp,dc=test`, true},
 		{`OU=Sales\, EMEA,DC=corp,DC=test`, `OU=Sales,OU=EMEA,DC=corp,DC=test`, false}, // an escaped comma is no separator
 		{`OU=\"Quoted\",DC=corp,DC=test`, `OU=\22Quoted\22,DC=corp,DC=test`, true},
+		{"OU=Zürich Ünïcode,DC=corp,DC=test", "ou=zürich ünïcode,dc=corp,dc=test", true}, // case folded beyond ASCII
+		{`OU=Z\C3\BCRICH,DC=corp,DC=test`, "ou=zürich,dc=corp,dc=test", true},
 		{"OU=Staff,DC=corp,DC=test", "OU=Staff2,DC=corp,DC=test", false},
 	}
 	for _, tt := range tests {
