@@ -30,8 +30,10 @@ type Scope struct {
 	PilotGroup string
 	// pilot holds the pilot group's direct members (lower-case DNs).
 	pilot map[string]bool
-	// known indexes Filter.Known, built by ScopeFor or on the first Decide
-	// (each domain's import decides on its own copy of the Scope).
+	// known indexes Filter.Known, built by ScopeFor or else on the first
+	// Decide: a Scope built by hand must not be shared between goroutines
+	// before that (Import gives each domain its own copy, and calls Decide
+	// one page at a time).
 	known setup.KnownSet
 }
 
