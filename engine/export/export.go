@@ -17,7 +17,11 @@
 // An export is idempotent and restart-safe: a create is recorded as started
 // before it is sent, and a change counts as done only once Graph confirmed
 // it and its outcome is in the store; a re-run looks a started-but-unrecorded
-// create up in the tenant before creating it again.
+// create up in the tenant before creating it again. What it records of an
+// object (cloud id, create in flight) is the object's one row of the
+// exported state (store.ExportObject, mv_exported), which the metaverse
+// diffs against only once it recorded the change as exported (OnConfirmed):
+// until then an add stays an add.
 package export
 
 import (

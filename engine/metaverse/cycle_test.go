@@ -119,3 +119,52 @@ func TestSyncWithStore(t *testing.T) {
 		t.Fatalf("pending delete %+v", p)
 	}
 }
+
+// TestUnrecordedExportsStayAdds: objects the export began to create (a
+// create in flight) or created without the metaverse being told (the server
+// killed in between) share mv_exported with the exported state, but are not
+// part of it: the next sync still computes their adds, never updates; once
+// recorded, nothing is left.
+func TestUnrecordedExportsStayAdds(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	objs := bigGroup(3)
+	res, err := NewEngine(baseConfig()).Sync(ctx, st, true, objs)
+	if err != nil || res.Adds != 4 {
+		t.Fatalf("first sync: %v, %v", res, err)
+	}
+	var flight []store.ExportObject
+	for _, c := range res.Changes {
+		flight = append(flight, store.ExportObject{Key: c.Key, Kind: c.Kind, Lookup: map[string]string{"onPremisesImmutableId": c.Key}})
+	}
+	if err := st.BeginExportCreates(ctx, flight); err != nil {
+		t.Fatal(err)
+	}
+	// Graph confirmed half of them; the metaverse was never told.
+	var created []store.ExportObject
+	for _, o := range flight[:2] {
+		created = append(created, store.ExportObject{Key: o.Key, Kind: o.Kind, CloudID: "cloud-" + o.Key, Attrs: map[string][]string{"accountEnabled": {"true"}}})
+	}
+	if err := st.SaveExportObjects(ctx, created); err != nil {
+		t.Fatal(err)
+	}
+	for _, full := range []bool{true, false} {
+		e := NewEngine(baseConfig())
+		if _, err := e.Sync(ctx, st, true, objs); err != nil {
+			t.Fatal(err)
+		}
+		if !full {
+			// A delta of every object diffs them by key.
+			res, err = e.Sync(ctx, st, false, objs)
+		} else {
+			res, err = e.Sync(ctx, st, true, objs)
+		}
+		if err != nil || res.Adds != 4 || res.Updates != 0 || len(res.Changes) != 4 {
+			t.Fatalf("sync (full %v) after unrecorded exports: %v, %v", full, summary(res.Changes), err)
+		}
+	}
+	confirmAll(t, st, res.Changes)
+	if res, err = NewEngine(baseConfig()).Sync(ctx, st, true, objs); err != nil || len(res.Changes) != 0 {
+		t.Fatalf("sync after the exports were recorded: %v, %v", summary(res.Changes), err)
+	}
+}

@@ -12,18 +12,28 @@ import (
 
 // ---- exported objects -----------------------------------------------------------
 
-// ExportObject is what one object hybridsync exports is in the tenant.
+// ExportObject is what one object hybridsync exports is in the tenant, as
+// the export reads and writes it: its row of mv_exported, the one record of
+// the object in the tenant (export_objects folded into it: migration
+// one_export_record), which the metaverse's exported state (MVExported) is
+// read from too.
 type ExportObject struct {
 	Key     string // the sourceAnchor (metaverse.Change.Key)
 	Kind    string
 	CloudID string // "" while a create was sent but not confirmed
-	// Attrs are the attributes as Graph last confirmed them.
+	// Attrs are the attributes as exported: as Graph confirmed them until
+	// the metaverse recorded the object (Recorded), then the metaverse's.
 	Attrs map[string][]string
 	// Lookup holds what a re-run searches the tenant with when a create was
 	// sent but not confirmed (e.g. a group's mailNickname and displayName).
 	Lookup          map[string]string
 	CreateStartedAt time.Time
 	ExportedAt      time.Time
+	// Recorded: the metaverse recorded the object as exported
+	// (RecordExported), so the next sync diffs against it. An object only
+	// the export wrote (a create in flight, or created or matched but not
+	// yet recorded) is not part of the metaverse's exported state.
+	Recorded bool
 }
 
 // maxInList bounds the placeholders of one IN list (SQL Server takes at most
@@ -31,7 +41,8 @@ type ExportObject struct {
 const maxInList = 500
 
 // ExportObjects returns the export state of the given keys, by key; keys
-// without state are absent from the map.
+// without state are absent from the map. Objects the metaverse has not
+// recorded yet (a create in flight) are included.
 func (s *Store) ExportObjects(ctx context.Context, keys []string) (map[string]ExportObject, error) {
 	out := make(map[string]ExportObject, len(keys))
 	for start := 0; start < len(keys); start += maxInList {
@@ -42,8 +53,8 @@ func (s *Store) ExportObjects(ctx context.Context, keys []string) (map[string]Ex
 		}
 		// Not through the prepared-statement cache: the IN list's length
 		// varies, so each length would be a statement of its own.
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT object_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at
-			FROM export_objects WHERE object_key IN (`+marks(len(part))+`)`), args...)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at, recorded
+			FROM mv_exported WHERE mv_key IN (`+marks(len(part))+`)`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to read export objects: %w", err)
 		}
@@ -69,8 +80,8 @@ func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",
 func scanExportObject(rows *sql.Rows) (ExportObject, error) {
 	var o ExportObject
 	var attrs, lookup string
-	var started, exported int64
-	if err := rows.Scan(&o.Key, &o.Kind, &o.CloudID, &attrs, &lookup, &started, &exported); err != nil {
+	var started, exported, recorded int64
+	if err := rows.Scan(&o.Key, &o.Kind, &o.CloudID, &attrs, &lookup, &started, &exported, &recorded); err != nil {
 		return o, fmt.Errorf("store: unable to read an export object: %w", err)
 	}
 	if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
@@ -79,22 +90,25 @@ func scanExportObject(rows *sql.Rows) (ExportObject, error) {
 	if err := json.Unmarshal([]byte(lookup), &o.Lookup); err != nil {
 		return o, fmt.Errorf("store: export object %s has an unreadable lookup: %w", o.Key, err)
 	}
-	o.CreateStartedAt, o.ExportedAt = fromMillis(started), fromMillis(exported)
+	o.CreateStartedAt, o.ExportedAt, o.Recorded = fromMillis(started), fromMillis(exported), recorded != 0
 	return o, nil
 }
 
 // CountExportObjects counts the objects hybridsync has in the tenant (the
-// base of the deletion guard's percentage).
+// base of the deletion guard's percentage): those with a cloud id, recorded
+// by the metaverse or not; a create in flight is not one yet.
 func (s *Store) CountExportObjects(ctx context.Context) (int, error) {
 	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM export_objects WHERE cloud_id <> ''`).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM mv_exported WHERE cloud_id <> ''`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: unable to count export objects: %w", err)
 	}
 	return n, nil
 }
 
 // BeginExportCreates records that creates are about to be sent, before they
-// are: a key that already has a confirmed cloud id keeps it.
+// are: a key that already has a row keeps all of it (a confirmed cloud id,
+// the metaverse's exported state) but for the lookup and the start time.
+// A new row is not recorded: the metaverse still sees no exported object.
 func (s *Store) BeginExportCreates(ctx context.Context, objs []ExportObject) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) error {
@@ -103,18 +117,16 @@ func (s *Store) BeginExportCreates(ctx context.Context, objs []ExportObject) err
 			if err != nil {
 				return fmt.Errorf("store: unable to encode the lookup of %s: %w", o.Key, err)
 			}
-			// An existing row is left alone but for the lookup and the
-			// start time, so a confirmed cloud id is never lost.
-			query := `INSERT INTO export_objects (object_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at)
-				VALUES (?, ?, '', '{}', ?, ?, 0)
-				ON CONFLICT(object_key) DO UPDATE SET lookup = excluded.lookup, create_started_at = excluded.create_started_at`
+			query := `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
+				VALUES (?, ?, '', '', '{}', 0, ?, ?, 0)
+				ON CONFLICT(mv_key) DO UPDATE SET lookup = excluded.lookup, create_started_at = excluded.create_started_at`
 			if t.s.dialect == SQLServer {
 				// SQL Server has no ON CONFLICT; MERGE is its one-statement upsert.
-				query = `MERGE export_objects WITH (HOLDLOCK) AS t
-					USING (SELECT ? AS object_key, ? AS kind, ? AS lookup, ? AS create_started_at) AS src ON t.object_key = src.object_key
+				query = `MERGE mv_exported WITH (HOLDLOCK) AS t
+					USING (SELECT ? AS mv_key, ? AS kind, ? AS lookup, ? AS create_started_at) AS src ON t.mv_key = src.mv_key
 					WHEN MATCHED THEN UPDATE SET lookup = src.lookup, create_started_at = src.create_started_at
-					WHEN NOT MATCHED THEN INSERT (object_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at)
-						VALUES (src.object_key, src.kind, '', '{}', src.lookup, src.create_started_at, 0);`
+					WHEN NOT MATCHED THEN INSERT (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
+						VALUES (src.mv_key, src.kind, '', '', '{}', 0, src.lookup, src.create_started_at, 0);`
 			}
 			if _, err := t.exec(ctx, query, o.Key, o.Kind, string(lookup), now); err != nil {
 				return fmt.Errorf("store: unable to record the create of %s: %w", o.Key, err)
@@ -132,7 +144,11 @@ func nonNilLookup(m map[string]string) map[string]string {
 }
 
 // SaveExportObjects records objects Graph confirmed (created, matched or
-// updated): their cloud id and attributes. The pending create, if any, ends.
+// updated): their cloud id, and the pending create, if any, ends. The
+// attributes (and kind) are saved only while the metaverse has not recorded
+// the object: once it has, they are its exported state, which RecordExported
+// alone changes (with the values the metaverse diffs, where Graph's may be
+// spelled otherwise or leave read-only properties out).
 func (s *Store) SaveExportObjects(ctx context.Context, objs []ExportObject) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) error {
@@ -144,18 +160,22 @@ func (s *Store) SaveExportObjects(ctx context.Context, objs []ExportObject) erro
 			if err != nil {
 				return fmt.Errorf("store: unable to encode the attributes of %s: %w", o.Key, err)
 			}
-			query := `INSERT INTO export_objects (object_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at)
-				VALUES (?, ?, ?, ?, '{}', 0, ?)
-				ON CONFLICT(object_key) DO UPDATE SET kind = excluded.kind, cloud_id = excluded.cloud_id, attrs = excluded.attrs,
-					lookup = '{}', create_started_at = 0, exported_at = excluded.exported_at`
+			query := `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
+				VALUES (?, ?, ?, '', ?, ?, '{}', 0, 0)
+				ON CONFLICT(mv_key) DO UPDATE SET cloud_id = excluded.cloud_id, exported_at = excluded.exported_at,
+					lookup = '{}', create_started_at = 0,
+					kind = CASE WHEN recorded = 0 THEN excluded.kind ELSE kind END,
+					attrs = CASE WHEN recorded = 0 THEN excluded.attrs ELSE attrs END`
 			if t.s.dialect == SQLServer {
 				// SQL Server has no ON CONFLICT; MERGE is its one-statement upsert.
-				query = `MERGE export_objects WITH (HOLDLOCK) AS t
-					USING (SELECT ? AS object_key, ? AS kind, ? AS cloud_id, ? AS attrs, ? AS exported_at) AS src ON t.object_key = src.object_key
-					WHEN MATCHED THEN UPDATE SET kind = src.kind, cloud_id = src.cloud_id, attrs = src.attrs,
-						lookup = '{}', create_started_at = 0, exported_at = src.exported_at
-					WHEN NOT MATCHED THEN INSERT (object_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at)
-						VALUES (src.object_key, src.kind, src.cloud_id, src.attrs, '{}', 0, src.exported_at);`
+				query = `MERGE mv_exported WITH (HOLDLOCK) AS t
+					USING (SELECT ? AS mv_key, ? AS kind, ? AS cloud_id, ? AS attrs, ? AS exported_at) AS src ON t.mv_key = src.mv_key
+					WHEN MATCHED THEN UPDATE SET cloud_id = src.cloud_id, exported_at = src.exported_at,
+						lookup = '{}', create_started_at = 0,
+						kind = CASE WHEN t.recorded = 0 THEN src.kind ELSE t.kind END,
+						attrs = CASE WHEN t.recorded = 0 THEN src.attrs ELSE t.attrs END
+					WHEN NOT MATCHED THEN INSERT (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
+						VALUES (src.mv_key, src.kind, src.cloud_id, '', src.attrs, src.exported_at, '{}', 0, 0);`
 			}
 			if _, err := t.exec(ctx, query, o.Key, o.Kind, o.CloudID, string(attrs), now); err != nil {
 				return fmt.Errorf("store: unable to record the export of %s: %w", o.Key, err)
@@ -165,12 +185,17 @@ func (s *Store) SaveExportObjects(ctx context.Context, objs []ExportObject) erro
 	})
 }
 
-// DeleteExportObjects forgets objects deleted from the tenant.
+// DeleteExportObjects forgets objects deleted from the tenant: their row
+// and a group's confirmed memberships. The metaverse is told through
+// RecordExported (which also ends the pending delete); until then the
+// object is simply no longer exported.
 func (s *Store) DeleteExportObjects(ctx context.Context, keys []string) error {
 	return s.tx(ctx, func(t *Tx) error {
 		for _, k := range keys {
-			if _, err := t.exec(ctx, `DELETE FROM export_objects WHERE object_key = ?`, k); err != nil {
-				return fmt.Errorf("store: unable to forget export object %s: %w", k, err)
+			for _, q := range []string{`DELETE FROM mv_exported WHERE mv_key = ?`, `DELETE FROM mv_exported_members WHERE group_key = ?`} {
+				if _, err := t.exec(ctx, q, k); err != nil {
+					return fmt.Errorf("store: unable to forget export object %s: %w", k, err)
+				}
 			}
 		}
 		return nil

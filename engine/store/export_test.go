@@ -153,3 +153,111 @@ func TestExportRuns(t *testing.T) {
 		t.Errorf("run read back as\n %+v\nwant\n %+v", got, r)
 	}
 }
+
+// TestExportAndMetaverseShareOneRecord follows one object through the
+// export's writes and the metaverse's records of the one row they share.
+func TestExportAndMetaverseShareOneRecord(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	exported := func(key string) (MVExported, bool) {
+		t.Helper()
+		m, err := s.MetaverseExported(ctx, []string{key}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, ok := m[key]
+		return e, ok
+	}
+	object := func(key string) ExportObject {
+		t.Helper()
+		m, err := s.ExportObjects(ctx, []string{key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m[key]
+	}
+	count := func() int {
+		t.Helper()
+		n, err := s.CountExportObjects(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// A create sent: the export knows of it, the metaverse does not, and
+	// it is not in the tenant yet.
+	if err := s.BeginExportCreates(ctx, []ExportObject{{Key: "g", Kind: "group", Lookup: map[string]string{"mailNickname": "sales"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := exported("g"); ok {
+		t.Error("a create in flight is exported for the metaverse: its add would become an update")
+	}
+	if n := count(); n != 0 {
+		t.Errorf("a create in flight is counted in the tenant: %d", n)
+	}
+	// Graph confirmed it: in the tenant, still not recorded.
+	graphAttrs := map[string][]string{"displayName": {"Sales"}, "mailNickname": {"sales"}, "securityEnabled": {"true"}}
+	if err := s.SaveExportObjects(ctx, []ExportObject{{Key: "g", Kind: "group", CloudID: "id-g", Attrs: graphAttrs}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := exported("g"); ok {
+		t.Error("a create the metaverse has not recorded is exported for it")
+	}
+	if o := object("g"); o.CloudID != "id-g" || o.Recorded || !o.CreateStartedAt.IsZero() || len(o.Lookup) != 0 || !reflect.DeepEqual(o.Attrs, graphAttrs) {
+		t.Errorf("after Graph confirmed the create: %+v", o)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("CountExportObjects = %d, want 1", n)
+	}
+	// The metaverse records the add: its attributes replace Graph's.
+	add := MVConfirmed{Key: "g", Kind: "group", Op: "add", CloudID: "id-g", Source: "corp: CN=Sales",
+		Attrs: []MVAttrChange{{Name: "displayName", New: []string{"Sales"}}, {Name: "mail", New: []string{"sales@x"}}}, AddMembers: []string{"u"}}
+	if err := s.RecordExported(ctx, []MVConfirmed{add}); err != nil {
+		t.Fatal(err)
+	}
+	mvAttrs := map[string][]string{"displayName": {"Sales"}, "mail": {"sales@x"}}
+	if e, ok := exported("g"); !ok || e.CloudID != "id-g" || e.Source != "corp: CN=Sales" || !reflect.DeepEqual(e.Attrs, mvAttrs) || !reflect.DeepEqual(e.Members, []string{"u"}) {
+		t.Errorf("after RecordExported: %+v, %v", e, ok)
+	}
+	// The export's later writes keep the metaverse's kind and attributes;
+	// a new cloud id is taken.
+	if err := s.SaveExportObjects(ctx, []ExportObject{{Key: "g", Kind: "user", CloudID: "id-g2", Attrs: map[string][]string{"displayName": {"Other"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if o := object("g"); o.CloudID != "id-g2" || o.Kind != "group" || !o.Recorded || !reflect.DeepEqual(o.Attrs, mvAttrs) {
+		t.Errorf("a recorded object after SaveExportObjects: %+v", o)
+	}
+	// A create begun again keeps the recorded state.
+	if err := s.BeginExportCreates(ctx, []ExportObject{{Key: "g", Kind: "group", Lookup: map[string]string{"mailNickname": "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := exported("g"); !ok || e.CloudID != "id-g2" || !reflect.DeepEqual(e.Attrs, mvAttrs) {
+		t.Errorf("a recorded object after BeginExportCreates: %+v, %v", e, ok)
+	}
+	// An update recorded over a row the metaverse never recorded starts
+	// from nothing, not from Graph's attributes.
+	if err := s.SaveExportObjects(ctx, []ExportObject{{Key: "u", Kind: "user", CloudID: "id-u", Attrs: map[string][]string{"accountEnabled": {"true"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordExported(ctx, []MVConfirmed{{Key: "u", Kind: "user", Op: "update", Attrs: []MVAttrChange{{Name: "jobTitle", New: []string{"Clerk"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := exported("u"); !ok || e.CloudID != "id-u" || !reflect.DeepEqual(e.Attrs, map[string][]string{"jobTitle": {"Clerk"}}) {
+		t.Errorf("an update recorded over an unrecorded row: %+v, %v", e, ok)
+	}
+	// The export deletes the group: its row and memberships go; the
+	// metaverse, told later, has nothing left to forget.
+	if err := s.DeleteExportObjects(ctx, []string{"g"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryStrings(t, s, `SELECT member_key FROM mv_exported_members WHERE group_key = 'g'`); len(got) != 0 {
+		t.Errorf("memberships of a deleted group kept: %v", got)
+	}
+	if err := s.RecordExported(ctx, []MVConfirmed{{Key: "g", Kind: "group", Op: "delete"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := exported("g"); ok || count() != 1 {
+		t.Errorf("after the delete: exported %v, %d in the tenant", ok, count())
+	}
+}

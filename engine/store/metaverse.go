@@ -465,12 +465,17 @@ func (s *Store) MetaverseJoinsOf(ctx context.Context, key string) ([]MVJoin, err
 }
 
 // MetaverseExported returns what the export confirmed of the given keys, or
-// of every key when all is set.
+// of every key when all is set: the objects the metaverse recorded as
+// exported (RecordExported). A row only the export wrote — a create sent but
+// not confirmed, or an object created or matched before the metaverse was
+// told — is left out, so that the next sync diffs an add again and the
+// export finishes it (looking it up or taking the created object over)
+// rather than updating an object the metaverse never saw exported.
 func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) (map[string]MVExported, error) {
 	out := map[string]MVExported{}
 	read := func(where string, args []any) error {
 		// Not through the prepared-statement cache: the IN list's length varies.
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at FROM mv_exported`+where), args...)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at FROM mv_exported WHERE recorded = 1`+where), args...)
 		if err != nil {
 			return err
 		}
@@ -491,7 +496,8 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = s.r.QueryContext(ctx, s.q(`SELECT group_key, member_key FROM mv_exported_members`+
+		// The members of the groups read above only (out holds them).
+		rows, err = s.r.QueryContext(ctx, s.q(`SELECT group_key, member_key FROM mv_exported_members WHERE 1 = 1`+
 			strings.Replace(where, "mv_key", "group_key", 1)+` ORDER BY group_key, member_key`), args...)
 		if err != nil {
 			return err
@@ -521,7 +527,7 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 		for i, k := range part {
 			args[i] = k
 		}
-		if err := read(` WHERE mv_key IN (`+mvMarks(len(part))+`)`, args); err != nil {
+		if err := read(` AND mv_key IN (`+mvMarks(len(part))+`)`, args); err != nil {
 			return nil, fmt.Errorf("store: unable to read the exported state: %w", err)
 		}
 	}
@@ -579,18 +585,22 @@ func (t *Tx) recordExported(ctx context.Context, c MVConfirmed, now int64) error
 	attrs := map[string][]string{}
 	var cloudID, source string
 	var raw string
-	err := t.queryRow(ctx, `SELECT cloud_id, source, attrs FROM mv_exported WHERE mv_key = ?`, c.Key).Scan(&cloudID, &source, &raw)
+	var recorded int64
+	err := t.queryRow(ctx, `SELECT cloud_id, source, attrs, recorded FROM mv_exported WHERE mv_key = ?`, c.Key).Scan(&cloudID, &source, &raw, &recorded)
+	exists := !errors.Is(err, sql.ErrNoRows)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case !exists:
 	case err != nil:
 		return err
-	default:
+	case recorded != 0:
 		if err := json.Unmarshal([]byte(raw), &attrs); err != nil {
 			return err
 		}
 	}
-	if c.Op == "add" && !errors.Is(err, sql.ErrNoRows) {
-		// An add confirmed again (a re-run after a crash): it starts over.
+	// A row the metaverse never recorded holds what Graph confirmed (the
+	// export's), not the metaverse's state: it starts over, as does an add
+	// confirmed again (a re-run after a crash).
+	if c.Op == "add" {
 		attrs = map[string][]string{}
 	}
 	for _, a := range c.Attrs {
@@ -610,11 +620,17 @@ func (t *Tx) recordExported(ctx context.Context, c MVConfirmed, now int64) error
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, `DELETE FROM mv_exported WHERE mv_key = ?`, c.Key); err != nil {
-		return err
+	// The row is updated in place when there is one: its lookup and
+	// create_started_at are the export's (BeginExportCreates,
+	// SaveExportObjects), not the metaverse's.
+	if exists {
+		_, err = t.exec(ctx, `UPDATE mv_exported SET kind = ?, cloud_id = ?, source = ?, attrs = ?, exported_at = ?, recorded = 1 WHERE mv_key = ?`,
+			c.Kind, cloudID, source, string(enc), now, c.Key)
+	} else {
+		_, err = t.exec(ctx, `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
+			VALUES (?, ?, ?, ?, ?, ?, '{}', 0, 1)`, c.Key, c.Kind, cloudID, source, string(enc), now)
 	}
-	if _, err := t.exec(ctx, `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.Key, c.Kind, cloudID, source, string(enc), now); err != nil {
+	if err != nil {
 		return err
 	}
 	for _, m := range c.RemoveMembers {

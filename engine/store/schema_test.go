@@ -37,9 +37,17 @@ type schema struct {
 var (
 	createTableRe = regexp.MustCompile(`(?is)CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*\(`)
 	createIndexRe = regexp.MustCompile(`(?is)^CREATE\s+(?:UNIQUE\s+)?INDEX\s+([A-Za-z_][A-Za-z0-9_]*)\s+ON\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*$`)
+	// alterAddRe is ALTER TABLE … ADD one column (SQLite adds one per
+	// statement; SQL Server takes no COLUMN keyword).
+	alterAddRe  = regexp.MustCompile(`(?is)^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_.]*)\s+ADD\s+(.+)$`)
+	dropTableRe = regexp.MustCompile(`(?is)^DROP\s+TABLE\s+([A-Za-z_][A-Za-z0-9_.]*)$`)
+	// dataRe are statements that move rows and change no schema.
+	dataRe = regexp.MustCompile(`(?is)^(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s`)
 )
 
-// parseSchema reads every CREATE TABLE and CREATE INDEX of the statements. It
+// parseSchema reads every CREATE TABLE and CREATE INDEX of the statements,
+// the columns ALTER TABLE adds and the tables DROP TABLE drops (with their
+// indexes), in order; statements that only move rows are passed over. It
 // knows just enough SQL for our migrations, and fails on anything it does not
 // understand rather than skip it.
 func parseSchema(stmts []string) (schema, error) {
@@ -48,6 +56,41 @@ func parseSchema(stmts []string) (schema, error) {
 		stmt = strings.TrimSpace(stmt)
 		if m := createIndexRe.FindStringSubmatch(stmt); m != nil {
 			sc.Indexes[strings.ToLower(m[1])] = index{Table: strings.ToLower(m[2]), Columns: splitNames(m[3])}
+			continue
+		}
+		if dataRe.MatchString(stmt) {
+			continue
+		}
+		if m := alterAddRe.FindStringSubmatch(stmt); m != nil {
+			name := strings.ToLower(strings.TrimPrefix(m[1], "dbo."))
+			def := strings.TrimSpace(m[2])
+			cols, ok := sc.Tables[name]
+			if !ok {
+				return schema{}, fmt.Errorf("ALTER TABLE of unknown table %s", name)
+			}
+			add, err := parseColumns(def)
+			if err != nil || len(add) != 1 {
+				return schema{}, fmt.Errorf("ALTER TABLE %s: cannot read %q (%v)", name, def, err)
+			}
+			for _, c := range cols {
+				if c.Name == add[0].Name {
+					return schema{}, fmt.Errorf("ALTER TABLE %s adds %s twice", name, c.Name)
+				}
+			}
+			sc.Tables[name] = append(cols, add[0])
+			continue
+		}
+		if m := dropTableRe.FindStringSubmatch(stmt); m != nil {
+			name := strings.ToLower(strings.TrimPrefix(m[1], "dbo."))
+			if _, ok := sc.Tables[name]; !ok {
+				return schema{}, fmt.Errorf("DROP TABLE of unknown table %s", name)
+			}
+			delete(sc.Tables, name)
+			for iname, ix := range sc.Indexes {
+				if ix.Table == name {
+					delete(sc.Indexes, iname)
+				}
+			}
 			continue
 		}
 		loc := createTableRe.FindStringSubmatchIndex(stmt)
@@ -317,14 +360,19 @@ func TestParseSchemaRejectsWhatItDoesNotKnow(t *testing.T) {
 		name string
 		stmt string
 	}{
-		{"alter", "ALTER TABLE x ADD y INTEGER"},
+		{"alter of an unknown table", "ALTER TABLE x ADD y INTEGER"},
+		{"alter other than add", "CREATE TABLE x (a INTEGER NOT NULL);\nALTER TABLE x DROP COLUMN a"},
+		{"alter adds a column twice", "CREATE TABLE x (a INTEGER NOT NULL);\nALTER TABLE x ADD a INTEGER"},
+		{"alter adds two columns", "CREATE TABLE x (a INTEGER NOT NULL);\nALTER TABLE x ADD b INTEGER, c INTEGER"},
+		{"drop of an unknown table", "DROP TABLE x"},
+		{"drop index", "CREATE TABLE x (a INTEGER NOT NULL);\nCREATE INDEX i ON x(a);\nDROP INDEX i"},
 		{"constraint", "CREATE TABLE x (a INTEGER NOT NULL, CONSTRAINT c UNIQUE (a))"},
 		{"unknown key column", "CREATE TABLE x (a INTEGER NOT NULL, PRIMARY KEY (b))"},
 		{"unbalanced", "CREATE TABLE x (a INTEGER NOT NULL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := parseSchema([]string{tt.stmt}); err == nil {
+			if _, err := parseSchema(splitStatements(tt.stmt)); err == nil {
 				t.Errorf("parseSchema(%q) accepted it", tt.stmt)
 			}
 		})
@@ -336,6 +384,22 @@ func TestParseSchemaRejectsWhatItDoesNotKnow(t *testing.T) {
 	want := []column{{Name: "a", PK: 2}, {Name: "b", NotNull: true, Unique: true}, {Name: "c", PK: 1}}
 	if !reflect.DeepEqual(sc.Tables["t"], want) {
 		t.Errorf("parsed %+v, want %+v", sc.Tables["t"], want)
+	}
+	// A column added, rows moved, a table dropped with its index.
+	sc, err = parseSchema(splitStatements(`CREATE TABLE t (a INTEGER NOT NULL PRIMARY KEY);
+CREATE TABLE old (k INTEGER NOT NULL);
+CREATE INDEX old_k ON old(k);
+ALTER TABLE t ADD b NVARCHAR(MAX) NOT NULL CONSTRAINT t_b_default DEFAULT N'{}';
+ALTER TABLE dbo.t ADD c INTEGER;
+INSERT INTO t (a, b, c) SELECT k, '{}', 0 FROM old;
+UPDATE t SET c = 1;
+DROP TABLE old;`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []column{{Name: "a", NotNull: true, PK: 1}, {Name: "b", NotNull: true}, {Name: "c"}}
+	if !reflect.DeepEqual(sc.Tables["t"], want) || len(sc.Tables) != 1 || len(sc.Indexes) != 0 {
+		t.Errorf("after ALTER and DROP: %+v, want only t %+v and no index", sc, want)
 	}
 }
 
@@ -401,12 +465,17 @@ func TestSplitStatements(t *testing.T) {
 			}
 		})
 	}
-	// Every real migration splits into statements that each start with CREATE.
+	// Every real migration splits into statements that each start with a
+	// statement the schema test reads (or passes over: rows moved).
 	for _, d := range []Dialect{SQLite, SQLServer} {
 		ms, _ := Migrations(d)
 		for _, m := range ms {
 			for _, st := range splitStatements(m.SQL) {
-				if !strings.HasPrefix(st, "CREATE ") || strings.HasSuffix(st, ";") {
+				known := false
+				for _, p := range []string{"CREATE ", "ALTER TABLE ", "DROP TABLE ", "INSERT INTO ", "UPDATE "} {
+					known = known || strings.HasPrefix(st, p)
+				}
+				if !known || strings.HasSuffix(st, ";") {
 					t.Errorf("%s %03d: odd statement %q", d, m.Version, st)
 				}
 			}
