@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -112,12 +113,31 @@ func first(attrs map[string][]string, name string) string {
 }
 
 // csDigest fingerprints everything a row holds, so an unchanged object is
-// recognised without comparing its attributes column by column.
+// recognised without comparing its attributes column by column. The text
+// hashed is
+// "partition\0dn\0class\0usn\0in_scope\0reason\0deleted\0attrs" (usn in
+// decimal, the booleans as true or false): stored digests depend on it.
 func csDigest(o CSObject, attrs []byte) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%d\x00%t\x00%s\x00%t\x00", o.Partition, o.DN, o.Class, o.USN, o.InScope, o.Reason, o.Deleted)
+	buf := make([]byte, 0, 256)
+	buf = append(buf, o.Partition...)
+	buf = append(buf, 0)
+	buf = append(buf, o.DN...)
+	buf = append(buf, 0)
+	buf = append(buf, o.Class...)
+	buf = append(buf, 0)
+	buf = strconv.AppendInt(buf, o.USN, 10)
+	buf = append(buf, 0)
+	buf = strconv.AppendBool(buf, o.InScope)
+	buf = append(buf, 0)
+	buf = append(buf, o.Reason...)
+	buf = append(buf, 0)
+	buf = strconv.AppendBool(buf, o.Deleted)
+	buf = append(buf, 0)
+	h.Write(buf)
 	h.Write(attrs)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // ApplyCS writes one batch of a connector space in one transaction.
@@ -151,14 +171,19 @@ func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApp
 			n, _ := res.RowsAffected()
 			out.MembersRemoved += int(n)
 		}
+		var adds [][]any
 		for group, members := range b.Members {
 			before := out.MembersAdded + out.MembersRemoved
-			if err := t.replaceMembers(ctx, connector, group, members, &out); err != nil {
+			if err := t.replaceMembers(ctx, connector, group, members, &adds, &out); err != nil {
 				return err
 			}
 			if out.MembersAdded+out.MembersRemoved != before {
 				touched[group] = true
 			}
+		}
+		// Every group's new rows at once: a full import adds thousands.
+		if err := t.insertPrepared(ctx, "cs_members", "connector, group_anchor, member_key, member_dn", adds); err != nil {
+			return err
 		}
 		for _, m := range b.MemberRemoves {
 			res, err := t.exec(ctx, `DELETE FROM cs_members WHERE connector = ? AND group_anchor = ? AND member_key = ?`,
@@ -217,12 +242,36 @@ func (t *Tx) touchGroups(ctx context.Context, connector string, groups map[strin
 	return nil
 }
 
+// csObjectCols are the columns an INSERT of cs_objects writes, in csRow's order.
+const csObjectCols = `connector, anchor, partition, dn, dn_key, class, sam_lower, upn_lower, mail_lower,
+	attrs, usn, in_scope, reason, deleted, digest, changed_at`
+
+// csRow is o's INSERT values (csObjectCols).
+func csRow(connector string, o CSObject, attrs, digest string, now int64) []any {
+	return []any{connector, o.Anchor, o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")),
+		lookupKey(first(o.Attrs, "userprincipalname")), lookupKey(first(o.Attrs, "mail")), attrs, o.USN,
+		csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now}
+}
+
+// applyObjects writes the objects whose digest differs from the stored one:
+// new ones (a full import into an empty connector space is nearly all
+// inserts) and changed ones with one statement each, prepared once for the
+// call.
 func (t *Tx) applyObjects(ctx context.Context, connector string, objs []CSObject, out *CSApplied) error {
 	now := t.s.millis()
+	var update *sql.Stmt
+	defer func() {
+		if update != nil {
+			update.Close()
+		}
+	}()
+	var buf []byte
+	var names []string
 	for start := 0; start < len(objs); start += inChunk {
 		chunk := objs[start:min(start+inChunk, len(objs))]
 		// The stored digests of the chunk, in one query.
-		args := []any{connector}
+		args := make([]any, 0, len(chunk)+1)
+		args = append(args, connector)
 		for _, o := range chunk {
 			args = append(args, o.Anchor)
 		}
@@ -243,42 +292,68 @@ func (t *Tx) applyObjects(ctx context.Context, connector string, objs []CSObject
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("store: unable to read connector space objects: %w", err)
 		}
+		var inserts [][]any
 		for _, o := range chunk {
-			attrs, err := json.Marshal(o.Attrs)
-			if err != nil {
-				return fmt.Errorf("store: unable to encode the attributes of %s: %w", o.DN, err)
-			}
-			digest := csDigest(o, attrs)
+			// appendJSONAttrs writes what json.Marshal would: the digests
+			// of rows written before it must still match.
+			buf, names = appendJSONAttrs(buf[:0], o.Attrs, names)
+			digest := csDigest(o, buf)
 			old, exists := stored[o.Anchor]
 			switch {
 			case exists && old == digest:
 				out.Unchanged++
-				continue
 			case exists:
-				_, err = t.exec(ctx, `UPDATE cs_objects SET partition = ?, dn = ?, dn_key = ?, class = ?, sam_lower = ?, upn_lower = ?, mail_lower = ?,
-					attrs = ?, usn = ?, in_scope = ?, reason = ?, deleted = ?, digest = ?, changed_at = ? WHERE connector = ? AND anchor = ?`,
-					o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")), lookupKey(first(o.Attrs, "userprincipalname")),
-					lookupKey(first(o.Attrs, "mail")), string(attrs), o.USN, csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now, connector, o.Anchor)
+				if update == nil {
+					update, err = t.tx.PrepareContext(ctx, t.s.q(`UPDATE cs_objects SET partition = ?, dn = ?, dn_key = ?, class = ?, sam_lower = ?,
+						upn_lower = ?, mail_lower = ?, attrs = ?, usn = ?, in_scope = ?, reason = ?, deleted = ?, digest = ?, changed_at = ?
+						WHERE connector = ? AND anchor = ?`))
+					if err != nil {
+						return fmt.Errorf("store: unable to prepare the update of connector space objects: %w", err)
+					}
+				}
+				if _, err := update.ExecContext(ctx, o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")),
+					lookupKey(first(o.Attrs, "userprincipalname")), lookupKey(first(o.Attrs, "mail")), string(buf), o.USN,
+					csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now, connector, o.Anchor); err != nil {
+					return fmt.Errorf("store: unable to write connector space object %s: %w", o.DN, err)
+				}
 				out.Updated++
 			default:
-				_, err = t.exec(ctx, `INSERT INTO cs_objects (connector, anchor, partition, dn, dn_key, class, sam_lower, upn_lower, mail_lower,
-					attrs, usn, in_scope, reason, deleted, digest, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-					connector, o.Anchor, o.Partition, o.DN, DNKey(o.DN), o.Class, lookupKey(first(o.Attrs, "samaccountname")),
-					lookupKey(first(o.Attrs, "userprincipalname")), lookupKey(first(o.Attrs, "mail")), string(attrs), o.USN,
-					csBool(o.InScope), o.Reason, csBool(o.Deleted), digest, now)
+				inserts = append(inserts, csRow(connector, o, string(buf), digest, now))
 				out.Added++
 			}
-			if err != nil {
-				return fmt.Errorf("store: unable to write connector space object %s: %w", o.DN, err)
-			}
+		}
+		if err := t.insertPrepared(ctx, "cs_objects", csObjectCols, inserts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertPrepared inserts rows one by one with one prepared statement.
+// Measured (BenchmarkApplyCSFull) against insertRows' multi-row VALUES: as
+// fast, without the statement journal a multi-row INSERT writes to a temp
+// file; parsing the statement for every row cost a fifth of the time.
+func (t *Tx) insertPrepared(ctx context.Context, table, cols string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	st, err := t.tx.PrepareContext(ctx, t.s.q("INSERT INTO "+table+" ("+cols+") VALUES ("+csMarks(len(rows[0]))+")"))
+	if err != nil {
+		return fmt.Errorf("store: unable to prepare the insert into %s: %w", table, err)
+	}
+	defer st.Close()
+	for _, r := range rows {
+		if _, err := st.ExecContext(ctx, r...); err != nil {
+			return fmt.Errorf("store: unable to insert into %s: %w", table, err)
 		}
 	}
 	return nil
 }
 
 // replaceMembers makes group's membership rows exactly members, touching only
-// the rows that differ.
-func (t *Tx) replaceMembers(ctx context.Context, connector, group string, members []string, out *CSApplied) error {
+// the rows that differ. The rows to add are appended to adds (connector,
+// group_anchor, member_key, member_dn), for the caller to insert at once.
+func (t *Tx) replaceMembers(ctx context.Context, connector, group string, members []string, adds *[][]any, out *CSApplied) error {
 	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT member_key FROM cs_members WHERE connector = ? AND group_anchor = ?`), connector, group)
 	if err != nil {
 		return fmt.Errorf("store: unable to read the members of %s: %w", group, err)
@@ -306,10 +381,7 @@ func (t *Tx) replaceMembers(ctx context.Context, connector, group string, member
 		if have[k] {
 			continue
 		}
-		if _, err := t.exec(ctx, `INSERT INTO cs_members (connector, group_anchor, member_key, member_dn) VALUES (?, ?, ?, ?)`,
-			connector, group, k, dn); err != nil {
-			return fmt.Errorf("store: unable to add a member to %s: %w", group, err)
-		}
+		*adds = append(*adds, []any{connector, group, k, dn})
 		out.MembersAdded++
 	}
 	for k := range have {
