@@ -62,6 +62,9 @@ func Type(d Deps) jobs.Type {
 				if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {
 					name = "Create the AD DS connector account in " + fc.Forest
 				}
+				if !p.Answers.OUFiltering.SyncNewOUs {
+					name += ", and record its OUs" // new OUs aren't synchronized (setup.ForestFilter.Known)
+				}
 				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
 			}
 			steps = append(steps, c.ssoSteps()...)
