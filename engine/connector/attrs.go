@@ -79,18 +79,27 @@ func FormatGUID(b []byte) (string, error) {
 // classOf picks the connector space class from objectClass ("" when the
 // object is none of the four).
 func classOf(objectClass []string) string {
-	has := map[string]bool{}
+	var computer, group, contact, user bool
 	for _, c := range objectClass {
-		has[strings.ToLower(c)] = true
+		switch {
+		case strings.EqualFold(c, "computer"):
+			computer = true
+		case strings.EqualFold(c, "group"):
+			group = true
+		case strings.EqualFold(c, "contact"):
+			contact = true
+		case strings.EqualFold(c, "user"):
+			user = true
+		}
 	}
 	switch {
-	case has["computer"]:
+	case computer:
 		return ClassComputer
-	case has["group"]:
+	case group:
 		return ClassGroup
-	case has["contact"]:
+	case contact:
 		return ClassContact
-	case has["user"]:
+	case user:
 		return ClassUser
 	}
 	return ""

@@ -164,6 +164,9 @@ func BenchmarkImportVsLdapsearch(b *testing.B) {
 		if res.Totals().Read < benchUsers {
 			b.Fatalf("imported %d entries, want at least %d", res.Totals().Read, benchUsers)
 		}
+		if res.Totals().Read != rawN {
+			b.Fatalf("imported %d entries, ldapsearch read %d", res.Totals().Read, rawN)
+		}
 	}
 	b.ReportMetric(impRate, "import-entries/s")
 	b.ReportMetric(rawRate, "ldapsearch-entries/s")

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net"
 	"slices"
@@ -218,11 +219,16 @@ func Import(ctx context.Context, sp Space, spec Spec) (Result, error) {
 			errs[i] = fmt.Errorf("connector: unable to connect to the domain %s: %w", d.DNS, err)
 			continue
 		}
+		forest := d.DNS
+		if conn == root {
+			forest = spec.Forest.Forest
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			again := func(ctx context.Context) (*directory.Conn, error) { return spec.dial(ctx, forest, conn.DC()) }
 			im := &domainImport{sp: sp, conn: conn, connector: name, domain: d, scope: scope, attrs: attrs,
-				binary: binary, config: config, res: &res.Domains[i]}
+				binary: binary, config: config, res: &res.Domains[i], again: again}
 			errs[i] = im.run(ctx, spec.Full, state)
 		}()
 	}
@@ -307,6 +313,8 @@ type domainImport struct {
 	binary    map[string]bool
 	config    string
 	res       *DomainResult
+	// again dials the domain controller of conn once more (nil: don't).
+	again func(context.Context) (*directory.Conn, error)
 }
 
 func (im *domainImport) run(ctx context.Context, forceFull bool, state store.CSConnector) error {
@@ -402,27 +410,7 @@ func (im *domainImport) full(ctx context.Context, dc string) error {
 		}
 		writeErr <- err
 	}()
-	err = im.conn.ReadPages(ctx, im.domain.DN, ObjectFilter, im.attrs, func(entries []*ldap.Entry) error {
-		b := store.CSBatch{Members: map[string][]string{}}
-		for _, e := range entries {
-			im.res.Read++
-			o, members, err := im.object(ctx, e)
-			if err != nil {
-				return err
-			}
-			if o == nil {
-				continue
-			}
-			seen[o.Anchor] = true
-			im.res.ByClass[o.Class]++
-			if !o.InScope {
-				im.res.OutOfScope++
-			}
-			b.Objects = append(b.Objects, toRow(o, im.domain.DN))
-			if o.Class == ClassGroup {
-				b.Members[o.Anchor] = members
-			}
-		}
+	send := func(b store.CSBatch) error {
 		select {
 		case batches <- b:
 			return nil
@@ -430,7 +418,61 @@ func (im *domainImport) full(ctx context.Context, dc string) error {
 			writeErr <- err
 			return err
 		}
+	}
+	// Groups with more members than one window are written last: reading
+	// the rest of their members while the paged search runs would wait
+	// behind the page the DC is building (ReadPages asks for it ahead).
+	type bigGroup struct {
+		o    *Object
+		more int
+	}
+	var big []bigGroup
+	conns, filters := im.splitRead(ctx)
+	for _, c := range conns[1:] {
+		defer c.Close()
+	}
+	err = directory.ReadPagesSplit(ctx, conns, im.domain.DN, filters, im.attrs, func(entries []*ldap.Entry) error {
+		b := store.CSBatch{Objects: make([]store.CSObject, 0, len(entries)), Members: map[string][]string{}}
+		for _, e := range entries {
+			im.res.Read++
+			o, more, err := im.object(e)
+			if err != nil {
+				return err
+			}
+			if o == nil || seen[o.Anchor] {
+				continue
+			}
+			seen[o.Anchor] = true
+			im.res.ByClass[o.Class]++
+			if !o.InScope {
+				im.res.OutOfScope++
+			}
+			if more >= 0 {
+				big = append(big, bigGroup{o, more})
+				continue
+			}
+			b.Objects = append(b.Objects, toRow(o, im.domain.DN))
+			if o.Class == ClassGroup {
+				b.Members[o.Anchor] = o.Members
+			}
+		}
+		return send(b)
 	})
+	if err == nil && len(big) > 0 {
+		b := store.CSBatch{Members: map[string][]string{}}
+		for _, g := range big {
+			if err = im.moreMembers(ctx, g.o, g.more); err != nil {
+				break
+			}
+			b.Objects = append(b.Objects, toRow(g.o, im.domain.DN))
+			if g.o.Class == ClassGroup {
+				b.Members[g.o.Anchor] = g.o.Members
+			}
+		}
+		if err == nil {
+			err = send(b)
+		}
+	}
 	close(batches)
 	if werr := <-writeErr; werr != nil && err == nil {
 		err = werr
@@ -442,6 +484,78 @@ func (im *domainImport) full(ctx context.Context, dc string) error {
 		return err
 	}
 	return im.saveWatermark(ctx, dc, method, cookie)
+}
+
+// Reading a full import in parts: readConns connections to the DC, each
+// running one part's paged search at a time, of splitParts parts.
+const (
+	readConns  = 2
+	splitParts = 5
+)
+
+// splitRead is how a full import reads: over readConns connections to the
+// same DC, with ObjectFilter split by uSNCreated (which a modification never
+// changes, so an object can't move between parts while they are read) into
+// splitParts-1 ranges of the USNs issued so far and one part for what is
+// created meanwhile. The point: the DC builds one part's page while we
+// decode another's. BenchmarkImportVsLdapsearch measured one search at
+// 0.57–0.83× ldapsearch and this at 0.82–1.35× (Samba 4.17, 5,722 entries);
+// each part costs Samba a scan of its objectClass index (~16 ms here), hence
+// few parts. With one connection, or without the DC's highest committed USN,
+// it is one search.
+func (im *domainImport) splitRead(ctx context.Context) ([]*directory.Conn, []string) {
+	conns := []*directory.Conn{im.conn}
+	for len(conns) < readConns && im.again != nil {
+		c, err := im.again(ctx)
+		if err != nil {
+			slog.Warn("connector: a second connection for the full import failed; reading over one",
+				"domain", im.domain.DNS, "err", err)
+			break
+		}
+		conns = append(conns, c)
+	}
+	if len(conns) == 1 {
+		return conns, []string{ObjectFilter}
+	}
+	usn, err := im.conn.HighestCommittedUSN(ctx)
+	if err != nil {
+		slog.Warn("connector: reading the full import in one part", "domain", im.domain.DNS, "err", err)
+		return conns, []string{ObjectFilter}
+	}
+	return conns, usnParts(ObjectFilter, usn, splitParts)
+}
+
+// usnParts splits filter into parts filters by uSNCreated: parts-1 equal
+// ranges of [0, usn] and everything above (usnBounds). Only <= and its
+// negation are used, so that every object (uSNCreated is single-valued, an
+// integer with an ordering rule) matches exactly one of them.
+func usnParts(filter string, usn int64, parts int) []string {
+	bounds := usnBounds(usn, parts)
+	if len(bounds) == 0 {
+		return []string{filter}
+	}
+	out := make([]string, 0, len(bounds)+1)
+	for i, hi := range bounds {
+		if i == 0 {
+			out = append(out, fmt.Sprintf("(&%s(uSNCreated<=%d))", filter, hi))
+		} else {
+			out = append(out, fmt.Sprintf("(&%s(!(uSNCreated<=%d))(uSNCreated<=%d))", filter, bounds[i-1], hi))
+		}
+	}
+	return append(out, fmt.Sprintf("(&%s(!(uSNCreated<=%d)))", filter, bounds[len(bounds)-1]))
+}
+
+// usnBounds are the upper bounds of usnParts' ranges: increasing, the last
+// one usn (none when usn is too small to split).
+func usnBounds(usn int64, parts int) []int64 {
+	if parts < 2 || usn < int64(parts) {
+		return nil
+	}
+	out := make([]int64, 0, parts-1)
+	for i := 1; i < parts; i++ {
+		out = append(out, usn*int64(i)/int64(parts-1))
+	}
+	return out
 }
 
 func (im *domainImport) saveWatermark(ctx context.Context, dc, method string, cookie []byte) error {
@@ -466,21 +580,22 @@ func (im *domainImport) apply(ctx context.Context, b store.CSBatch) error {
 	return nil
 }
 
-// object turns a full entry into an Object with its scope, reading the rest of
-// a group's members when the first window was not the last. It returns nil
-// for an entry of none of the four classes.
-func (im *domainImport) object(ctx context.Context, e *ldap.Entry) (*Object, []string, error) {
+// object turns a full entry into an Object with its scope and the members of
+// a group's first window (o.Members). It returns nil for an entry of none of
+// the four classes. When the window was not the last, more is the index of
+// the first member not read yet (moreMembers reads them), else -1.
+func (im *domainImport) object(e *ldap.Entry) (o *Object, more int, err error) {
 	v, err := readEntry(e, im.binary)
 	if err != nil {
-		return nil, nil, err
+		return nil, -1, err
 	}
-	o := &Object{Connector: im.connector, Anchor: v.guid, DN: e.DN, Class: classOf(v.attrs["objectclass"]), Attrs: v.attrs, USN: v.usn}
+	o = &Object{Connector: im.connector, Anchor: v.guid, DN: e.DN, Class: classOf(v.attrs["objectclass"]), Attrs: v.attrs, USN: v.usn}
 	if o.Class == "" {
-		return nil, nil, nil
+		return nil, -1, nil
 	}
-	var members []string
+	more = -1
 	if plain, ok := o.Attrs["member"]; ok { // a DC that ignored the range
-		members = plain
+		o.Members = plain
 		delete(o.Attrs, "member")
 	}
 	for name, vals := range v.ranged {
@@ -488,19 +603,25 @@ func (im *domainImport) object(ctx context.Context, e *ldap.Entry) (*Object, []s
 		if base != "member" {
 			continue
 		}
-		members = append(members, vals...)
+		o.Members = append(o.Members, vals...)
 		if last >= 0 && len(vals) > 0 {
-			rest, reads, err := im.conn.ReadRanged(ctx, e.DN, "member", last+1)
-			if err != nil {
-				return nil, nil, fmt.Errorf("connector: unable to read the members of %s: %w", e.DN, err)
-			}
-			im.res.RangedReads += reads
-			members = append(members, rest...)
+			more = last + 1
 		}
 	}
-	o.Members = members
 	o.InScope, o.Reason = im.scope.Decide(o.DN, im.domain.DN)
-	return o, members, nil
+	return o, more, nil
+}
+
+// moreMembers reads the rest of a group's members from index from on, in
+// ranged windows.
+func (im *domainImport) moreMembers(ctx context.Context, o *Object, from int) error {
+	rest, reads, err := im.conn.ReadRanged(ctx, o.DN, "member", from)
+	if err != nil {
+		return fmt.Errorf("connector: unable to read the members of %s: %w", o.DN, err)
+	}
+	im.res.RangedReads += reads
+	o.Members = append(o.Members, rest...)
+	return nil
 }
 
 // toRow is o as the store keeps it, in the partition (domain DN) it was read from.
@@ -691,19 +812,24 @@ func (im *domainImport) deltaBatch(ctx context.Context, entries []*ldap.Entry, p
 			if err != nil {
 				return fmt.Errorf("connector: unable to read %s: %w", e.DN, err)
 			}
-			o, members, err := im.object(ctx, full)
+			o, more, err := im.object(full)
 			if err != nil {
 				return err
 			}
 			if o == nil {
 				continue
 			}
+			if more >= 0 {
+				if err := im.moreMembers(ctx, o, more); err != nil {
+					return err
+				}
+			}
 			if !o.InScope {
 				im.res.OutOfScope++
 			}
 			b.Objects = append(b.Objects, toRow(o, im.domain.DN))
 			if o.Class == ClassGroup {
-				b.Members[o.Anchor] = members
+				b.Members[o.Anchor] = o.Members
 			}
 			continue
 		}

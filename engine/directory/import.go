@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -18,36 +19,55 @@ const PageSize = 1000
 
 // ReadPages runs a subtree search under base, PageSize entries a page, and
 // calls fn with each page as it arrives (so a big domain is never held in
-// memory at once). An error from fn stops the search and is returned as is.
+// memory at once). The next page is asked for before fn runs, so that the DC
+// builds it while fn works on this one (a DC sends a page only once it has
+// built all of it). fn runs on the caller's goroutine, one page at a time,
+// in order. An error from fn stops the search and is returned as is.
 func (c *Conn) ReadPages(ctx context.Context, base, filter string, attrs []string, fn func([]*ldap.Entry) error) error {
-	paging := ldap.NewControlPaging(PageSize)
-	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		filter, attrs, []ldap.Control{paging})
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var res *ldap.SearchResult
-		var err error
-		c.guard(ctx, func() { res, err = c.l.Search(req) })
-		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%w (%v)", ctx.Err(), err)
-			}
-			return opError(err, "read the objects under %s", base)
-		}
-		if err := fn(res.Entries); err != nil {
-			return err
-		}
-		var cookie []byte
-		if p, ok := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok {
-			cookie = p.Cookie
-		}
-		if len(cookie) == 0 {
-			return nil
-		}
-		paging.SetCookie(cookie)
+	type page struct {
+		res *ldap.SearchResult
+		err error
 	}
+	fetch := func(cookie []byte) <-chan page {
+		paging := ldap.NewControlPaging(PageSize)
+		paging.SetCookie(cookie)
+		req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			filter, attrs, []ldap.Control{paging})
+		ch := make(chan page, 1)
+		go func() {
+			var p page
+			c.guard(ctx, func() { p.res, p.err = c.l.Search(req) })
+			ch <- p
+		}()
+		return ch
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	next := fetch(nil)
+	for next != nil {
+		p := <-next
+		next = nil
+		if p.err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w (%v)", ctx.Err(), p.err)
+			}
+			return opError(p.err, "read the objects under %s", base)
+		}
+		if pc, ok := ldap.FindControl(p.res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging); ok && len(pc.Cookie) > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			next = fetch(pc.Cookie)
+		}
+		if err := fn(p.res.Entries); err != nil {
+			if next != nil {
+				<-next // the page asked for ahead: nobody reads it
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // ReadRanged reads the values of attr of dn from index start on, in windows of
@@ -186,3 +206,85 @@ func (c *Conn) DirSync(ctx context.Context, base, filter string, attrs []string,
 // NothingFilter matches no object: DirSync with it returns no entries but a
 // cookie that stands for "now" (the watermark of everything so far).
 const NothingFilter = "(&(objectClass=top)(!(objectClass=top)))"
+
+// HighestCommittedUSN is the DC's highest update sequence number, from its
+// root DSE: every object it holds was created at or below it.
+func (c *Conn) HighestCommittedUSN(ctx context.Context) (int64, error) {
+	e, err := c.readEntry(ctx, "", []string{"highestCommittedUSN"})
+	if err != nil {
+		return 0, opError(err, "read the domain controller's highest committed USN")
+	}
+	n, err := strconv.ParseInt(e.GetAttributeValue("highestCommittedUSN"), 10, 64)
+	if err != nil {
+		return 0, newError(nil, err, "The root DSE of %s has no readable highestCommittedUSN.", c.dc)
+	}
+	return n, nil
+}
+
+// errSplitStopped ends the searches of ReadPagesSplit that are still running
+// when fn failed or another search did.
+var errSplitStopped = errors.New("directory: stopped")
+
+// ReadPagesSplit is ReadPages over several filters that split one search
+// between them (each object matches exactly one): each connection runs one
+// search at a time, taking the next filter when it is done, and fn is called
+// with every page of every search, one page at a time on the caller's
+// goroutine, in no particular order. Its point: the DC builds one search's
+// next page while we decode another's (a DC sends a page only once it has
+// built all of it, so with one search the two alternate). The connections
+// must be to the same DC. An error from fn or a search stops the others and
+// is returned.
+func ReadPagesSplit(ctx context.Context, conns []*Conn, base string, filters, attrs []string, fn func([]*ldap.Entry) error) error {
+	jobs := make(chan string, len(filters))
+	for _, f := range filters {
+		jobs <- f
+	}
+	close(jobs)
+	pages := make(chan []*ldap.Entry)
+	stop := make(chan struct{})
+	done := make(chan error, len(conns))
+	for _, c := range conns {
+		go func() {
+			for f := range jobs {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				default:
+				}
+				err := c.ReadPages(ctx, base, f, attrs, func(entries []*ldap.Entry) error {
+					select {
+					case pages <- entries:
+						return nil
+					case <-stop:
+						return errSplitStopped
+					}
+				})
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	var first error
+	fail := func(err error) {
+		if first == nil && err != nil && !errors.Is(err, errSplitStopped) {
+			first = err
+			close(stop)
+		}
+	}
+	for running := len(conns); running > 0; {
+		select {
+		case entries := <-pages:
+			if first == nil {
+				fail(fn(entries))
+			}
+		case err := <-done:
+			running--
+			fail(err)
+		}
+	}
+	return first
+}
