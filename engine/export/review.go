@@ -98,12 +98,12 @@ func ObjectName(c metaverse.Change) string {
 }
 
 // CSVHeader is the first row of WriteCSV.
-var CSVHeader = []string{"object", "key", "kind", "operation", "attribute", "old value", "new value", "source"}
+var CSVHeader = []string{"object", "key", "kind", "operation", "attribute", "old value", "new value", "source", "held"}
 
 // WriteCSV writes the pending exports that match f as CSV: one row per
 // attribute or membership change (a change without any gets one row with an
 // empty attribute), after CSVHeader — what csexport and CSExportAnalyzer
-// give. Cells a spreadsheet would read as a formula are prefixed with '.
+// give — and, last, why a change is held (empty when it is not). Cells a spreadsheet would read as a formula are prefixed with '.
 func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
@@ -115,7 +115,7 @@ func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
 			rows = []ReviewRow{{}}
 		}
 		for _, row := range rows {
-			rec := []string{r.Object, r.Key, r.Kind, r.Op, row.Attribute, row.Old, row.New, r.Source}
+			rec := []string{r.Object, r.Key, r.Kind, r.Op, row.Attribute, row.Old, row.New, r.Source, r.Held}
 			for i := range rec {
 				rec[i] = csvSafe(rec[i])
 			}
