@@ -391,7 +391,14 @@ func methodFlags(m string) int64 {
 // then marks what it did not see deleted.
 func (im *domainImport) full(ctx context.Context, dc string) error {
 	im.res.Mode = "full"
+	// The other connections are dialled while the DirSync cookie is asked for.
+	dialed := make(chan []*directory.Conn, 1)
+	go func() { dialed <- im.moreConns(ctx) }()
 	cookie, method, err := im.startCookie(ctx)
+	more := <-dialed
+	for _, c := range more {
+		defer c.Close()
+	}
 	if err != nil {
 		return err
 	}
@@ -427,10 +434,7 @@ func (im *domainImport) full(ctx context.Context, dc string) error {
 		more int
 	}
 	var big []bigGroup
-	conns, filters := im.splitRead(ctx)
-	for _, c := range conns[1:] {
-		defer c.Close()
-	}
+	conns, filters := im.splitRead(ctx, more)
 	err = directory.ReadPagesSplit(ctx, conns, im.domain.DN, filters, im.attrs, func(entries []*ldap.Entry) error {
 		b := store.CSBatch{Objects: make([]store.CSObject, 0, len(entries)), Members: map[string][]string{}}
 		for _, e := range entries {
@@ -493,27 +497,18 @@ const (
 	splitParts = 5
 )
 
-// splitRead is how a full import reads: over readConns connections to the
-// same DC, with ObjectFilter split by uSNCreated (which a modification never
-// changes, so an object can't move between parts while they are read) into
-// splitParts-1 ranges of the USNs issued so far and one part for what is
+// splitRead is how a full import reads: over im.conn and more (moreConns:
+// the same DC), with ObjectFilter split by uSNCreated (which a modification
+// never changes, so an object can't move between parts while they are read)
+// into splitParts-1 ranges of the USNs issued so far and one part for what is
 // created meanwhile. The point: the DC builds one part's page while we
 // decode another's. BenchmarkImportVsLdapsearch measured one search at
 // 0.57–0.83× ldapsearch and this at 0.82–1.35× (Samba 4.17, 5,722 entries);
 // each part costs Samba a scan of its objectClass index (~16 ms here), hence
 // few parts. With one connection, or without the DC's highest committed USN,
 // it is one search.
-func (im *domainImport) splitRead(ctx context.Context) ([]*directory.Conn, []string) {
-	conns := []*directory.Conn{im.conn}
-	for len(conns) < readConns && im.again != nil {
-		c, err := im.again(ctx)
-		if err != nil {
-			slog.Warn("connector: a second connection for the full import failed; reading over one",
-				"domain", im.domain.DNS, "err", err)
-			break
-		}
-		conns = append(conns, c)
-	}
+func (im *domainImport) splitRead(ctx context.Context, more []*directory.Conn) ([]*directory.Conn, []string) {
+	conns := append([]*directory.Conn{im.conn}, more...)
 	if len(conns) == 1 {
 		return conns, []string{ObjectFilter}
 	}
@@ -523,6 +518,22 @@ func (im *domainImport) splitRead(ctx context.Context) ([]*directory.Conn, []str
 		return conns, []string{ObjectFilter}
 	}
 	return conns, usnParts(ObjectFilter, usn, splitParts)
+}
+
+// moreConns dials the DC of im.conn readConns-1 more times (fewer when it
+// fails: the import then reads over what it has).
+func (im *domainImport) moreConns(ctx context.Context) []*directory.Conn {
+	var out []*directory.Conn
+	for len(out) < readConns-1 && im.again != nil {
+		c, err := im.again(ctx)
+		if err != nil {
+			slog.Warn("connector: one more connection for the full import failed; reading over fewer",
+				"domain", im.domain.DNS, "err", err)
+			break
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // usnParts splits filter into parts filters by uSNCreated: parts-1 equal
