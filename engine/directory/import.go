@@ -235,6 +235,9 @@ var errSplitStopped = errors.New("directory: stopped")
 // must be to the same DC. An error from fn or a search stops the others and
 // is returned.
 func ReadPagesSplit(ctx context.Context, conns []*Conn, base string, filters, attrs []string, fn func([]*ldap.Entry) error) error {
+	if len(conns) == 0 {
+		return errors.New("directory: ReadPagesSplit needs a connection")
+	}
 	jobs := make(chan string, len(filters))
 	for _, f := range filters {
 		jobs <- f
