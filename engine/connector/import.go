@@ -293,6 +293,17 @@ func fingerprint(s Scope, attrs []string) string {
 	}
 	sort.Strings(ex)
 	fmt.Fprintf(h, "excluded:%q\npilot:%q\n", ex, strings.ToLower(s.PilotGroup))
+	// The containers Configure recorded with "Sync all new OUs" off: a new
+	// recording takes in OUs whose objects a delta would never bring back.
+	// Written only when there are some, so other fingerprints stay as they were.
+	if len(s.Filter.Known) > 0 {
+		kn := make([]string, len(s.Filter.Known))
+		for i, dn := range s.Filter.Known {
+			kn[i] = setup.DNKey(dn)
+		}
+		sort.Strings(kn)
+		fmt.Fprintf(h, "known:%q\n", kn)
+	}
 	a := slices.Clone(attrs)
 	sort.Strings(a)
 	fmt.Fprintf(h, "attrs:%q\n", a)
