@@ -211,16 +211,24 @@ func (s *Store) ApplyCS(ctx context.Context, connector string, b CSBatch) (CSApp
 	return out, err
 }
 
+// byMember is the start of a query for the groups holding members by
+// member_key. It reads member_dn too, which the caller ignores: without it
+// SQLite (no statistics) reads group_anchor from the primary key, a covering
+// index, scanning every membership of the connector (EXPLAIN QUERY PLAN:
+// "COVERING INDEX sqlite_autoindex_cs_members_1 (connector=?)") instead of
+// seeking cs_members_member (connector, member_key).
+const byMember = `SELECT group_anchor, member_dn FROM cs_members WHERE connector = ? AND member_key `
+
 // groupsHolding adds the anchors of the groups with a member to into.
 func (t *Tx) groupsHolding(ctx context.Context, connector, memberKey string, into map[string]bool) error {
-	rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT group_anchor FROM cs_members WHERE connector = ? AND member_key = ?`), connector, memberKey)
+	rows, err := t.tx.QueryContext(ctx, t.s.q(byMember+`= ?`), connector, memberKey)
 	if err != nil {
 		return fmt.Errorf("store: unable to read the groups of a member: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a string
-		if err := rows.Scan(&a); err != nil {
+		if err := rows.Scan(&a, new(string)); err != nil {
 			return fmt.Errorf("store: unable to read the groups of a member: %w", err)
 		}
 		into[a] = true
@@ -626,9 +634,10 @@ func (s *Store) CSMembersOf(ctx context.Context, connector string) (map[string][
 	return out, rows.Err()
 }
 
-// CSMemberOf returns the anchors of the groups a DN is a direct member of.
+// CSMemberOf returns the anchors of the groups a DN is a direct member of,
+// sorted (here: an ORDER BY makes SQLite walk the primary key, see byMember).
 func (s *Store) CSMemberOf(ctx context.Context, connector, memberDN string) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT group_anchor FROM cs_members WHERE connector = ? AND member_key = ? ORDER BY group_anchor`, connector, DNKey(memberDN))
+	rows, err := s.query(ctx, byMember+`= ?`, connector, DNKey(memberDN))
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the groups of %s: %w", memberDN, err)
 	}
@@ -636,12 +645,16 @@ func (s *Store) CSMemberOf(ctx context.Context, connector, memberDN string) ([]s
 	var out []string
 	for rows.Next() {
 		var a string
-		if err := rows.Scan(&a); err != nil {
+		if err := rows.Scan(&a, new(string)); err != nil {
 			return nil, fmt.Errorf("store: unable to read the groups of %s: %w", memberDN, err)
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to read the groups of %s: %w", memberDN, err)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // CSPartition returns a partition's watermark, or ErrNotFound.
@@ -733,4 +746,269 @@ func csBool(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// CSMove says that the container at Old is now at New (renamed or moved).
+type CSMove struct{ Old, New string }
+
+// CSContainers returns the record of a partition's containers: DN by objectGUID.
+func (s *Store) CSContainers(ctx context.Context, connector, partition string) (map[string]string, error) {
+	rows, err := s.query(ctx, `SELECT guid, dn FROM cs_containers WHERE connector = ? AND partition = ?`, connector, partition)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to read the containers of %s: %w", partition, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var g, dn string
+		if err := rows.Scan(&g, &dn); err != nil {
+			return nil, fmt.Errorf("store: unable to read the containers of %s: %w", partition, err)
+		}
+		out[g] = dn
+	}
+	return out, rows.Err()
+}
+
+// SaveCSContainers makes the record of a partition's containers exactly
+// containers (DN by objectGUID), writing only the rows that differ.
+func (s *Store) SaveCSContainers(ctx context.Context, connector, partition string, containers map[string]string) error {
+	have, err := s.CSContainers(ctx, connector, partition)
+	if err != nil {
+		return err
+	}
+	return s.tx(ctx, func(t *Tx) error {
+		var gone []string
+		for g := range have {
+			if _, ok := containers[g]; !ok {
+				gone = append(gone, g)
+			}
+		}
+		for start := 0; start < len(gone); start += inChunk {
+			chunk := gone[start:min(start+inChunk, len(gone))]
+			if _, err := t.exec(ctx, `DELETE FROM cs_containers WHERE connector = ? AND guid IN (`+csMarks(len(chunk))+`)`,
+				append([]any{connector}, anyStrings(chunk)...)...); err != nil {
+				return fmt.Errorf("store: unable to forget the deleted containers of %s: %w", partition, err)
+			}
+		}
+		var adds [][]any
+		var update *sql.Stmt
+		defer func() {
+			if update != nil {
+				update.Close()
+			}
+		}()
+		for _, g := range slices.Sorted(maps.Keys(containers)) {
+			dn := containers[g]
+			old, ok := have[g]
+			switch {
+			case !ok:
+				adds = append(adds, []any{connector, partition, g, dn})
+			case old != dn:
+				if update == nil {
+					var err error
+					if update, err = t.tx.PrepareContext(ctx, t.s.q(`UPDATE cs_containers SET partition = ?, dn = ? WHERE connector = ? AND guid = ?`)); err != nil {
+						return fmt.Errorf("store: unable to prepare the update of the containers of %s: %w", partition, err)
+					}
+				}
+				if _, err := update.ExecContext(ctx, partition, dn, connector, g); err != nil {
+					return fmt.Errorf("store: unable to record the container %s: %w", dn, err)
+				}
+			}
+		}
+		// A container moved in from another domain of the forest keeps its
+		// objectGUID: its row there goes.
+		for start := 0; start < len(adds); start += inChunk {
+			chunk := adds[start:min(start+inChunk, len(adds))]
+			args := []any{connector}
+			for _, a := range chunk {
+				args = append(args, a[2])
+			}
+			if _, err := t.exec(ctx, `DELETE FROM cs_containers WHERE connector = ? AND guid IN (`+csMarks(len(chunk))+`)`, args...); err != nil {
+				return fmt.Errorf("store: unable to record the containers of %s: %w", partition, err)
+			}
+		}
+		return t.insertPrepared(ctx, "cs_containers", "connector, partition, guid, dn", adds)
+	})
+}
+
+// parentDN is dn without its first RDN ("" for a DN of one RDN): what follows
+// the first comma that no backslash escapes.
+func parentDN(dn string) string {
+	for i := 0; i < len(dn); i++ {
+		switch dn[i] {
+		case '\\':
+			i++
+		case ',':
+			return dn[i+1:]
+		}
+	}
+	return ""
+}
+
+// movedDN is where dn is once its containers moved: byOld maps the
+// lower-cased former DN of a container to its DN now, and dn follows its
+// nearest container found there. ok is false when none is, or dn stays.
+func movedDN(dn string, byOld map[string]string) (string, bool) {
+	for p := parentDN(dn); p != ""; p = parentDN(p) {
+		if now, found := byOld[strings.ToLower(p)]; found {
+			moved := dn[:len(dn)-len(p)] + now
+			return moved, moved != dn
+		}
+	}
+	return dn, false
+}
+
+// MoveCSSubtrees follows containers that were renamed or moved: every live
+// object of the partition below a move's Old (compared without regard to
+// case) takes the DN below its New, gets its scope decided again with decide
+// (nil keeps it) and is marked changed; the membership rows that name it
+// follow it, and the groups holding them are marked changed. One transaction.
+// An object follows the move of its nearest container, so moves may list
+// containers that kept their DN (Old == New): one below a moved container
+// keeps its objects where they are, and nested moves (an OU and its parent)
+// each land right in one pass. It returns how many objects moved.
+//
+// The new DNs are computed here rather than in SQL: dn_key (a SHA-256) and
+// the row digest are Go's, and SQLite's lower() folds ASCII only. The rows
+// below are found by one read of the partition's (anchor, dn) pairs; the
+// moved ones are written with one prepared statement each.
+func (s *Store) MoveCSSubtrees(ctx context.Context, connector, partition string, moves []CSMove, decide func(dn string) (bool, string)) (int, error) {
+	byOld := make(map[string]string, len(moves))
+	for _, m := range moves {
+		byOld[strings.ToLower(m.Old)] = m.New
+	}
+	moved := 0
+	err := s.tx(ctx, func(t *Tx) error {
+		moved = 0
+		rows, err := t.tx.QueryContext(ctx, t.s.q(`SELECT anchor, dn FROM cs_objects WHERE connector = ? AND partition = ? AND deleted = 0`), connector, partition)
+		if err != nil {
+			return fmt.Errorf("store: unable to read the DNs of %s: %w", partition, err)
+		}
+		newDN := map[string]string{}
+		for rows.Next() {
+			var a, dn string
+			if err := rows.Scan(&a, &dn); err != nil {
+				rows.Close()
+				return fmt.Errorf("store: unable to read the DNs of %s: %w", partition, err)
+			}
+			if to, ok := movedDN(dn, byOld); ok {
+				newDN[a] = to
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("store: unable to read the DNs of %s: %w", partition, err)
+		}
+		anchors := slices.Sorted(maps.Keys(newDN))
+		touched := map[string]bool{}
+		var renames []CSRename
+		for start := 0; start < len(anchors); start += inChunk {
+			chunk := anchors[start:min(start+inChunk, len(anchors))]
+			objs, err := t.csObjects(ctx, `connector = ? AND anchor IN (`+csMarks(len(chunk))+`)`, append([]any{connector}, anyStrings(chunk)...)...)
+			if err != nil {
+				return err
+			}
+			keys := make([]any, 0, len(objs)+1)
+			keys = append(keys, connector)
+			for i := range objs {
+				o := &objs[i]
+				renames = append(renames, CSRename{Old: o.DN, New: newDN[o.Anchor]})
+				keys = append(keys, DNKey(o.DN))
+				o.DN = newDN[o.Anchor]
+				if decide != nil {
+					o.InScope, o.Reason = decide(o.DN)
+				}
+			}
+			var out CSApplied
+			if err := t.applyObjects(ctx, connector, objs, &out); err != nil {
+				return err
+			}
+			moved += out.Updated
+			// The groups holding the chunk's objects, in one query.
+			held, err := t.tx.QueryContext(ctx, t.s.q(byMember+`IN (`+csMarks(len(keys)-1)+`)`), keys...)
+			if err != nil {
+				return fmt.Errorf("store: unable to read the groups of moved objects: %w", err)
+			}
+			for held.Next() {
+				var g string
+				if err := held.Scan(&g, new(string)); err != nil {
+					held.Close()
+					return fmt.Errorf("store: unable to read the groups of moved objects: %w", err)
+				}
+				touched[g] = true
+			}
+			held.Close()
+			if err := held.Err(); err != nil {
+				return fmt.Errorf("store: unable to read the groups of moved objects: %w", err)
+			}
+		}
+		if err := t.followRenames(ctx, connector, renames); err != nil {
+			return err
+		}
+		return t.touchGroups(ctx, connector, touched)
+	})
+	return moved, err
+}
+
+// followRenames points the membership rows naming each rename's Old at its
+// New. A group that already names New (a delta added it) keeps that row and
+// loses the old one. Every statement is a lookup by (connector, member_key)
+// or the primary key: one a row, prepared once.
+func (t *Tx) followRenames(ctx context.Context, connector string, renames []CSRename) error {
+	if len(renames) == 0 {
+		return nil
+	}
+	prepare := func(query string) (*sql.Stmt, error) {
+		st, err := t.tx.PrepareContext(ctx, t.s.q(query))
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to prepare the moves of memberships: %w", err)
+		}
+		return st, nil
+	}
+	holding, err := prepare(byMember + `= ?`)
+	if err != nil {
+		return err
+	}
+	defer holding.Close()
+	drop, err := prepare(`DELETE FROM cs_members WHERE connector = ? AND group_anchor = ? AND member_key = ?`)
+	if err != nil {
+		return err
+	}
+	defer drop.Close()
+	update, err := prepare(`UPDATE cs_members SET member_key = ?, member_dn = ? WHERE connector = ? AND member_key = ?`)
+	if err != nil {
+		return err
+	}
+	defer update.Close()
+	for _, r := range renames {
+		oldKey, newKey := DNKey(r.Old), DNKey(r.New)
+		if oldKey != newKey {
+			rows, err := holding.QueryContext(ctx, connector, newKey)
+			if err != nil {
+				return fmt.Errorf("store: unable to move the memberships of %s: %w", r.Old, err)
+			}
+			var already []string
+			for rows.Next() {
+				var g string
+				if err := rows.Scan(&g, new(string)); err != nil {
+					rows.Close()
+					return fmt.Errorf("store: unable to move the memberships of %s: %w", r.Old, err)
+				}
+				already = append(already, g)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store: unable to move the memberships of %s: %w", r.Old, err)
+			}
+			for _, g := range already {
+				if _, err := drop.ExecContext(ctx, connector, g, oldKey); err != nil {
+					return fmt.Errorf("store: unable to move the memberships of %s: %w", r.Old, err)
+				}
+			}
+		}
+		if _, err := update.ExecContext(ctx, newKey, r.New, connector, oldKey); err != nil {
+			return fmt.Errorf("store: unable to move the memberships of %s: %w", r.Old, err)
+		}
+	}
+	return nil
 }
