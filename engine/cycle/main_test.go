@@ -2,14 +2,10 @@ package cycle_test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"log"
 	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -22,78 +18,23 @@ import (
 // and against a tenant emulator per test. Every run restores a fresh copy of
 // the cached forests; each test creates the objects it needs in OUs of its
 // own and scopes its cycles to them, so the tests may run in parallel.
-var live struct {
-	corp, fabrikam *forest.Forest
-	err            error
-}
-
-func testSpecs() []forest.Spec {
-	corp, fab := forest.Corp, forest.Fabrikam
-	corp.IP, fab.IP = "127.0.0.52", "127.0.0.53"
-	return []forest.Spec{corp, fab}
-}
+var live forest.Pair
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if testing.Short() {
-		live.err = errors.New("-short: live forest tests skipped")
-		return m.Run()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	if _, err := forest.Install(ctx); err != nil {
-		live.err = fmt.Errorf("samba unavailable: %w", err)
-		return m.Run()
-	}
-	base, err := os.MkdirTemp("", "hybridsync-cycle-")
-	if err != nil {
-		live.err = err
-		return m.Run()
-	}
-	defer os.RemoveAll(base)
-	cache, err := forest.DefaultCacheDir()
-	if err != nil {
-		live.err = err
-		return m.Run()
-	}
-	start := time.Now()
-	fs, err := forest.UpAll(ctx, testSpecs(), base, forest.Options{CacheDir: filepath.Join(cache, "engine-cycle"), Logf: log.Printf})
-	if err != nil {
-		live.err = fmt.Errorf("forests did not come up: %w", err)
-		return m.Run()
-	}
-	defer func() {
-		if err := forest.StopAll(fs); err != nil {
-			log.Printf("stopping forests: %v", err)
+	os.Exit(forest.RunWithPair(m, &live, "engine-cycle", "127.0.0.52", "127.0.0.53", func(ctx context.Context, fs []*forest.Forest, _ string) error {
+		for _, f := range fs {
+			if err := extendSchema(ctx, f); err != nil {
+				return fmt.Errorf("extend the schema of %s: %w", f.Name, err)
+			}
 		}
-	}()
-	for _, f := range fs {
-		if err := extendSchema(ctx, f); err != nil {
-			live.err = fmt.Errorf("extend the schema of %s: %w", f.Name, err)
-			return m.Run()
-		}
-	}
-	log.Printf("forests up in %s", time.Since(start).Round(10*time.Millisecond))
-	live.corp, live.fabrikam = fs[0], fs[1]
-	return m.Run()
+		return nil
+	}))
 }
 
 // forests returns corp and fabrikam, or skips (fails with
 // HYBRIDSYNC_FORESTS_REQUIRED=1) when they could not be started.
-func forests(t testing.TB) (*forest.Forest, *forest.Forest) {
-	t.Helper()
-	if live.err != nil {
-		if os.Getenv("HYBRIDSYNC_FORESTS_REQUIRED") == "1" {
-			t.Fatalf("live forests required: %v", live.err)
-		}
-		t.Skipf("live forests unavailable: %v", live.err)
-	}
-	return live.corp, live.fabrikam
-}
+func forests(t testing.TB) (*forest.Forest, *forest.Forest) { return live.Need(t) }
 
 // extendSchema adds the two Exchange attributes two matching rules join on,
 // mailNickname and msExchMasterAccountSID, to the user class, as installing

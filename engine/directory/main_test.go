@@ -23,10 +23,7 @@ import (
 // tarballs live in <cache>/engine-directory and also hold BenchOU (2,000 child
 // OUs, added once). Every run restores a fresh copy, so what the tests write
 // (accounts, grants, schema) never leaks into the next run.
-var live struct {
-	forests []*forest.Forest // corp, fabrikam
-	err     error
-}
+var live forest.Pair
 
 // BenchOUName is the OU (under the corp domain root) with BenchOUChildren
 // child OUs that BenchmarkChildren2000OUs lists.
@@ -35,72 +32,16 @@ const (
 	BenchOUChildren = 2000
 )
 
-func testSpecs() []forest.Spec {
-	corp, fab := forest.Corp, forest.Fabrikam
-	corp.IP, fab.IP = "127.0.0.12", "127.0.0.13"
-	return []forest.Spec{corp, fab}
-}
-
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	if testing.Short() {
-		live.err = fmt.Errorf("-short: live forest tests skipped")
-		return m.Run()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
-	defer cancel()
-	if _, err := forest.Install(ctx); err != nil {
-		live.err = fmt.Errorf("samba unavailable: %w", err)
-		return m.Run()
-	}
-	base, err := os.MkdirTemp("", "hybridsync-directory-")
-	if err != nil {
-		live.err = err
-		return m.Run()
-	}
-	defer os.RemoveAll(base)
-	cache, err := forest.DefaultCacheDir()
-	if err != nil {
-		live.err = err
-		return m.Run()
-	}
-	cache = filepath.Join(cache, "engine-directory")
-	start := time.Now()
-	fs, err := forest.UpAll(ctx, testSpecs(), base, forest.Options{CacheDir: cache, Logf: log.Printf})
-	if err != nil {
-		live.err = fmt.Errorf("forests did not come up: %w", err)
-		return m.Run()
-	}
-	defer func() {
-		if err := forest.StopAll(fs); err != nil {
-			log.Printf("stopping forests: %v", err)
-		}
-	}()
-	if err := ensureBenchOUs(ctx, fs[0], filepath.Join(cache, fs[0].Spec.CacheFile())); err != nil {
-		live.err = fmt.Errorf("bench OUs: %w", err)
-		return m.Run()
-	}
-	log.Printf("forests up in %s", time.Since(start).Round(10*time.Millisecond))
-	live.forests = fs
-	return m.Run()
+	os.Exit(forest.RunWithPair(m, &live, "engine-directory", "127.0.0.12", "127.0.0.13", func(ctx context.Context, fs []*forest.Forest, cache string) error {
+		return ensureBenchOUs(ctx, fs[0], filepath.Join(cache, fs[0].Spec.CacheFile()))
+	}))
 }
 
 // forests returns corp and fabrikam, or skips (fails with
 // HYBRIDSYNC_FORESTS_REQUIRED=1) when they could not be started.
-func forests(t testing.TB) (*forest.Forest, *forest.Forest) {
-	t.Helper()
-	if live.err != nil {
-		if os.Getenv("HYBRIDSYNC_FORESTS_REQUIRED") == "1" {
-			t.Fatalf("live forests required: %v", live.err)
-		}
-		t.Skipf("live forests unavailable: %v", live.err)
-	}
-	return live.forests[0], live.forests[1]
-}
+func forests(t testing.TB) (*forest.Forest, *forest.Forest) { return live.Need(t) }
 
 // benchOUDN is the DN of the benchmark OU in f.
 func benchOUDN(f *forest.Forest) string { return "OU=" + ldap.EscapeDN(BenchOUName) + "," + f.BaseDN }
