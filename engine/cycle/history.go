@@ -268,7 +268,7 @@ func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Chang
 			}
 			r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
 		}
-		r.Note = joinNotes("Nothing exported: the pending changes are kept for review.", heldNote(res))
+		r.Note = joinNotes("Nothing exported: the pending changes are kept for review.", res.HeldNote())
 		return
 	case export.StatusSuccess:
 		r.Status = jobs.Succeeded
@@ -289,16 +289,7 @@ func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Chang
 	if n := len(res.Failed); n > 0 {
 		notes = append(notes, fmt.Sprintf("%d change(s) failed and stay pending.", n))
 	}
-	r.Note = joinNotes(append(notes, heldNote(res))...)
-}
-
-// heldNote counts the changes the export held back (export.HeldReason),
-// which stay pending: "" when it held none.
-func heldNote(res *export.Result) string {
-	if len(res.Held) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d change(s) held: Microsoft Graph cannot write organizational contacts; they stay pending.", len(res.Held))
+	r.Note = joinNotes(append(notes, res.HeldNote())...)
 }
 
 // joinNotes joins the non-empty notes of a row.

@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -158,12 +159,34 @@ type MatchSettings struct {
 // Microsoft Graph").
 const MsgContactHeld = "Held: Microsoft Graph cannot write organizational contacts (they are read-only through Graph), so this change stays pending and is not counted as an error."
 
+// MsgDistributionGroupHeld is why a distribution group's creation is held:
+// Graph creates only security and Microsoft 365 groups; "Mail-enabled and
+// distribution groups are read-only through Microsoft Graph" (Working with
+// groups in Microsoft Graph). Created as a security group it would become
+// something it is not — a group that can be given access.
+const MsgDistributionGroupHeld = "Held: Microsoft Graph cannot create distribution groups (they are read-only through Graph), and creating it as a security group would change what it is, so this change stays pending and is not counted as an error."
+
 // HeldReason says why the export holds a change back instead of sending it:
 // a change it can't make through Microsoft Graph at all, which is neither
 // sent nor counted as failed and stays pending. "" for a change it sends.
+// A mail-enabled security group is created as a security group (its mail is
+// Exchange's); a distribution group is held.
 func HeldReason(c metaverse.Change) string {
-	if c.Kind == metaverse.KindContact {
+	switch {
+	case c.Kind == metaverse.KindContact:
 		return MsgContactHeld
+	case c.Kind == metaverse.KindGroup && c.Op == metaverse.OpAdd && newValue(c, "securityEnabled") == "false":
+		return MsgDistributionGroupHeld
+	}
+	return ""
+}
+
+// newValue is the first new value of a change's attribute, or "".
+func newValue(c metaverse.Change, name string) string {
+	for _, a := range c.Attrs {
+		if a.Name == name && len(a.New) > 0 {
+			return a.New[0]
+		}
 	}
 	return ""
 }
@@ -265,7 +288,7 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 			res.count(c, true)
 		}
 		res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", len(changes)+len(res.Held))
-		res.Message = joinSentences(res.Message, res.heldNote())
+		res.Message = joinSentences(res.Message, res.HeldNote())
 		return nil
 	}
 	guard, err := e.st.DeletionGuard(ctx)
@@ -279,7 +302,7 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	res.Guard = CheckDeletions(guard, len(deletes), exported)
 	if res.Guard.Stop {
 		res.Status, res.Message, res.PendingDeletes = StatusStoppedDeletionExceeded, res.Guard.Reason, deletes
-		res.Message = joinSentences(res.Message, res.heldNote())
+		res.Message = joinSentences(res.Message, res.HeldNote())
 		return nil
 	}
 	if res.Guard.UseAllowance {
@@ -307,16 +330,32 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	if res.Match.Assumed {
 		res.Message = joinSentences(res.Message, res.Match.Note)
 	}
-	res.Message = joinSentences(res.Message, res.heldNote())
+	res.Message = joinSentences(res.Message, res.HeldNote())
 	return nil
 }
 
-// heldNote counts the held changes for the run's message.
-func (r *Result) heldNote() string {
+// HeldNote counts the held changes by what Graph cannot write, for the
+// run's message and its history: "" when none was held.
+func (r *Result) HeldNote() string {
 	if len(r.Held) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%d change(s) of organizational contacts held: Microsoft Graph cannot write organizational contacts; they stay pending.", len(r.Held))
+	var contacts, groups int
+	for _, h := range r.Held {
+		if h.Kind == metaverse.KindGroup {
+			groups++
+		} else {
+			contacts++
+		}
+	}
+	var what []string
+	if contacts > 0 {
+		what = append(what, fmt.Sprintf("organizational contacts (%d)", contacts))
+	}
+	if groups > 0 {
+		what = append(what, fmt.Sprintf("distribution groups (%d)", groups))
+	}
+	return fmt.Sprintf("%d change(s) held: Microsoft Graph cannot write %s; they stay pending.", len(r.Held), strings.Join(what, " or "))
 }
 
 func joinSentences(a, b string) string {

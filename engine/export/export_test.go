@@ -765,7 +765,7 @@ func TestContactsHeld(t *testing.T) {
 				t.Errorf("a held contact change was confirmed: %+v", c)
 			}
 		}
-		if !strings.Contains(res.Message, "3 change(s) of organizational contacts held") {
+		if !strings.Contains(res.Message, "3 change(s) held: Microsoft Graph cannot write organizational contacts (3)") {
 			t.Errorf("message %q", res.Message)
 		}
 		runs, err := e.st.ExportRuns(context.Background(), 1)
@@ -790,6 +790,39 @@ func TestContactsHeld(t *testing.T) {
 	rv := Review(changes, Filter{})
 	if len(rv) != 4 || rv[0].Held != MsgContactHeld || rv[3].Held != "" {
 		t.Errorf("review %+v", rv)
+	}
+}
+
+// TestDistributionGroupsHeld: Graph can't create distribution groups; their
+// creation is held and says why, while a mail-enabled security group is
+// created as a security group.
+func TestDistributionGroupsHeld(t *testing.T) {
+	e := newEnv(t, tenant.Options{}, Options{})
+	dl := metaverse.Change{Key: "g-dl", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Source: "corp: CN=All Staff DL",
+		Attrs: []metaverse.AttrChange{attr("displayName", "All Staff DL"), attr("mailNickname", "allstaff"),
+			attr("securityEnabled", "false"), attr("mailEnabled", "true")},
+		AddMembers: []string{"k-dl-member"}}
+	mailSec := metaverse.Change{Key: "g-mailsec", Kind: metaverse.KindGroup, Op: metaverse.OpAdd, Source: "corp: CN=Mail Security",
+		Attrs: []metaverse.AttrChange{attr("displayName", "Mail Security"), attr("mailNickname", "mailsec"),
+			attr("securityEnabled", "true"), attr("mailEnabled", "true")}}
+	res := e.run(t, []metaverse.Change{userAdd("k-dl-member", "dlmember@"+domain), dl, mailSec})
+	if res.Status != StatusSuccess || len(res.Failed) != 0 || res.Adds != 2 || len(res.Held) != 1 {
+		t.Fatalf("%+v", res)
+	}
+	if h := res.Held[0]; h.Key != "g-dl" || h.Reason != MsgDistributionGroupHeld {
+		t.Errorf("held %+v", h)
+	}
+	if !strings.Contains(res.Message, "1 change(s) held: Microsoft Graph cannot write distribution groups (1)") {
+		t.Errorf("message %q", res.Message)
+	}
+	for _, c := range res.Confirmed {
+		if c.Key == "g-dl" {
+			t.Errorf("the distribution group was confirmed: %+v", c)
+		}
+	}
+	gs, err := e.admin.FindGroups(context.Background(), "displayName eq 'Mail Security' or displayName eq 'All Staff DL'")
+	if err != nil || len(gs) != 1 || gs[0].DisplayName != "Mail Security" || !gs[0].SecurityEnabled {
+		t.Errorf("groups in the tenant: %+v %v, want only Mail Security, a security group", gs, err)
 	}
 }
 
