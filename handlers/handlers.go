@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -77,6 +78,13 @@ type Handler struct {
 	// configureMu makes "no configure job is queued or running, so start one"
 	// one step: two Configure requests at once would otherwise both start.
 	configureMu sync.Mutex
+	// tenant is the Graph client the lookup reads the tenant with, kept
+	// with its token for the configuration and account it was made for.
+	tenant struct {
+		sync.Mutex
+		key string
+		g   *cloud.Client
+	}
 }
 
 // Deps are the Handler's dependencies.

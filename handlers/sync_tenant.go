@@ -93,10 +93,19 @@ func (h *Handler) tenantClient(ctx context.Context) (*cloud.Client, string, erro
 	if err := ecfg.Check(); err != nil {
 		return nil, "", &noTenant{entra.Message(err)}
 	}
+	// One client (and so one token, renewed as it expires) per configuration,
+	// account and Graph endpoint, instead of a sign-in per lookup.
+	key := fmt.Sprintf("%d\x00%s\x00%s\x00%s", cfg.ID, ce.SyncAccount, ce.SyncPassword, ecfg.GraphURL)
+	h.tenant.Lock()
+	defer h.tenant.Unlock()
+	if h.tenant.g != nil && h.tenant.key == key {
+		return h.tenant.g, ce.SyncAccount, nil
+	}
 	g, err := cloud.New(cloud.Config{GraphURL: ecfg.GraphURL, HTTPClient: ecfg.HTTPClient}, ecfg.SyncTokens(ce.SyncAccount, pw))
 	if err != nil {
 		return nil, "", err
 	}
+	h.tenant.key, h.tenant.g = key, g
 	return g, ce.SyncAccount, nil
 }
 

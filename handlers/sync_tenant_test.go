@@ -55,6 +55,15 @@ func TestLookupReadsTheTenant(t *testing.T) {
 	}
 	id, upn, immutable := find("tuser005")
 
+	// One Graph client (and token) serves every lookup of a configuration.
+	g1, who, err := e.h.tenantClient(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2, _, err := e.h.tenantClient(ctx); err != nil || g2 != g1 || !strings.HasPrefix(who, "Sync_") {
+		t.Errorf("a second lookup's client: %p (%v), the first's %p, as %q", g2, err, g1, who)
+	}
+
 	// (a) A synced user: the tenant's values, as computed.
 	r = hd.get("/sync/lookup?q=" + url.QueryEscape(upn))
 	wantStatus(t, r, http.StatusOK, "lookup of a synced user")
