@@ -199,8 +199,8 @@ func (r *run) importForest(ctx context.Context, jr *jobs.Run, rec *stepRecord, f
 		if d.FullReason != "" {
 			why = " (" + d.FullReason + ")"
 		}
-		jr.Logf("%s: %s import%s from %s: %d read, %d added, %d updated, %d deleted, %d out of scope; memberships +%d −%d (%s)",
-			d.Domain, d.Mode, why, d.DC, d.Read, d.Added, d.Updated, d.Deleted, d.OutOfScope, d.MembersAdded, d.MembersRemoved, d.Took.Round(time.Millisecond))
+		jr.Logf("%s: %s import%s from %s: %d read, %d added, %d updated, %d deleted, %d out of scope, %d object(s) moved with their OU; memberships +%d −%d (%s)",
+			d.Domain, d.Mode, why, d.DC, d.Read, d.Added, d.Updated, d.Deleted, d.OutOfScope, d.Moved, d.MembersAdded, d.MembersRemoved, d.Took.Round(time.Millisecond))
 	}
 	return nil
 }

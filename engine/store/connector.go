@@ -72,7 +72,10 @@ type CSPartition struct {
 	Method    string // how deltas are read (engine/connector's words)
 	Cookie    string
 	Config    string // fingerprint of the import's filters and attributes
-	UpdatedAt time.Time
+	// ContainersUSN is the DC's highestCommittedUSN read before its
+	// containers were last listed (CSContainers); 0 when they never were.
+	ContainersUSN int64
+	UpdatedAt     time.Time
 }
 
 // CSConnector is a connector's import state.
@@ -661,8 +664,8 @@ func (s *Store) CSMemberOf(ctx context.Context, connector, memberDN string) ([]s
 func (s *Store) CSPartition(ctx context.Context, connector, partition string) (CSPartition, error) {
 	p := CSPartition{Connector: connector, Partition: partition}
 	var updated int64
-	err := s.queryRow(ctx, `SELECT dc, method, cookie, config, updated_at FROM cs_partitions WHERE connector = ? AND partition = ?`,
-		connector, partition).Scan(&p.DC, &p.Method, &p.Cookie, &p.Config, &updated)
+	err := s.queryRow(ctx, `SELECT dc, method, cookie, config, containers_usn, updated_at FROM cs_partitions WHERE connector = ? AND partition = ?`,
+		connector, partition).Scan(&p.DC, &p.Method, &p.Cookie, &p.Config, &p.ContainersUSN, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, ErrNotFound
 	}
@@ -676,18 +679,19 @@ func (s *Store) CSPartition(ctx context.Context, connector, partition string) (C
 // SaveCSPartition writes a partition's watermark.
 func (s *Store) SaveCSPartition(ctx context.Context, p CSPartition) error {
 	// SQLite has INSERT ... ON CONFLICT; SQL Server has MERGE (see setSetting).
-	query := `INSERT INTO cs_partitions (connector, partition, dc, method, cookie, config, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+	query := `INSERT INTO cs_partitions (connector, partition, dc, method, cookie, config, containers_usn, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(connector, partition) DO UPDATE SET dc = excluded.dc, method = excluded.method, cookie = excluded.cookie,
-		config = excluded.config, updated_at = excluded.updated_at`
+		config = excluded.config, containers_usn = excluded.containers_usn, updated_at = excluded.updated_at`
 	if s.dialect == SQLServer {
 		query = `MERGE cs_partitions WITH (HOLDLOCK) AS t
-			USING (SELECT ? AS connector, ? AS partition, ? AS dc, ? AS method, ? AS cookie, ? AS config, ? AS updated_at) AS src
+			USING (SELECT ? AS connector, ? AS partition, ? AS dc, ? AS method, ? AS cookie, ? AS config, ? AS containers_usn, ? AS updated_at) AS src
 			ON t.connector = src.connector AND t.partition = src.partition
-			WHEN MATCHED THEN UPDATE SET dc = src.dc, method = src.method, cookie = src.cookie, config = src.config, updated_at = src.updated_at
-			WHEN NOT MATCHED THEN INSERT (connector, partition, dc, method, cookie, config, updated_at)
-				VALUES (src.connector, src.partition, src.dc, src.method, src.cookie, src.config, src.updated_at);`
+			WHEN MATCHED THEN UPDATE SET dc = src.dc, method = src.method, cookie = src.cookie, config = src.config,
+				containers_usn = src.containers_usn, updated_at = src.updated_at
+			WHEN NOT MATCHED THEN INSERT (connector, partition, dc, method, cookie, config, containers_usn, updated_at)
+				VALUES (src.connector, src.partition, src.dc, src.method, src.cookie, src.config, src.containers_usn, src.updated_at);`
 	}
-	if _, err := s.exec(ctx, query, p.Connector, p.Partition, p.DC, p.Method, p.Cookie, p.Config, s.millis()); err != nil {
+	if _, err := s.exec(ctx, query, p.Connector, p.Partition, p.DC, p.Method, p.Cookie, p.Config, p.ContainersUSN, s.millis()); err != nil {
 		return fmt.Errorf("store: unable to save the watermark of %s %s: %w", p.Connector, p.Partition, err)
 	}
 	return nil

@@ -225,7 +225,8 @@ func TestMoveCSSubtreesKeepsOneMembership(t *testing.T) {
 }
 
 // TestCSContainers: the record is what was saved last, written by difference,
-// per partition; a container moved to another domain leaves its old one.
+// per partition; a container moved to another domain leaves its old one; the
+// USN of the listing is saved and read with the partition's watermark.
 func TestCSContainers(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
@@ -241,6 +242,21 @@ func TestCSContainers(t *testing.T) {
 			map[string]map[string]string{"DC=a": {"g1": "OU=Uno,DC=a", "g3": "OU=Three,DC=a"}, "DC=b": {}}},
 		{"DC=b", map[string]string{"g3": "OU=Three,DC=b"},
 			map[string]map[string]string{"DC=a": {"g1": "OU=Uno,DC=a"}, "DC=b": {"g3": "OU=Three,DC=b"}}},
+	}
+	// The USN of the last listing is kept with the partition's watermark.
+	p := CSPartition{Connector: conn, Partition: "DC=a", DC: "dc1", Method: "dirsync", Cookie: "c", Config: "f", ContainersUSN: 4242}
+	if err := s.SaveCSPartition(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, usn := range []int64{4242, 5000} {
+		p.ContainersUSN = usn
+		if err := s.SaveCSPartition(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.CSPartition(ctx, conn, "DC=a")
+		if err != nil || got.ContainersUSN != usn {
+			t.Errorf("saved USN %d, read %d (%v)", usn, got.ContainersUSN, err)
+		}
 	}
 	for i, st := range steps {
 		if err := s.SaveCSContainers(ctx, conn, st.partition, st.save); err != nil {

@@ -15,3 +15,11 @@ CREATE TABLE cs_containers (
     PRIMARY KEY (connector, guid)
 );
 CREATE INDEX cs_containers_partition ON cs_containers(connector, partition);
+
+-- The domain controller's highestCommittedUSN, read before the containers
+-- were last listed (0: not yet). A delta import asks the DC only for the
+-- containers changed since (uSNChanged above it, an indexed search); the
+-- whole listing runs when there are some. A USN is the DC's own, as the
+-- DirSync cookie beside it: another DC means a full import, which lists
+-- again. SQLite adds a NOT NULL column with a default (see 008).
+ALTER TABLE cs_partitions ADD containers_usn INTEGER NOT NULL DEFAULT 0;

@@ -14,3 +14,8 @@ CREATE TABLE cs_containers (
     PRIMARY KEY (connector, guid)
 );
 CREATE INDEX cs_containers_partition ON cs_containers(connector, partition);
+
+-- The DC's highestCommittedUSN when the containers were last listed (see
+-- sqlite/009_container_record.sql); BIGINT, the default a named constraint
+-- (see 008).
+ALTER TABLE cs_partitions ADD containers_usn BIGINT NOT NULL CONSTRAINT cs_partitions_containers_usn_default DEFAULT 0;
