@@ -58,6 +58,10 @@ type Spec struct {
 	Full bool
 	// Resolver finds the domain controllers (nil: the system's).
 	Resolver *net.Resolver
+	// Progress, when set, is told a domain's store counts so far after each
+	// batch the store took (Read: the objects written so far), from a
+	// goroutine of that domain's; domains are imported in parallel.
+	Progress func(DomainResult)
 }
 
 // SpecFor builds a forest's import from the wizard's answers.
@@ -242,7 +246,7 @@ func Import(ctx context.Context, sp Space, spec Spec) (Result, error) {
 			defer wg.Done()
 			again := func(ctx context.Context) (*directory.Conn, error) { return spec.dial(ctx, forest, conn.DC()) }
 			im := &domainImport{sp: sp, conn: conn, connector: name, domain: d, scope: scope, attrs: attrs,
-				binary: binary, config: config, res: &res.Domains[i], again: again}
+				binary: binary, config: config, res: &res.Domains[i], again: again, progress: spec.Progress}
 			errs[i] = im.run(ctx, spec.Full, state)
 		}()
 	}
@@ -340,6 +344,10 @@ type domainImport struct {
 	res       *DomainResult
 	// again dials the domain controller of conn once more (nil: don't).
 	again func(context.Context) (*directory.Conn, error)
+	// progress is Spec.Progress; written counts the objects apply wrote,
+	// for it.
+	progress func(DomainResult)
+	written  int
 }
 
 func (im *domainImport) run(ctx context.Context, forceFull bool, state store.CSConnector) error {
@@ -626,6 +634,14 @@ func (im *domainImport) apply(ctx context.Context, b store.CSBatch) error {
 	im.res.Unchanged += n.Unchanged
 	im.res.MembersAdded += n.MembersAdded
 	im.res.MembersRemoved += n.MembersRemoved
+	im.written += len(b.Objects)
+	if im.progress != nil {
+		// Only what apply itself counts: a full import reads the next page
+		// (Read, ByClass, OutOfScope) on another goroutine meanwhile.
+		r := im.res
+		im.progress(DomainResult{Domain: r.Domain, DN: r.DN, Read: im.written, Added: r.Added, Updated: r.Updated, Unchanged: r.Unchanged,
+			MembersAdded: r.MembersAdded, MembersRemoved: r.MembersRemoved})
+	}
 	return nil
 }
 

@@ -188,6 +188,7 @@ func (r *run) importForest(ctx context.Context, jr *jobs.Run, rec *stepRecord, f
 		return err
 	}
 	spec.Full, spec.Resolver = r.p.Full, r.c.d.Resolver
+	spec.Progress = importProgress(ctx, rec)
 	jr.Logf("Importing %s as %s", forest, fc.ConnectorUser)
 	res, err := connector.Import(ctx, r.c.d.Store, spec)
 	recordImport(rec, res)

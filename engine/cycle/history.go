@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
@@ -211,6 +212,39 @@ func merge(j store.Job, rows []store.RunStep) []StepRecord {
 		}
 	}
 	return out
+}
+
+// progressEvery bounds how often a running import writes its counts.
+const progressEvery = time.Second
+
+// importProgress is an import's connector.Spec.Progress: it keeps each
+// domain's counts so far and writes their sum into the step's row at most
+// every progressEvery, so the run history shows a long import move. The
+// import's end (recordImport) writes the final counts.
+func importProgress(ctx context.Context, rec *stepRecord) func(connector.DomainResult) {
+	var mu sync.Mutex
+	domains := map[string]connector.DomainResult{}
+	var last time.Time
+	return func(d connector.DomainResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		domains[d.Domain] = d
+		if time.Since(last) < progressEvery {
+			return
+		}
+		last = time.Now()
+		var t connector.DomainResult
+		for _, d := range domains {
+			t.Read += d.Read
+			t.Added += d.Added
+			t.Updated += d.Updated
+			t.MembersAdded += d.MembersAdded
+			t.MembersRemoved += d.MembersRemoved
+		}
+		r := &rec.row
+		r.Processed, r.Adds, r.Updates, r.Memberships = t.Read, t.Added, t.Updated, t.MembersAdded+t.MembersRemoved
+		rec.update(ctx)
+	}
 }
 
 // recordImport puts a forest's import into its row: the step it turned out

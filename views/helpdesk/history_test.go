@@ -117,6 +117,14 @@ func TestRunHistory(t *testing.T) {
 	if running4.Find(`[data-testid="step-adds"]`).Length() != 0 || !strings.Contains(running4.Text(), "counted when the step ends") {
 		t.Errorf("a running step shows counts: %q", running4.Text())
 	}
+	// An import that has written some batches shows its counts so far.
+	running.Steps[0].Processed, running.Steps[0].Adds = 2000, 1900
+	doc = render(t, []cycle.Record{running})
+	running4 = doc.Find(`[data-testid="run-4"] tr[data-testid="run-step"]`).First()
+	if running4.Find(`[data-testid="step-processed"]`).Text() != "2000" || running4.Find(`[data-testid="step-adds"]`).Text() != "1900" ||
+		running4.Find(`[data-testid="step-so-far"]`).Length() != 1 {
+		t.Errorf("a running import's counts so far: %q", running4.Text())
+	}
 }
 
 func TestOutcome(t *testing.T) {
