@@ -226,6 +226,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	} else if n > 0 {
 		log.Warn("marked jobs interrupted by the last stop", "count", n)
 	}
+	if _, err := cycle.EndInterrupted(ctx, st); err != nil {
+		return err
+	}
 
 	// The scheduler starts a cycle when one is due; it stops with ctx.
 	sched := &schedule.Scheduler{Store: st, Log: log, Tick: *schedTick,

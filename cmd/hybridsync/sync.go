@@ -53,6 +53,9 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 	} else if n > 0 {
 		log.Warn("marked jobs interrupted by the last stop", "count", n)
 	}
+	if _, err := cycle.EndInterrupted(ctx, st); err != nil {
+		return err
+	}
 	id, err := runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Full: *full, DryRun: *dryRun, Trigger: cycle.TriggerCLI}, By: "hybridsync sync"})
 	if err != nil {
 		return err

@@ -214,6 +214,13 @@ func merge(j store.Job, rows []store.RunStep) []StepRecord {
 	return out
 }
 
+// EndInterrupted ends the run-history rows that a stop left running, once
+// the job runner has marked their cycles interrupted (jobs.Runner.Recover):
+// call it right after Recover.
+func EndInterrupted(ctx context.Context, st *store.Store) (int, error) {
+	return st.EndRunSteps(ctx, jobs.Running, jobs.Interrupted, jobs.Queued, jobs.Running)
+}
+
 // progressEvery bounds how often a running import writes its counts.
 const progressEvery = time.Second
 

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -78,6 +80,30 @@ func (s *Store) UpdateRunStep(ctx context.Context, r RunStep) error {
 		return fmt.Errorf("store: unable to record run step %d: %w", r.ID, ErrNotFound)
 	}
 	return nil
+}
+
+// EndRunSteps gives the rows still in status running whose job is in none
+// of the live statuses (the server stopped while they ran, and the job
+// runner has ended their jobs) status to, and their job's finish time. It
+// returns how many it changed.
+func (s *Store) EndRunSteps(ctx context.Context, running, to string, live ...string) (int, error) {
+	if len(live) == 0 {
+		return 0, errors.New("store: EndRunSteps needs the statuses of jobs still live")
+	}
+	args := []any{to, running}
+	for _, st := range live {
+		args = append(args, st)
+	}
+	res, err := s.exec(ctx, `UPDATE run_steps SET status = ?, finished_at = (SELECT j.finished_at FROM jobs j WHERE j.id = run_steps.job_id)
+		WHERE status = ? AND job_id IN (SELECT id FROM jobs WHERE status NOT IN (`+strings.TrimSuffix(strings.Repeat("?,", len(live)), ",")+`))`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to end the run steps of stopped cycles: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to end the run steps of stopped cycles: %w", err)
+	}
+	return int(n), nil
 }
 
 const runStepColumns = `id, job_id, position, connector, step, started_at, finished_at, status, processed, adds, updates, deletes, memberships, errors, note`

@@ -119,3 +119,61 @@ func TestRunStepTook(t *testing.T) {
 		}
 	}
 }
+
+// A stop leaves a cycle's running row behind: once the runner has marked the
+// job interrupted, EndRunSteps ends the row at the job's end; a live job's
+// rows and finished rows stay as they are.
+func TestEndRunSteps(t *testing.T) {
+	ctx := context.Background()
+	st := openTestStore(t)
+	job := func(status string, finished time.Time) int64 {
+		t.Helper()
+		id, err := st.CreateJob(ctx, Job{Kind: "sync", Status: "queued", Params: []byte("{}"), CreatedBy: "t"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.UpdateJob(ctx, Job{ID: id, Status: status, FinishedAt: finished}, Event{JobID: id, Level: "info", Message: status}); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	stopped := time.Now().Add(-time.Minute).Truncate(time.Millisecond)
+	dead, live := job("interrupted", stopped), job("running", time.Time{})
+	step := func(jobID int64, pos int, status string) int64 {
+		t.Helper()
+		id, err := st.StartRunStep(ctx, RunStep{JobID: jobID, Position: pos, Connector: "corp", Step: "full import", Status: "running"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status != "running" {
+			if err := st.UpdateRunStep(ctx, RunStep{ID: id, Connector: "corp", Step: "full import", Status: status, FinishedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return id
+	}
+	step(dead, 1, "succeeded")
+	step(dead, 2, "running")
+	step(live, 1, "running")
+
+	n, err := st.EndRunSteps(ctx, "running", "interrupted", "queued", "running")
+	if err != nil || n != 1 {
+		t.Fatalf("EndRunSteps = %d, %v; want the stopped job's running row", n, err)
+	}
+	rows, err := st.RunSteps(ctx, []int64{dead, live})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[[2]int64]string{{dead, 1}: "succeeded", {dead, 2}: "interrupted", {live, 1}: "running"}
+	for _, r := range rows {
+		if got := want[[2]int64{r.JobID, int64(r.Position)}]; r.Status != got {
+			t.Errorf("job %d step %d: %s, want %s", r.JobID, r.Position, r.Status, got)
+		}
+		if r.JobID == dead && r.Position == 2 && !r.FinishedAt.Equal(stopped) {
+			t.Errorf("the ended row finished at %s, want its job's end %s", r.FinishedAt, stopped)
+		}
+	}
+	if _, err := st.EndRunSteps(ctx, "running", "interrupted"); err == nil {
+		t.Error("EndRunSteps without live statuses ended every running row")
+	}
+}
