@@ -65,6 +65,13 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 	}
 	exported := make(map[string]*Exported, len(stored))
 	for k, x := range stored {
+		// An object the export created but the metaverse was not told of
+		// (a stop between the two): while the metaverse holds it, an add
+		// again, which the export finishes; once it doesn't, a delete, so
+		// that it is not left in the tenant.
+		if !x.Recorded && e.mv[k] != nil {
+			continue
+		}
 		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 	}
 	// The pending exports are computed as they are written, after the

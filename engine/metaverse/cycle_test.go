@@ -168,3 +168,56 @@ func TestUnrecordedExportsStayAdds(t *testing.T) {
 		t.Fatalf("sync after the exports were recorded: %v, %v", summary(res.Changes), err)
 	}
 }
+
+// An object the export created but the metaverse was not told of (a stop
+// between the two) whose source is gone by the next sync: a delete of its
+// cloud id, so that it is not left in the tenant — by a full sync and by a
+// delta that sees the source leave. A create with no answer (no cloud id)
+// names nothing to delete.
+func TestUnrecordedExportOfAGoneObjectIsDeleted(t *testing.T) {
+	ctx := context.Background()
+	for _, full := range []bool{true, false} {
+		st := openStore(t)
+		objs := bigGroup(2) // two users and their group
+		e := NewEngine(baseConfig())
+		res, err := e.Sync(ctx, st, true, objs)
+		if err != nil || res.Adds != 3 {
+			t.Fatalf("first sync: %v, %v", summary(res.Changes), err)
+		}
+		var flight, created []store.ExportObject
+		for _, c := range res.Changes {
+			flight = append(flight, store.ExportObject{Key: c.Key, Kind: c.Kind, Lookup: map[string]string{"onPremisesImmutableId": c.Key}})
+			if c.Kind == KindUser {
+				created = append(created, store.ExportObject{Key: c.Key, Kind: c.Kind, CloudID: "cloud-" + c.Key})
+			}
+		}
+		if err := st.BeginExportCreates(ctx, flight); err != nil {
+			t.Fatal(err)
+		}
+		// Graph created the first user only; the stop came before anything
+		// was recorded. Then both users leave.
+		if err := st.SaveExportObjects(ctx, created[:1]); err != nil {
+			t.Fatal(err)
+		}
+		gone := slices.Clone(objs)
+		gone[0].Deleted, gone[1].Deleted = true, true
+		gone[2].Members = nil
+		if full {
+			res, err = NewEngine(baseConfig()).Sync(ctx, st, true, gone[2:])
+		} else {
+			res, err = e.Sync(ctx, st, false, gone)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var deletes []string
+		for _, c := range res.Changes {
+			if c.Op == OpDelete {
+				deletes = append(deletes, c.Key+" "+c.CloudID)
+			}
+		}
+		if want := []string{created[0].Key + " cloud-" + created[0].Key}; !slices.Equal(deletes, want) {
+			t.Errorf("full %v: deletes %q, want %q (all: %v)", full, deletes, want, summary(res.Changes))
+		}
+	}
+}

@@ -201,8 +201,8 @@ func TestExportAndMetaverseShareOneRecord(t *testing.T) {
 	if err := s.SaveExportObjects(ctx, []ExportObject{{Key: "g", Kind: "group", CloudID: "id-g", Attrs: graphAttrs}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := exported("g"); ok {
-		t.Error("a create the metaverse has not recorded is exported for it")
+	if x, ok := exported("g"); !ok || x.Recorded || x.CloudID != "id-g" {
+		t.Errorf("a create the metaverse has not recorded: %+v (%v), want it with its cloud id, unrecorded", x, ok)
 	}
 	if o := object("g"); o.CloudID != "id-g" || o.Recorded || !o.CreateStartedAt.IsZero() || len(o.Lookup) != 0 || !reflect.DeepEqual(o.Attrs, graphAttrs) {
 		t.Errorf("after Graph confirmed the create: %+v", o)

@@ -144,17 +144,19 @@ func TestMigrateFoldsExportObjectsIntoExported(t *testing.T) {
 		t.Errorf("ExportObjects returned %d objects, want %d", len(objs), len(tests))
 	}
 
-	// The metaverse sees only what it recorded: the in-flight and the
-	// unrecorded creates stay adds for its next diff.
+	// The metaverse sees what it recorded, and the unrecorded create with
+	// its cloud id, flagged (an add again while it holds the object, a
+	// delete once it doesn't); the create in flight, with no cloud id, not.
 	exp, err := s.MetaverseExported(ctx, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exp) != 3 || exp["both"].CloudID != "id-new" || exp["both"].Source != "corp: CN=Both" ||
-		!reflect.DeepEqual(exp["both-recreating"].Members, []string{"both"}) || exp["gone"].CloudID != "id-gone" {
+	if len(exp) != 4 || exp["both"].CloudID != "id-new" || exp["both"].Source != "corp: CN=Both" || !exp["both"].Recorded ||
+		!reflect.DeepEqual(exp["both-recreating"].Members, []string{"both"}) || exp["gone"].CloudID != "id-gone" ||
+		exp["created"].Recorded || exp["created"].CloudID != "id-created" {
 		t.Errorf("MetaverseExported = %+v", exp)
 	}
-	if byKey, err := s.MetaverseExported(ctx, []string{"flight", "created", "both"}, false); err != nil || len(byKey) != 1 || byKey["both"].Key != "both" {
+	if byKey, err := s.MetaverseExported(ctx, []string{"flight", "created", "both"}, false); err != nil || len(byKey) != 2 || byKey["both"].Key != "both" || byKey["created"].Recorded {
 		t.Errorf("MetaverseExported(flight, created, both) = %+v, %v", byKey, err)
 	}
 	// In the tenant: everything with a cloud id, recorded or not.

@@ -49,6 +49,10 @@ type MVExported struct {
 	Attrs                      map[string][]string
 	Members                    []string // sorted
 	ExportedAt                 time.Time
+	// Recorded is false for an object the export created or matched (it has
+	// a cloud id) but the metaverse was not told of yet: a stop between the
+	// two. Its Attrs are what the export sent.
+	Recorded bool
 }
 
 // MVPending is one pending export; Change is metaverse.Change as JSON.
@@ -464,18 +468,21 @@ func (s *Store) MetaverseJoinsOf(ctx context.Context, key string) ([]MVJoin, err
 	return scanMVJoins(rows)
 }
 
-// MetaverseExported returns what the export confirmed of the given keys, or
-// of every key when all is set: the objects the metaverse recorded as
-// exported (RecordExported). A row only the export wrote — a create sent but
-// not confirmed, or an object created or matched before the metaverse was
-// told — is left out, so that the next sync diffs an add again and the
-// export finishes it (looking it up or taking the created object over)
-// rather than updating an object the metaverse never saw exported.
+// MetaverseExported returns what is in the tenant of the given keys, or of
+// every key when all is set: the objects the metaverse recorded as exported
+// (RecordExported, Recorded set), and those only the export wrote with a
+// cloud id — created or matched before the metaverse was told (Recorded
+// false). The metaverse diffs an add again for the latter while it holds
+// their object, so that the export finishes it (looking it up or taking the
+// created object over) rather than updating an object it never saw
+// exported, and a delete when it no longer does. A create sent with no
+// answer (no cloud id) is left out.
 func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) (map[string]MVExported, error) {
 	out := map[string]MVExported{}
 	read := func(where string, args []any) error {
 		// Not through the prepared-statement cache: the IN list's length varies.
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at FROM mv_exported WHERE recorded = 1`+where), args...)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at, recorded FROM mv_exported
+			WHERE (recorded = 1 OR cloud_id <> '')`+where), args...)
 		if err != nil {
 			return err
 		}
@@ -483,10 +490,11 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 		for rows.Next() {
 			var e MVExported
 			var attrs string
-			var at int64
-			if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &attrs, &at); err != nil {
+			var at, recorded int64
+			if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &attrs, &at, &recorded); err != nil {
 				return err
 			}
+			e.Recorded = recorded != 0
 			if err := json.Unmarshal([]byte(attrs), &e.Attrs); err != nil {
 				return fmt.Errorf("exported object %s is unreadable: %w", e.Key, err)
 			}
