@@ -101,7 +101,7 @@ func (h *Handler) tenantClient(ctx context.Context) (*cloud.Client, string, erro
 	if h.tenant.g != nil && h.tenant.key == key {
 		return h.tenant.g, ce.SyncAccount, nil
 	}
-	g, err := cloud.New(cloud.Config{GraphURL: ecfg.GraphURL, HTTPClient: ecfg.HTTPClient}, ecfg.SyncTokens(ce.SyncAccount, pw))
+	g, err := ecfg.Graph(ecfg.SyncTokens(ce.SyncAccount, pw))
 	if err != nil {
 		return nil, "", err
 	}

@@ -77,7 +77,6 @@ type common struct {
 	logFormat string
 	// memoryLimit is the soft memory limit (see metaverse.MemoryLimit).
 	memoryLimit string
-	getenv      func(string) string
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -93,13 +92,12 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "HYBRIDSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [HYBRIDSYNC_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "HYBRIDSYNC_LOG_FORMAT", "text"), "text or json [HYBRIDSYNC_LOG_FORMAT]")
 	fs.StringVar(&c.memoryLimit, "memory-limit", envOr(getenv, "HYBRIDSYNC_MEMORY_LIMIT", defaultMemoryLimit()), "soft memory `limit` the collector keeps the process under (768MiB, 2GiB, off); GOMEMLIMIT, if set, wins [HYBRIDSYNC_MEMORY_LIMIT]")
-	c.getenv = getenv
 }
 
-// logger builds the logger from the flags, and applies the other
-// process-wide one, the soft memory limit.
-func (c *common) logger(w io.Writer) (*slog.Logger, error) {
-	if err := c.applyMemoryLimit(c.getenv); err != nil {
+// setUp applies the process-wide settings of the flags — the soft memory
+// limit, then the logger, which it returns.
+func (c *common) setUp(w io.Writer, getenv func(string) string) (*slog.Logger, error) {
+	if err := c.applyMemoryLimit(getenv); err != nil {
 		return nil, err
 	}
 	var level slog.Level
@@ -190,7 +188,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
-	log, err := c.logger(stderr)
+	log, err := c.setUp(stderr, getenv)
 	if err != nil {
 		return err
 	}
@@ -332,7 +330,7 @@ func openFor(ctx context.Context, name string, args []string, getenv func(string
 	if err := fs.Parse(args); err != nil {
 		return nil, "", err
 	}
-	log, err := c.logger(stderr)
+	log, err := c.setUp(stderr, getenv)
 	if err != nil {
 		return nil, "", err
 	}

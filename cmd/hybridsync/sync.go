@@ -33,7 +33,7 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	log, err := c.logger(stderr)
+	log, err := c.setUp(stderr, getenv)
 	if err != nil {
 		return err
 	}

@@ -153,21 +153,7 @@ func (t *Tenant) handleListApplications(w http.ResponseWriter, r *http.Request) 
 		writeGErr(w, e)
 		return
 	}
-	f, e := filterOf(r, "Application", []string{"id", "appId", "displayName"})
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	sel := selectOf(r)
-	t.mu.Lock()
-	var items []pageItem
-	for _, a := range t.applications {
-		if f.match(a.prop) {
-			items = append(items, pageItem{seq: a.Seq, body: a.json(sel)})
-		}
-	}
-	t.mu.Unlock()
-	servePage(w, r, "applications", items)
+	serveList(t, w, r, "Application", "applications", []string{"id", "appId", "displayName"}, t.applications, func(a *application) int64 { return a.Seq })
 }
 
 func (t *Tenant) handleGetApplication(w http.ResponseWriter, r *http.Request) {
@@ -175,19 +161,10 @@ func (t *Tenant) handleGetApplication(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
-	t.mu.Lock()
-	a := t.applicationLocked(r.PathValue("id"))
-	var m map[string]any
-	if a != nil {
-		m = a.json(selectOf(r))
-	}
-	t.mu.Unlock()
-	if a == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#applications/$entity"
-	writeJSON(w, http.StatusOK, m)
+	serveObject(t, w, r, "applications", func() (*application, bool) {
+		a := t.applicationLocked(r.PathValue("id"))
+		return a, a != nil
+	})
 }
 
 // handleCreateApplication: POST /applications {"displayName"} → 201 with the

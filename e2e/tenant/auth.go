@@ -543,21 +543,6 @@ type principal struct {
 	WIDs  []string // directory role template ids
 }
 
-func (p principal) canWrite() bool {
-	for _, r := range p.Roles {
-		if r == "Directory.ReadWrite.All" || r == "User.ReadWrite.All" {
-			return true
-		}
-	}
-	for _, w := range p.WIDs {
-		switch w {
-		case RoleGlobalAdministrator, RoleHybridIdentityAdministrator, RoleUserAdministrator, RoleDirectorySynchronizationAcct:
-			return true
-		}
-	}
-	return false
-}
-
 type principalKey struct{}
 
 var errTokenExpired = errors.New("Access token has expired or is not yet valid.")

@@ -78,37 +78,14 @@ func (c *contact) prop(p string) []string {
 }
 
 func (t *Tenant) handleListContacts(w http.ResponseWriter, r *http.Request) {
-	f, e := filterOf(r, "OrgContact", contactFilterProps)
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	sel := selectOf(r)
-	t.mu.Lock()
-	var items []pageItem
-	for _, c := range t.contacts {
-		if f.match(c.prop) {
-			items = append(items, pageItem{seq: c.Seq, body: c.json(sel)})
-		}
-	}
-	t.mu.Unlock()
-	servePage(w, r, "contacts", items)
+	serveList(t, w, r, "OrgContact", "contacts", contactFilterProps, t.contacts, func(c *contact) int64 { return c.Seq })
 }
 
 func (t *Tenant) handleGetContact(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	c := t.contacts[strings.ToLower(r.PathValue("id"))]
-	var m map[string]any
-	if c != nil {
-		m = c.json(selectOf(r))
-	}
-	t.mu.Unlock()
-	if c == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#contacts/$entity"
-	writeJSON(w, http.StatusOK, m)
+	serveObject(t, w, r, "contacts", func() (*contact, bool) {
+		c := t.contacts[strings.ToLower(r.PathValue("id"))]
+		return c, c != nil
+	})
 }
 
 // handleMethodNotAllowed answers writes Graph v1.0 does not offer (contacts).

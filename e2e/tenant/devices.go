@@ -173,37 +173,14 @@ func (t *Tenant) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) handleListDevices(w http.ResponseWriter, r *http.Request) {
-	f, e := filterOf(r, "Device", deviceFilterProps)
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	sel := selectOf(r)
-	t.mu.Lock()
-	var items []pageItem
-	for _, d := range t.devices {
-		if f.match(d.prop) {
-			items = append(items, pageItem{seq: d.Seq, body: d.json(sel)})
-		}
-	}
-	t.mu.Unlock()
-	servePage(w, r, "devices", items)
+	serveList(t, w, r, "Device", "devices", deviceFilterProps, t.devices, func(d *device) int64 { return d.Seq })
 }
 
 func (t *Tenant) handleGetDevice(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	d := t.devices[strings.ToLower(r.PathValue("id"))]
-	var m map[string]any
-	if d != nil {
-		m = d.json(selectOf(r))
-	}
-	t.mu.Unlock()
-	if d == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#devices/$entity"
-	writeJSON(w, http.StatusOK, m)
+	serveObject(t, w, r, "devices", func() (*device, bool) {
+		d := t.devices[strings.ToLower(r.PathValue("id"))]
+		return d, d != nil
+	})
 }
 
 func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {

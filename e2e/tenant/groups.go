@@ -280,38 +280,14 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *Tenant) handleListGroups(w http.ResponseWriter, r *http.Request) {
-	f, e := filterOf(r, "Group", groupFilterProps)
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	sel := selectOf(r)
-	t.mu.Lock()
-	var items []pageItem
-	for _, g := range t.groups {
-		if f.match(g.prop) {
-			items = append(items, pageItem{seq: g.Seq, body: g.json(sel)})
-		}
-	}
-	t.mu.Unlock()
-	servePage(w, r, "groups", items)
+	serveList(t, w, r, "Group", "groups", groupFilterProps, t.groups, func(g *group) int64 { return g.Seq })
 }
 
 func (t *Tenant) handleGetGroup(w http.ResponseWriter, r *http.Request) {
-	id := strings.ToLower(r.PathValue("id"))
-	t.mu.Lock()
-	g := t.groups[id]
-	var m map[string]any
-	if g != nil {
-		m = g.json(selectOf(r))
-	}
-	t.mu.Unlock()
-	if g == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#groups/$entity"
-	writeJSON(w, http.StatusOK, m)
+	serveObject(t, w, r, "groups", func() (*group, bool) {
+		g := t.groups[strings.ToLower(r.PathValue("id"))]
+		return g, g != nil
+	})
 }
 
 func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {

@@ -229,3 +229,52 @@ func servePage(w http.ResponseWriter, r *http.Request, metadata string, items []
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// ---- collections of directory objects ----------------------------------------
+
+// listed is what the collection handlers need of a directory object: its
+// properties for $filter and its JSON for $select.
+type listed interface {
+	prop(string) []string
+	json(sel []string) map[string]any
+}
+
+// serveList answers GET on a collection of directory objects: those of objs
+// (one of the tenant's maps, made at start and never replaced; read under
+// t.mu) that match $filter over props, rendered with $select, a
+// page at a time, in the order they were made (seq).
+func serveList[T listed](t *Tenant, w http.ResponseWriter, r *http.Request, resource, collection string, props []string, objs map[string]T, seq func(T) int64) {
+	f, e := filterOf(r, resource, props)
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
+	sel := selectOf(r)
+	t.mu.Lock()
+	var items []pageItem
+	for _, o := range objs {
+		if f.match(o.prop) {
+			items = append(items, pageItem{seq: seq(o), body: o.json(sel)})
+		}
+	}
+	t.mu.Unlock()
+	servePage(w, r, collection, items)
+}
+
+// serveObject answers GET on one directory object: the one find returns
+// (called under t.mu; false: there is none, a 404), rendered with $select.
+func serveObject[T listed](t *Tenant, w http.ResponseWriter, r *http.Request, collection string, find func() (T, bool)) {
+	t.mu.Lock()
+	o, ok := find()
+	var m map[string]any
+	if ok {
+		m = o.json(selectOf(r))
+	}
+	t.mu.Unlock()
+	if !ok {
+		writeGErr(w, notFound(r, r.PathValue("id")))
+		return
+	}
+	m["@odata.context"] = baseURL(r) + "/v1.0/$metadata#" + collection + "/$entity"
+	writeJSON(w, http.StatusOK, m)
+}

@@ -216,11 +216,7 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run, rec *stepRecord) er
 	fingerprint := fmt.Sprintf("%d", r.cfg.ID)
 	r.full = r.p.Full || c.engine == nil || c.engineOf != fingerprint
 	if r.full {
-		appID := "" // the Tenant Schema Extension App, which Configure found or registered
-		if t := r.a.ConnectEntra.Tenant; t != nil {
-			appID = t.SchemaExtensionAppID
-		}
-		mcfg, err := metaverse.NewConfig(r.a, r.a.ConnectEntra.Tenant, appID)
+		mcfg, err := metaverse.NewConfig(r.a, r.a.ConnectEntra.Tenant)
 		if err != nil {
 			return fmt.Errorf("the sync rules can't be built: %w", err)
 		}

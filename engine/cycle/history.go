@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -137,15 +138,13 @@ func (r Record) Running() bool { return !jobs.Finished(r.Job.Status) }
 
 // History reads the latest cycles, newest first, with their steps.
 func History(ctx context.Context, st *store.Store, cycles int) ([]Record, error) {
-	js, err := st.Jobs(ctx, recentJobs)
+	js, err := st.JobsOf(ctx, Kind, "", cycles)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int64
-	for _, j := range js {
-		if j.Kind == Kind && len(ids) < cycles {
-			ids = append(ids, j.ID)
-		}
+	ids := make([]int64, len(js))
+	for i, j := range js {
+		ids[i] = j.ID
 	}
 	return records(ctx, st, ids)
 }
@@ -240,14 +239,7 @@ func importProgress(ctx context.Context, rec *stepRecord) func(connector.DomainR
 			return
 		}
 		last = time.Now()
-		var t connector.DomainResult
-		for _, d := range domains {
-			t.Read += d.Read
-			t.Added += d.Added
-			t.Updated += d.Updated
-			t.MembersAdded += d.MembersAdded
-			t.MembersRemoved += d.MembersRemoved
-		}
+		t := connector.Result{Domains: slices.Collect(maps.Values(domains))}.Totals()
 		r := &rec.row
 		r.Processed, r.Adds, r.Updates, r.Memberships = t.Read, t.Added, t.Updated, t.MembersAdded+t.MembersRemoved
 		rec.update(ctx)

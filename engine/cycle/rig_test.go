@@ -40,11 +40,9 @@ type rig struct {
 	t      *testing.T
 	st     *store.Store
 	box    *secret.Box
-	tn     *tenant.Tenant
 	srv    *httptest.Server
 	runner *jobs.Runner
 	a      setup.Answers
-	forest map[string]*forest.Forest
 }
 
 // newRig connects forests, each scoped to the OUs scope names for it (OUs
@@ -87,7 +85,7 @@ func newRig(t *testing.T, scope map[*forest.Forest][]string, identifying setup.I
 	t.Cleanup(srv.Close)
 	ecfg := entra.Config{Authority: srv.URL + "/organizations", GraphURL: srv.URL + "/v1.0", ClientID: tenant.ConnectClientID}
 
-	r := &rig{t: t, st: st, box: box, tn: tn, srv: srv, forest: map[string]*forest.Forest{}}
+	r := &rig{t: t, st: st, box: box, srv: srv}
 	r.a = setup.Defaults()
 	r.a.Identifying = identifying
 	if r.a.Identifying.Resolved == "" {
@@ -109,7 +107,6 @@ func newRig(t *testing.T, scope map[*forest.Forest][]string, identifying setup.I
 			Domains: []setup.ForestDomain{{DNS: f.Name, NetBIOS: f.NetBIOS, DN: f.BaseDN}},
 		})
 		r.a.OUFiltering.Forests[f.Name] = setup.ForestFilter{Excluded: excludedBut(t, f, ous)}
-		r.forest[f.Name] = f
 	}
 
 	// The sync service account, made as Configure makes it.

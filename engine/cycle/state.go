@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/schedule"
@@ -59,7 +60,7 @@ func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedul
 	if _, s.Running, err = last(Kind, "", jobs.Queued, jobs.Running); err != nil {
 		return s, err
 	}
-	if _, s.Configuring, err = last(configureKind, "", jobs.Queued, jobs.Running); err != nil {
+	if _, s.Configuring, err = last(configure.Kind, "", jobs.Queued, jobs.Running); err != nil {
 		return s, err
 	}
 	// A cycle the deletion guard stopped completed its import and sync.
@@ -74,13 +75,6 @@ func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedul
 	}
 	return s, nil
 }
-
-// recentJobs bounds how far back the history is read.
-const recentJobs = 500
-
-// configureKind is the Configure job's kind (engine/configure's Kind, which
-// imports what this package does not want to).
-const configureKind = "configure"
 
 // StoppedDeletion is the status word of a cycle the deletion guard stopped.
 const StoppedDeletion = export.StatusStoppedDeletionExceeded

@@ -52,7 +52,7 @@ func TestAttributeFilteringKeepsPropertiesOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nc, err := NewConfig(tt.a, nil, "")
+			nc, err := NewConfig(tt.a, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -43,12 +43,12 @@ type Config struct {
 }
 
 // NewConfig builds the rules' configuration from the wizard's answers and
-// the tenant as last read (nil: not connected). extensionAppID is the
-// tenant schema extension app's appId; it is needed only when directory
+// the tenant as last read (nil: not connected), whose Tenant Schema
+// Extension App (SchemaExtensionAppID) is needed only when directory
 // extensions are chosen. With Microsoft Entra app and attribute filtering,
 // Unsynced holds the Graph properties of the attributes the admin cleared
 // or no selected app uses (attrfilter.go); without it, it is empty.
-func NewConfig(a setup.Answers, t *entra.Tenant, extensionAppID string) (Config, error) {
+func NewConfig(a setup.Answers, t *entra.Tenant) (Config, error) {
 	c := Config{
 		Matching:          a.Identifying.MatchingMode(),
 		MatchingAttribute: a.Identifying.MatchingAttribute,
@@ -80,6 +80,10 @@ func NewConfig(a setup.Answers, t *entra.Tenant, extensionAppID string) (Config,
 		}
 	}
 	if a.Features.DirectoryExtensions && len(a.Extensions.Selected) > 0 {
+		var extensionAppID string
+		if t != nil {
+			extensionAppID = t.SchemaExtensionAppID
+		}
 		if extensionAppID == "" {
 			return Config{}, errors.New("directory extensions are chosen, but the Tenant Schema Extension App that holds them is not recorded: select Configure in the wizard again")
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -465,10 +466,10 @@ func TestNewConfig(t *testing.T) {
 	a.SignInConfig.Attribute = "mail"
 	a.Features.DirectoryExtensions = true
 	a.Extensions.Selected = []setup.ExtensionAttr{{Name: "division", Type: setup.ExtString}}
-	if _, err := NewConfig(a, nil, ""); err == nil {
+	if _, err := NewConfig(a, nil); err == nil {
 		t.Error("extensions without the app id: no error")
 	}
-	c, err := NewConfig(a, nil, "01234567-89AB-cdef-0123-456789abcdef")
+	c, err := NewConfig(a, &entra.Tenant{SchemaExtensionAppID: "01234567-89AB-cdef-0123-456789abcdef"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -221,6 +221,20 @@ func (s *Store) JobsWithStatus(ctx context.Context, statuses ...string) ([]Job, 
 // state when none is given) whose error contains errorHas ("": any error or
 // none), or ErrNotFound.
 func (s *Store) LastJob(ctx context.Context, kind, errorHas string, statuses ...string) (Job, error) {
+	js, err := s.JobsOf(ctx, kind, errorHas, 1, statuses...)
+	if err != nil {
+		return Job{}, err
+	}
+	if len(js) == 0 {
+		return Job{}, ErrNotFound
+	}
+	return js[0], nil
+}
+
+// JobsOf lists, newest first and at most limit, the jobs of a kind in one of
+// the given states (any state when none is given) whose error contains
+// errorHas ("": any error or none), without their steps.
+func (s *Store) JobsOf(ctx context.Context, kind, errorHas string, limit int, statuses ...string) ([]Job, error) {
 	where, args := "kind = ?", []any{kind}
 	if len(statuses) > 0 {
 		where += " AND status IN (" + strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",") + ")"
@@ -234,15 +248,8 @@ func (s *Store) LastJob(ctx context.Context, kind, errorHas string, statuses ...
 		where += ` AND error LIKE ? ESCAPE '\'`
 		args = append(args, "%"+likeEscaper.Replace(errorHas)+"%")
 	}
-	top, tail := s.limit(1)
-	js, err := s.jobs(ctx, `SELECT `+top+jobColumns+` FROM jobs WHERE `+where+` ORDER BY id DESC`+tail, args...)
-	if err != nil {
-		return Job{}, err
-	}
-	if len(js) == 0 {
-		return Job{}, ErrNotFound
-	}
-	return js[0], nil
+	top, tail := s.limit(limit)
+	return s.jobs(ctx, `SELECT `+top+jobColumns+` FROM jobs WHERE `+where+` ORDER BY id DESC`+tail, args...)
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`, `[`, `\[`)
