@@ -3,10 +3,12 @@ package connector_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,10 +134,16 @@ func ldapsearchRate(b *testing.B, f *forest.Forest, attrs []string) (int, float6
 	return n, float64(n) / took.Seconds()
 }
 
+// importPairs is how many ldapsearch-then-import pairs one benchmark
+// iteration measures: one pair's ratio moves by ±0.15 with what the VM's
+// neighbours do, so the median of several is reported, with the range.
+const importPairs = 5
+
 // BenchmarkImportVsLdapsearch compares a full import of corp plus several
 // thousand extra users (paged reads, ranged members, scope, writes into a
-// fresh SQLite connector space) with a raw ldapsearch of the same DC, in the
-// same run. Target: the import at ≥ 0.8× ldapsearch's rate.
+// fresh SQLite connector space) with a raw ldapsearch of the same DC, in
+// pairs run back to back. Target: the import at ≥ 0.8× ldapsearch's rate
+// (the median pair's ratio).
 func BenchmarkImportVsLdapsearch(b *testing.B) {
 	corp, _ := forests(b)
 	ctx := context.Background()
@@ -144,32 +152,41 @@ func BenchmarkImportVsLdapsearch(b *testing.B) {
 		b.Fatalf("seeding %d users: %v", benchUsers, err)
 	}
 	b.Logf("seeded %d bench users in %s", benchUsers, time.Since(start).Round(time.Millisecond))
+	type pair struct{ imp, raw float64 }
+	var pairs []pair
 	var rawN int
-	var rawRate, impRate float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		sp := newSpace(b)
-		spec := specOf(b, corp, connector.Scope{})
-		n, rate := ldapsearchRate(b, corp, connector.BaseAttributes)
-		rawN, rawRate = n, rate
-		b.StartTimer()
-		t0 := time.Now()
-		res, err := connector.Import(ctx, sp, spec)
-		if err != nil {
-			b.Fatal(err)
-		}
-		took := time.Since(t0)
-		impRate = float64(res.Totals().Read) / took.Seconds()
-		if res.Totals().Read < benchUsers {
-			b.Fatalf("imported %d entries, want at least %d", res.Totals().Read, benchUsers)
-		}
-		if res.Totals().Read != rawN {
-			b.Fatalf("imported %d entries, ldapsearch read %d", res.Totals().Read, rawN)
+		pairs = pairs[:0]
+		for range importPairs {
+			b.StopTimer()
+			sp := newSpace(b)
+			spec := specOf(b, corp, connector.Scope{})
+			n, rate := ldapsearchRate(b, corp, connector.BaseAttributes)
+			rawN = n
+			b.StartTimer()
+			t0 := time.Now()
+			res, err := connector.Import(ctx, sp, spec)
+			if err != nil {
+				b.Fatal(err)
+			}
+			took := time.Since(t0)
+			if res.Totals().Read < benchUsers {
+				b.Fatalf("imported %d entries, want at least %d", res.Totals().Read, benchUsers)
+			}
+			if res.Totals().Read != rawN {
+				b.Fatalf("imported %d entries, ldapsearch read %d", res.Totals().Read, rawN)
+			}
+			pairs = append(pairs, pair{float64(res.Totals().Read) / took.Seconds(), rate})
 		}
 	}
-	b.ReportMetric(impRate, "import-entries/s")
-	b.ReportMetric(rawRate, "ldapsearch-entries/s")
-	b.ReportMetric(impRate/rawRate, "ratio")
-	b.Logf("import %.0f entries/s, ldapsearch %.0f entries/s (%d entries): %.2f× (target ≥ 0.8×)", impRate, rawRate, rawN, impRate/rawRate)
+	slices.SortFunc(pairs, func(x, y pair) int { return cmp.Compare(x.imp/x.raw, y.imp/y.raw) })
+	med := pairs[len(pairs)/2]
+	b.ReportMetric(med.imp, "import-entries/s")
+	b.ReportMetric(med.raw, "ldapsearch-entries/s")
+	b.ReportMetric(med.imp/med.raw, "ratio")
+	b.ReportMetric(pairs[0].imp/pairs[0].raw, "min-ratio")
+	b.ReportMetric(pairs[len(pairs)-1].imp/pairs[len(pairs)-1].raw, "max-ratio")
+	b.Logf("median of %d pairs: import %.0f entries/s, ldapsearch %.0f entries/s (%d entries): %.2f× (%.2f–%.2f×; target ≥ 0.8×)",
+		len(pairs), med.imp, med.raw, rawN, med.imp/med.raw, pairs[0].imp/pairs[0].raw, pairs[len(pairs)-1].imp/pairs[len(pairs)-1].raw)
 }
