@@ -12,16 +12,20 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
-// Job states.
+// Job states: queued and running, then one of the six outcomes.
 const (
 	Queued      = "queued"
 	Running     = "running"
-	Succeeded   = "succeeded"
-	Failed      = "failed"
-	Interrupted = "interrupted"
+	Succeeded   = outcome.Succeeded
+	Warnings    = outcome.Warnings
+	Errors      = outcome.Errors
+	Stopped     = outcome.Stopped
+	Failed      = outcome.Failed
+	Interrupted = outcome.Interrupted
 )
 
 // Step states, beyond the job states they share.
@@ -31,13 +35,7 @@ const (
 )
 
 // Finished reports whether a job or step in this state will not change again.
-func Finished(status string) bool {
-	switch status {
-	case Succeeded, Failed, Interrupted, Skipped:
-		return true
-	}
-	return false
-}
+func Finished(status string) bool { return outcome.Is(status) || status == Skipped }
 
 // Type is a kind of job: its title and how its params become steps.
 type Type struct {
@@ -54,20 +52,125 @@ type Step struct {
 	Run  func(ctx context.Context, r *Run) error
 }
 
-// Run is what a running step sees: its job and a way to report progress.
+// Run is what a running step sees: its job and a way to report progress
+// and the problems it meets.
 type Run struct {
 	JobID  int64
 	Params []byte
 	By     string
 	step   int
 	r      *Runner
+
+	mu     sync.Mutex
+	levels []string // the levels of the problems the current step met
 }
 
 // Logf records a progress line of the current step.
 func (run *Run) Logf(format string, args ...any) { run.event("info", format, args...) }
 
-// Warnf records a warning of the current step.
-func (run *Run) Warnf(format string, args ...any) { run.event("warn", format, args...) }
+// Warnf records a warning of the current step whose words are its name and
+// which says no more about what to do: the step ends succeeded with
+// warnings. Prefer Warn, which says what to do.
+func (run *Run) Warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	run.Problem(outcome.LevelWarn, msg, msg, "")
+}
+
+// Warn records a warning of the current step — it did its work and met
+// something the admin should know about or act on — told once by name
+// however often it is met, with what to do.
+func (run *Run) Warn(name, message, action string) {
+	run.Problem(outcome.LevelWarn, name, message, action)
+}
+
+// Error records an error of the current step — it goes on, but some of its
+// work was not done — told once by name however often it is met, with what
+// to do: the step ends completed with errors.
+func (run *Run) Error(name, message, action string) {
+	run.Problem(outcome.LevelError, name, message, action)
+}
+
+// Problem records a problem of the current step at a level (outcome.LevelWarn
+// or outcome.LevelError). The first time the job meets a name, the problem
+// goes into its log too; after that it is only counted.
+func (run *Run) Problem(level, name, message, action string) {
+	run.mu.Lock()
+	run.levels = append(run.levels, level)
+	step := run.step
+	run.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	times, err := run.r.st.AddProblem(ctx, store.Problem{JobID: run.JobID, Name: name, Step: step, Level: level, Message: message, Action: action})
+	if err != nil {
+		run.r.log.Error("jobs: unable to record a problem", "job", run.JobID, "err", err)
+	}
+	if times <= 1 {
+		run.event(level, "%s", message)
+	}
+}
+
+// Condition records a condition the current step met that stays true
+// between runs (store.Condition): the step tells it as a problem when it is
+// news (new, or its fingerprint changed); otherwise it only logs that it
+// still stands — it is on the Overview already.
+func (run *Run) Condition(level, name, fingerprint, message, action string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	news, err := run.r.st.MeetCondition(ctx, store.Condition{Name: name, Level: level, Message: message, Action: action, Fingerprint: fingerprint, JobID: run.JobID})
+	if err != nil {
+		run.r.log.Error("jobs: unable to record a condition", "job", run.JobID, "condition", name, "err", err)
+		news = true // say it rather than lose it
+	}
+	if news {
+		run.Problem(level, name, message, action)
+		return
+	}
+	run.Logf("Still so, as already said (see the Overview): %s", message)
+}
+
+// ClearCondition ends a condition (with prefix, every condition whose name
+// starts with name) once the step found it no longer holds.
+func (run *Run) ClearCondition(name string, prefix bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := run.r.st.ClearConditions(ctx, name, prefix)
+	if err != nil {
+		run.r.log.Error("jobs: unable to clear a condition", "job", run.JobID, "condition", name, "err", err)
+		return
+	}
+	if n > 0 {
+		run.Logf("Resolved: %s", name)
+	}
+}
+
+// Outcome is how the current step ends if it returns err now: failed,
+// stopped or interrupted with an error, else succeeded, with warnings or
+// with errors by the problems it met. The runner decides the same way.
+func (run *Run) Outcome(ctx context.Context, err error) string {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	return stepOutcome(ctx, err, run.levels)
+}
+
+func stepOutcome(ctx context.Context, err error, levels []string) string {
+	var stop *StopError
+	switch {
+	case err == nil:
+		return outcome.Of(levels...)
+	case errors.As(err, &stop):
+		return Stopped
+	case ctx.Err() != nil:
+		return Interrupted
+	}
+	return Failed
+}
+
+// StopError ends a step, and its job, as stopped: the deletion guard held
+// an export back before it changed anything, and an admin decides. The
+// job's remaining steps are skipped.
+type StopError struct{ Msg string }
+
+func (e *StopError) Error() string { return e.Msg }
 
 func (run *Run) event(level, format string, args ...any) {
 	run.r.emit(store.Event{JobID: run.JobID, Kind: "log", Step: run.step, Level: level, Message: fmt.Sprintf(format, args...)})
@@ -238,6 +341,7 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 	started := time.Now()
 	r.setJob(store.Job{ID: id, Status: Running, StartedAt: started}, "info", t.Title+" started")
 
+	final := Succeeded
 	for i, s := range steps {
 		pos := i + 1
 		if ctx.Err() != nil {
@@ -245,30 +349,39 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 			r.finish(id, Interrupted, "The server stopped while this job was running. An administrator can retry it.", started)
 			return
 		}
-		run.step = pos
+		run.mu.Lock()
+		run.step, run.levels = pos, nil
+		run.mu.Unlock()
 		stStart := time.Now()
 		r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: Running, StartedAt: stStart}, "info", fmt.Sprintf("Step %d: %s", pos, s.Name))
 		err := safeRun(ctx, s, run)
+		status := run.Outcome(ctx, err)
+		run.mu.Lock()
 		run.step = 0
+		run.mu.Unlock()
+		final = outcome.Worst(final, status)
 		if err != nil {
-			status := Failed
-			if ctx.Err() != nil {
-				status = Interrupted
+			level, msg := "error", fmt.Sprintf("Step %d failed: %s", pos, err)
+			if status == Stopped {
+				level, msg = "warn", fmt.Sprintf("Step %d stopped: %s", pos, err)
 			}
-			r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now(), Detail: err.Error()},
-				"error", fmt.Sprintf("Step %d failed: %s", pos, err))
+			r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now(), Detail: err.Error()}, level, msg)
 			rest := Skipped
 			if status == Interrupted {
 				rest = Interrupted
 			}
 			r.skipFrom(id, steps, i+1, rest)
-			r.finish(id, status, fmt.Sprintf("%s: %s", s.Name, err), started)
+			errText := fmt.Sprintf("%s: %s", s.Name, err)
+			if status == Stopped {
+				errText = err.Error()
+			}
+			r.finish(id, status, errText, started)
 			return
 		}
-		r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: Succeeded, StartedAt: stStart, FinishedAt: time.Now()},
-			"info", fmt.Sprintf("Step %d done: %s (%s)", pos, s.Name, time.Since(stStart).Round(time.Millisecond)))
+		r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now()},
+			"info", fmt.Sprintf("Step %d done: %s (%s), %s", pos, s.Name, time.Since(stStart).Round(time.Millisecond), outcome.Label(status)))
 	}
-	r.finish(id, Succeeded, "", started)
+	r.finish(id, final, "", started)
 }
 
 func safeRun(ctx context.Context, s Step, run *Run) (err error) {
@@ -288,8 +401,15 @@ func (r *Runner) skipFrom(id int64, steps []Step, from int, status string) {
 }
 
 func (r *Runner) finish(id int64, status, errText string, started time.Time) {
-	level, msg := "info", "Job succeeded"
-	if status != Succeeded {
+	level, msg := "info", "Job "+outcome.Label(status)
+	switch status {
+	case Warnings:
+		level, msg = "warn", "Job succeeded with warnings: see the warnings above the steps"
+	case Errors:
+		level, msg = "error", "Job completed with errors: see the problems above the steps"
+	case Stopped:
+		level, msg = "warn", "Job stopped: "+errText
+	case Failed, Interrupted:
 		level, msg = "error", "Job "+status+": "+errText
 	}
 	r.setJob(store.Job{ID: id, Status: status, StartedAt: started, FinishedAt: time.Now(), Error: errText}, level, msg)
