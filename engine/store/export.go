@@ -461,6 +461,48 @@ func (s *Store) FinishExportRun(ctx context.Context, r ExportRun) error {
 	return nil
 }
 
+// UpdateExportRunProgress records a running export's counts so far (by
+// r.ID; the counts, Errors, Writes and Throttled of r): what reached the
+// tenant by its last recorded batch, so that a run the server never finishes
+// (killed) still shows them. One UPDATE; a run that has finished is left as
+// it is, so a late progress never overwrites its outcome.
+func (s *Store) UpdateExportRunProgress(ctx context.Context, r ExportRun) error {
+	_, err := s.exec(ctx, `UPDATE export_runs SET adds = ?, updates = ?, deletes = ?, memberships = ?, errors = ?, writes = ?, throttled_ms = ?,
+		progress_at = ? WHERE id = ? AND status = 'running'`,
+		r.Adds, r.Updates, r.Deletes, r.Memberships, r.Errors, r.Writes, r.Throttled.Milliseconds(), s.millis(), r.ID)
+	if err != nil {
+		return fmt.Errorf("store: unable to record the progress of export run %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Messages of the export runs a stop left running (EndInterruptedExportRuns).
+const (
+	MsgExportInterrupted = "The server stopped during this export; the counts are what reached Microsoft Entra ID before it stopped."
+	MsgReviewInterrupted = "The server stopped during this staging run; nothing was exported."
+)
+
+// EndInterruptedExportRuns ends the export runs a stop left running (the
+// server was killed during them, so FinishExportRun never ran): status
+// "interrupted", with the counts their last progress recorded, finished at
+// that progress (at their start when they recorded none), and a message that
+// says so. Call it at start-up, before any export runs; it returns how many
+// it ended.
+func (s *Store) EndInterruptedExportRuns(ctx context.Context) (int, error) {
+	res, err := s.exec(ctx, `UPDATE export_runs SET status = 'interrupted',
+		finished_at = CASE WHEN progress_at > started_at THEN progress_at ELSE started_at END,
+		message = CASE WHEN staging = 0 THEN ? ELSE ? END
+		WHERE status = 'running'`, MsgExportInterrupted, MsgReviewInterrupted)
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to end the export runs a stop left running: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: unable to end the export runs a stop left running: %w", err)
+	}
+	return int(n), nil
+}
+
 // ExportRuns lists the latest runs, newest first.
 func (s *Store) ExportRuns(ctx context.Context, limit int) ([]ExportRun, error) {
 	top, tail := s.limit(limit)

@@ -261,3 +261,84 @@ func TestExportAndMetaverseShareOneRecord(t *testing.T) {
 		t.Errorf("after the delete: exported %v, %d in the tenant", ok, count())
 	}
 }
+
+// TestExportRunsInterrupted: a run killed while it ran (never finished)
+// keeps the counts its progress recorded and is ended as interrupted at the
+// next start; finished runs are left alone, and a progress written after a
+// run finished does not change it.
+func TestExportRunsInterrupted(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	progress := ExportRun{Adds: 20, Updates: 3, Deletes: 1, Memberships: 7, Errors: 2, Writes: 31, Throttled: 250 * time.Millisecond}
+	tests := []struct {
+		name     string
+		staging  bool
+		progress bool // the run recorded its progress
+		finish   *ExportRun
+		want     ExportRun // ID, times and pending deletes aside
+	}{
+		{name: "killed after progress", progress: true,
+			want: ExportRun{Status: "interrupted", Adds: 20, Updates: 3, Deletes: 1, Memberships: 7, Errors: 2, Writes: 31, Throttled: 250 * time.Millisecond,
+				Message: MsgExportInterrupted}},
+		{name: "killed before any progress", want: ExportRun{Status: "interrupted", Message: MsgExportInterrupted}},
+		{name: "staging run killed", staging: true, want: ExportRun{Status: "interrupted", Staging: true, Message: MsgReviewInterrupted}},
+		{name: "finished, then a late progress", progress: true, finish: &ExportRun{Status: "completed-with-errors", Adds: 25, Errors: 2, Writes: 40, Message: "done"},
+			want: ExportRun{Status: "completed-with-errors", Adds: 25, Errors: 2, Writes: 40, Message: "done"}},
+	}
+	ids := make([]int64, len(tests))
+	for i, tt := range tests {
+		id, err := s.StartExportRun(ctx, tt.staging)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+		if tt.finish != nil {
+			f := *tt.finish
+			f.ID = id
+			if err := s.FinishExportRun(ctx, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tt.progress {
+			p := progress
+			p.ID = id
+			if err := s.UpdateExportRunProgress(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// While killed runs wait for the next start, they show their progress.
+	runs, err := s.ExportRuns(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runs[len(runs)-1]; r.Status != "running" || r.Adds != 20 || r.Writes != 31 || !r.FinishedAt.IsZero() {
+		t.Fatalf("killed run before the restart: %+v", r)
+	}
+	if n, err := s.EndInterruptedExportRuns(ctx); err != nil || n != 3 {
+		t.Fatalf("EndInterruptedExportRuns = %d, %v; want 3", n, err)
+	}
+	if n, err := s.EndInterruptedExportRuns(ctx); err != nil || n != 0 {
+		t.Fatalf("EndInterruptedExportRuns again = %d, %v; want 0", n, err)
+	}
+	runs, err = s.ExportRuns(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[int64]ExportRun{}
+	for _, r := range runs {
+		byID[r.ID] = r
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := byID[ids[i]]
+			if got.FinishedAt.IsZero() || got.FinishedAt.Before(got.StartedAt) {
+				t.Errorf("finished at %v, started at %v", got.FinishedAt, got.StartedAt)
+			}
+			got.ID, got.StartedAt, got.FinishedAt, got.PendingDeletes = 0, time.Time{}, time.Time{}, nil
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("run\n %+v\nwant\n %+v", got, tt.want)
+			}
+		})
+	}
+}
