@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
+	"github.com/hybridsync/hybridsync/engine/outcome"
 )
 
 // server is one hybridsync process: `hybridsync serve` on a loopback port and a
@@ -412,8 +414,11 @@ func excerpt(s string) string {
 
 var errTimeout = errors.New("timed out")
 
+// jobStatus finds a job page's status (its outcome once it is finished).
+var jobStatus = regexp.MustCompile(`data-testid="job-status" data-status="([a-z-]+)"`)
+
 // waitJob polls /jobs/{id} until the job is finished, and returns its final
-// status.
+// status: one of the six outcomes (engine/outcome).
 func (c *client) waitJob(path string) (string, error) {
 	c.t.Helper()
 	return c.waitJobWithin(path, 20*time.Second)
@@ -425,10 +430,8 @@ func (c *client) waitJobWithin(path string, within time.Duration) (string, error
 	deadline := time.Now().Add(within)
 	for {
 		r := c.get(path)
-		for _, st := range []string{"succeeded", "failed", "interrupted"} {
-			if strings.Contains(r.Body, `<span data-testid="job-status"><span class="badge `+st+`"`) {
-				return st, nil
-			}
+		if m := jobStatus.FindStringSubmatch(r.Body); m != nil && outcome.Is(m[1]) {
+			return m[1], nil
 		}
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("%s: %w; page:\n%s", path, errTimeout, excerpt(r.Body))

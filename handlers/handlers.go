@@ -17,6 +17,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -39,6 +40,9 @@ type Config struct {
 	SignInBurst int
 	// SSEPing is how often an idle event stream sends a keep-alive comment.
 	SSEPing time.Duration
+	// Scheduler is whether this server runs cycles on the schedule, and how
+	// often it checks: the Overview says when the next cycle runs.
+	Scheduler configure.Scheduler
 	// PublicURL is the console's address as browsers reach it (scheme://host[:port]),
 	// for the addresses sign-in providers send the browser back to; empty: the
 	// address each request came to.

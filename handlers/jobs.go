@@ -72,9 +72,14 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request) {
 	if n := len(evs); n > 0 {
 		last = evs[n-1].Seq
 	}
+	problems, err := h.st.Problems(r.Context(), j.ID)
+	if err != nil {
+		h.fail(w, r, "Unable to read the job's problems", err)
+		return
+	}
 	acct := accountFrom(r)
 	h.render(w, r, http.StatusOK, jobsview.Detail(jobsview.DetailProps{
-		Layout: h.layoutProps(r, h.runner.Title(j.Kind), "jobs"), Job: j, Title: h.runner.Title(j.Kind),
+		Layout: h.layoutProps(r, h.runner.Title(j.Kind), "jobs"), Job: j, Title: h.runner.Title(j.Kind), Problems: problems[j.ID],
 		Events: evs, LastSeq: last, CanRetry: acct != nil && auth.Satisfies(acct.Roles, auth.Admins),
 	}))
 }
@@ -214,7 +219,7 @@ func (s *sseStream) endIfFinished() (bool, error) {
 	if more, err := s.h.st.Events(s.ctx, s.jobID, s.last, 1); err != nil || len(more) > 0 {
 		return false, err
 	}
-	if err := s.write("", "status", jobsview.Status(j, s.canRetry, s.csrf)); err != nil {
+	if err := s.writeStatus(j); err != nil {
 		return false, err
 	}
 	if err := s.write("", "done", templ.Raw(j.Status)); err != nil {
@@ -223,20 +228,31 @@ func (s *sseStream) endIfFinished() (bool, error) {
 	return true, s.rc.Flush()
 }
 
+// writeStatus sends the job's outcome, problems and steps as they are now.
+func (s *sseStream) writeStatus(j store.Job) error {
+	ps, err := s.h.st.Problems(s.ctx, j.ID)
+	if err != nil {
+		return err
+	}
+	return s.write("", "status", jobsview.Status(j, ps[j.ID], s.canRetry, s.csrf))
+}
+
 // send writes one event; it reports true when the job has finished.
 func (s *sseStream) send(ev store.Event) (bool, error) {
 	if err := s.write(strconv.FormatInt(ev.Seq, 10), "log", jobsview.EventLine(ev)); err != nil {
 		return false, err
 	}
 	s.last = ev.Seq
-	if ev.Kind == "log" {
+	// A log line at info level changes nothing above the log; a warning or
+	// an error is a problem, listed above the steps: send them again.
+	if ev.Kind == "log" && ev.Level != "warn" && ev.Level != "error" {
 		return false, s.rc.Flush()
 	}
 	j, err := s.h.st.Job(s.ctx, s.jobID)
 	if err != nil {
 		return false, err
 	}
-	if err := s.write("", "status", jobsview.Status(j, s.canRetry, s.csrf)); err != nil {
+	if err := s.writeStatus(j); err != nil {
 		return false, err
 	}
 	// "done" only once the stream has delivered every event: the job's final

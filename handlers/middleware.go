@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/views/ui"
 )
 
 // maxBody bounds every request body; the largest legitimate one is a settings
@@ -74,6 +75,32 @@ func securityHeaders(next http.Handler) http.Handler {
 		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 		if r.URL.Path != "/healthz" && !strings.HasPrefix(r.URL.Path, "/static/") {
 			hd.Set("Cache-Control", "no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// zoneCookie is the cookie in which the console's script tells the browser's
+// time zone (an IANA name such as Europe/Paris).
+const zoneCookie = "tz"
+
+// zones caches the time zones browsers named: loading one reads tzdata.
+var zones sync.Map // name -> *time.Location
+
+// browserZone puts the browser's time zone, when its script has told it,
+// into the request's context: every time on the page is shown in it.
+func browserZone(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(zoneCookie); err == nil && c.Value != "" && len(c.Value) < 64 {
+			loc, ok := zones.Load(c.Value)
+			if !ok {
+				if l, err := time.LoadLocation(c.Value); err == nil && c.Value != "Local" {
+					loc, _ = zones.LoadOrStore(c.Value, l)
+				}
+			}
+			if l, ok := loc.(*time.Location); ok {
+				r = r.WithContext(ui.WithZone(r.Context(), l))
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -47,6 +47,7 @@ var routeTable = []route{
 	{"GET", "/sync/pending", need(auth.Browse), (*Handler).syncPending},
 	{"GET", "/sync/pending.csv", need(auth.Browse), (*Handler).syncPendingCSV},
 	{"GET", "/sync/lookup", need(auth.Browse), (*Handler).syncLookup},
+	{"GET", "/sync/errors", need(auth.Browse), (*Handler).syncErrors},
 
 	// Running sync: Operators.
 	{"POST", "/sync/run", need(auth.Operators), (*Handler).syncRun},
@@ -59,6 +60,7 @@ var routeTable = []route{
 	{"POST", "/setup/connect-entra/interactive", need(auth.Admins), (*Handler).entraInteractive},
 	{"GET", "/setup/connect-entra/callback", need(auth.Admins), (*Handler).entraCallback},
 	{"POST", "/setup/configure", need(auth.Admins), (*Handler).setupConfigure},
+	{"POST", "/setup/discard", need(auth.Admins), (*Handler).setupDiscard},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},
 	{"POST", "/sync/schedule", need(auth.Admins), (*Handler).syncSchedule},
@@ -75,7 +77,7 @@ var routeTable = []route{
 func (h *Handler) Routes() http.Handler {
 	r := chi.NewRouter()
 	// GetHead answers HEAD on every GET route (monitors probe /healthz so).
-	r.Use(h.logRequests, securityHeaders, middleware.GetHead)
+	r.Use(h.logRequests, securityHeaders, browserZone, middleware.GetHead)
 
 	static, _ := fs.Sub(web.FS, "static")
 	r.Method("GET", "/static/*", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))

@@ -147,8 +147,18 @@ var csrfCases = map[string]csrfCase{
 		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{"action": {"configure"}} },
 		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
 			id := jobIDFrom(t, r)
-			if j := f.e.waitJob(id, 30*time.Second); j.Status != jobs.Succeeded {
+			if j := f.e.waitJob(id, 30*time.Second); j.Status != jobs.Succeeded && j.Status != jobs.Warnings {
 				t.Fatalf("configure job %d %s: %s", id, j.Status, j.Error)
+			}
+		},
+	},
+	"POST /setup/discard": {
+		path: func(*csrfFixture) string { return "/setup/discard" },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			// Back to the active configuration, or refused when none was applied yet.
+			if !(r.status == http.StatusSeeOther && r.header.Get("Location") == "/") && r.status != http.StatusConflict {
+				t.Fatalf("discard the draft: %d %s", r.status, r.header.Get("Location"))
 			}
 		},
 	},

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,7 +47,7 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 	ctx := r.Context()
 	roles := accountFrom(r).Roles
 	p := helpdesk.OverviewProps{Layout: h.layoutProps(r, "Synchronization", "sync"), Error: msg,
-		CanRun: auth.Satisfies(roles, auth.Operators), CanAdmin: auth.Satisfies(roles, auth.Admins)}
+		CanRun: auth.Satisfies(roles, auth.Operators), CanAdmin: auth.Satisfies(roles, auth.Admins), SchedulerOn: h.cfg.Scheduler.On}
 	var err error
 	if p.Settings, err = schedule.Load(ctx, h.st); err != nil {
 		h.fail(w, r, "Unable to read the schedule", err)
@@ -66,8 +67,12 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, "Unable to count the pending exports", err)
 		return
 	}
-	if p.Errors, err = h.st.SyncErrors(ctx, true, 100); err != nil {
+	if p.Errors, p.ErrorCount, err = h.st.SyncErrorPage(ctx, store.SyncErrorFilter{Limit: 10}); err != nil {
 		h.fail(w, r, "Unable to list the sync errors", err)
+		return
+	}
+	if p.Holders, err = h.holders(ctx, p.Errors); err != nil {
+		h.fail(w, r, "Unable to find the holders of the sync errors", err)
 		return
 	}
 	if p.Runs, err = h.st.ExportRuns(ctx, 10); err != nil {
@@ -79,6 +84,70 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	h.render(w, r, status, helpdesk.Overview(p))
+}
+
+// errorsPage is how many sync errors a page of /sync/errors lists.
+const errorsPage = 200
+
+// GET /sync/errors: the open sync errors, a page at a time, filtered by
+// attribute and text, each with the object that holds its value.
+func (h *Handler) syncErrors(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	f := store.SyncErrorFilter{Attribute: q.Get("attribute"), Text: strings.TrimSpace(q.Get("text")), Limit: errorsPage}
+	if f.Attribute != "" && f.Attribute != "userPrincipalName" && f.Attribute != "proxyAddresses" {
+		f.Attribute = ""
+	}
+	if n, err := strconv.Atoi(q.Get("offset")); err == nil && n > 0 && n < 1<<30 {
+		f.Offset = n - n%errorsPage
+	}
+	p := helpdesk.ErrorsProps{Layout: h.layoutProps(r, "Sync errors", "sync"), Filter: f}
+	var err error
+	if p.Errors, p.Total, err = h.st.SyncErrorPage(ctx, f); err != nil {
+		h.fail(w, r, "Unable to list the sync errors", err)
+		return
+	}
+	if p.All, err = h.st.CountSyncErrors(ctx); err != nil {
+		h.fail(w, r, "Unable to count the sync errors", err)
+		return
+	}
+	if p.Holders, err = h.holders(ctx, p.Errors); err != nil {
+		h.fail(w, r, "Unable to find the holders of the sync errors", err)
+		return
+	}
+	page := func(offset int) string {
+		v := url.Values{}
+		if f.Attribute != "" {
+			v.Set("attribute", f.Attribute)
+		}
+		if f.Text != "" {
+			v.Set("text", f.Text)
+		}
+		if offset > 0 {
+			v.Set("offset", strconv.Itoa(offset))
+		}
+		if len(v) == 0 {
+			return "/sync/errors"
+		}
+		return "/sync/errors?" + v.Encode()
+	}
+	if f.Offset > 0 {
+		p.Prev = page(f.Offset - errorsPage)
+	}
+	if f.Offset+len(p.Errors) < p.Total {
+		p.Next = page(f.Offset + errorsPage)
+	}
+	h.render(w, r, http.StatusOK, helpdesk.Errors(p))
+}
+
+// holders finds the objects hybridsync exported among the holders of the
+// errors' values, by their cloud ids.
+func (h *Handler) holders(ctx context.Context, errs []store.SyncError) (map[string]store.ExportedRef, error) {
+	ids := make([]string, 0, len(errs))
+	for _, e := range errs {
+		ids = append(ids, e.HolderID)
+	}
+	return h.st.ExportedByCloudID(ctx, ids)
 }
 
 // POST /sync/run starts a cycle now (Operators).

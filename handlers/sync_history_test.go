@@ -57,8 +57,10 @@ func TestSyncRunHistory(t *testing.T) {
 	} else {
 		t.Logf("cycle %d finished before the history was read; the running state went unchecked", first)
 	}
-	if j := e.waitJob(first, 3*time.Minute); j.Status != jobs.Succeeded {
-		t.Fatalf("the dry run %s: %s\n%s", j.Status, j.Error, jobMessages(t, e, first))
+	// fabrikam's contacts can't be exported through Graph: said once, as
+	// a warning, by the first cycle that holds them.
+	if j := e.waitJob(first, 3*time.Minute); j.Status != jobs.Warnings {
+		t.Fatalf("the dry run %s, want succeeded with warnings (held contacts): %s\n%s", j.Status, j.Error, jobMessages(t, e, first))
 	}
 	r := hd.get("/sync")
 	wantStatus(t, r, http.StatusOK, "the sync page as Browse")
@@ -78,23 +80,26 @@ func TestSyncRunHistory(t *testing.T) {
 			t.Errorf("%s %s: %d adds, took %s; want adds and a duration", s.connector, s.step, s.adds, s.took)
 		}
 	}
-	if imp.status != jobs.Succeeded || syn.status != jobs.Succeeded || rv.status != cycle.StatusStaged {
-		t.Errorf("import %s, sync %s, review %s; want succeeded, succeeded, staged", imp.status, syn.status, rv.status)
+	if imp.status != jobs.Succeeded || syn.status != jobs.Succeeded || rv.status != jobs.Warnings || !strings.Contains(rv.note, "kept for review") {
+		t.Errorf("import %s, sync %s, review %s (%q); want succeeded, succeeded, with warnings, kept for review", imp.status, syn.status, rv.status, rv.note)
+	}
+	if ps := row.Find(`[data-testid="problem"][data-name="held-changes"]`); ps.Length() != 1 || !strings.Contains(ps.Text(), "organizational contacts") {
+		t.Errorf("the held contacts are not listed once with the cycle: %d %q", ps.Length(), ps.Text())
 	}
 	if imp.processed < imp.adds || !strings.Contains(imp.note, "full import from") {
 		t.Errorf("the import read %d for %d adds: %q", imp.processed, imp.adds, imp.note)
 	}
-	if wb := steps.oneOf(t, cycle.StepWriteBack); wb.status != cycle.StatusStaged {
-		t.Errorf("the dry run's write-back: %s, want staged", wb.status)
+	if wb := steps.oneOf(t, cycle.StepWriteBack); wb.status != jobs.Succeeded || !strings.Contains(wb.note, "Nothing written") {
+		t.Errorf("the dry run's write-back: %s %q, want succeeded, nothing written", wb.status, wb.note)
 	}
 
 	// The same changes exported: a delta import and sync, and the export.
 	second := e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual})
-	if j := e.waitJob(second, 3*time.Minute); j.Status != jobs.Succeeded {
-		t.Fatalf("second cycle %s: %s\n%s", j.Status, j.Error, jobMessages(t, e, second))
+	if j := e.waitJob(second, 3*time.Minute); j.Status != jobs.Warnings && j.Status != jobs.Errors {
+		t.Fatalf("second cycle %s, want it to say that ms-DS-ConsistencyGuid was refused: %s\n%s", j.Status, j.Error, jobMessages(t, e, second))
 	}
 	r = hd.get("/sync")
-	rows := r.find(t, `[data-testid="sync-cycles"] li`)
+	rows := r.find(t, `[data-testid="sync-cycles"] li[data-testid^="run-"]`)
 	if rows.Length() != 2 || rows.First().AttrOr("data-testid", "") != fmt.Sprintf("run-%d", second) {
 		t.Fatalf("%d cycles listed, the newest first: %v", rows.Length(), rows.First().AttrOr("data-testid", ""))
 	}
@@ -115,13 +120,14 @@ func TestSyncRunHistory(t *testing.T) {
 	// Errors are counted, and say so.
 	switch {
 	case exp.status == jobs.Succeeded && exp.errors == 0:
-	case exp.status == "completed-with-errors" && exp.errors > 0:
+	case exp.status == jobs.Errors && exp.errors > 0:
 	default:
 		t.Errorf("the export: %s with %d errors (%q)", exp.status, exp.errors, exp.note)
 	}
-	// The write-back: fabrikam's svc-sync may not write ms-DS-ConsistencyGuid.
-	if wb := steps.oneOf(t, cycle.StepWriteBack); wb.errors == 0 || wb.status != "completed-with-errors" {
-		t.Errorf("the refused write-back: %s with %d errors", wb.status, wb.errors)
+	// The write-back: fabrikam's svc-sync may not write ms-DS-ConsistencyGuid:
+	// the first refusal stops the domain's writes and is said once.
+	if wb := steps.oneOf(t, cycle.StepWriteBack); wb.status != jobs.Warnings || !strings.Contains(wb.note, "may not write ms-DS-ConsistencyGuid") {
+		t.Errorf("the refused write-back: %s %q", wb.status, wb.note)
 	}
 	// The older cycle is folded, the newest open.
 	if rows.First().Find("details[open]").Length() != 1 || rows.Eq(1).Find("details[open]").Length() != 0 {
@@ -147,11 +153,11 @@ func TestSyncRunHistory(t *testing.T) {
 	}
 	c.configure(e)
 	third := e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual})
-	if j := e.waitJob(third, 3*time.Minute); j.Status != jobs.Failed {
+	if j := e.waitJob(third, 3*time.Minute); j.Status != jobs.Stopped {
 		t.Fatalf("the cycle over the threshold: %s %s", j.Status, j.Error)
 	}
 	row = hd.get("/sync").find(t, fmt.Sprintf(`[data-testid="run-%d"]`, third))
-	if s := row.Find(`[data-testid="run-status"]`).Text(); s != jobs.Failed {
+	if s := row.Find(`[data-testid="run-status"]`).AttrOr("data-status", ""); s != jobs.Stopped {
 		t.Errorf("the stopped cycle shows as %q", s)
 	}
 	steps = historySteps(t, row)
@@ -162,7 +168,7 @@ func TestSyncRunHistory(t *testing.T) {
 		t.Errorf("the sync computed %d deletes, want more than the threshold", syn.deletes)
 	}
 	exp = steps.oneOf(t, cycle.StepExport)
-	if exp.status != cycle.StoppedDeletion || exp.deletes != 0 || !strings.Contains(exp.note, "held back by the deletion guard") {
+	if exp.status != jobs.Stopped || exp.deletes != 0 || !strings.Contains(exp.note, "held back by the deletion guard") {
 		t.Errorf("the stopped export: %s, %d deletes, %q", exp.status, exp.deletes, exp.note)
 	}
 }

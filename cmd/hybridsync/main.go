@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // the browser's time zone is shown even where the system has no zoneinfo
 )
 
 func main() {
@@ -16,6 +17,6 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "hybridsync:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
 }

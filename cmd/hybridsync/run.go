@@ -37,7 +37,11 @@ commands:
   version         print the version
 
 Run "hybridsync <command> -h" for a command's flags. Every flag can also be set
-in the environment: --data-dir is HYBRIDSYNC_DATA_DIR, and so on.`
+in the environment: --data-dir is HYBRIDSYNC_DATA_DIR, and so on.
+
+hybridsync sync exits with the cycle's outcome: 0 succeeded, 3 succeeded with
+warnings, 4 completed with errors, 5 stopped by the deletion guard, 6
+interrupted, 1 failed (or could not start).`
 
 // run is the whole program; main only hands it the process's arguments,
 // environment and output.
@@ -218,7 +222,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
 	cyc := cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolver, Log: log})
 	runner.Register(cyc.Type())
-	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker}))
+	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker,
+		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}}))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {
@@ -250,7 +255,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return err
 	}
 
-	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle, PublicURL: strings.TrimSuffix(*publicURL, "/")},
+	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle, PublicURL: strings.TrimSuffix(*publicURL, "/"),
+		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}},
 		handlers.Deps{Store: st, Box: box, Runner: runner, Checker: checker, Log: log})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/secret"
 )
 
@@ -69,38 +71,64 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	evs, err := st.Events(sctx, id, 0, 10_000)
-	if err != nil {
-		return err
-	}
-	var warnings []string
-	for _, e := range evs {
-		if e.Kind == "log" && e.Level == "warn" {
-			warnings = append(warnings, e.Message)
-		}
-	}
-	if err := printSummary(stdout, rec, warnings); err != nil {
+	if err := printSummary(stdout, rec); err != nil {
 		return err
 	}
 	if j := rec.Job; j.Status != jobs.Succeeded {
-		return fmt.Errorf("the cycle %s: %s", j.Status, j.Error)
+		msg := "the cycle " + outcome.Label(j.Status)
+		if j.Error != "" {
+			msg += ": " + j.Error
+		}
+		return &outcomeError{status: j.Status, msg: msg}
 	}
 	return nil
 }
 
-// printSummary writes a cycle's run history: a line for the cycle, a row
-// per connector and step with its counts and duration, the steps' notes,
-// and the warnings of its log.
-func printSummary(w io.Writer, rec cycle.Record, warnings []string) error {
+// outcomeError is a cycle that did not simply succeed: the command exits
+// with its outcome's code.
+type outcomeError struct {
+	status string
+	msg    string
+}
+
+func (e *outcomeError) Error() string { return e.msg }
+
+// Exit codes of hybridsync sync by the cycle's outcome (the usage text
+// lists them); 1 is a failure, or anything else that went wrong.
+var exitCodes = map[string]int{
+	outcome.Succeeded:   0,
+	outcome.Failed:      1,
+	outcome.Warnings:    3,
+	outcome.Errors:      4,
+	outcome.Stopped:     5,
+	outcome.Interrupted: 6,
+}
+
+// exitCode is the process's exit code for the error run returned.
+func exitCode(err error) int {
+	var oe *outcomeError
+	if errors.As(err, &oe) {
+		if code, ok := exitCodes[oe.status]; ok {
+			return code
+		}
+	}
+	return 1
+}
+
+// printSummary writes a cycle's run history: a line for the cycle with its
+// outcome, a row per connector and step with its counts and duration, the
+// steps' notes, and the warnings and errors it met, each once, with what to
+// do.
+func printSummary(w io.Writer, rec cycle.Record) error {
 	j := rec.Job
 	kind := "delta"
-	if rec.Params.Full {
+	if rec.Full() {
 		kind = "full"
 	}
 	if rec.Params.DryRun {
 		kind += ", dry run"
 	}
-	fmt.Fprintf(w, "sync cycle %d (%s): %s in %s\n", j.ID, kind, j.Status, span(j.StartedAt, j.FinishedAt))
+	fmt.Fprintf(w, "sync cycle %d (%s): %s in %s\n", j.ID, kind, outcome.Label(j.Status), span(j.StartedAt, j.FinishedAt))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  CONNECTOR\tSTEP\tSTATUS\tDURATION\tPROCESSED\tADDS\tUPDATES\tDELETES\tMEMBERS\tERRORS")
 	var notes []string
@@ -125,8 +153,19 @@ func printSummary(w io.Writer, rec cycle.Record, warnings []string) error {
 	for _, n := range notes {
 		fmt.Fprintln(w, n)
 	}
-	for _, m := range warnings {
-		fmt.Fprintf(w, "  warning: %s\n", m)
+	for _, p := range rec.Problems {
+		level := "warning"
+		if p.Level == outcome.LevelError {
+			level = "error"
+		}
+		times := ""
+		if p.Times > 1 {
+			times = fmt.Sprintf(" (×%d)", p.Times)
+		}
+		fmt.Fprintf(w, "  %s: %s%s\n", level, p.Message, times)
+		if p.Action != "" {
+			fmt.Fprintf(w, "    what to do: %s\n", p.Action)
+		}
 	}
 	if j.Error != "" {
 		fmt.Fprintf(w, "  error: %s\n", j.Error)

@@ -87,7 +87,8 @@ func (c *run) syncAccount(ctx context.Context, r *jobs.Run) error {
 		if !live {
 			return fmt.Errorf("%s Sign in on Connect to Microsoft Entra ID so that Configure can create a new sync service account", strings.TrimSuffix(entra.Message(err), "."))
 		}
-		r.Warnf("%s hybridsync creates a new sync service account.", entra.Message(err))
+		r.Warn("sync-account-replaced", fmt.Sprintf("%s hybridsync creates a new sync service account.", entra.Message(err)),
+			"Nothing to do; remove the old account "+ce.SyncAccount+" from the tenant once the new one works.")
 	}
 	if !live {
 		return errors.New(MsgEntraGone)
@@ -150,44 +151,89 @@ func (c *run) tokens(cfg entra.Config) (cloud.TokenSource, string, error) {
 }
 
 // syncFeatures switches directory synchronization on for the tenant with the
-// features the wizard chose. A staging server leaves the tenant as it is.
+// features the wizard chose (a staging server leaves the tenant as it is),
+// and reads them back: the Overview shows them, and every export applies
+// their matching settings without reading them again.
 func (c *run) syncFeatures(ctx context.Context, r *jobs.Run) error {
 	a := c.p.Answers
-	if a.Ready.Staging {
-		r.Logf("Staging mode is on: the tenant's directory synchronization settings are left as they are (password hash sync and password writeback stay off for this server)")
-		return nil
-	}
 	cfg, err := c.entra()
 	if err != nil {
 		return err
 	}
 	sess, live := c.d.Entra.EntraSession()
 	if !live {
-		// The sync service account may not change these settings.
-		r.Logf("The tenant's directory synchronization settings are left as they are: changing them needs the administrator's sign-in (sign in on Connect to Microsoft Entra ID to change them)")
+		// The sync service account may neither read nor change them.
+		r.Warn("features-not-signed-in", "The tenant's directory synchronization features were neither set nor read: that needs the administrator's sign-in, which is no longer in memory. Exports apply soft and hard match as by default (neither blocked).",
+			"Sign in on Connect to Microsoft Entra ID as a Global Administrator and select Configure again.")
+		c.recordFeatures(ctx, r, entra.SyncFeatures{ReadAt: time.Now().UTC().Format(time.RFC3339), Unread: "The administrator's sign-in was no longer in memory."})
 		return nil
 	}
 	g, err := cfg.Graph(sess.TokenSource())
 	if err != nil {
 		return err
 	}
-	r.Logf("Setting the directory synchronization features as %s", sess.User)
-	done, err := entra.ApplyFeatures(ctx, g, entra.Features{
-		PasswordHashSync:    a.Features.PasswordHashSync,
-		PasswordWriteback:   a.Features.PasswordWriteback,
-		DeviceWriteback:     a.Features.DeviceWriteback,
-		GroupWriteback:      a.Features.GroupWriteback,
-		DirectoryExtensions: a.Features.DirectoryExtensions,
-		DeletionThreshold:   entra.DefaultDeletionThreshold,
-	})
-	for _, line := range done {
-		r.Logf("%s", line)
+	if a.Ready.Staging {
+		r.Logf("Staging mode is on: the tenant's directory synchronization settings are left as they are (password hash sync and password writeback stay off for this server)")
+	} else {
+		r.Logf("Setting the directory synchronization features as %s", sess.User)
+		done, err := entra.ApplyFeatures(ctx, g, entra.Features{
+			PasswordHashSync:    a.Features.PasswordHashSync,
+			DeviceWriteback:     a.Features.DeviceWriteback,
+			GroupWriteback:      a.Features.GroupWriteback,
+			DirectoryExtensions: a.Features.DirectoryExtensions,
+			DeletionThreshold:   entra.DefaultDeletionThreshold,
+		})
+		for _, line := range done {
+			r.Logf("%s", line)
+		}
+		var fr *entra.FeaturesRefused
+		switch {
+		case errors.As(err, &fr):
+			r.Warn("features-refused", "The tenant's directory synchronization features (password hash sync, writeback, accidental-deletion prevention) were left as they were: Microsoft Graph lets only a Global Administrator change them, and "+sess.User+" is not one.",
+				"Sign in on Connect to Microsoft Entra ID as a Global Administrator and select Configure again, or set them in the Microsoft Entra admin center.")
+		case err != nil:
+			return err
+		}
 	}
-	if fr := (*entra.FeaturesRefused)(nil); errors.As(err, &fr) {
-		r.Warnf("%s", fr.Msg)
-		return nil
+	f, err := entra.ReadSyncFeatures(ctx, g)
+	if err != nil {
+		return err
 	}
-	return err
+	if f.Unread != "" {
+		r.Warn("features-unread", "The tenant's matching settings (blockSoftMatchEnabled, blockCloudObjectTakeoverThroughHardMatchEnabled) could not be read: "+f.Unread+" Every export applies soft and hard match as by default (neither blocked) until a Global Administrator runs Configure.",
+			"If your tenant blocks soft or hard match, sign in on Connect to Microsoft Entra ID as a Global Administrator and select Configure again, so hybridsync reads them once for this configuration.")
+	} else {
+		r.Logf("Read the tenant's features: password hash sync %s, soft match %s, hard match takeover %s", onOff(f.PasswordHashSync), blocked(f.BlockSoftMatch), blocked(f.BlockHardMatch))
+	}
+	c.recordFeatures(ctx, r, f)
+	return nil
+}
+
+// recordFeatures puts the features read into the configuration this job
+// saves and into the wizard's answers.
+func (c *run) recordFeatures(ctx context.Context, r *jobs.Run, f entra.SyncFeatures) {
+	ce := &c.p.Answers.ConnectEntra
+	if ce.Tenant == nil {
+		return
+	}
+	ce.Tenant.Sync = &f
+	if err := c.recordEntra(ctx, *ce); err != nil {
+		r.Warnf("The wizard could not record the tenant's features: %v", err)
+	}
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func blocked(b bool) string {
+	if b {
+		return "blocked"
+	}
+	return "allowed"
 }
 
 // registerExtensions registers the chosen directory extension attributes on
@@ -257,16 +303,20 @@ func (c *run) recordTenant(ctx context.Context, r *jobs.Run) error {
 		return err
 	}
 	ce := &c.p.Answers.ConnectEntra
-	if t.SchemaExtensionAppID == "" && ce.Tenant != nil {
-		// The account may not read applications: keep the one registered.
-		t.SchemaExtensionAppID = ce.Tenant.SchemaExtensionAppID
+	if ce.Tenant != nil {
+		if t.SchemaExtensionAppID == "" {
+			// The account may not read applications: keep the one registered.
+			t.SchemaExtensionAppID = ce.Tenant.SchemaExtensionAppID
+		}
+		t.Sync = ce.Tenant.Sync // read by syncFeatures, with the administrator's sign-in
 	}
 	ce.Tenant = &t
 	r.Logf("Tenant %s (%s), id %s", t.DisplayName, t.InitialDomain, t.ID)
 	if v := t.VerifiedCustomDomains(); len(v) > 0 {
 		r.Logf("Verified domains: %s", strings.Join(v, ", "))
 	} else {
-		r.Warnf("%s has no verified domain besides %s: users will sign in as user@%s until you add and verify your domains", t.DisplayName, t.InitialDomain, t.InitialDomain)
+		r.Warn("no-verified-domain", fmt.Sprintf("%s has no verified domain besides %s: users will sign in as user@%s.", t.DisplayName, t.InitialDomain, t.InitialDomain),
+			"Add and verify your domains in the Microsoft Entra admin center, then select Configure again (Microsoft Entra sign-in configuration shows what to publish in DNS).")
 	}
 	if err := c.recordEntra(ctx, *ce); err != nil {
 		r.Warnf("The wizard could not record the tenant: %v", err)

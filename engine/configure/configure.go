@@ -10,9 +10,11 @@ import (
 	"net"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -42,6 +44,15 @@ type Deps struct {
 	// Entra holds the administrator's Microsoft Entra sign-in (in memory) and
 	// the cloud's addresses.
 	Entra Sessions
+	// Scheduler says whether this server runs cycles on the schedule, and
+	// how often it checks whether one is due: what Configure promises.
+	Scheduler Scheduler
+}
+
+// Scheduler is the server's scheduler as Configure describes it.
+type Scheduler struct {
+	On    bool
+	Check time.Duration
 }
 
 // Type returns the job type.
@@ -53,6 +64,9 @@ func Type(d Deps) jobs.Type {
 			var p Params
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return nil, fmt.Errorf("configure: bad params: %w", err)
+			}
+			if why := setup.ConfigureBlocked(&p.Answers); why != "" {
+				return nil, errors.New(why)
 			}
 			c := &run{d: d, p: p}
 			steps := []jobs.Step{{Name: "Prepare the sync database", Run: c.prepareDatabase}}
@@ -68,6 +82,9 @@ func Type(d Deps) jobs.Type {
 				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
 			}
 			steps = append(steps, c.ssoSteps()...)
+			if len(setup.Limitations(&p.Answers)) > 0 {
+				steps = append(steps, jobs.Step{Name: "Name the chosen options hybridsync can't carry out", Run: c.limitations})
+			}
 			return append(steps,
 				jobs.Step{Name: "Create the sync groups", Run: c.createGroups},
 				jobs.Step{Name: "Save the active configuration", Run: c.saveConfiguration},
@@ -223,10 +240,39 @@ func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
 	if a.Ready.Staging {
 		r.Logf("Staging mode is on: nothing will be exported")
 	}
-	if a.Ready.StartSync {
-		r.Logf("Synchronization starts on its schedule now: the first cycle runs within a minute, then every 30 minutes")
-	} else {
-		r.Logf("Synchronization was not set to start: run a cycle from Sync, or configure again with it selected")
+	r.Logf("%s", c.whenSyncStarts(ctx))
+	return nil
+}
+
+// whenSyncStarts says when the first cycle runs: what the scheduler of this
+// server will do, not what it would do if it were on.
+func (c *run) whenSyncStarts(ctx context.Context) string {
+	if !c.p.Answers.Ready.StartSync {
+		return "Synchronization was not set to start: run a cycle from Sync, or configure again with it selected"
+	}
+	if !c.d.Scheduler.On {
+		return "Synchronization is set to start, but this server's scheduler is off (hybridsync serve --scheduler=false): run a cycle from Sync (Run a cycle now) or with hybridsync sync"
+	}
+	set, err := schedule.Load(ctx, c.d.Store)
+	if err != nil {
+		return "Synchronization starts on its schedule (the schedule could not be read: " + err.Error() + ")"
+	}
+	if set.Suspended {
+		return "Synchronization is set to start, but the scheduler is suspended" + schedule.SuspendedBy(set) + ": resume it on Sync, or run a cycle now"
+	}
+	check := c.d.Scheduler.Check
+	if check <= 0 {
+		check = time.Minute
+	}
+	return fmt.Sprintf("Synchronization starts on its schedule: the first cycle runs at the scheduler's next check (within %s), then every %s", check, set.Interval)
+}
+
+// limitations names each chosen option whose effect hybridsync can't have:
+// the configuration is applied, and its result says what is not done.
+func (c *run) limitations(_ context.Context, r *jobs.Run) error {
+	for _, l := range setup.Limitations(&c.p.Answers) {
+		r.Logf("%s: %s", l.Feature, l.Does)
+		r.Warn("limit/"+l.ID, l.Feature+": "+l.Cannot, l.Action)
 	}
 	return nil
 }

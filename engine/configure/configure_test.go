@@ -11,12 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/outcome"
+	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -73,8 +76,35 @@ func (e *env) configure(t *testing.T, a setup.Answers, by string) store.Job {
 	return j
 }
 
-func customGroups() setup.Answers {
+// plainAnswers are the wizard's defaults with no option hybridsync can't
+// carry out (password hash sync is the default sign-in method): a Configure
+// that meets no problem ends succeeded.
+func plainAnswers() setup.Answers {
 	a := setup.Defaults()
+	a.SignIn.Method, a.Features.PasswordHashSync = setup.MethodNone, false
+	return a
+}
+
+// wantProblems checks that a job met exactly the problems with these names.
+func wantProblems(t *testing.T, st *store.Store, j store.Job, names ...string) {
+	t.Helper()
+	ps, err := st.Problems(context.Background(), j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range ps[j.ID] {
+		got = append(got, p.Name)
+	}
+	slices.Sort(got)
+	slices.Sort(names)
+	if !slices.Equal(got, names) {
+		t.Errorf("job %d met problems %q, want %q", j.ID, got, names)
+	}
+}
+
+func customGroups() setup.Answers {
+	a := plainAnswers()
 	a.Components.CustomGroups = true
 	a.Components.GroupNames = map[string]string{"admins": "HSAdmins", "operators": "HSOperators", "browse": "HSBrowse", "passwordset": "HSPasswordSet"}
 	return a
@@ -139,7 +169,7 @@ func TestConfigureDefaultLocation(t *testing.T) {
 	checkActive(t, e.st, j, "alice", a)
 	msgs := messages(t, e.st, j.ID)
 	for _, want := range []string{"Schema is up to date", "Administrators: group HSAdmins (0 member(s))", "applied by alice",
-		"info: Synchronization starts on its schedule now"} {
+		"info: Synchronization is set to start, but this server's scheduler is off"} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("events lack %q:\n%s", want, msgs)
 		}
@@ -149,7 +179,7 @@ func TestConfigureDefaultLocation(t *testing.T) {
 	}
 
 	// Configuring again replaces the active configuration; default groups come back.
-	b := setup.Defaults()
+	b := plainAnswers()
 	b.Ready.StartSync = false
 	j2 := e.configure(t, b, "bob")
 	if j2.Status != jobs.Succeeded {
@@ -211,7 +241,7 @@ func TestConfigureCustomLocation(t *testing.T) {
 
 func TestConfigureCustomLocationIsTheDataDir(t *testing.T) {
 	e := newEnv(t)
-	a := setup.Defaults()
+	a := plainAnswers()
 	a.Components.CustomLocation, a.Components.Location = true, e.dataDir+"/."
 	j := e.configure(t, a, "alice")
 	if j.Status != jobs.Succeeded {
@@ -273,7 +303,7 @@ func TestConfigureSQLServerUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := setup.Defaults()
+	a := plainAnswers()
 	c := &a.Components
 	c.UseSQLServer, c.SQLServer, c.SQLInstance, c.SQLLogin, c.SQLPassword = true, "127.0.0.1", ","+strconv.Itoa(port), "sa", sealed
 	start := time.Now()
@@ -297,5 +327,63 @@ func TestConfigureBadParams(t *testing.T) {
 	steps, err := typ.Steps([]byte(`{}`))
 	if err != nil || len(steps) != 3 {
 		t.Errorf("steps %d, %v", len(steps), err)
+	}
+}
+
+// Configure says when the first cycle runs as this server will run it: never
+// "within a minute" when its scheduler is off or suspended.
+func TestWhenSyncStarts(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		start     bool
+		scheduler Scheduler
+		suspend   bool
+		want      string
+	}{
+		{"not started", false, Scheduler{On: true}, false, "was not set to start"},
+		{"scheduler off", true, Scheduler{}, false, "this server's scheduler is off (hybridsync serve --scheduler=false)"},
+		{"suspended", true, Scheduler{On: true}, true, "the scheduler is suspended by bob: resume it on Sync"},
+		{"on", true, Scheduler{On: true, Check: 2 * time.Second}, false, "the first cycle runs at the scheduler's next check (within 2s), then every 30m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := schedule.Defaults()
+			set.Suspended, set.SuspendedBy = tt.suspend, "bob"
+			if err := schedule.Save(ctx, e.st, set); err != nil {
+				t.Fatal(err)
+			}
+			a := plainAnswers()
+			a.Ready.StartSync = tt.start
+			c := &run{d: Deps{Store: e.st, Scheduler: tt.scheduler}, p: Params{Answers: a}}
+			if got := c.whenSyncStarts(ctx); !strings.Contains(got, tt.want) {
+				t.Errorf("%q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// Configure applies options whose effect hybridsync can't have, and ends
+// succeeded with warnings naming each, with what to do.
+func TestConfigureNamesWhatItCannotDo(t *testing.T) {
+	e := newEnv(t)
+	a := customGroups()
+	a.SignIn.Method, a.Features.PasswordHashSync = setup.MethodPHS, true
+	a.Features.PasswordWriteback, a.Features.GroupWriteback = true, true
+	j := e.configure(t, a, "alice")
+	if j.Status != jobs.Warnings {
+		t.Fatalf("job %s, want succeeded with warnings\n%s", j.Status, messages(t, e.st, j.ID))
+	}
+	wantProblems(t, e.st, j, "limit/"+setup.LimitPHS, "limit/"+setup.LimitPasswordWriteback, "limit/"+setup.LimitGroupWriteback)
+	ps, _ := e.st.Problems(context.Background(), j.ID)
+	for _, p := range ps[j.ID] {
+		l, _ := setup.LimitationOf(strings.TrimPrefix(p.Name, "limit/"))
+		if !strings.Contains(p.Message, l.Feature) || p.Action != l.Action || p.Level != outcome.LevelWarn {
+			t.Errorf("problem %+v does not name %s and what to do", p, l.Feature)
+		}
+	}
+	if _, err := e.st.ActiveConfiguration(context.Background()); err != nil {
+		t.Errorf("the configuration was not applied: %v", err)
 	}
 }

@@ -43,7 +43,7 @@ func (c *run) connectForest(ctx context.Context, r *jobs.Run, i int) error {
 	if admin, group, err := conn.IsAdmin(ctx, me.DN); err != nil {
 		return err
 	} else if admin {
-		r.Warnf("%s is a member of %s", me.SAMAccountName, group)
+		r.Logf("%s is a member of %s", me.SAMAccountName, group)
 		return &setup.CheckError{Msg: directory.MsgAdminNotAllowed}
 	}
 	info, err := conn.Forest(ctx)
@@ -55,8 +55,10 @@ func (c *run) connectForest(ctx context.Context, r *jobs.Run, i int) error {
 		if err != nil {
 			return err
 		}
-		for _, m := range missing {
-			r.Warnf("%s lacks %s on %s; the features you chose need it", me.SAMAccountName, m, dom.DNS)
+		if len(missing) > 0 {
+			r.Warn("rights-missing/"+strings.ToLower(dom.DNS),
+				fmt.Sprintf("The AD DS connector account %s lacks %d right(s) on %s that the chosen features need: %s.", me.SAMAccountName, len(missing), dom.DNS, strings.Join(missing, "; ")),
+				fmt.Sprintf("Grant them to %s on the domain %s (Microsoft's ADSyncConfig module has a cmdlet for each), or let hybridsync create the connector account: on Connect your directories, remove %s and add it with Create new account. Then select Configure again.", me.SAMAccountName, dom.DN, fc.Forest))
 		}
 		if len(missing) == 0 {
 			r.Logf("%s has the permissions the chosen features need on %s", me.SAMAccountName, dom.DNS)
@@ -99,7 +101,8 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 	fc.ConnectorUser, fc.ConnectorPassword = acct.UPN, sealed
 	c.d.Vault.Drop(fc.Forest)
 	if err := c.recordCreated(ctx, *fc); err != nil {
-		r.Warnf("The wizard could not record the new account %s: %v. On Connect your directories, remove %s and add it with this account as an existing account.", acct.UPN, err, fc.Forest)
+		r.Warn("record-account/"+fc.Forest, fmt.Sprintf("The wizard could not record the new account %s: %v.", acct.UPN, err),
+			fmt.Sprintf("On Connect your directories, remove %s and add it with %s as an existing account.", fc.Forest, acct.UPN))
 	}
 	return c.recordContainers(ctx, r, *fc, info, conn, acct.UPN, acct.Password)
 }

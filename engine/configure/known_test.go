@@ -172,7 +172,7 @@ func wizardAnswers(t *testing.T, st *store.Store) setup.Answers {
 func TestRecordContainers(t *testing.T) {
 	e := newEnv(t)
 	root := &fakeLister{dns: map[string][]string{rootDN: {rootDN, "OU=Staff," + rootDN, "CN=Users," + rootDN}}}
-	a := setup.Defaults()
+	a := plainAnswers()
 	a.Directories.Forests = []setup.ForestConn{{Forest: "corp.test", RootDN: rootDN}}
 	excluded := []string{"OU=Old," + rootDN}
 	a.OUFiltering.Forests = map[string]setup.ForestFilter{"corp.test": {Excluded: excluded}}
@@ -218,7 +218,7 @@ func TestRecordContainers(t *testing.T) {
 // its step, and nothing half-recorded is saved.
 func TestRecordContainersFailure(t *testing.T) {
 	e := newEnv(t)
-	a := setup.Defaults()
+	a := plainAnswers()
 	a.OUFiltering.SyncNewOUs = false
 	a.Directories.Forests = []setup.ForestConn{{Forest: "corp.test", RootDN: rootDN}}
 	saveWizard(t, e.st, a)

@@ -24,6 +24,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -337,6 +338,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	if err != nil {
 		return err
 	}
+	tellHeld(jr, res)
 	switch res.Status {
 	case export.StatusStaged:
 		jr.Logf("Staging: nothing was exported; %d pending change(s) are kept for review under Sync → Pending exports", len(pending))
@@ -344,26 +346,46 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	case export.StatusStoppedDeletionExceeded:
 		for i, d := range res.PendingDeletes {
 			if i == 20 {
-				jr.Warnf("… and %d more", len(res.PendingDeletes)-20)
+				jr.Logf("… and %d more", len(res.PendingDeletes)-20)
 				break
 			}
-			jr.Warnf("Pending delete: %s %s (%s)", d.Kind, d.Object, d.Source)
+			jr.Logf("Pending delete: %s %s (%s)", d.Kind, d.Object, d.Source)
 		}
-		return fmt.Errorf("%s: %s", StoppedDeletion, res.Message)
+		return &jobs.StopError{Msg: "The deletion guard stopped the export before it changed anything: " + res.Message +
+			" Review the pending deletes on the Sync page; if they are expected, an administrator allows them once under Deletion guard, and the next cycle exports them."}
 	}
 	jr.Logf("Exported: %d add(s), %d matched, %d update(s), %d delete(s), %d membership change(s); %d write(s), throttled %s",
 		res.Adds, res.Matched, res.Updates, res.Deletes, res.Memberships, res.Writes, res.Throttled.Round(time.Millisecond))
-	if n := len(res.SyncErrors); n > 0 {
-		jr.Warnf("%d sync error(s), see Sync → Errors (a duplicate userPrincipalName or proxy address is quarantined, not fatal)", n)
-	}
-	if n := len(res.Failed); n > 0 {
-		f := res.Failed[0]
-		jr.Warnf("%d change(s) failed and stay pending; the first: %s of %s %s: %s", n, f.Op, f.Kind, f.Key, f.Err)
-	}
 	if res.Message != "" {
 		jr.Logf("%s", res.Message)
 	}
+	if n := len(res.Failed); n > 0 {
+		f := res.Failed[0]
+		jr.Error("export-failed", fmt.Sprintf("%d change(s) could not be exported and stay pending; the first: %s of %s %s: %s", n, f.Op, f.Kind, f.Key, f.Err),
+			"The next cycle tries them again. If they keep failing, look them up under Sync → Pending exports and fix what Microsoft Graph refused.")
+	}
+	open, err := r.c.d.Store.CountSyncErrors(ctx)
+	if err != nil {
+		return err
+	}
+	if open > 0 {
+		jr.Error("sync-errors", fmt.Sprintf("%d sync error(s) are open (%d new in this cycle): another object in Microsoft Entra ID holds a userPrincipalName or proxy address, so that value was not exported.", open, len(res.SyncErrors)),
+			"Open Sync → Sync errors: each names the object that holds the value. Change the value on one of the two objects in Active Directory; the next cycle exports it and closes the error.")
+	}
 	return nil
+}
+
+// tellHeld says which changes Microsoft Graph cannot make (contacts,
+// distribution groups): once, as a condition, while they are held.
+func tellHeld(jr *jobs.Run, res *export.Result) {
+	const name = "held-changes"
+	note := res.HeldNote()
+	if note == "" {
+		jr.ClearCondition(name, false)
+		return
+	}
+	jr.Condition(outcome.LevelWarn, name, note, note,
+		"Nothing in hybridsync can change this: Microsoft Graph has no way to write them (see the README). They stay under Sync → Pending exports, marked held; create them in Exchange Online if you need them in the cloud.")
 }
 
 // PendingChanges are the pending exports in the store of an operation and a
@@ -408,8 +430,10 @@ func writesBack(id setup.Identifying) bool {
 
 // writeBack writes each user's objectGUID into its empty
 // ms-DS-ConsistencyGuid, as the forest's connector account. A value that is
-// there already is left alone; a refused write is a warning, and the object
-// keeps its objectGUID-based anchor either way.
+// there already is left alone. The first write a domain refuses for want of
+// the right stops that domain's writes for the cycle: a condition, said
+// once and kept on the Overview, while every later cycle tries one write
+// again. The objects keep their objectGUID-based anchor either way.
 func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	if r.res == nil {
 		return errors.New("nothing was synchronized")
@@ -422,7 +446,7 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) erro
 	}
 	if r.a.Ready.Staging || r.p.DryRun {
 		jr.Logf("Staging mode: nothing is written to the forests; %d user(s) would get ms-DS-ConsistencyGuid", len(r.res.Writebacks))
-		rec.row.Status, rec.row.Note = StatusStaged, fmt.Sprintf("Nothing written: %d user(s) would get ms-DS-ConsistencyGuid.", len(r.res.Writebacks))
+		rec.row.Note = fmt.Sprintf("Nothing written: %d user(s) would get ms-DS-ConsistencyGuid.", len(r.res.Writebacks))
 		return nil
 	}
 	var notes []string
@@ -441,44 +465,121 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) erro
 		}
 		conn, err := directory.Dial(ctx, fc.DirectoryTarget(r.c.d.Resolver), fc.ConnectorUser, pw)
 		if err != nil {
-			jr.Warnf("%s: ms-DS-ConsistencyGuid not written: %v", fc.Forest, err)
+			jr.Error("writeback-unreachable/"+fc.Forest, fmt.Sprintf("%s: ms-DS-ConsistencyGuid not written: %v", fc.Forest, err),
+				"Check that a domain controller of "+fc.Forest+" answers; the next cycle writes them.")
 			rec.row.Errors += len(wbs)
 			notes = append(notes, fmt.Sprintf("%s: not written (%v).", fc.Forest, err))
 			continue
 		}
-		var wrote, already, failed int
-		var first error
-		for _, wb := range wbs {
-			guid, err := base64.StdEncoding.DecodeString(wb.Value)
-			if err == nil {
-				err = conn.WriteConsistencyGuid(ctx, wb.DN, guid)
-			}
+		for _, d := range byDomain(fc, wbs) {
+			w := writeDomain(ctx, conn, d.wbs)
+			rec.row.Updates += w.wrote
+			rec.row.Errors += w.failed
+			note := fmt.Sprintf("%s: %d written, %d had a value already", d.name, w.wrote, w.already)
+			cond := "consistencyguid-refused/" + strings.ToLower(d.name)
 			switch {
-			case err == nil:
-				wrote++
-			case errors.Is(err, directory.ErrAlreadySet):
-				already++
-			default:
-				failed++
-				if first == nil {
-					first = err
-				}
+			case w.refused > 0:
+				note += fmt.Sprintf(", %d not written: the connector account may not write ms-DS-ConsistencyGuid here", w.refused)
+				jr.Condition(outcome.LevelWarn, cond, fc.ConnectorUser,
+					fmt.Sprintf("The connector account %s may not write ms-DS-ConsistencyGuid in %s, so %d user(s) there keep it empty. Sync goes on: their sourceAnchor is their objectGUID, the same value, but it does not follow a user moved to another forest or domain.", fc.ConnectorUser, d.name, w.refused),
+					fmt.Sprintf("Grant %s \"Write ms-DS-ConsistencyGuid\" on the user objects of %s (Entra Connect's ADSyncConfig module does it with Set-ADSyncMsDsConsistencyGuidPermissions), or let hybridsync create the connector account (Connect your directories, then Configure). Each cycle tries one write, and this clears once one is allowed.", fc.ConnectorUser, d.name))
+			case w.wrote > 0:
+				jr.ClearCondition(cond, false)
 			}
+			if w.failed > 0 {
+				jr.Error("writeback-failed/"+strings.ToLower(d.name), fmt.Sprintf("%s: %d write(s) of ms-DS-ConsistencyGuid failed; the first: %v", d.name, w.failed, w.first),
+					"The next cycle tries them again; if they keep failing, look the users up on the Sync page.")
+				note += fmt.Sprintf(", %d failed", w.failed)
+			}
+			jr.Logf("%s", note)
+			notes = append(notes, note+".")
 		}
 		conn.Close()
-		jr.Logf("%s: wrote ms-DS-ConsistencyGuid of %d user(s); %d had a value already", fc.Forest, wrote, already)
-		rec.row.Updates += wrote
-		rec.row.Errors += failed
-		note := fmt.Sprintf("%s: %d written, %d had a value already", fc.Forest, wrote, already)
-		if failed > 0 {
-			jr.Warnf("%s: %d write(s) of ms-DS-ConsistencyGuid were refused (the connector account needs the right to write it); the first: %v", fc.Forest, failed, first)
-			note += fmt.Sprintf(", %d refused (the connector account needs the right to write it)", failed)
-		}
-		notes = append(notes, note+".")
 	}
 	rec.row.Note = strings.Join(notes, " ")
-	if rec.row.Errors > 0 {
-		rec.row.Status = export.StatusCompletedWithErrors
-	}
 	return nil
+}
+
+// domainWritebacks are the write-backs of one domain of a forest.
+type domainWritebacks struct {
+	name string // the domain's DNS name
+	wbs  []metaverse.Writeback
+}
+
+// byDomain groups a forest's write-backs by the domain their DN is in, in
+// the forest's order of domains (a DN in none goes by its DC= parts).
+func byDomain(fc setup.ForestConn, wbs []metaverse.Writeback) []domainWritebacks {
+	var out []domainWritebacks
+	index := map[string]int{}
+	for _, wb := range wbs {
+		name := domainOf(fc, wb.DN)
+		i, ok := index[name]
+		if !ok {
+			i = len(out)
+			index[name] = i
+			out = append(out, domainWritebacks{name: name})
+		}
+		out[i].wbs = append(out[i].wbs, wb)
+	}
+	return out
+}
+
+// domainOf names the domain of a DN: the forest's domain whose DN ends it
+// (the longest), else the DN's DC= parts joined with dots.
+func domainOf(fc setup.ForestConn, dn string) string {
+	lower, best, name := strings.ToLower(dn), 0, ""
+	for _, d := range fc.Domains {
+		if suffix := strings.ToLower(d.DN); suffix != "" && strings.HasSuffix(lower, suffix) && len(suffix) > best {
+			best, name = len(suffix), d.DNS
+		}
+	}
+	if name != "" {
+		return name
+	}
+	var parts []string
+	for _, rdn := range strings.Split(dn, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(rdn), "="); ok && strings.EqualFold(k, "DC") {
+			parts = append(parts, v)
+		}
+	}
+	if len(parts) == 0 {
+		return fc.Forest
+	}
+	return strings.ToLower(strings.Join(parts, "."))
+}
+
+// written counts one domain's write-backs.
+type written struct {
+	wrote, already, failed int
+	// refused counts the writes not made once the domain refused one for
+	// want of the right (that one included).
+	refused int
+	first   error
+}
+
+// writeDomain writes one domain's write-backs until the domain refuses one
+// for want of the right.
+func writeDomain(ctx context.Context, conn *directory.Conn, wbs []metaverse.Writeback) written {
+	var w written
+	for i, wb := range wbs {
+		guid, err := base64.StdEncoding.DecodeString(wb.Value)
+		if err == nil {
+			err = conn.WriteConsistencyGuid(ctx, wb.DN, guid)
+		}
+		switch {
+		case err == nil:
+			w.wrote++
+		case errors.Is(err, directory.ErrAlreadySet):
+			w.already++
+		case directory.IsPermissionDenied(err):
+			w.refused = len(wbs) - i
+			return w
+		default:
+			w.failed++
+			if w.first == nil {
+				w.first = err
+			}
+		}
+	}
+	return w
 }

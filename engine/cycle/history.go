@@ -29,30 +29,24 @@ const (
 	StepReview      = "review" // staging mode and dry runs: kept for review
 )
 
-// Statuses of the run history beyond the jobs' ones (running, succeeded,
-// failed, interrupted) and export.StatusCompletedWithErrors and
-// StoppedDeletion, which it shares with the exports.
-const (
-	StatusStaged = "staged"
-)
-
 // EntraConnector names the tenant in the run history when its initial
 // domain is not known.
 const EntraConnector = "Microsoft Entra ID"
 
 // stepRecord is the run-history row of a step while it runs: the step sets
-// its counts, note and (when it is not plain success or failure) status
-// into row, and end writes them.
+// its counts and note into row, and end writes them with the step's
+// outcome, decided as the job runner decides it (jobs.Run.Outcome).
 type stepRecord struct {
 	st  *store.Store
 	log *slog.Logger
+	jr  *jobs.Run
 	row store.RunStep
 }
 
 // record starts a step's row. A row that can't be written is logged and the
 // step runs on: the history must never stop a cycle.
 func (c *Cycle) record(ctx context.Context, jr *jobs.Run, pos int, connector, step string) *stepRecord {
-	rec := &stepRecord{st: c.d.Store, log: c.d.Log, row: store.RunStep{JobID: jr.JobID, Position: pos, Connector: connector, Step: step,
+	rec := &stepRecord{st: c.d.Store, log: c.d.Log, jr: jr, row: store.RunStep{JobID: jr.JobID, Position: pos, Connector: connector, Step: step,
 		StartedAt: time.Now(), Status: jobs.Running}}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -64,18 +58,11 @@ func (c *Cycle) record(ctx context.Context, jr *jobs.Run, pos int, connector, st
 	return rec
 }
 
-// end records the step's outcome: err, when there is one, fails it (or
-// interrupts it, when ctx ended) and goes into its note.
+// end records the step's outcome — the job step's, from err and the
+// problems the step met — and err, when there is one, goes into its note.
 func (rec *stepRecord) end(ctx context.Context, err error) {
 	r := &rec.row
-	switch {
-	case err != nil && ctx.Err() != nil:
-		r.Status = jobs.Interrupted
-	case err != nil && r.Status == jobs.Running:
-		r.Status = jobs.Failed
-	case err == nil && r.Status == jobs.Running:
-		r.Status = jobs.Succeeded
-	}
+	r.Status = rec.jr.Outcome(ctx, err)
 	if err != nil {
 		if r.Note != "" {
 			r.Note += " "
@@ -115,12 +102,13 @@ func (r *run) recorded(pos int, connector, step string, fn func(context.Context,
 	}
 }
 
-// Record is one cycle in the run history: its job and, per job step, what
-// each connector did.
+// Record is one cycle in the run history: its job, per job step what each
+// connector did, and the warnings and errors it met.
 type Record struct {
-	Job    store.Job
-	Params Params
-	Steps  []StepRecord
+	Job      store.Job
+	Params   Params
+	Steps    []StepRecord
+	Problems []store.Problem
 }
 
 // StepRecord is one row of a cycle's history: a recorded step, or a job
@@ -135,6 +123,21 @@ type StepRecord struct {
 
 // Running reports whether the cycle is queued or running.
 func (r Record) Running() bool { return !jobs.Finished(r.Job.Status) }
+
+// Full reports whether the cycle was, or is, a full one: asked for, or
+// with a full import or a full sync among its steps (the first cycle after
+// Configure imports in full however it was started).
+func (r Record) Full() bool {
+	if r.Params.Full {
+		return true
+	}
+	for _, s := range r.Steps {
+		if s.Recorded && (s.Step == StepFullImport || s.Step == StepFullSync) {
+			return true
+		}
+	}
+	return false
+}
 
 // History reads the latest cycles, newest first, with their steps.
 func History(ctx context.Context, st *store.Store, cycles int) ([]Record, error) {
@@ -163,6 +166,10 @@ func records(ctx context.Context, st *store.Store, ids []int64) ([]Record, error
 	if err != nil {
 		return nil, err
 	}
+	problems, err := st.Problems(ctx, ids...)
+	if err != nil {
+		return nil, err
+	}
 	byJob := map[int64][]store.RunStep{}
 	for _, r := range rows {
 		byJob[r.JobID] = append(byJob[r.JobID], r)
@@ -176,7 +183,7 @@ func records(ctx context.Context, st *store.Store, ids []int64) ([]Record, error
 		if j.Kind != Kind {
 			return nil, fmt.Errorf("cycle: job %d is a %s job, not a sync cycle: %w", id, j.Kind, store.ErrNotFound)
 		}
-		rec := Record{Job: j}
+		rec := Record{Job: j, Problems: problems[id]}
 		if err := json.Unmarshal(j.Params, &rec.Params); err != nil {
 			return nil, fmt.Errorf("cycle: cycle %d has unreadable params: %w", id, err)
 		}
@@ -279,6 +286,7 @@ func recordImport(rec *stepRecord, res connector.Result) {
 
 // recordExport puts an export (or a staging review) into its row. pending
 // are the changes it was given; res is nil when the export could not start.
+// Its outcome is the step's (the problems the export step met).
 func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Change) {
 	r := &rec.row
 	r.Processed = len(pending)
@@ -286,10 +294,8 @@ func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Chang
 		return
 	}
 	r.Errors = res.Errors()
-	switch res.Status {
-	case export.StatusStaged:
+	if res.Status == export.StatusStaged {
 		// Nothing was exported: the counts are what is kept for review.
-		r.Status = StatusStaged
 		for _, c := range pending {
 			switch c.Op {
 			case metaverse.OpAdd:
@@ -303,10 +309,6 @@ func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Chang
 		}
 		r.Note = joinNotes("Nothing exported: the pending changes are kept for review.", res.HeldNote())
 		return
-	case export.StatusSuccess:
-		r.Status = jobs.Succeeded
-	case export.StatusCompletedWithErrors, export.StatusStoppedDeletionExceeded, export.StatusFailed:
-		r.Status = res.Status
 	}
 	r.Adds, r.Updates, r.Deletes, r.Memberships = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships
 	var notes []string

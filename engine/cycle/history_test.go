@@ -3,7 +3,6 @@ package cycle
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -56,11 +55,12 @@ func TestRecordedSteps(t *testing.T) {
 			})},
 			{Name: "Synchronize", Run: r.recorded(2, "", StepDeltaSync, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 				rec.row.Step, rec.row.Processed, rec.row.Adds = StepFullSync, 11, 9
+				jr.Warn("w", "a warning", "do this")
 				return nil
 			})},
 			{Name: "Export to Microsoft Entra ID", Run: r.recorded(3, "contoso.onmicrosoft.com", StepExport, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 				recordExport(rec, &export.Result{Status: export.StatusStoppedDeletionExceeded, PendingDeletes: make([]store.PendingDelete, 600)}, make([]metaverse.Change, 620))
-				return fmt.Errorf("%s: 600 deletes exceed the threshold of 500", StoppedDeletion)
+				return &jobs.StopError{Msg: "600 deletes exceed the threshold of 500"}
 			})},
 			{Name: "Never reached", Run: r.recorded(4, "x", StepReview, func(context.Context, *jobs.Run, *stepRecord) error { return nil })},
 		}, nil
@@ -85,8 +85,11 @@ func TestRecordedSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hist) != 1 || hist[0].Job.ID != id || hist[0].Running() || !hist[0].Params.Full || hist[0].Params.Trigger != TriggerCLI {
+	if len(hist) != 1 || hist[0].Job.ID != id || hist[0].Running() || !hist[0].Params.Full || hist[0].Params.Trigger != TriggerCLI || hist[0].Job.Status != jobs.Stopped {
 		t.Fatalf("History = %+v", hist)
+	}
+	if ps := hist[0].Problems; len(ps) != 1 || ps[0].Message != "a warning" || ps[0].Action != "do this" || ps[0].Step != 2 {
+		t.Errorf("the cycle's problems: %+v", ps)
 	}
 	got := hist[0].Steps
 	want := []struct {
@@ -95,8 +98,8 @@ func TestRecordedSteps(t *testing.T) {
 		processed, adds, deletes, mem int
 	}{
 		{"Import fabrikam.example.test", "fabrikam.example.test", StepFullImport, jobs.Succeeded, true, 14, 11, 1, 3},
-		{"Synchronize", "", StepFullSync, jobs.Succeeded, true, 11, 9, 0, 0},
-		{"Export to Microsoft Entra ID", "contoso.onmicrosoft.com", StepExport, StoppedDeletion, true, 620, 0, 0, 0},
+		{"Synchronize", "", StepFullSync, jobs.Warnings, true, 11, 9, 0, 0},
+		{"Export to Microsoft Entra ID", "contoso.onmicrosoft.com", StepExport, jobs.Stopped, true, 620, 0, 0, 0},
 		{"Never reached", "", "", jobs.Skipped, false, 0, 0, 0, 0},
 	}
 	if len(got) != len(want) {
@@ -127,28 +130,24 @@ func TestRecordedSteps(t *testing.T) {
 	}
 }
 
+// A row ends with its step's outcome, as the runner decides it.
 func TestStepRecordEnd(t *testing.T) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
 		name   string
 		ctx    context.Context
-		set    string // the status the step set, "" for none
 		err    error
 		status string
 		note   string
 	}{
-		{"success", context.Background(), "", nil, jobs.Succeeded, "n"},
-		{"failure", context.Background(), "", errors.New("boom"), jobs.Failed, "n boom"},
-		{"interrupted", cancelled, "", context.Canceled, jobs.Interrupted, "n context canceled"},
-		{"a status of its own", context.Background(), StatusStaged, nil, StatusStaged, "n"},
-		{"stopped", context.Background(), StoppedDeletion, errors.New("stopped"), StoppedDeletion, "n stopped"},
+		{"success", context.Background(), nil, jobs.Succeeded, "n"},
+		{"failure", context.Background(), errors.New("boom"), jobs.Failed, "n boom"},
+		{"interrupted", cancelled, context.Canceled, jobs.Interrupted, "n context canceled"},
+		{"stopped", context.Background(), &jobs.StopError{Msg: "stopped"}, jobs.Stopped, "n stopped"},
 	}
 	for _, tt := range tests {
-		rec := &stepRecord{row: store.RunStep{Status: jobs.Running, Note: "n"}}
-		if tt.set != "" {
-			rec.row.Status = tt.set
-		}
+		rec := &stepRecord{jr: &jobs.Run{}, row: store.RunStep{Status: jobs.Running, Note: "n"}}
 		rec.end(tt.ctx, tt.err)
 		if rec.row.Status != tt.status || rec.row.Note != tt.note || rec.row.FinishedAt.IsZero() {
 			t.Errorf("%s: %q %q %s, want %q %q", tt.name, rec.row.Status, rec.row.Note, rec.row.FinishedAt, tt.status, tt.note)
@@ -163,26 +162,25 @@ func TestRecordExport(t *testing.T) {
 	tests := []struct {
 		name                                  string
 		res                                   *export.Result
-		status                                string
 		adds, updates, deletes, members, errs int
 		note                                  string
 	}{
-		{"not started", nil, jobs.Running, 0, 0, 0, 0, 0, ""},
-		{"staged", &export.Result{Status: export.StatusStaged}, StatusStaged, 2, 1, 1, 3, 0, "kept for review"},
+		{"not started", nil, 0, 0, 0, 0, 0, ""},
+		{"staged", &export.Result{Status: export.StatusStaged}, 2, 1, 1, 3, 0, "kept for review"},
 		{"exported", &export.Result{Status: export.StatusSuccess, Adds: 1, Matched: 1, Updates: 1, Deletes: 1, Memberships: 3, Writes: 7, Throttled: 1500 * time.Millisecond},
-			jobs.Succeeded, 2, 1, 1, 3, 0, "7 write(s) to Microsoft Graph, 1.5s waiting"},
+			2, 1, 1, 3, 0, "7 write(s) to Microsoft Graph, 1.5s waiting"},
 		{"with errors", &export.Result{Status: export.StatusCompletedWithErrors, Adds: 1, SyncErrors: make([]store.SyncError, 1), Failed: make([]export.ChangeError, 2)},
-			export.StatusCompletedWithErrors, 1, 0, 0, 0, 3, "2 change(s) failed"},
-		{"failed", &export.Result{Status: export.StatusFailed, Adds: 1}, jobs.Failed, 1, 0, 0, 0, 0, ""},
-		{"held", &export.Result{Status: export.StatusSuccess, Adds: 1, Held: make([]export.HeldChange, 3)}, jobs.Succeeded, 1, 0, 0, 0, 0,
+			1, 0, 0, 0, 3, "2 change(s) failed"},
+		{"failed", &export.Result{Status: export.StatusFailed, Adds: 1}, 1, 0, 0, 0, 0, ""},
+		{"held", &export.Result{Status: export.StatusSuccess, Adds: 1, Held: make([]export.HeldChange, 3)}, 1, 0, 0, 0, 0,
 			"3 change(s) held: Microsoft Graph cannot write organizational contacts"},
-		{"held while staged", &export.Result{Status: export.StatusStaged, Held: make([]export.HeldChange, 2)}, StatusStaged, 2, 1, 1, 3, 0, "2 change(s) held"},
+		{"held while staged", &export.Result{Status: export.StatusStaged, Held: make([]export.HeldChange, 2)}, 2, 1, 1, 3, 0, "2 change(s) held"},
 	}
 	for _, tt := range tests {
 		rec := &stepRecord{row: store.RunStep{Status: jobs.Running}}
 		recordExport(rec, tt.res, pending)
 		r := rec.row
-		if r.Status != tt.status || r.Processed != len(pending) || r.Adds != tt.adds || r.Updates != tt.updates || r.Deletes != tt.deletes ||
+		if r.Processed != len(pending) || r.Adds != tt.adds || r.Updates != tt.updates || r.Deletes != tt.deletes ||
 			r.Memberships != tt.members || r.Errors != tt.errs || !strings.Contains(r.Note, tt.note) {
 			t.Errorf("%s: %+v", tt.name, r)
 		}

@@ -153,9 +153,9 @@ func TestDuplicateUPNAcrossForestsIsQuarantined(t *testing.T) {
 	addUsers(t, fab, fabOU, []user{{sam: "danadup", display: "DupUPN Dana Fabrikam", upn: upn}})
 
 	r := newRig(t, map[*forest.Forest][]string{corp: {corpOU}, fab: {fabOU}}, setup.Identifying{Matching: setup.MatchOnce})
-	msgs := r.succeeds(cycle.Params{})
-	if !strings.Contains(msgs, "sync error") {
-		t.Errorf("the cycle's log does not mention the sync error:\n%s", msgs)
+	j, msgs := r.cycle(cycle.Params{})
+	if j.Status != jobs.Errors || !strings.Contains(msgs, "sync error") {
+		t.Errorf("the cycle %s, want completed with errors, its log naming the sync error:\n%s", j.Status, msgs)
 	}
 	us := r.users("DupUPN Dana")
 	if len(us) != 2 {
@@ -181,8 +181,11 @@ func TestDuplicateUPNAcrossForestsIsQuarantined(t *testing.T) {
 	if len(errs) != 1 || !strings.EqualFold(errs[0].Attribute, "userPrincipalName") || !strings.EqualFold(errs[0].Value, upn) {
 		t.Errorf("open sync errors: %+v, want one for the userPrincipalName %s", errs, upn)
 	}
-	// A second cycle leaves it as it is: no new user, the error still open.
-	r.succeeds(cycle.Params{})
+	// A second cycle leaves it as it is: no new user, the error still open,
+	// and the cycle says so.
+	if j, msgs := r.cycle(cycle.Params{}); j.Status != jobs.Errors {
+		t.Errorf("a cycle with a sync error open: %s, want completed with errors\n%s", j.Status, msgs)
+	}
 	if got := len(r.users("DupUPN Dana")); got != 2 {
 		t.Errorf("%d user(s) after a second cycle, want 2", got)
 	}
@@ -256,7 +259,7 @@ func TestOUUntickedOverTheThresholdStopsTheExport(t *testing.T) {
 
 	r.scopeTo(corp, keep) // Guard Bulk cleared
 	j, msgs := r.cycle(cycle.Params{})
-	if j.Status != jobs.Failed || !strings.Contains(j.Error, cycle.StoppedDeletion) {
+	if j.Status != jobs.Stopped || !strings.Contains(j.Error, "deletion guard") {
 		t.Fatalf("the cycle over the threshold: %s %q\n%s", j.Status, j.Error, msgs)
 	}
 	if got := len(r.users("Guard User")); got != n {
@@ -266,8 +269,8 @@ func TestOUUntickedOverTheThresholdStopsTheExport(t *testing.T) {
 	if err != nil || len(runs) != 1 {
 		t.Fatalf("export runs: %+v %v", runs, err)
 	}
-	if runs[0].Status != cycle.StoppedDeletion || len(runs[0].PendingDeletes) != n {
-		t.Errorf("the stopped export: %s with %d pending delete(s) listed, want %s with %d", runs[0].Status, len(runs[0].PendingDeletes), cycle.StoppedDeletion, n)
+	if runs[0].Status != jobs.Stopped || len(runs[0].PendingDeletes) != n {
+		t.Errorf("the stopped export: %s with %d pending delete(s) listed, want %s with %d", runs[0].Status, len(runs[0].PendingDeletes), jobs.Stopped, n)
 	}
 	deletes, err := cycle.PendingChanges(context.Background(), r.st, "delete", "")
 	if err != nil || len(deletes) != n {

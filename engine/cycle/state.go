@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/configure"
-	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -63,18 +62,14 @@ func ScheduleState(ctx context.Context, st *store.Store, now time.Time) (schedul
 	if _, s.Configuring, err = last(configure.Kind, "", jobs.Queued, jobs.Running); err != nil {
 		return s, err
 	}
-	// A cycle the deletion guard stopped completed its import and sync.
-	for _, c := range []struct{ errorHas, status string }{{"", jobs.Succeeded}, {StoppedDeletion, jobs.Failed}} {
-		j, ok, err := last(Kind, c.errorHas, c.status)
-		if err != nil {
-			return s, err
-		}
-		if ok && j.FinishedAt.After(s.LastCompleted) {
-			s.LastCompleted = j.FinishedAt
-		}
+	// A cycle that went to its end completed, whatever it met; one the
+	// deletion guard stopped completed its import and sync.
+	j, ok, err = last(Kind, "", jobs.Succeeded, jobs.Warnings, jobs.Errors, jobs.Stopped)
+	if err != nil {
+		return s, err
+	}
+	if ok {
+		s.LastCompleted = j.FinishedAt
 	}
 	return s, nil
 }
-
-// StoppedDeletion is the status word of a cycle the deletion guard stopped.
-const StoppedDeletion = export.StatusStoppedDeletionExceeded

@@ -52,7 +52,7 @@ func TestScheduleState(t *testing.T) {
 	}
 	stopped := now.Add(-2 * time.Hour).Truncate(time.Millisecond)
 	job(cycle.Kind, jobs.Succeeded, "", now.Add(-3*time.Hour))
-	job(cycle.Kind, jobs.Failed, "Export to Microsoft Entra ID: "+cycle.StoppedDeletion+": 600 deletes", stopped)
+	job(cycle.Kind, jobs.Stopped, "The deletion guard stopped the export: 600 deletes", stopped)
 	job(cycle.Kind, jobs.Failed, "Import corp.example.test: the DC can't be reached", now.Add(-time.Hour))
 	job("configure", jobs.Running, "", time.Time{})
 

@@ -24,3 +24,9 @@ func (c *Conn) WriteConsistencyGuid(ctx context.Context, dn string, guid []byte)
 	}
 	return opError(err, "write ms-DS-ConsistencyGuid of %s", dn)
 }
+
+// IsPermissionDenied reports whether the directory refused an operation
+// because the account lacks the right to do it.
+func IsPermissionDenied(err error) bool {
+	return ldap.IsErrorWithCode(err, ldap.LDAPResultInsufficientAccessRights)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
@@ -106,9 +107,11 @@ func (c Config) CheckSyncAccount(ctx context.Context, upn, password string) erro
 }
 
 // Features are the directory synchronization features the wizard chose.
+// Password writeback has no switch among them: Graph documents
+// passwordWritebackEnabled as "isn't in use and updating it isn't
+// supported", so it is never sent.
 type Features struct {
 	PasswordHashSync    bool
-	PasswordWriteback   bool
 	DeviceWriteback     bool
 	GroupWriteback      bool
 	DirectoryExtensions bool
@@ -156,7 +159,6 @@ func ApplyFeatures(ctx context.Context, g *cloud.Client, f Features) ([]string, 
 	}
 	features := map[string]any{
 		"passwordSyncEnabled":        f.PasswordHashSync,
-		"passwordWritebackEnabled":   f.PasswordWriteback,
 		"deviceWritebackEnabled":     f.DeviceWriteback,
 		"groupWriteBackEnabled":      f.GroupWriteback,
 		"directoryExtensionsEnabled": f.DirectoryExtensions,
@@ -172,8 +174,8 @@ func ApplyFeatures(ctx context.Context, g *cloud.Client, f Features) ([]string, 
 		}
 		return done, graphError(err, "", "set the directory synchronization features")
 	}
-	done = append(done, fmt.Sprintf("Features: password hash sync %s, password writeback %s, device writeback %s, group writeback %s, directory extensions %s",
-		onOff(f.PasswordHashSync), onOff(f.PasswordWriteback), onOff(f.DeviceWriteback), onOff(f.GroupWriteback), onOff(f.DirectoryExtensions)))
+	done = append(done, fmt.Sprintf("Features: password hash sync %s, device writeback %s, group writeback %s, directory extensions %s",
+		onOff(f.PasswordHashSync), onOff(f.DeviceWriteback), onOff(f.GroupWriteback), onOff(f.DirectoryExtensions)))
 	if f.DeletionThreshold > 0 {
 		done = append(done, fmt.Sprintf("Accidental-deletion prevention: an export that deletes more than %d objects is stopped", f.DeletionThreshold))
 	} else {
@@ -187,4 +189,49 @@ func onOff(b bool) string {
 		return "on"
 	}
 	return "off"
+}
+
+// SyncFeatures are the tenant's directory synchronization features as
+// Configure last read them: what the Overview shows, and the matching
+// settings every export applies (read once per configuration: Graph lets
+// only a Global Administrator read them, never the sync service account).
+type SyncFeatures struct {
+	// ReadAt is when they were read (RFC 3339, UTC), or tried.
+	ReadAt string `json:"readAt"`
+	// Unread says why they could not be read ("" when they were).
+	Unread string `json:"unread,omitempty"`
+
+	PasswordHashSync    bool `json:"passwordHashSync"`
+	DeviceWriteback     bool `json:"deviceWriteback"`
+	GroupWriteback      bool `json:"groupWriteback"`
+	DirectoryExtensions bool `json:"directoryExtensions"`
+	BlockSoftMatch      bool `json:"blockSoftMatch"`
+	BlockHardMatch      bool `json:"blockHardMatch"`
+	// DeletionPrevention is the accidental-deletion prevention type
+	// (disabled, enabledForCount, enabledForPercentage) and its threshold.
+	DeletionPrevention string `json:"deletionPrevention,omitempty"`
+	DeletionThreshold  int    `json:"deletionThreshold,omitempty"`
+}
+
+// MsgFeaturesUnread explains why the features could not be read.
+const MsgFeaturesUnread = "Microsoft Graph lets only a Global Administrator read the tenant's directory synchronization features, and the account is not one."
+
+// ReadSyncFeatures reads the tenant's directory synchronization features.
+// A refusal is no error: the result says why they are unread.
+func ReadSyncFeatures(ctx context.Context, g *cloud.Client) (SyncFeatures, error) {
+	f := SyncFeatures{ReadAt: time.Now().UTC().Format(time.RFC3339)}
+	s, err := g.OnPremisesSync(ctx)
+	switch {
+	case cloud.IsForbidden(err):
+		f.Unread = MsgFeaturesUnread
+		return f, nil
+	case err != nil:
+		return f, graphError(err, "", "read the directory synchronization features")
+	}
+	f.PasswordHashSync, f.DeviceWriteback, f.GroupWriteback = s.Features.PasswordSyncEnabled, s.Features.DeviceWritebackEnabled, s.Features.GroupWriteBackEnabled
+	f.DirectoryExtensions = s.Features.DirectoryExtensionsEnabled
+	f.BlockSoftMatch, f.BlockHardMatch = s.Features.BlockSoftMatchEnabled, s.Features.BlockCloudObjectTakeoverThroughHardMatchEnabled
+	f.DeletionPrevention = s.Configuration.AccidentalDeletionPrevention.SynchronizationPreventionType
+	f.DeletionThreshold = s.Configuration.AccidentalDeletionPrevention.AlertThreshold
+	return f, nil
 }

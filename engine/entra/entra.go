@@ -101,6 +101,9 @@ type Tenant struct {
 	// that holds the directory extensions (extension_<appId without
 	// dashes>_<attribute>); "" until one is found or registered.
 	SchemaExtensionAppID string `json:"schemaExtensionAppId,omitempty"`
+	// Sync are the directory synchronization features as Configure last
+	// read them; nil when it never did.
+	Sync *SyncFeatures `json:"sync,omitempty"`
 }
 
 // Domain is one domain of the tenant.

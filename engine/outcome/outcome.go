@@ -55,8 +55,6 @@ func Label(s string) string {
 		return "succeeded with warnings"
 	case Errors:
 		return "completed with errors"
-	case Stopped:
-		return "stopped by the deletion guard"
 	}
 	return s
 }

@@ -80,6 +80,10 @@ type Decision struct {
 	Next time.Time // when the next cycle is due (zero when none is)
 }
 
+// MsgNotStarted is why no cycle runs after a configuration applied without
+// "Start synchronization when configuration completes".
+const MsgNotStarted = "Synchronization was not set to start when the configuration completed. Run a cycle now, or configure again with it selected."
+
 // Decide applies the schedule.
 func Decide(s Settings, st State) Decision {
 	if s.Interval < MinInterval {
@@ -93,9 +97,9 @@ func Decide(s Settings, st State) Decision {
 	case !st.Configured:
 		return Decision{Why: "No configuration has been applied yet."}
 	case st.NotStarted:
-		return Decision{Why: "Synchronization was not set to start when the configuration completed. Run a cycle now, or configure again with it selected."}
+		return Decision{Why: MsgNotStarted}
 	case s.Suspended:
-		return Decision{Why: "The scheduler is suspended" + by(s) + "."}
+		return Decision{Why: "The scheduler is suspended" + SuspendedBy(s) + "."}
 	case st.WizardOpen:
 		return Decision{Why: "The scheduler waits while the wizard is open.", Next: next}
 	case st.Configuring:
@@ -103,16 +107,17 @@ func Decide(s Settings, st State) Decision {
 	case st.Running:
 		return Decision{Why: "A cycle is running.", Next: next}
 	case st.Now.Before(next):
-		return Decision{Why: "The next cycle is due at " + next.UTC().Format(time.RFC3339) + ".", Next: next}
+		return Decision{Why: "Waiting for the next cycle.", Next: next}
 	}
 	return Decision{Run: true, Why: "A cycle is due.", Next: st.Now.Add(s.Interval)}
 }
 
-func by(s Settings) string {
+// SuspendedBy says who suspended the scheduler (" by admin"), or "".
+func SuspendedBy(s Settings) string {
 	if s.SuspendedBy == "" {
 		return ""
 	}
-	return " by " + s.SuspendedBy + " since " + s.SuspendedAt.UTC().Format(time.RFC3339)
+	return " by " + s.SuspendedBy
 }
 
 // Warning is the warning the console shows when no cycle completed for
@@ -128,8 +133,7 @@ func Warning(st State) string {
 		return ""
 	}
 	if age := st.Now.Sub(st.LastCompleted); age > StaleAfter {
-		return fmt.Sprintf("No synchronization cycle has completed for %d days (the last one completed %s). Objects changed since then are not in Microsoft Entra ID.",
-			int(age.Hours()/24), st.LastCompleted.UTC().Format(time.RFC3339))
+		return fmt.Sprintf("No synchronization cycle has completed for %d days. Objects changed since then are not in Microsoft Entra ID.", int(age.Hours()/24))
 	}
 	return ""
 }

@@ -18,18 +18,19 @@ func TestDecide(t *testing.T) {
 		st   func(State) State
 		run  bool
 		why  string
+		next time.Time // the next cycle, when one is due later
 	}{
-		{"due after the interval", Defaults(), nil, true, "due"},
-		{"not yet due", Defaults(), func(s State) State { s.LastStart = now.Add(-10 * time.Minute); return s }, false, "next cycle is due at 2026-11-28T12:20:00Z"},
-		{"never ran", Defaults(), func(s State) State { s.LastStart = time.Time{}; return s }, true, "due"},
-		{"not configured", Defaults(), func(s State) State { s.Configured = false; return s }, false, "No configuration"},
-		{"not set to start", Defaults(), func(s State) State { s.NotStarted = true; return s }, false, "not set to start"},
-		{"suspended", Settings{Interval: DefaultInterval, Suspended: true, SuspendedBy: "alice", SuspendedAt: now}, nil, false, "suspended by alice"},
-		{"wizard open", Defaults(), func(s State) State { s.WizardOpen = true; return s }, false, "wizard is open"},
-		{"Configure running", Defaults(), func(s State) State { s.Configuring = true; return s }, false, "while Configure runs"},
-		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "A cycle is running"},
-		{"a longer interval", Settings{Interval: time.Hour}, nil, false, "12:29:00Z"},
-		{"an interval below the floor counts as the default", Settings{Interval: time.Minute}, nil, true, "due"},
+		{"due after the interval", Defaults(), nil, true, "due", time.Time{}},
+		{"not yet due", Defaults(), func(s State) State { s.LastStart = now.Add(-10 * time.Minute); return s }, false, "Waiting for the next cycle", now.Add(20 * time.Minute)},
+		{"never ran", Defaults(), func(s State) State { s.LastStart = time.Time{}; return s }, true, "due", time.Time{}},
+		{"not configured", Defaults(), func(s State) State { s.Configured = false; return s }, false, "No configuration", time.Time{}},
+		{"not set to start", Defaults(), func(s State) State { s.NotStarted = true; return s }, false, "not set to start", time.Time{}},
+		{"suspended", Settings{Interval: DefaultInterval, Suspended: true, SuspendedBy: "alice", SuspendedAt: now}, nil, false, "suspended by alice", time.Time{}},
+		{"wizard open", Defaults(), func(s State) State { s.WizardOpen = true; return s }, false, "wizard is open", time.Time{}},
+		{"Configure running", Defaults(), func(s State) State { s.Configuring = true; return s }, false, "while Configure runs", time.Time{}},
+		{"running", Defaults(), func(s State) State { s.Running = true; return s }, false, "A cycle is running", time.Time{}},
+		{"a longer interval", Settings{Interval: time.Hour}, nil, false, "Waiting", now.Add(29 * time.Minute)},
+		{"an interval below the floor counts as the default", Settings{Interval: time.Minute}, nil, true, "due", time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,7 +39,7 @@ func TestDecide(t *testing.T) {
 				st = tt.st(st)
 			}
 			d := Decide(tt.set, st)
-			if d.Run != tt.run || !strings.Contains(d.Why, tt.why) {
+			if d.Run != tt.run || !strings.Contains(d.Why, tt.why) || (!tt.next.IsZero() && !d.Next.Equal(tt.next)) {
 				t.Errorf("Decide = %+v, want run %v and %q", d, tt.run, tt.why)
 			}
 		})

@@ -35,11 +35,16 @@ func (s *Store) WizardState(ctx context.Context) (WizardState, error) {
 	return w, nil
 }
 
-// SaveWizardState replaces the saved progress.
+// SaveWizardState replaces the saved progress, saved now unless w says when
+// (UpdatedAt: a draft discarded goes back to when its configuration was applied).
 func (s *Store) SaveWizardState(ctx context.Context, w WizardState) error {
+	at := s.millis()
+	if !w.UpdatedAt.IsZero() {
+		at = w.UpdatedAt.UnixMilli()
+	}
 	return s.tx(ctx, func(t *Tx) error {
 		res, err := t.exec(ctx, `UPDATE wizard_state SET page = ?, answers = ?, done_pages = ?, updated_at = ?, updated_by = ? WHERE id = 1`,
-			w.Page, string(w.Answers), string(w.DonePages), s.millis(), w.UpdatedBy)
+			w.Page, string(w.Answers), string(w.DonePages), at, w.UpdatedBy)
 		if err != nil {
 			return fmt.Errorf("store: unable to save the wizard state: %w", err)
 		}
@@ -49,7 +54,7 @@ func (s *Store) SaveWizardState(ctx context.Context, w WizardState) error {
 		// Single writer (SQLite) or the write transaction (SQL Server) keeps this
 		// insert from racing another.
 		if _, err := t.exec(ctx, `INSERT INTO wizard_state (id, page, answers, done_pages, updated_at, updated_by) VALUES (1, ?, ?, ?, ?, ?)`,
-			w.Page, string(w.Answers), string(w.DonePages), s.millis(), w.UpdatedBy); err != nil {
+			w.Page, string(w.Answers), string(w.DonePages), at, w.UpdatedBy); err != nil {
 			return fmt.Errorf("store: unable to save the wizard state: %w", err)
 		}
 		return nil

@@ -10,6 +10,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/jobs"
+	outcomes "github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -29,12 +31,12 @@ func render(t *testing.T, runs []cycle.Record) *goquery.Document {
 func TestRunHistory(t *testing.T) {
 	at := time.Now().Add(-time.Minute)
 	done := cycle.Record{
-		Job:    store.Job{ID: 3, Status: "failed", CreatedBy: "operator", CreatedAt: at, StartedAt: at, FinishedAt: at.Add(2 * time.Second)},
+		Job:    store.Job{ID: 3, Status: jobs.Stopped, CreatedBy: "operator", CreatedAt: at, StartedAt: at, FinishedAt: at.Add(2 * time.Second)},
 		Params: cycle.Params{Trigger: cycle.TriggerManual},
 		Steps: []cycle.StepRecord{
 			{Recorded: true, Name: "Import corp", RunStep: store.RunStep{Connector: "corp.example.test", Step: cycle.StepDeltaImport, Status: "succeeded", StartedAt: at, FinishedAt: at.Add(1200 * time.Millisecond), Adds: 2, Updates: 5}},
 			{Recorded: true, Name: "Synchronize", RunStep: store.RunStep{Step: cycle.StepDeltaSync, Status: "succeeded", StartedAt: at, FinishedAt: at.Add(time.Second), Adds: 2}},
-			{Recorded: true, Name: "Export", RunStep: store.RunStep{Connector: "contoso.onmicrosoft.com", Step: cycle.StepExport, Status: cycle.StoppedDeletion, StartedAt: at, FinishedAt: at.Add(time.Second), Note: "600 pending delete(s)"}},
+			{Recorded: true, Name: "Export", RunStep: store.RunStep{Connector: "contoso.onmicrosoft.com", Step: cycle.StepExport, Status: jobs.Stopped, StartedAt: at, FinishedAt: at.Add(time.Second), Note: "600 pending delete(s)"}},
 			{Name: "Write back", RunStep: store.RunStep{Status: "skipped"}},
 		},
 	}
@@ -81,7 +83,7 @@ func TestRunHistory(t *testing.T) {
 	want := []struct{ connector, step, badge, took, adds string }{
 		{"corp.example.test", "delta import", "succeeded", "1.2s", "2"},
 		{"Metaverse", "delta sync", "succeeded", "1s", "2"},
-		{"contoso.onmicrosoft.com", "export", "failed", "1s", "0"},
+		{"contoso.onmicrosoft.com", "export", "stopped", "1s", "0"},
 		{"—", "Write back", "skipped", "", ""},
 	}
 	if rows.Length() != len(want) {
@@ -141,7 +143,7 @@ func TestOutcome(t *testing.T) {
 			"exported 3 add(s), 0 update(s), 0 delete(s)"},
 		{"errors summed", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepWriteBack, "completed-with-errors", 0, 2), step(cycle.StepExport, "completed-with-errors", 1, 3)}},
 			"exported 1 add(s), 0 update(s), 0 delete(s) · 5 error(s)"},
-		{"review", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepReview, cycle.StatusStaged, 4, 0)}},
+		{"review", cycle.Record{Job: done, Steps: []cycle.StepRecord{step(cycle.StepReview, jobs.Succeeded, 4, 0)}},
 			"kept for review: 4 add(s), 0 update(s), 0 delete(s)"},
 		{"failed before the export", cycle.Record{Job: store.Job{Status: "failed"}, Steps: []cycle.StepRecord{step(cycle.StepDeltaImport, "failed", 0, 0), {Name: "Export"}}}, ""},
 		{"running", cycle.Record{Job: store.Job{Status: "running"}, Steps: []cycle.StepRecord{step(cycle.StepExport, "succeeded", 3, 1)}}, ""},
@@ -150,5 +152,35 @@ func TestOutcome(t *testing.T) {
 		if got := outcome(tt.rec); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A cycle started as a delta that imported in full (the first after
+// Configure) is called full; its warnings and errors are listed, each once,
+// with what to do.
+func TestRunHistoryKindAndProblems(t *testing.T) {
+	at := time.Now().Add(-time.Minute)
+	rec := cycle.Record{
+		Job:    store.Job{ID: 7, Status: jobs.Errors, CreatedAt: at, StartedAt: at, FinishedAt: at.Add(time.Second)},
+		Params: cycle.Params{Trigger: cycle.TriggerSchedule},
+		Steps: []cycle.StepRecord{
+			{Recorded: true, Name: "Import corp", RunStep: store.RunStep{Connector: "corp.example.test", Step: cycle.StepFullImport, Status: jobs.Succeeded, StartedAt: at, FinishedAt: at}},
+			{Recorded: true, Name: "Export", RunStep: store.RunStep{Connector: "contoso.onmicrosoft.com", Step: cycle.StepExport, Status: jobs.Errors, StartedAt: at, FinishedAt: at, Errors: 1}},
+		},
+		Problems: []store.Problem{
+			{Level: outcomes.LevelWarn, Name: "held-changes", Message: "2 change(s) held", Action: "nothing to do", Times: 1},
+			{Level: outcomes.LevelError, Name: "sync-errors", Message: "1 sync error(s) are open", Action: "Open Sync errors", Times: 1},
+		},
+	}
+	doc := render(t, []cycle.Record{rec})
+	if s := doc.Find(`[data-testid="run-7"] [data-testid="run-trigger"]`).Text(); s != "scheduled, full" {
+		t.Errorf("the first cycle after Configure is called %q, want scheduled, full", s)
+	}
+	if s := doc.Find(`[data-testid="run-7"] [data-testid="run-status"]`).Text(); s != "completed with errors" {
+		t.Errorf("status %q", s)
+	}
+	ps := doc.Find(`[data-testid="run-7"] [data-testid="problem"]`)
+	if ps.Length() != 2 || ps.Eq(1).AttrOr("data-level", "") != "error" || !strings.Contains(ps.Eq(1).Text(), "Open Sync errors") {
+		t.Errorf("problems: %d, %q", ps.Length(), ps.Text())
 	}
 }

@@ -17,3 +17,28 @@
     return base ? base(url) : new EventSource(url);
   };
 })();
+
+// Times: every time is shown in the browser's time zone, in one format
+// (YYYY-MM-DD HH:MM:SS). The server learns the zone from the "tz" cookie set
+// here; a page rendered before it knew (data-zone="UTC") is converted here.
+(function () {
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}
+  if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) < 0) {
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function local(el) {
+    var d = new Date(el.getAttribute("datetime"));
+    if (isNaN(d)) return;
+    el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
+    el.removeAttribute("data-zone");
+  }
+  function convert(root) {
+    var els = (root || document).querySelectorAll("time[data-zone='UTC']");
+    for (var i = 0; i < els.length; i++) local(els[i]);
+  }
+  document.addEventListener("DOMContentLoaded", function () { convert(document); });
+  document.addEventListener("htmx:load", function (e) { convert(e.target); });
+})();
