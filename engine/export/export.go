@@ -5,9 +5,12 @@
 // match by userPrincipalName or primary SMTP address) as the tenant's
 // directory synchronization features allow, and devices by deviceId;
 // quarantines a duplicate userPrincipalName or proxy address the way the
-// cloud does and records it as a sync error; stops an export whose deletes
-// exceed the deletion guard; and in staging mode exports nothing (review.go
-// lists and downloads what would be exported).
+// cloud does and records it as a sync error, and sends the value again only
+// once no other object holds it (conflicts.go); stops an export whose
+// deletes exceed the deletion guard; and in staging mode exports nothing
+// (review.go lists and downloads what would be exported). A running export
+// records the counts that reached the tenant as it goes (progress.go), so
+// that a run the server was killed during keeps them.
 //
 // It writes only what Graph v1.0 lets a client write: never proxyAddresses
 // or the on-premises properties (a user's mail gives it its SMTP address in
@@ -48,6 +51,10 @@ const (
 	StatusStoppedDeletionExceeded = "stopped-deletion-threshold-exceeded"
 	StatusStaged                  = "staged"
 	StatusFailed                  = "failed"
+	// StatusInterrupted is a run the server stopped during (killed): Run
+	// never finished it, and store.EndInterruptedExportRuns ended it at the
+	// next start with the counts its last progress recorded.
+	StatusInterrupted = "interrupted"
 )
 
 // Defaults.
@@ -55,6 +62,9 @@ const (
 	DefaultWriteBudget = 3000
 	DefaultWriteWindow = 150 * time.Second
 	DefaultConcurrency = 4
+	// defaultProgressEvery bounds how often a running export records its
+	// counts so far (progress.go).
+	defaultProgressEvery = time.Second
 )
 
 // State is what an export reads and records; *store.Store implements it.
@@ -70,6 +80,7 @@ type State interface {
 	DeletionGuard(ctx context.Context) (store.DeletionGuard, error)
 	UseDeleteAllowance(ctx context.Context) error
 	StartExportRun(ctx context.Context, staging bool) (int64, error)
+	UpdateExportRunProgress(ctx context.Context, r store.ExportRun) error
 	FinishExportRun(ctx context.Context, r store.ExportRun) error
 }
 
@@ -92,6 +103,13 @@ type Options struct {
 	// OnConfirmed, when set, is told about changes once Graph confirmed them
 	// and the store recorded them (the metaverse marks them done).
 	OnConfirmed func(ctx context.Context, done []metaverse.Change) error
+	// Progress, when set, is told the run's counts so far — a snapshot:
+	// Status running, Confirmed left out — at the moments the run records
+	// them in its export run: after a batch's outcome was recorded, at most
+	// about once a second. It is called from a goroutine of the run's own,
+	// which the batches never wait for, one call at a time, and never once
+	// Run returned (Run's Result has the final counts).
+	Progress func(Result)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -108,6 +126,8 @@ type Exporter struct {
 	// afterGraph, when set (tests), runs after a $batch answered and before
 	// its outcome is recorded: an error there stands for a crash.
 	afterGraph func() error
+	// progressEvery bounds how often a run records its progress.
+	progressEvery time.Duration
 	// filterDialect remembers how the tenant takes a proxyAddresses filter
 	// (see holders).
 	filterOnce    sync.Once
@@ -130,7 +150,8 @@ func New(g *cloud.Client, st State, opts Options) *Exporter {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Exporter{g: g, st: st, opts: opts, pacer: NewPacer(opts.WriteBudget, opts.WriteWindow), log: log, now: time.Now}
+	return &Exporter{g: g, st: st, opts: opts, pacer: NewPacer(opts.WriteBudget, opts.WriteWindow), log: log, now: time.Now,
+		progressEvery: defaultProgressEvery}
 }
 
 // OnRetry is a cloud.Config.OnRetry: a 429 or 503 with Retry-After pauses
@@ -222,8 +243,15 @@ type Result struct {
 	// Held are the changes the export can't make through Microsoft Graph
 	// (HeldReason): not sent, not failures; they stay pending.
 	Held []HeldChange
-	// SyncErrors are the values quarantined in this run.
-	SyncErrors     []store.SyncError
+	// SyncErrors are the values quarantined in this run: refused by the
+	// cloud in this run, or — StillHeld of them — found still held by
+	// another object when the run checked its open sync errors, and so not
+	// sent again (conflicts.go).
+	SyncErrors []store.SyncError
+	// StillHeld counts the SyncErrors whose value another object still held
+	// at the start of the run (or that could not be checked): no write was
+	// spent on them.
+	StillHeld      int
 	Guard          GuardDecision
 	PendingDeletes []store.PendingDelete
 	Match          MatchSettings
@@ -254,11 +282,8 @@ func (e *Exporter) Run(ctx context.Context, changes []metaverse.Change) (*Result
 	if runErr != nil {
 		res.Status, res.Message = StatusFailed, runErr.Error()
 	}
-	rec := store.ExportRun{ID: id, Status: res.Status, Staging: e.opts.Staging, Adds: res.Adds + res.Matched, Updates: res.Updates,
-		Deletes: res.Deletes, Memberships: res.Memberships, Errors: res.Errors(), Writes: res.Writes, Throttled: res.Throttled,
-		PendingDeletes: res.PendingDeletes, Message: res.Message}
 	// The run's record is written even when ctx was cancelled.
-	if err := e.st.FinishExportRun(context.WithoutCancel(ctx), rec); err != nil {
+	if err := e.st.FinishExportRun(context.WithoutCancel(ctx), res.exportRun(e.opts.Staging)); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	return res, runErr
@@ -314,6 +339,8 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	if err != nil {
 		return err
 	}
+	r.startProgress(ctx)
+	defer r.stopProgress()
 	if err := r.export(ctx); err != nil {
 		return err
 	}
@@ -321,6 +348,9 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 	case res.Errors() > 0:
 		res.Status = StatusCompletedWithErrors
 		res.Message = fmt.Sprintf("%d changes not exported, %d sync errors.", len(res.Failed), len(res.SyncErrors))
+		if res.StillHeld > 0 {
+			res.Message = joinSentences(res.Message, fmt.Sprintf("%d of them are values another object still holds in the tenant: they were not sent again.", res.StillHeld))
+		}
 	default:
 		res.Status = StatusSuccess
 	}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -46,6 +47,7 @@ type env struct {
 	sync    *cloud.Client // the sync service account
 	st      *store.Store
 	retries atomic.Int64 // 429/503 waits the sync client saw
+	graph   *graphLog    // what the sync client sent
 	exp     *Exporter
 }
 
@@ -70,7 +72,8 @@ func newEnv(t testing.TB, topts tenant.Options, opts Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sync, err = cloud.New(cloud.Config{GraphURL: e.cfg.GraphURL, HTTPClient: srv.Client(), OnRetry: func(status int, wait time.Duration) {
+	e.graph = &graphLog{next: srv.Client().Transport}
+	e.sync, err = cloud.New(cloud.Config{GraphURL: e.cfg.GraphURL, HTTPClient: &http.Client{Transport: e.graph}, OnRetry: func(status int, wait time.Duration) {
 		e.retries.Add(1)
 		if e.exp != nil {
 			e.exp.OnRetry(status, wait)

@@ -232,17 +232,23 @@ func (r *run) createOp(i int) *op {
 	}}
 }
 
-// resolvedBy lists the quarantinable attributes a successful write applied
-// with the object's own values: their open sync errors are resolved.
+// resolvedBy lists the attributes whose open sync errors a successful write
+// resolves: the quarantinable ones it applied with the object's own values,
+// and for an add, its sourceAnchor (the object is in the tenant with it now).
+// The others stay open: a value still held elsewhere was left out.
 func resolvedBy(c metaverse.Change, body map[string]any) []string {
 	vals := newValues(c)
 	var out []string
+	if c.Op == metaverse.OpAdd {
+		out = append(out, "onPremisesImmutableId")
+	}
 	if v, ok := body["userPrincipalName"]; ok && v == first(vals["userPrincipalName"]) {
 		out = append(out, "userPrincipalName")
 	}
 	// The user's SMTP address reaches the cloud through mail: once it is
-	// taken, the address's conflict is over.
-	if v, ok := body["mail"]; ok && v == first(vals["mail"]) {
+	// taken — or cleared, so that the object claims no address — the
+	// address's conflict is over.
+	if v, ok := body["mail"]; ok && (v == nil || v == first(vals["mail"])) {
 		out = append(out, "proxyAddresses")
 	}
 	return out
@@ -456,6 +462,10 @@ func (r *run) updatePhase(ctx context.Context, idx []int) error {
 		if c.Op == metaverse.OpAdd && c.Kind == metaverse.KindUser {
 			body["onPremisesImmutableId"] = c.Key
 		}
+		// A value another object still holds is not sent again (conflicts.go).
+		for _, name := range r.withheld[i] {
+			delete(body, name)
+		}
 		send := len(body) > 0
 		switch {
 		case created:
@@ -629,7 +639,7 @@ func (r *run) deleteOp(i int, id string) *op {
 		r.res.Deletes++
 		r.mu.Unlock()
 		out.deletes = append(out.deletes, c.Key)
-		out.resolveAttrs(c.Key)
+		out.resolveAll(c.Key)
 		return nil
 	}}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
@@ -22,8 +23,18 @@ type run struct {
 	initial string // the tenant's initial domain
 	types   valueTypes
 
+	// open are the sync errors open as the run starts (conflicts.go).
+	open []store.SyncError
+	// withheld are, by change, the properties whose value another object
+	// still holds (conflicts.go): not sent, though the change sets them.
+	withheld map[int][]string
+	// prog writes the run's progress; lastProgress is when it was last
+	// handed the counts (under mu).
+	prog         *progress
+	lastProgress time.Time
+
 	mu          sync.Mutex
-	state       map[string]store.ExportObject // by key: changes and members
+	state       map[string]store.ExportObject // by key: changes, members and open sync errors
 	openErrs    map[string]bool               // keys with open sync errors
 	outstanding map[int]int                   // change → ops left in this phase
 	failed      map[int]bool
@@ -38,11 +49,22 @@ type run struct {
 func (e *Exporter) newRun(ctx context.Context, changes []metaverse.Change, res *Result) (*run, error) {
 	r := &run{e: e, res: res, changes: changes, initial: e.opts.InitialDomain,
 		outstanding: map[int]int{}, failed: map[int]bool{}, confirmed: map[int]bool{}, adopted: map[int]bool{}, created: map[int]bool{}, openErrs: map[string]bool{},
-		held: map[string]bool{}}
+		held: map[string]bool{}, withheld: map[int][]string{}}
 	for _, h := range res.Held {
 		r.held[h.Key] = true
 	}
+	open, err := e.st.SyncErrors(ctx, true, 1_000_000)
+	if err != nil {
+		return nil, err
+	}
+	r.open = open
 	keys := map[string]bool{}
+	for _, se := range open {
+		r.openErrs[se.Key] = true
+		if _, ok := quarantined[se.Attribute]; ok {
+			keys[se.Key] = true // its conflict is checked (conflicts.go)
+		}
+	}
 	for _, c := range changes {
 		keys[c.Key] = true
 		for _, m := range c.AddMembers {
@@ -57,16 +79,8 @@ func (e *Exporter) newRun(ctx context.Context, changes []metaverse.Change, res *
 		list = append(list, k)
 	}
 	slices.Sort(list)
-	var err error
 	if r.state, err = e.st.ExportObjects(ctx, list); err != nil {
 		return nil, err
-	}
-	open, err := e.st.SyncErrors(ctx, true, 1_000_000)
-	if err != nil {
-		return nil, err
-	}
-	for _, se := range open {
-		r.openErrs[se.Key] = true
 	}
 	if r.initial == "" {
 		org, err := e.g.Organization(ctx)
@@ -99,8 +113,12 @@ func (e *Exporter) matchSettings(ctx context.Context) MatchSettings {
 	return MatchSettings{BlockSoftMatch: s.Features.BlockSoftMatchEnabled, BlockHardMatch: s.Features.BlockCloudObjectTakeoverThroughHardMatchEnabled}
 }
 
-// export runs the three phases: adds, then updates and memberships, then deletes.
+// export checks the quarantined values (conflicts.go), then runs the three
+// phases: adds, then updates and memberships, then deletes.
 func (r *run) export(ctx context.Context) error {
+	if err := r.checkConflicts(ctx); err != nil {
+		return err
+	}
 	var adds, updates, deletes []int
 	for i, c := range r.changes {
 		switch {
@@ -150,15 +168,32 @@ type outcome struct {
 	saves    []store.ExportObject
 	deletes  []string
 	syncErrs []store.SyncError
-	resolve  map[string][]string
-	writes   int
+	// resolve are the sync errors to resolve, by key: of the attributes
+	// listed, or all of them (nil: a delete).
+	resolve map[string][]string
+	writes  int
 }
 
+// resolveAttrs resolves the key's sync errors of attrs; none: nothing.
 func (o *outcome) resolveAttrs(key string, attrs ...string) {
+	if len(attrs) == 0 {
+		return
+	}
 	if o.resolve == nil {
 		o.resolve = map[string][]string{}
 	}
+	if all, ok := o.resolve[key]; ok && all == nil {
+		return // all of them already
+	}
 	o.resolve[key] = append(o.resolve[key], attrs...)
+}
+
+// resolveAll resolves all of the key's sync errors (its object was deleted).
+func (o *outcome) resolveAll(key string) {
+	if o.resolve == nil {
+		o.resolve = map[string][]string{}
+	}
+	o.resolve[key] = nil
 }
 
 // record writes a chunk's outcome to the store.
@@ -222,15 +257,13 @@ func (r *run) confirm(ctx context.Context, idx []int) error {
 	return nil
 }
 
-// quarantinable are the attributes the cloud may have taken with another
-// value than the change's (a placeholder UPN, a mail left out because the
-// cloud holds its address elsewhere).
-var quarantinable = []string{"userPrincipalName", "mail"}
-
-// asExported is a confirmed change as it landed: with the object's cloud id,
-// and the quarantinable attributes' new values as the tenant took them, so
-// that the metaverse diffs a quarantined value again at its next sync.
-// Caller holds r.mu.
+// asExported is a confirmed change as the metaverse records it: with the
+// object's cloud id. A quarantined value (a placeholder UPN taken instead,
+// a mail left out) is recorded as the change wanted it, not as the tenant
+// took it: its open sync error says what the tenant holds, and each export
+// checks it (conflicts.go) — so the metaverse does not compute the same
+// refused change again at every sync, and nothing stays pending that no
+// export sends. Caller holds r.mu.
 func (r *run) asExported(c metaverse.Change) metaverse.Change {
 	st, ok := r.state[c.Key]
 	if !ok || c.Op == metaverse.OpDelete {
@@ -240,16 +273,6 @@ func (r *run) asExported(c metaverse.Change) metaverse.Change {
 	// Memberships of held objects were not made: they stay pending.
 	c.AddMembers = slices.DeleteFunc(slices.Clone(c.AddMembers), func(m string) bool { return r.held[m] })
 	c.RemoveMembers = slices.DeleteFunc(slices.Clone(c.RemoveMembers), func(m string) bool { return r.held[m] })
-	attrs := slices.Clone(c.Attrs)
-	for n, a := range attrs {
-		if c.Kind != metaverse.KindUser || !slices.Contains(quarantinable, a.Name) {
-			continue
-		}
-		// A value left out is not in the exported state: the cloud has
-		// none (a create) or the one it had (an update).
-		attrs[n].New = st.Attrs[a.Name]
-	}
-	c.Attrs = attrs
 	return c
 }
 
@@ -361,10 +384,13 @@ func (r *run) sendChunk(ctx context.Context, ops []*op, confirmOnDone bool) erro
 		}
 	}
 	r.mu.Unlock()
-	if !confirmOnDone {
-		return nil
+	if confirmOnDone {
+		if err := r.confirm(ctx, finished); err != nil {
+			return err
+		}
 	}
-	return r.confirm(ctx, finished)
+	r.tick()
+	return nil
 }
 
 // single sends one write (a quarantine retry) within the budget.
