@@ -5,6 +5,8 @@ SHELL := /bin/bash
 GO        ?= go
 DATA_DIR  ?= ./data
 LISTEN    ?= 127.0.0.1:8080
+TENANT_ADDR ?= 127.0.0.1:8443
+FORESTS   ?= 1
 CACHE     := $(CURDIR)/.cache
 PW_VERSION := 1.64.1
 
@@ -19,8 +21,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## serve the console on the embedded LocalDB in ./data (http://127.0.0.1:8080), with the tenant emulator standing in for Microsoft Entra ID
-	GO=$(GO) DATA_DIR=$(DATA_DIR) LISTEN=$(LISTEN) scripts/run.sh
+run: ## the console (http://127.0.0.1:8080, data in ./data), the tenant emulator and the two demo forests (FORESTS=0: none); prints every account; Ctrl-C stops them
+	GO=$(GO) DATA_DIR=$(DATA_DIR) LISTEN=$(LISTEN) TENANT_ADDR=$(TENANT_ADDR) FORESTS=$(FORESTS) scripts/run.sh
 
 .PHONY: deps
 deps: ## install what the tests need (apt: chromium; npm: playwright-core; Go modules)

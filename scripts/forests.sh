@@ -6,12 +6,14 @@
 #   scripts/forests.sh down            stop both
 #   scripts/forests.sh status          which are running
 #
-# The logic lives in e2e/forest (Go); state is under .cache/forests/run/.
-# Installing samba (first `up` only) needs root and apt.
+# The logic lives in e2e/forest (Go); state is under .cache/forests/run/, or
+# under the folder given with -dir (`make run` keeps its forests in
+# $DATA_DIR/forests: `scripts/forests.sh down -dir data/forests` stops them if
+# a make run was killed). Installing samba (first `up` only) needs root and apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "${1:-}" in
-  up|down|status) ;;
-  *) echo "usage: $0 up [-rebuild] | down | status" >&2; exit 2 ;;
+  up|down|status|describe) ;;
+  *) echo "usage: $0 up [-rebuild] [-dir DIR] | down [-dir DIR] | status [-dir DIR]" >&2; exit 2 ;;
 esac
 exec "${GO:-go}" run ./e2e/forest/cmd/forests "$@"
