@@ -20,7 +20,7 @@ import (
 // msgAdminNotAllowed is the wizard's exact text for an existing account that
 // is an Enterprise or Domain Admin.
 const msgAdminNotAllowed = "Using an Enterprise or Domain administrator account for your AD forest account is not allowed. " +
-	"Let Microsoft Entra Connect create the account for you or specify a synchronization account with the correct permissions."
+	"Let hybridsync create the account for you or specify a synchronization account with the correct permissions."
 
 // fillForest fills the Add directory form of Connect your directories: f over
 // LDAPS, its test CA pasted, through host ("" finds a DC through DNS), with
@@ -223,7 +223,7 @@ func TestConnectDirectories(t *testing.T) {
 		names[i] = strings.TrimSpace(names[i])
 	}
 	wantSteps := []string{"Prepare the sync database", "Create the sync service account in Microsoft Entra ID", "Switch on directory synchronization in Microsoft Entra ID", "Record the tenant",
-		createStep, verifyStep, "Create the sync groups", "Save the active configuration"}
+		createStep, verifyStep, "Name the chosen options hybridsync can't carry out", "Create the sync groups", "Save the active configuration"}
 	if !slices.Equal(names, wantSteps) {
 		t.Errorf("job steps:\n got %q\nwant %q", names, wantSteps)
 	}
@@ -235,11 +235,14 @@ func TestConnectDirectories(t *testing.T) {
 	p.ok(err, "set the marker")
 	lock.release()
 
+	// The account Configure creates gets every right the features need;
+	// fabrikam's svc-sync is an ordinary user without them, and password hash
+	// synchronization (the default) can't upload hashes: warnings.
 	slow := playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(45_000)}
-	for _, st := range []string{createStep, verifyStep} {
-		p.ok(expect.Locator(p.jobStep(st).Locator(".badge")).ToHaveText("succeeded", slow), "step %q succeeds, live", st)
+	for st, want := range map[string]string{createStep: "succeeded", verifyStep: "succeeded with warnings"} {
+		p.ok(expect.Locator(p.jobStep(st).Locator(".badge")).ToHaveText(want, slow), "step %q ends %s, live", st, want)
 	}
-	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded", slow), "the job succeeds, live")
+	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded with warnings", slow), "the job ends, live")
 	marker, err := p.page.Evaluate(`() => window.__e2eNoReload`)
 	p.ok(err, "read the marker")
 	if marker != 42 {

@@ -1,8 +1,10 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -66,25 +69,55 @@ func TestSignInConfigAgainstTheForest(t *testing.T) {
 		if tt.routable != (warn.Length() == 0) {
 			t.Errorf("%s: routable %v, but the non-routable warning shows %d times", tt.suffix, tt.routable, warn.Length())
 		}
-		if !tt.routable && !strings.Contains(warn.Text(), "onmicrosoft.com") {
-			t.Errorf("%s: the warning %q doesn't say what users get", tt.suffix, warn.Text())
+		if !tt.routable && !strings.Contains(warn.Text(), "not a public top-level domain") {
+			t.Errorf("%s: the warning %q doesn't say why", tt.suffix, warn.Text())
 		}
+	}
+	// What users of a non-routable suffix get is said once, below the list.
+	if got := signInText(r.find(t, `[data-testid="upn-suffixes"] [data-testid="notice"]`).Text()); !strings.Contains(got, setup.MsgNonRoutable) ||
+		strings.Count(r.find(t, "body").Text(), "onmicrosoft.com domain") != 1 {
+		t.Errorf("the non-routable suffixes' notice: %q", got)
 	}
 	if n := r.find(t, `[data-testid^="suffix-"][data-forest]`).Length(); n != 3 {
 		t.Errorf("%d suffixes listed, want 3", n)
 	}
 
-	// userPrincipalName is the recommended default; the alternate IDs are the
-	// schema's single-valued strings only.
+	// userPrincipalName is the recommended default; the alternate IDs are
+	// the single-valued strings of user objects only: not msFVE-RecoveryPassword
+	// (a BitLocker recovery object's, and confidential), which the schema has.
 	sel := r.find(t, `select[name="attribute"]`)
 	if got := signInText(sel.Find("option[selected]").Text()); got != "userPrincipalName (recommended)" {
 		t.Errorf("selected %q", got)
 	}
-	for name, offered := range map[string]bool{"mail": true, "employeeID": true, "proxyAddresses": false, "objectGUID": false, "memberOf": false} {
+	for name, offered := range map[string]bool{"mail": true, "employeeID": true,
+		"proxyAddresses": false, "objectGUID": false, "memberOf": false, "msFVE-RecoveryPassword": false, "dNSHostName": false} {
 		if got := sel.Find(`option[value="`+name+`"]`).Length() == 1; got != offered {
 			t.Errorf("%s offered: %v, want %v", name, got, offered)
 		}
 	}
+	schema, err := e.h.wiz.Checker.(*setup.StoreChecker).SchemaAttributes(context.Background(), e.savedAnswers().Directories.Forests[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(schema, func(a directory.Attribute) bool { return a.Name == "msFVE-RecoveryPassword" && a.SingleValued }) {
+		t.Error("the forest's schema has no single-valued msFVE-RecoveryPassword: the test shows nothing")
+	}
+
+	// Show sample values works for userPrincipalName.
+	wantRedirect(t, c.submit(r, page, setup.ActionShowSamples, nil), page, "Show sample values of userPrincipalName")
+	r = c.page("signin-configuration")
+	if got := signInText(r.find(t, `[data-testid="samples"] h3`).Text()); got != "Sample values of userPrincipalName" {
+		t.Errorf("samples heading %q", got)
+	}
+	upns := r.find(t, `[data-testid="samples"] [data-testid="sample"]`)
+	if upns.Length() == 0 {
+		t.Fatal("no sample values of userPrincipalName")
+	}
+	upns.Each(func(_ int, s *goquery.Selection) {
+		if v := s.Find(`[data-testid="sample-value"]`).Text(); !strings.Contains(v, "@") {
+			t.Errorf("sample %q is not a userPrincipalName", v)
+		}
+	})
 	if strings.Contains(r.find(t, "body").Text(), setup.MsgAlternateID) {
 		t.Error("the alternate ID warning shows for userPrincipalName")
 	}

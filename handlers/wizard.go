@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"slices"
 	"strings"
 
@@ -151,12 +152,17 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to save the wizard's progress", err)
 		return
 	}
+	// Federation is not built yet: Ready says why in place of the button,
+	// and a post (an old page, a script) is refused with the same page.
+	if setup.ConfigureBlocked(&st.Answers) != "" {
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, setup.PageReady, setup.Errors{})
+		return
+	}
 	if page, errs := h.wiz.ValidateAll(ctx, &st.Answers); page != "" {
 		if err := h.wiz.Return(ctx, &st, page, username(r)); err != nil {
 			h.fail(w, r, "Unable to save the wizard's progress", err)
 			return
 		}
-		w.Header().Set("HX-Push-Url", "/setup/"+page)
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, page, errs)
 		return
 	}
@@ -196,7 +202,7 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		DataDir: h.cfg.DataDir,
 		Data:    data,
 	}
-	if page.Notices != nil {
+	if page.Notices != nil && id != setup.PageReady {
 		p.Notices = page.Notices(a)
 	}
 	prev, _ := setup.Neighbours(a, id)
@@ -217,9 +223,8 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 	}
 	if id == setup.PageReady {
 		p.Summary = setup.Summary(*a, h.cfg.DataDir)
-		p.Coming = setup.ComingTitles(a)
-		p.AllNotices = setup.Notices(a)
-		p.Notices = nil
+		p.Notes = setup.NotesByGroup(a)
+		p.Blocked = setup.ConfigureBlocked(a)
 	}
 	if cfg, err := h.st.ActiveConfiguration(r.Context()); err == nil {
 		p.Active = fmt.Sprintf("You are changing the active configuration, applied %s by %s. Nothing changes until you select Configure on the last page.", jobsview.When(cfg.AppliedAt), cfg.AppliedBy)
@@ -227,7 +232,25 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		h.fail(w, r, "Unable to read the active configuration", err)
 		return
 	}
+	wizardHistory(w, r, "/setup/"+id)
 	h.render(w, r, status, wizard.Page(p))
+}
+
+// wizardHistory tells htmx how its answer, the wizard page at url, goes into
+// the browser's history (a plain browser ignores the headers). htmx pushes an
+// entry for every boosted request, so each submit that shows the same page
+// again (its errors, its own buttons: Add directory, Remove, Refresh, which
+// redirect to the page) would add one, and Back would need as many presses to
+// leave it: the page shown where the browser already is (HX-Current-URL)
+// replaces its entry instead. Another page (after Next, or Configure sending
+// the admin to a page with errors) pushes one, at that page's own address
+// rather than the one posted to.
+func wizardHistory(w http.ResponseWriter, r *http.Request, url string) {
+	if current, err := neturl.Parse(r.Header.Get("HX-Current-URL")); err == nil && current.Path == url {
+		w.Header().Set("HX-Replace-Url", url)
+		return
+	}
+	w.Header().Set("HX-Push-Url", url)
 }
 
 // GET /setup/ou-filtering/children: one level of a forest's OU tree, as the

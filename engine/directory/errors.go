@@ -45,9 +45,10 @@ var (
 	ErrAdminAccount       = errors.New("administrator account not allowed")
 )
 
-// MsgAdminNotAllowed is the wizard's exact text when the "existing account"
-// is an Enterprise or Domain Admin (see Conn.IsAdmin).
-const MsgAdminNotAllowed = "Using an Enterprise or Domain administrator account for your AD forest account is not allowed. Let Microsoft Entra Connect create the account for you or specify a synchronization account with the correct permissions."
+// MsgAdminNotAllowed is the wizard's text when the "existing account" is an
+// Enterprise or Domain Admin (see Conn.IsAdmin): the seed's, word for word,
+// with hybridsync where it names Microsoft Entra Connect as the one acting.
+const MsgAdminNotAllowed = "Using an Enterprise or Domain administrator account for your AD forest account is not allowed. Let hybridsync create the account for you or specify a synchronization account with the correct permissions."
 
 // newError builds an *Error whose Err wraps kind (may be nil) and cause (may be nil).
 func newError(kind, cause error, format string, args ...any) *Error {

@@ -91,8 +91,31 @@ func (e Errors) Fields() []string {
 	return out
 }
 
-// Notice is a warning or note shown on a page, and again on Ready to configure.
+// Notice is a warning or note shown on a page, next to what it is about, and
+// again on Ready to configure, under the summary of its page.
 type Notice struct {
 	Level string // "info" or "warn"
 	Text  string
+	// About names the part of the page the notice is about (a form field's
+	// name, or a part a page names), where the page shows it; "" shows it
+	// with the page's other notices, at the end of its form.
+	About string
+	// ReadyOnly: the page already says this at the choice (an option's
+	// description says it word for word), so only Ready to configure shows it.
+	ReadyOnly bool
+	// PageOnly: advice for while the page is open, said there; Ready to
+	// configure, which sums up the choices, leaves it out.
+	PageOnly bool
+}
+
+// NoticesAbout are the notices a page shows about one part of it ("" for
+// the rest).
+func NoticesAbout(ns []Notice, about string) []Notice {
+	var out []Notice
+	for _, n := range ns {
+		if n.About == about && !n.ReadyOnly {
+			out = append(out, n)
+		}
+	}
+	return out
 }

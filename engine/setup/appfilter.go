@@ -118,7 +118,7 @@ var appFilteringPage = Page{
 	},
 	Validate: func(_ context.Context, a *Answers, _ Checker) Errors { return validateEntraApps(a) },
 	Notices: func(a *Answers) []Notice {
-		return []Notice{{"info", MsgAppsRerun}}
+		return []Notice{{Level: "info", Text: MsgAppsRerun, PageOnly: true}}
 	},
 }
 

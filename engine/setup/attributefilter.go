@@ -592,7 +592,8 @@ var attributeFilteringPage = Page{
 	Bind:      bindEntraAttributes,
 	Validate:  func(_ context.Context, a *Answers, _ Checker) Errors { return validateEntraAttributes(a) },
 	Notices: func(a *Answers) []Notice {
-		return []Notice{{"warn", MsgAttrWarning}}
+		// Ready lists the attributes cleared: the caution is the page's.
+		return []Notice{{Level: "warn", Text: MsgAttrWarning, PageOnly: true}}
 	},
 }
 

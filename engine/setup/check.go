@@ -91,6 +91,12 @@ type StoreChecker struct {
 
 	schemaMu sync.Mutex
 	schema   map[string]cachedSchema // by forest: several pages read it on every view
+	users    map[string]cachedUsers  // by forest: the attributes of class user
+}
+
+type cachedUsers struct {
+	names map[string]bool
+	at    time.Time
 }
 
 type cachedSchema struct {

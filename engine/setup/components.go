@@ -104,11 +104,11 @@ var componentsPage = Page{
 		c := a.Components
 		var n []Notice
 		if c.UseServiceAccount && c.UseSQLServer && c.SQLPermission == PermissionDBO {
-			n = append(n, Notice{"warn", "Creating a SQL sign-in for the service account needs SA permissions. With DBO permissions, " +
+			n = append(n, Notice{Level: "warn", About: "use_service_account", Text: "Creating a SQL sign-in for the service account needs SA permissions. With DBO permissions, " +
 				"your SQL administrator must create the service account's login and make it an owner of the database beforehand."})
 		}
 		if c.UseSQLServer && c.SQLTrustCert {
-			n = append(n, Notice{"warn", "The SQL Server's certificate will not be validated. Use this only on a network you trust."})
+			n = append(n, Notice{Level: "warn", About: "sql_trust_cert", Text: "The SQL Server's certificate will not be validated. Use this only on a network you trust."})
 		}
 		return n
 	},

@@ -211,10 +211,10 @@ func connectEntraNotices(a *Answers) []Notice {
 		if c.SignedInAs != "" && !strings.HasSuffix(strings.ToLower(c.SignedInAs), ".onmicrosoft.com") {
 			msg += " You signed in as " + c.SignedInAs + ", which is not in your tenant's onmicrosoft.com domain."
 		}
-		n = append(n, Notice{"warn", msg})
+		n = append(n, Notice{Level: "warn", Text: msg, About: "entra-adfs"})
 	}
 	if t := c.Tenant; t != nil && len(t.VerifiedCustomDomains()) == 0 {
-		n = append(n, Notice{"warn", t.DisplayName + " has no verified domain besides " + t.InitialDomain + ": users will sign in as user@" + t.InitialDomain +
+		n = append(n, Notice{Level: "warn", About: "entra-domains", Text: t.DisplayName + " has no verified domain besides " + t.InitialDomain + ": users will sign in as user@" + t.InitialDomain +
 			" until you add and verify your domains." + ptaNoVerified(a)})
 	}
 	return n

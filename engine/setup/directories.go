@@ -170,7 +170,7 @@ var directoriesPage = Page{
 		var n []Notice
 		for _, fc := range a.Directories.Forests {
 			if fc.Security == SecurityInsecure {
-				n = append(n, Notice{"warn", fc.Forest + " is connected over plain LDAP. " + MsgInsecureShown})
+				n = append(n, Notice{Level: "warn", About: "forests", Text: fc.Forest + " is connected over plain LDAP: passwords and data cross the network unencrypted."})
 			}
 		}
 		return n

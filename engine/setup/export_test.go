@@ -91,7 +91,7 @@ func TestParseExportRefuses(t *testing.T) {
 			settings(m)["signIn"] = map[string]any{"method": MethodPHS}
 			settings(m)["features"].(map[string]any)["passwordHashSync"] = false
 		}), MsgPHSRequired},
-		{"legacy sync with writeback", edit(func(m map[string]any) { settings(m)["features"].(map[string]any)["legacySyncActive"] = true }), MsgLegacyWriteback},
+		{"legacy sync with writeback", edit(func(m map[string]any) { settings(m)["features"].(map[string]any)["legacySyncActive"] = true }), MsgLegacyChosen},
 		{"unknown group role", edit(func(m map[string]any) { groups(m)["auditors"] = "Auditors" }), `unknown sync group "auditors"`},
 		{"domain group", edit(func(m map[string]any) { groups(m)["admins"] = `CONTOSO\Admins` }), MsgGroupsLocal},
 		{"upn group", edit(func(m map[string]any) { groups(m)["browse"] = "browse@contoso.com" }), MsgGroupsLocal},

@@ -258,7 +258,7 @@ var extensionsPage = Page{
 		return v
 	},
 	Notices: func(a *Answers) []Notice {
-		return []Notice{{"info", MsgExtValueLimit}}
+		return []Notice{{Level: "info", Text: MsgExtValueLimit, PageOnly: true}}
 	},
 }
 

@@ -48,7 +48,10 @@ var FeatureList = []Feature{
 // Messages of the feature rules.
 const (
 	MsgLegacyWriteback = "If Azure AD Sync or Direct Synchronization (DirSync) are active, don't activate any writeback features."
-	MsgPHSRequired     = "Password hash synchronization is your sign-in method, so it stays selected."
+	// MsgLegacyChosen is the error on each writeback feature chosen while
+	// the seed's warning (at the Azure AD Sync or DirSync box) applies.
+	MsgLegacyChosen = "A writeback feature can't be chosen while Azure AD Sync or DirSync is active for this tenant."
+	MsgPHSRequired  = "Password hash synchronization is your sign-in method, so it stays selected."
 )
 
 func (f *Features) get(field string) *bool {
@@ -131,10 +134,12 @@ func validateFeatures(a *Answers) Errors {
 		e.Add("password_hash_sync", MsgPHSRequired)
 	}
 	if a.Features.LegacySyncActive {
+		// The seed's warning stands once, at the box that says Azure AD Sync
+		// or DirSync is active; each writeback feature chosen says why it
+		// is refused.
 		for _, ft := range FeatureList {
 			if ft.Writeback && a.Features.On(ft.Field) {
-				e.Add(ft.Field, MsgLegacyWriteback)
-				e.Add("", MsgLegacyWriteback)
+				e.Add(ft.Field, MsgLegacyChosen)
 			}
 		}
 	}
@@ -146,26 +151,26 @@ func featureNotices(a *Answers) []Notice {
 	f := a.Features
 	switch {
 	case a.SignIn.Federated() && f.PasswordHashSync:
-		n = append(n, Notice{"info", "With federation as the sign-in method, password hash synchronization is a backup option."})
+		n = append(n, Notice{Level: "info", About: "password_hash_sync", PageOnly: true, Text: "With federation as the sign-in method, password hash synchronization is a backup option."})
 	case a.SignIn.Method == MethodPTA && f.PasswordHashSync:
-		n = append(n, Notice{"info", "With pass-through authentication, password hash synchronization supports legacy clients and provides a backup."})
+		n = append(n, Notice{Level: "info", About: "password_hash_sync", PageOnly: true, Text: "With pass-through authentication, password hash synchronization supports legacy clients and provides a backup."})
 	}
 	if _, any := a.Directories.HasExchangeSchema(); f.GroupWriteback && !any {
-		n = append(n, Notice{"warn", "Group writeback is available only if you have Exchange in your on-premises Active Directory. " +
+		n = append(n, Notice{Level: "warn", About: "group_writeback", Text: "Group writeback is available only if you have Exchange in your on-premises Active Directory. " +
 			"hybridsync checks each forest's schema for the Exchange attributes when you connect your directories."})
 	}
 	if f.ExchangePublicFolders {
-		n = append(n, Notice{"info", "Syncing groups that contain public folders as members is not supported and results in a synchronization error."})
+		// The feature's description says it word for word.
+		n = append(n, Notice{Level: "info", ReadyOnly: true, Text: "Syncing groups that contain public folders as members is not supported and results in a synchronization error."})
 	}
 	if f.PasswordWriteback {
-		n = append(n, Notice{"info", "Microsoft Entra Connect 1.0.8641.0 and earlier relied on the retired Azure Access Control Service and " +
+		n = append(n, Notice{Level: "info", About: "password_writeback", PageOnly: true, Text: "Microsoft Entra Connect 1.0.8641.0 and earlier relied on the retired Azure Access Control Service and " +
 			"don't support password writeback: retire such a server before relying on password writeback here."})
 	}
 	if f.AppAttributeFiltering {
-		n = append(n, Notice{"warn", "Removing attributes can affect functionality."})
+		n = append(n, Notice{Level: "warn", About: "app_attribute_filtering", PageOnly: true, Text: "Removing attributes can affect functionality."})
 	}
-	if f.LegacySyncActive {
-		n = append(n, Notice{"warn", MsgLegacyWriteback})
-	}
+	// Azure AD Sync or DirSync active: the seed's warning is the description
+	// of that box, and each writeback feature chosen with it is an error.
 	return n
 }

@@ -90,7 +90,7 @@ var groupFilteringPage = Page{
 		if a.GroupFiltering.Mode != GroupModeGroup {
 			return nil
 		}
-		return []Notice{{"warn", MsgPilotOnly}, {"info", MsgNested}}
+		return []Notice{{Level: "warn", Text: MsgPilotOnly, ReadyOnly: true}, {Level: "info", Text: MsgNested, PageOnly: true}}
 	},
 }
 

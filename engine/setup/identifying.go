@@ -328,7 +328,7 @@ func resolveManaged(ctx context.Context, forests []ForestConn, ic identifyingChe
 		}
 		if domain != "" {
 			return AttrObjectGUID, "objectGUID is used: ms-DS-ConsistencyGuid is already populated on at least one user in " + domain +
-				" (forest " + fc.Forest + "), so another application may be using it, and Microsoft Entra Connect's selection logic leaves it alone.", nil
+				" (forest " + fc.Forest + "), so another application may be using it, and the sourceAnchor selection logic hybridsync applies leaves it alone.", nil
 		}
 		names = append(names, fc.Forest)
 	}
@@ -437,10 +437,10 @@ func identifyingNotices(a *Answers) []Notice {
 	var n []Notice
 	switch id.MatchingMode() {
 	case MatchMail:
-		n = append(n, Notice{"warn", "User objects whose mail attribute is unpopulated aren't synchronized to Microsoft Entra ID."})
+		n = append(n, Notice{Level: "warn", Text: "User objects whose mail attribute is unpopulated aren't synchronized to Microsoft Entra ID.", ReadyOnly: true})
 	case MatchAttribute:
 		if id.MatchingAttribute != "" {
-			n = append(n, Notice{"warn", "User objects whose " + id.MatchingAttribute + " attribute is unpopulated aren't synchronized to Microsoft Entra ID."})
+			n = append(n, Notice{Level: "warn", Text: "User objects whose " + id.MatchingAttribute + " attribute is unpopulated aren't synchronized to Microsoft Entra ID.", About: "matching_attribute"})
 		}
 	}
 	return n

@@ -96,3 +96,82 @@ func TestLimitationOf(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigureBlocked(t *testing.T) {
+	for method, want := range map[string]string{
+		MethodADFS: "can't configure federation with AD FS yet",
+		MethodPing: "can't configure federation with PingFederate yet",
+		MethodPHS:  "", MethodPTA: "", MethodNone: "",
+	} {
+		a := Defaults()
+		a.SignIn.Method = method
+		got := ConfigureBlocked(&a)
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q", method, got, want)
+		}
+		if got != "" && (!strings.HasPrefix(got, "Configure is not offered yet: ") || !strings.Contains(got, "User sign-in")) {
+			t.Errorf("%s: %q doesn't say what to do", method, got)
+		}
+		// The method's choice says so too.
+		if at := FederationNotBuilt(method); (want == "") != (at == "") || !strings.Contains(at, strings.TrimPrefix(want, "can't configure ")) {
+			t.Errorf("%s: at the choice %q", method, at)
+		}
+	}
+}
+
+func TestNotesByGroup(t *testing.T) {
+	a := Defaults()
+	a.SignIn = SignIn{Method: MethodPTA, SSO: true}
+	a.Features.PasswordWriteback, a.Features.AppAttributeFiltering = true, true
+	a.Directories.Forests = []ForestConn{{Forest: "corp.test", Security: SecurityInsecure}}
+	notes := NotesByGroup(&a)
+
+	limits := map[string][]string{}
+	for group, g := range notes {
+		for _, l := range g.Limits {
+			limits[group] = append(limits[group], l.ID)
+		}
+	}
+	want := map[string][]string{GroupSignIn: {LimitPTA, LimitSSO}, GroupFeatures: {LimitPHS, LimitPasswordWriteback}}
+	if !reflect.DeepEqual(limits, want) {
+		t.Errorf("limitations by group %v, want %v", limits, want)
+	}
+
+	// Each notice about a choice under its page's group; a page's advice
+	// (the attribute filtering caution, the backup note) stays on its page.
+	where := map[string]string{}
+	for group, g := range notes {
+		for _, n := range g.Notices {
+			if _, twice := where[n.Text]; twice {
+				t.Errorf("%q twice on Ready", n.Text)
+			}
+			where[n.Text] = group
+			if n.PageOnly || strings.Contains(n.Text, "Removing attributes") || strings.Contains(n.Text, "legacy clients") {
+				t.Errorf("a page's advice on Ready: %q", n.Text)
+			}
+		}
+	}
+	if where[a.Directories.Forests[0].Forest+" is connected over plain LDAP: passwords and data cross the network unencrypted."] != GroupDirectories {
+		t.Errorf("the plain LDAP warning is not under %s: %v", GroupDirectories, where)
+	}
+	// Every group named is a summary group.
+	titles := map[string]bool{}
+	for _, g := range Summary(a, "/data") {
+		titles[g.Title] = true
+	}
+	for group := range notes {
+		if !titles[group] {
+			t.Errorf("notes under %q, which Ready doesn't show", group)
+		}
+	}
+	for id := range summaryGroupOf {
+		if _, ok := PageByID(id); !ok {
+			t.Errorf("summaryGroupOf names no page %q", id)
+		}
+	}
+	for _, p := range Pages {
+		if _, ok := summaryGroupOf[p.ID]; !ok && p.Coming == "" && p.ID != PageExpress {
+			t.Errorf("%s: no summary group for its notices", p.ID)
+		}
+	}
+}

@@ -288,15 +288,16 @@ var ouFilteringPage = Page{
 		return e
 	},
 	Notices: func(a *Answers) []Notice {
-		n := []Notice{{"info", MsgGroupFilter}}
+		n := []Notice{{Level: "info", Text: MsgGroupFilter, PageOnly: true}}
 		for _, fc := range a.Directories.Forests {
 			ff := a.OUFiltering.Forests[fc.Forest]
 			for _, dn := range ff.Unreachable {
-				n = append(n, Notice{"warn", dn + ": " + MsgUnreachable})
+				// The forest's tree says it where the domain would be.
+				n = append(n, Notice{Level: "warn", Text: dn + ": " + MsgUnreachable, ReadyOnly: true})
 			}
 		}
 		if !a.OUFiltering.SyncNewOUs {
-			n = append(n, Notice{"info", MsgNewOUsOff})
+			n = append(n, Notice{Level: "info", Text: MsgNewOUsOff, About: "sync_new_ous"})
 		}
 		return n
 	},

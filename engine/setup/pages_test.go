@@ -113,21 +113,3 @@ func TestPageConditions(t *testing.T) {
 		t.Errorf("Neighbours of a hidden page = %q, %q", prev, next)
 	}
 }
-
-func TestComingTitles(t *testing.T) {
-	a := Defaults()
-	// Every page the default answers show is real now.
-	if got := ComingTitles(&a); len(got) != 0 {
-		t.Errorf("ComingTitles = %v", got)
-	}
-	// Microsoft Entra app and attribute filtering has its two pages now.
-	a.Features.AppAttributeFiltering = true
-	if got := ComingTitles(&a); len(got) != 0 {
-		t.Errorf("ComingTitles with app and attribute filtering = %v", got)
-	}
-	// Federation with AD FS still has pages to come.
-	a.SignIn.Method = MethodADFS
-	if got := ComingTitles(&a); len(got) != 5 || got[0] != "AD FS farm" {
-		t.Errorf("ComingTitles with AD FS = %v", got)
-	}
-}

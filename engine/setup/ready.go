@@ -17,18 +17,36 @@ var readyPage = Page{
 		a.Ready.StartSync = f.on("start_sync")
 	},
 	Validate: func(context.Context, *Answers, Checker) Errors { return Errors{} },
-	Notices: func(a *Answers) []Notice {
-		var n []Notice
-		if a.Ready.Staging {
-			n = append(n, Notice{"warn", "In staging mode the sync engine imports and synchronizes data as normal, but exports no data to " +
-				"Microsoft Entra ID or Active Directory. Password hash synchronization and password writeback are disabled."})
-		}
-		if a.SignIn.Federated() {
-			n = append(n, Notice{"info", "You configured federation: make sure name resolution for the federation servers is configured before you continue."})
-		}
-		return n
-	},
+	// Staging mode is explained at its checkbox (StagingText), and the
+	// federation note would ask to prepare for a Configure that is not
+	// offered yet (ConfigureBlocked): this page has no notices of its own.
 }
+
+// ConfigureBlocked says why Configure is not offered for these answers, or ""
+// when it is. Federation (AD FS, PingFederate) is built in a later release:
+// until then its pages collect nothing, and Configure would apply a
+// configuration whose users can't sign in as chosen.
+func ConfigureBlocked(a *Answers) string {
+	server := federationServer[a.SignIn.Method]
+	if server == "" {
+		return ""
+	}
+	return "Configure is not offered yet: hybridsync can't configure federation with " + server + " yet. " +
+		"Choose another sign-in method on User sign-in, or wait for the hybridsync release that configures federation."
+}
+
+// FederationNotBuilt says at a federation method's choice that it can't be
+// configured yet ("" for the other methods).
+func FederationNotBuilt(method string) string {
+	server := federationServer[method]
+	if server == "" {
+		return ""
+	}
+	return "hybridsync can't configure federation with " + server + " yet: its pages are still to come, and Ready to configure " +
+		"doesn't offer Configure while it is chosen."
+}
+
+var federationServer = map[string]string{MethodADFS: "AD FS", MethodPing: "PingFederate"}
 
 // StagingText explains staging mode, as the seed does.
 const StagingText = "When you enable staging mode, the sync engine imports and synchronizes data as normal, but it exports no data " +

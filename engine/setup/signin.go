@@ -6,6 +6,9 @@ import "context"
 type SignIn struct {
 	Method string `json:"method"`
 	SSO    bool   `json:"sso"`
+	// SSOCleared: Enable single sign-on was ticked with Federation with AD
+	// FS, and cleared (MsgSSOCleared).
+	SSOCleared bool `json:"ssoCleared,omitempty"`
 }
 
 // Sign-in methods, in the seed's order.
@@ -46,6 +49,7 @@ const (
 	MsgSSOUnavailableADFS = "For AD FS customers, this option is unavailable. AD FS already offers the same level of single sign-on."
 	MsgSSOOnlyPHSPTA      = "Single sign-on is available only with password hash synchronization or pass-through authentication."
 	MsgChooseMethod       = "Choose how your users will sign in."
+	MsgSSOCleared         = "Enable single sign-on was cleared because you chose Federation with AD FS."
 )
 
 // Federated reports whether the method federates sign-in to an on-premises server.
@@ -63,6 +67,13 @@ var signInPage = Page{
 	Bind: func(a *Answers, f Form) {
 		a.SignIn.Method = f.str("method")
 		a.SignIn.SSO = f.on("sso")
+		// The seed offers no single sign-on with AD FS (it already offers
+		// the same): the box is cleared, and a note says so, rather than
+		// refusing the page.
+		a.SignIn.SSOCleared = a.SignIn.Method == MethodADFS && a.SignIn.SSO
+		if a.SignIn.SSOCleared {
+			a.SignIn.SSO = false
+		}
 		// Password hash sync as the sign-in method is the feature itself.
 		if a.SignIn.Method == MethodPHS {
 			a.Features.PasswordHashSync = true
@@ -70,8 +81,10 @@ var signInPage = Page{
 	},
 	Validate: func(_ context.Context, a *Answers, _ Checker) Errors { return validateSignIn(a.SignIn) },
 	Notices: func(a *Answers) []Notice {
-		if a.SignIn.Method == MethodADFS {
-			return []Notice{{"info", "On Connect to Microsoft Entra ID, don't sign in with an account that's in a domain you plan to enable for federation."}}
+		// Connect to Microsoft Entra ID says what AD FS means for the
+		// account signed in with there (MsgEntraADFS), where it matters.
+		if a.SignIn.Method == MethodADFS && a.SignIn.SSOCleared {
+			return []Notice{{Level: "info", About: "sso", Text: MsgSSOCleared}}
 		}
 		return nil
 	},

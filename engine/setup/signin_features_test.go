@@ -18,7 +18,7 @@ func TestSignInValidation(t *testing.T) {
 		{MethodPHS, true, "", ""},
 		{MethodPTA, true, "", ""},
 		{MethodADFS, false, "", ""},
-		{MethodADFS, true, "sso", MsgSSOUnavailableADFS},
+		{MethodADFS, true, "", ""}, // cleared, with a note (TestSignInADFSClearsSSO)
 		{MethodPing, true, "sso", MsgSSOOnlyPHSPTA},
 		{MethodNone, true, "sso", MsgSSOOnlyPHSPTA},
 		{MethodNone, false, "", ""},
@@ -43,6 +43,10 @@ func TestSignInValidation(t *testing.T) {
 			t.Errorf("%s sso=%v: %s = %q, want %q", tt.method, tt.sso, tt.field, errs[tt.field], tt.msg)
 		}
 	}
+	// A settings file or an old saved state that holds both is refused.
+	if errs := validateSignIn(SignIn{Method: MethodADFS, SSO: true}); errs["sso"] != MsgSSOUnavailableADFS {
+		t.Errorf("AD FS with single sign-on, not bound from the page: %v", errs)
+	}
 	if MsgSSOUnavailableADFS != "For AD FS customers, this option is unavailable. AD FS already offers the same level of single sign-on." {
 		t.Error("the AD FS message no longer matches the seed word for word")
 	}
@@ -60,8 +64,28 @@ func TestSignInBindForcesPHSFeature(t *testing.T) {
 	if a.Features.PasswordHashSync {
 		t.Error("pass-through selected password hash sync")
 	}
-	if n := signInPage.Notices(&Answers{SignIn: SignIn{Method: MethodADFS}}); len(n) != 1 || !strings.Contains(n[0].Text, "federation") {
-		t.Errorf("AD FS notice: %v", n)
+}
+
+// With AD FS, Enable single sign-on is cleared with a note, not refused.
+func TestSignInADFSClearsSSO(t *testing.T) {
+	a := Defaults()
+	signInPage.Bind(&a, form("method", MethodADFS, "sso", "on"))
+	if a.SignIn.SSO || !a.SignIn.SSOCleared {
+		t.Fatalf("AD FS with single sign-on: %+v", a.SignIn)
+	}
+	if errs := signInPage.Validate(context.Background(), &a, nil); len(errs) != 0 {
+		t.Errorf("AD FS with single sign-on refused: %v", errs)
+	}
+	if n := signInPage.Notices(&a); len(n) != 1 || n[0].Text != MsgSSOCleared || n[0].About != "sso" {
+		t.Errorf("notices %+v, want the note at single sign-on", n)
+	}
+	// Without the box ticked, or with another method, there is nothing to say.
+	for _, f := range []Form{form("method", MethodADFS), form("method", MethodPTA, "sso", "on")} {
+		a := Defaults()
+		signInPage.Bind(&a, f)
+		if a.SignIn.SSOCleared || len(signInPage.Notices(&a)) != 0 {
+			t.Errorf("%v: %+v, notices %v", f.Values, a.SignIn, signInPage.Notices(&a))
+		}
 	}
 }
 
@@ -99,20 +123,15 @@ func TestFeaturesValidation(t *testing.T) {
 			errs := featuresPage.Validate(context.Background(), &a, nil)
 			var got []string
 			for _, f := range errs.Fields() {
-				if f != "" {
-					got = append(got, f)
-				}
-				if errs[f] != MsgLegacyWriteback {
+				got = append(got, f)
+				if errs[f] != MsgLegacyChosen {
 					t.Errorf("%s: %q", f, errs[f])
 				}
 			}
 			want := append([]string(nil), tt.wantErr...)
 			sortStrings(want)
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("error fields %v, want %v", got, want)
-			}
-			if (len(want) > 0) != (errs[""] == MsgLegacyWriteback) {
-				t.Errorf("page error %q", errs[""])
+				t.Errorf("error fields %v, want %v (the seed's warning stands once, at its box: no page error repeats it)", got, want)
 			}
 		})
 	}
@@ -187,13 +206,17 @@ func TestFeaturesRequiresAndNotices(t *testing.T) {
 		{Features{ExchangePublicFolders: true}, "public folders"},
 		{Features{PasswordWriteback: true}, "1.0.8641.0"},
 		{Features{AppAttributeFiltering: true}, "Removing attributes"},
-		{Features{LegacySyncActive: true}, MsgLegacyWriteback},
 	}
 	for _, tt := range noticeTests {
 		n := featureNotices(&Answers{Features: tt.f})
 		if len(n) != 1 || !strings.Contains(n[0].Text, tt.want) {
 			t.Errorf("%+v: notices %v, want one with %q", tt.f, n, tt.want)
 		}
+	}
+	// Azure AD Sync or DirSync active: the seed's warning is its box's
+	// description, not a notice as well.
+	if n := featureNotices(&Answers{Features: Features{LegacySyncActive: true, PasswordWriteback: true}}); len(n) != 1 || strings.Contains(n[0].Text, "DirSync") {
+		t.Errorf("notices with Azure AD Sync or DirSync active: %v", n)
 	}
 }
 

@@ -27,6 +27,9 @@ type SignInConfig struct {
 	// ReadAt is when the list was read (RFC 3339, UTC): the oldest of its
 	// forests' reads.
 	ReadAt string `json:"readAt,omitempty"`
+	// SamplesOf is the attribute whose sample values were asked for (Show
+	// sample values); the page shows them while that attribute is chosen.
+	SamplesOf string `json:"samplesOf,omitempty"`
 }
 
 // UPNSuffix is one UPN suffix of a forest.
@@ -86,6 +89,9 @@ type signInConfigChecker interface {
 	SignInUPNSuffixes(ctx context.Context, fc ForestConn) (domains, suffixes []string, err error)
 	// SchemaAttributes reads a forest's attributeSchema objects.
 	SchemaAttributes(ctx context.Context, fc ForestConn) ([]directory.Attribute, error)
+	// UserAttributes reads which attributes a user object may have (lower-case
+	// names; see UserClassAttributes).
+	UserAttributes(ctx context.Context, fc ForestConn) (map[string]bool, error)
 	// SampleValues reads up to n values of attr under the forest's root.
 	SampleValues(ctx context.Context, fc ForestConn, attr string, n int) ([]string, error)
 }
@@ -100,6 +106,9 @@ var signInConfigPage = Page{
 			attr = AttributeUPN
 		}
 		a.SignInConfig.Attribute = attr
+		if !strings.EqualFold(a.SignInConfig.SamplesOf, attr) {
+			a.SignInConfig.SamplesOf = "" // another attribute: its samples are asked for again
+		}
 		a.SignInConfig.Suffixes, a.SignInConfig.ReadAt = currentSuffixes(a.SignInConfig, a.Directories.Forests)
 	},
 	Validate: func(ctx context.Context, a *Answers, chk Checker) Errors {
@@ -329,33 +338,95 @@ func dnsLabel(l string) bool {
 // --- The sign-in attribute.
 
 // stringSyntaxes are the attributeSyntax OIDs of text a user can sign in with:
-// case-sensitive, case-insensitive, printable/IA5 and Unicode strings.
+// case-sensitive, case-insensitive, printable/IA5 and Unicode strings (a
+// printable string, though, can't hold the at sign: see attributeProblem).
 var stringSyntaxes = map[string]bool{"2.5.5.3": true, "2.5.5.4": true, "2.5.5.5": true, "2.5.5.12": true}
 
+// omPrintableString is the oMSyntax of 2.5.5.5 as PrintableString, whose
+// character set has no at sign (2.5.5.5 with oMSyntax 22 is IA5, which has).
+const omPrintableString = 19
+
+// SignInSchema is one forest's schema as the sign-in attribute sees it.
+type SignInSchema struct {
+	Attributes []directory.Attribute
+	// User are the attributes a user object may have (lower-case names), see
+	// UserClassAttributes.
+	User map[string]bool
+}
+
+// SchemaClass is one classSchema object of a forest's schema.
+type SchemaClass struct {
+	Name       string   // lDAPDisplayName
+	SubClassOf string   // its superclass (top is its own)
+	Auxiliary  []string // auxiliaryClass and systemAuxiliaryClass
+	Attributes []string // mayContain, systemMayContain, mustContain, systemMustContain
+}
+
+// UserClassAttributes are the attributes (lower-case names) an object of
+// class user may have: those of user, of its superclasses and of their
+// auxiliary classes (and theirs), as Active Directory allows them.
+func UserClassAttributes(classes []SchemaClass) map[string]bool {
+	byName := map[string]SchemaClass{}
+	for _, c := range classes {
+		byName[strings.ToLower(c.Name)] = c
+	}
+	out, seen := map[string]bool{}, map[string]bool{}
+	var visit func(name string)
+	visit = func(name string) {
+		k := strings.ToLower(name)
+		if k == "" || seen[k] {
+			return
+		}
+		seen[k] = true
+		c, ok := byName[k]
+		if !ok {
+			return
+		}
+		for _, at := range c.Attributes {
+			out[strings.ToLower(at)] = true
+		}
+		for _, aux := range c.Auxiliary {
+			visit(aux)
+		}
+		visit(c.SubClassOf)
+	}
+	visit("user")
+	return out
+}
+
 // attributeProblem says why one forest's definition of an attribute can't be
-// the sign-in attribute, or "".
-func attributeProblem(at directory.Attribute) string {
+// the sign-in attribute, or "". The sign-in ID is a user's, an address of the
+// form user@contoso.com (RFC 822), and in Active Directory the attribute
+// can't be multivalued.
+func attributeProblem(at directory.Attribute, user map[string]bool) string {
 	switch {
+	case !user[strings.ToLower(at.Name)]:
+		return at.Name + " is not an attribute of user objects, so it can't hold your users' sign-in IDs."
 	case !at.SingleValued:
 		return at.Name + " is multivalued in Active Directory: the sign-in attribute can't be multivalued, even if it has only a single value."
 	case at.SystemOnly:
 		return at.Name + " is system-only: only Active Directory itself sets it, so it can't hold your users' sign-in IDs."
+	case at.SearchFlags&confidentialFlag != 0:
+		return at.Name + " is confidential in Active Directory: only accounts given extra rights can read it, so it can't hold your users' sign-in IDs."
 	case !stringSyntaxes[at.Syntax]:
 		return at.Name + " is not a string attribute (it is " + at.Type + "): the sign-in ID is an address such as user@contoso.com."
+	case at.Syntax == "2.5.5.5" && at.OMSyntax == omPrintableString:
+		return at.Name + " is a printable string, which can't hold the at sign (@) of an address such as user@contoso.com."
 	}
 	return ""
 }
 
 // AlternateIDs lists the attributes offered as an alternate ID: the
-// single-valued, non-system-only string attributes of the forests' schemas,
-// each once (by name, case-insensitively), sorted; an attribute that fails in
-// any forest that defines it is left out. userPrincipalName itself is not in it.
-func AlternateIDs(schemas ...[]directory.Attribute) []string {
+// single-valued string attributes of user objects that can hold an address
+// (not system-only, not confidential) in the forests' schemas, each once (by
+// name, case-insensitively), sorted; an attribute that fails in any forest
+// that defines it is left out. userPrincipalName itself is not in it.
+func AlternateIDs(schemas ...SignInSchema) []string {
 	ok, name := map[string]bool{}, map[string]string{}
 	for _, schema := range schemas {
-		for _, at := range schema {
+		for _, at := range schema.Attributes {
 			k := strings.ToLower(at.Name)
-			good := attributeProblem(at) == ""
+			good := attributeProblem(at, schema.User) == ""
 			if prev, seen := ok[k]; seen {
 				good = good && prev
 			} else {
@@ -376,7 +447,7 @@ func AlternateIDs(schemas ...[]directory.Attribute) []string {
 
 // CheckAlternateID says why attr can't be the sign-in attribute given the
 // forests' schemas, or "" when it is one of AlternateIDs (or userPrincipalName).
-func CheckAlternateID(attr string, schemas ...[]directory.Attribute) string {
+func CheckAlternateID(attr string, schemas ...SignInSchema) string {
 	if strings.EqualFold(attr, AttributeUPN) {
 		return ""
 	}
@@ -385,10 +456,10 @@ func CheckAlternateID(attr string, schemas ...[]directory.Attribute) string {
 	}
 	found := false
 	for _, schema := range schemas {
-		for _, at := range schema {
+		for _, at := range schema.Attributes {
 			if strings.EqualFold(at.Name, attr) {
 				found = true
-				if msg := attributeProblem(at); msg != "" {
+				if msg := attributeProblem(at, schema.User); msg != "" {
 					return msg
 				}
 			}
@@ -427,15 +498,28 @@ func validateSignInAttribute(ctx context.Context, a *Answers, chk Checker) strin
 	if !ok {
 		return MsgNoSchema
 	}
-	var schemas [][]directory.Attribute
+	var schemas []SignInSchema
 	for _, fc := range a.Directories.Forests {
-		schema, err := sc.SchemaAttributes(ctx, fc)
+		schema, err := readSignInSchema(ctx, sc, fc)
 		if err != nil {
 			return fc.Forest + ": " + CheckMessage(err)
 		}
 		schemas = append(schemas, schema)
 	}
 	return CheckAlternateID(attr, schemas...)
+}
+
+// readSignInSchema reads a forest's attributes and those of its user class.
+func readSignInSchema(ctx context.Context, sc signInConfigChecker, fc ForestConn) (SignInSchema, error) {
+	attrs, err := sc.SchemaAttributes(ctx, fc)
+	if err != nil {
+		return SignInSchema{}, err
+	}
+	user, err := sc.UserAttributes(ctx, fc)
+	if err != nil {
+		return SignInSchema{}, err
+	}
+	return SignInSchema{Attributes: attrs, User: user}, nil
 }
 
 // CheckRFC822 says why a value is not an RFC 822 addr-spec — a bare address
@@ -475,8 +559,10 @@ type SignInConfigView struct {
 	ReadAt   string
 	// AlternateIDs are the attributes offered besides userPrincipalName.
 	AlternateIDs []string
-	// Samples are values of the chosen alternate ID, read from the forests.
-	Samples []Sample
+	// SamplesOf is the attribute whose sample values are shown ("" when
+	// none were asked for), and Samples are its values, read from the forests.
+	SamplesOf string
+	Samples   []Sample
 	// Errors say which forests could not be read, and why.
 	Errors          []string
 	TenantConnected bool
@@ -499,8 +585,9 @@ type Sample struct {
 }
 
 // LoadSignInConfig reads what the page shows: the suffix list (as last read),
-// the alternate IDs the forests' schemas offer and, with an alternate ID
-// chosen, sample values of it from every forest.
+// the alternate IDs the forests' schemas offer and, once asked for (Show
+// sample values), sample values of the chosen attribute — userPrincipalName
+// or an alternate ID the forests offer — from every forest.
 func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfigView {
 	s := &a.SignInConfig
 	s.Suffixes, s.ReadAt = currentSuffixes(*s, a.Directories.Forests)
@@ -513,9 +600,9 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	if !ok {
 		return v
 	}
-	var schemas [][]directory.Attribute
+	var schemas []SignInSchema
 	for _, fc := range a.Directories.Forests {
-		schema, err := sc.SchemaAttributes(ctx, fc)
+		schema, err := readSignInSchema(ctx, sc, fc)
 		if err != nil {
 			v.Errors = append(v.Errors, fc.Forest+": "+CheckMessage(err))
 			continue
@@ -524,9 +611,11 @@ func LoadSignInConfig(ctx context.Context, a *Answers, chk Checker) SignInConfig
 	}
 	v.AlternateIDs = AlternateIDs(schemas...)
 	attr := s.SignInAttribute()
-	if !s.AlternateID() || !slices.ContainsFunc(v.AlternateIDs, func(n string) bool { return strings.EqualFold(n, attr) }) {
+	offered := !s.AlternateID() || slices.ContainsFunc(v.AlternateIDs, func(n string) bool { return strings.EqualFold(n, attr) })
+	if !offered || !strings.EqualFold(s.SamplesOf, attr) {
 		return v
 	}
+	v.SamplesOf = attr
 	for _, fc := range a.Directories.Forests {
 		vals, err := sc.SampleValues(ctx, fc, attr, sampleCount)
 		if err != nil {
@@ -582,10 +671,14 @@ func actSignInConfig(ctx context.Context, a *Answers, action string, _ Form, chk
 		return e
 	case ActionShowSamples:
 		// Bind kept the chosen attribute; the page shows its samples when it
-		// is one the forests offer, and says why not otherwise.
+		// is userPrincipalName or one the forests offer, and says why not
+		// otherwise.
+		a.SignInConfig.SamplesOf = ""
 		if msg := validateSignInAttribute(ctx, a, chk); msg != "" {
 			e.Add("attribute", msg)
+			return e
 		}
+		a.SignInConfig.SamplesOf = a.SignInConfig.SignInAttribute()
 		return e
 	}
 	return Errors{"": "This page has no such button. Reload the page and try again."}
@@ -601,13 +694,13 @@ func signInConfigNotices(a *Answers) []Notice {
 		}
 	}
 	if len(bad) > 0 {
-		n = append(n, Notice{"warn", "Not routable: " + strings.Join(bad, ", ") + ". " + MsgNonRoutable})
+		n = append(n, Notice{Level: "warn", About: "suffixes", Text: "Not routable: " + strings.Join(bad, ", ") + ". " + MsgNonRoutable})
 	}
 	if a.SignInConfig.AlternateID() {
-		n = append(n, Notice{"warn", MsgAlternateID})
+		n = append(n, Notice{Level: "warn", Text: MsgAlternateID, About: "attribute"})
 	}
 	if _, warning := verifiedDomainRule(a); warning != "" {
-		n = append(n, Notice{"warn", warning})
+		n = append(n, Notice{Level: "warn", Text: warning, About: "suffixes"})
 	}
 	return n
 }

@@ -76,23 +76,58 @@ func TestCheckRFC822(t *testing.T) {
 	}
 }
 
-// signInTestSchema is a small schema: mail and employeeID are fine; proxyAddresses is
-// multivalued; objectGUID is binary; whenCreated system-only.
-var signInTestSchema = []directory.Attribute{
+// signInTestAttrs is a small schema: mail and employeeID are fine;
+// proxyAddresses is multivalued; objectGUID is binary; whenCreated
+// system-only; msFVE-RecoveryPassword a confidential string of BitLocker
+// recovery objects, not of users; employeeNumber not a user's here;
+// postalAddress a printable string; msDS-Secret a user's confidential string.
+var signInTestAttrs = []directory.Attribute{
 	{Name: "userPrincipalName", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true},
 	{Name: "mail", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true},
 	{Name: "employeeID", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true},
 	{Name: "proxyAddresses", Syntax: "2.5.5.12", Type: "String (Unicode)"},
 	{Name: "objectGUID", Syntax: "2.5.5.10", Type: "Binary", SingleValued: true},
 	{Name: "whenCreated", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true, SystemOnly: true},
+	{Name: "msFVE-RecoveryPassword", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true, SearchFlags: 0x298},
+	{Name: "employeeNumber", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true},
+	{Name: "postalAddress", Syntax: "2.5.5.5", OMSyntax: 19, Type: "String (printable)", SingleValued: true},
+	{Name: "msDS-Secret", Syntax: "2.5.5.12", Type: "String (Unicode)", SingleValued: true, SearchFlags: 0x80},
+}
+
+// signInTestClasses: user is an organizationalPerson, which is a person,
+// which is top; user has the auxiliary class mailRecipient (mail) and
+// msFVE-RecoveryInformation is a class of its own.
+var signInTestClasses = []SchemaClass{
+	{Name: "top", SubClassOf: "top", Attributes: []string{"objectClass", "objectGUID", "whenCreated"}},
+	{Name: "person", SubClassOf: "top", Attributes: []string{"cn"}},
+	{Name: "organizationalPerson", SubClassOf: "person", Attributes: []string{"postalAddress"}},
+	{Name: "user", SubClassOf: "organizationalPerson", Auxiliary: []string{"mailRecipient"},
+		Attributes: []string{"userPrincipalName", "employeeID", "proxyAddresses", "msDS-Secret"}},
+	{Name: "mailRecipient", SubClassOf: "top", Attributes: []string{"mail"}},
+	{Name: "msFVE-RecoveryInformation", SubClassOf: "top", Attributes: []string{"msFVE-RecoveryPassword"}},
+	{Name: "contact", SubClassOf: "organizationalPerson", Attributes: []string{"employeeNumber"}},
+}
+
+var signInTestSchema = SignInSchema{Attributes: signInTestAttrs, User: UserClassAttributes(signInTestClasses)}
+
+func TestUserClassAttributes(t *testing.T) {
+	user := UserClassAttributes(signInTestClasses)
+	for name, want := range map[string]bool{
+		"userprincipalname": true, "mail": true, "cn": true, "postaladdress": true, "objectguid": true,
+		"msfve-recoverypassword": false, "employeenumber": false,
+	} {
+		if user[name] != want {
+			t.Errorf("%s: a user's = %v, want %v", name, user[name], want)
+		}
+	}
 }
 
 func TestAlternateIDs(t *testing.T) {
-	other := []directory.Attribute{
+	other := SignInSchema{Attributes: []directory.Attribute{
 		{Name: "Mail", Syntax: "2.5.5.12", SingleValued: true},
 		{Name: "extensionAttribute1", Syntax: "2.5.5.12", SingleValued: true},
 		{Name: "employeeID", Syntax: "2.5.5.12"}, // multivalued here: not offered at all
-	}
+	}, User: map[string]bool{"mail": true, "extensionattribute1": true, "employeeid": true}}
 	got := strings.Join(AlternateIDs(signInTestSchema, other), ",")
 	if got != "extensionAttribute1,mail" {
 		t.Errorf("AlternateIDs = %s", got)
@@ -113,6 +148,10 @@ func TestCheckAlternateID(t *testing.T) {
 		{"proxyAddresses", "can't be multivalued"},
 		{"objectGUID", "not a string attribute"},
 		{"whenCreated", "system-only"},
+		{"msFVE-RecoveryPassword", "not an attribute of user objects"},
+		{"employeeNumber", "not an attribute of user objects"},
+		{"postalAddress", "can't hold the at sign"},
+		{"msDS-Secret", "confidential"},
 		{"nosuchAttribute", "not an attribute of your forests' schema"},
 		{"mail)(cn=*", "not an attribute name"},
 		{"1mail", "not an attribute name"},
@@ -129,7 +168,7 @@ func TestCheckAlternateID(t *testing.T) {
 // know fails as an unreachable one does.
 type signInChecker struct {
 	Checker
-	schema  []directory.Attribute
+	schema  SignInSchema
 	samples map[string][]string
 	domains map[string][]string
 	upn     map[string][]string
@@ -149,7 +188,14 @@ func (c signInChecker) SchemaAttributes(_ context.Context, fc ForestConn) ([]dir
 	if _, ok := c.domains[fc.Forest]; !ok {
 		return nil, errSignInUnreachable
 	}
-	return c.schema, nil
+	return c.schema.Attributes, nil
+}
+
+func (c signInChecker) UserAttributes(_ context.Context, fc ForestConn) (map[string]bool, error) {
+	if _, ok := c.domains[fc.Forest]; !ok {
+		return nil, errSignInUnreachable
+	}
+	return c.schema.User, nil
 }
 
 func (c signInChecker) SampleValues(_ context.Context, fc ForestConn, attr string, n int) ([]string, error) {
@@ -174,7 +220,7 @@ func TestSignInConfigPage(t *testing.T) {
 	ctx := context.Background()
 	chk := signInChecker{
 		schema:  signInTestSchema,
-		samples: map[string][]string{"mail": {"jane@contoso.com", "Jane <jane@contoso.com>"}},
+		samples: map[string][]string{"mail": {"jane@contoso.com", "Jane <jane@contoso.com>"}, "userPrincipalName": {"jane@corp.test"}},
 		domains: map[string][]string{"corp.test": {"corp.test"}},
 		upn:     map[string][]string{"corp.test": {"corp.example.com", "contoso.local", "new.example.org"}},
 	}
@@ -284,8 +330,15 @@ func TestSignInConfigPage(t *testing.T) {
 		if strings.Join(v.AlternateIDs, ",") != "employeeID,mail" {
 			t.Errorf("offered %v", v.AlternateIDs)
 		}
-		if len(v.Samples) != 2 || v.Samples[0].Problem != "" || v.Samples[1].Problem == "" {
-			t.Errorf("samples %+v", v.Samples)
+		if len(v.Samples) != 0 || v.SamplesOf != "" {
+			t.Errorf("samples shown before they were asked for: %+v", v.Samples)
+		}
+		if errs := signInConfigPage.Act(ctx, &a, ActionShowSamples, Form{}, chk); len(errs) != 0 {
+			t.Fatalf("show samples of mail: %v", errs)
+		}
+		v = LoadSignInConfig(ctx, &a, chk)
+		if v.SamplesOf != "mail" || len(v.Samples) != 2 || v.Samples[0].Problem != "" || v.Samples[1].Problem == "" {
+			t.Errorf("samples of %q: %+v", v.SamplesOf, v.Samples)
 		}
 		warned := false
 		for _, n := range signInConfigPage.Notices(&a) {
@@ -305,6 +358,30 @@ func TestSignInConfigPage(t *testing.T) {
 		}
 		if errs := signInConfigPage.Act(ctx, &a, ActionShowSamples, Form{}, chk); !strings.Contains(errs["attribute"], "multivalued") {
 			t.Errorf("show samples of proxyAddresses: %v", errs)
+		}
+		if v := LoadSignInConfig(ctx, &a, chk); len(v.Samples) != 0 {
+			t.Errorf("samples of a refused attribute after Show sample values: %+v", v.Samples)
+		}
+	})
+
+	t.Run("sample values of userPrincipalName", func(t *testing.T) {
+		a := signInCorpAnswers()
+		bind(&a, url.Values{"attribute": {AttributeUPN}})
+		if errs := signInConfigPage.Act(ctx, &a, ActionShowSamples, Form{}, chk); len(errs) != 0 {
+			t.Fatalf("show samples of userPrincipalName: %v", errs)
+		}
+		v := LoadSignInConfig(ctx, &a, chk)
+		if v.SamplesOf != AttributeUPN || len(v.Samples) != 1 || v.Samples[0].Value != "jane@corp.test" || v.Samples[0].Problem != "" {
+			t.Errorf("samples of %q: %+v", v.SamplesOf, v.Samples)
+		}
+		// They stay while userPrincipalName stays chosen, and go with another.
+		bind(&a, url.Values{"attribute": {AttributeUPN}})
+		if v := LoadSignInConfig(ctx, &a, chk); v.SamplesOf != AttributeUPN {
+			t.Errorf("samples gone after a Bind of the same attribute")
+		}
+		bind(&a, url.Values{"attribute": {"mail"}})
+		if v := LoadSignInConfig(ctx, &a, chk); v.SamplesOf != "" || len(v.Samples) != 0 {
+			t.Errorf("samples of userPrincipalName shown with mail chosen: %+v", v.Samples)
 		}
 	})
 

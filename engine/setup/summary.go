@@ -7,6 +7,16 @@ import (
 	"github.com/hybridsync/hybridsync/engine/auth"
 )
 
+// Titles of the summary groups.
+const (
+	GroupComponents  = "Install required components"
+	GroupSignIn      = "User sign-in"
+	GroupTenant      = "Microsoft Entra ID"
+	GroupDirectories = "Connect your directories"
+	GroupFeatures    = "Optional features"
+	GroupConfigure   = "Configure"
+)
+
 // SummaryGroup is one page's answers, in words.
 type SummaryGroup struct {
 	Title string
@@ -25,7 +35,7 @@ func yesNo(b bool) string {
 // Summary describes every choice, for Ready to configure and the configuration view.
 func Summary(a Answers, dataDir string) []SummaryGroup {
 	c := a.Components
-	comp := SummaryGroup{Title: "Install required components"}
+	comp := SummaryGroup{Title: GroupComponents}
 	comp.Rows = append(comp.Rows, SummaryRow{"Database", c.Describe(dataDir)})
 	if c.UseSQLServer {
 		comp.Rows = append(comp.Rows, SummaryRow{"SQL login", c.SQLLogin})
@@ -48,14 +58,14 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		comp.Rows = append(comp.Rows, SummaryRow{"Imported settings", c.Imported.FileName + " (exported " + c.Imported.ExportedAt + " by " + c.Imported.ExportedBy + ")"})
 	}
 
-	signIn := SummaryGroup{Title: "User sign-in", Rows: []SummaryRow{
+	signIn := SummaryGroup{Title: GroupSignIn, Rows: []SummaryRow{
 		{"Sign-in method", MethodLabel(a.SignIn.Method)},
 		{"Single sign-on", yesNo(a.SignIn.SSOApplies())},
 	}}
 
-	tenant := SummaryGroup{Title: "Microsoft Entra ID", Rows: summarizeConnectEntra(a)}
+	tenant := SummaryGroup{Title: GroupTenant, Rows: summarizeConnectEntra(a)}
 
-	dirs := SummaryGroup{Title: "Connect your directories"}
+	dirs := SummaryGroup{Title: GroupDirectories}
 	for _, fc := range a.Directories.Forests {
 		acct := fc.ConnectorUser + " (existing account)"
 		if fc.Account == AccountCreate {
@@ -101,7 +111,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 	if len(on) == 0 {
 		on = []string{"None"}
 	}
-	feat := SummaryGroup{Title: "Optional features", Rows: []SummaryRow{{"Features", strings.Join(on, ", ")}}}
+	feat := SummaryGroup{Title: GroupFeatures, Rows: []SummaryRow{{"Features", strings.Join(on, ", ")}}}
 	if len(a.Features.Requires) > 0 {
 		feat.Rows = append(feat.Rows, SummaryRow{"Needs", "Exchange schema in Active Directory (checked when you connect your directories)"})
 	}
@@ -112,20 +122,67 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		feat.Rows = append(feat.Rows, SummaryRow{"Azure AD Sync or DirSync active", "Yes"})
 	}
 
-	ready := SummaryGroup{Title: "Configure", Rows: []SummaryRow{
+	ready := SummaryGroup{Title: GroupConfigure, Rows: []SummaryRow{
 		{"Staging mode", yesNo(a.Ready.Staging)},
 		{"Start synchronization when configuration completes", yesNo(a.Ready.StartSync)},
 	}}
 	return []SummaryGroup{comp, signIn, tenant, dirs, feat, ready}
 }
 
-// ComingTitles lists the visible pages whose capability is still to come.
-func ComingTitles(a *Answers) []string {
-	var out []string
+// summaryGroupOf is the summary group that sums up each page's answers.
+var summaryGroupOf = map[string]string{
+	PageComponents:         GroupComponents,
+	PageSignIn:             GroupSignIn,
+	PageConnectEntra:       GroupTenant,
+	PageDirectories:        GroupDirectories,
+	PageSignInConfig:       GroupDirectories,
+	PageOUFiltering:        GroupDirectories,
+	PageIdentifying:        GroupDirectories,
+	PageGroupFiltering:     GroupDirectories,
+	PageFeatures:           GroupFeatures,
+	PageAppFiltering:       GroupFeatures,
+	PageAttributeFiltering: GroupFeatures,
+	PageExtensions:         GroupFeatures,
+	PageSSO:                GroupFeatures,
+	PageReady:              GroupConfigure,
+}
+
+// GroupNotes are what Ready to configure shows under one summary group: the
+// notices of the pages it sums up, and the limitations of the options chosen
+// on them.
+type GroupNotes struct {
+	Notices []Notice
+	Limits  []Limitation
+}
+
+// NotesByGroup gathers, by summary group title, the notices of every visible
+// page that are about its choices (not a page's advice, PageOnly) and the
+// limitations of the chosen options.
+func NotesByGroup(a *Answers) map[string]GroupNotes {
+	out := map[string]GroupNotes{}
 	for _, p := range Visible(a) {
-		if p.Coming != "" {
-			out = append(out, p.Title)
+		if p.Notices == nil {
+			continue
 		}
+		group := summaryGroupOf[p.ID]
+		for _, n := range p.Notices(a) {
+			if n.PageOnly {
+				continue
+			}
+			g := out[group]
+			g.Notices = append(g.Notices, n)
+			out[group] = g
+		}
+	}
+	for _, l := range Limitations(a) {
+		group := GroupFeatures
+		switch {
+		case l.ID == LimitPTA, l.ID == LimitSSO, l.ID == LimitPHS && a.SignIn.Method == MethodPHS:
+			group = GroupSignIn
+		}
+		g := out[group]
+		g.Limits = append(g.Limits, l)
+		out[group] = g
 	}
 	return out
 }

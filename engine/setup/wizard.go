@@ -176,14 +176,3 @@ func (w *Wizard) ValidateAll(ctx context.Context, a *Answers) (string, Errors) {
 	}
 	return "", nil
 }
-
-// Notices gathers the notices of every visible page.
-func Notices(a *Answers) []Notice {
-	var out []Notice
-	for _, p := range Visible(a) {
-		if p.Notices != nil {
-			out = append(out, p.Notices(a)...)
-		}
-	}
-	return out
-}

@@ -91,10 +91,15 @@ func TestWizardSubmit(t *testing.T) {
 			form:     groupsForm("A", "B", "C", "D"),
 			wantPage: PageSignIn, wantDone: map[string]bool{PageExpress: true, PageComponents: true}},
 		{name: "sign-in with an error un-marks nothing else", page: PageSignIn, action: ActionNext,
-			form:     []string{"method", MethodADFS, "sso", "on"},
+			form:     []string{"method", MethodNone, "sso", "on"},
 			wantPage: PageSignIn, wantErrs: []string{"sso"}, wantDone: map[string]bool{PageExpress: true, PageComponents: true}},
-		{name: "sign-in AD FS", page: PageSignIn, action: ActionNext, form: []string{"method", MethodADFS},
-			wantPage: PageConnectEntra, wantDone: map[string]bool{PageExpress: true, PageComponents: true, PageSignIn: true}},
+		{name: "sign-in AD FS with single sign-on clears it", page: PageSignIn, action: ActionNext, form: []string{"method", MethodADFS, "sso", "on"},
+			wantPage: PageConnectEntra, wantDone: map[string]bool{PageExpress: true, PageComponents: true, PageSignIn: true},
+			checkSave: func(t *testing.T, saved State) {
+				if s := saved.Answers.SignIn; s.SSO || !s.SSOCleared {
+					t.Errorf("single sign-on with AD FS: %+v, want cleared with its note", s)
+				}
+			}},
 		{name: "a page passed becomes not done when it fails later", page: PageComponents, action: ActionNext,
 			form:     groupsForm("A", "A", "C", "D"),
 			wantPage: PageComponents, wantErrs: []string{"group_operators"},
@@ -273,14 +278,15 @@ func TestValidateAllAndNotices(t *testing.T) {
 	a.SignIn.SSO = false
 	a.Ready.Staging = true
 	a.Features.PasswordHashSync = true
-	var texts []string
-	for _, n := range Notices(&a) {
-		texts = append(texts, n.Text)
-	}
-	all := strings.Join(texts, "\n")
-	for _, want := range []string{"don't sign in with an account", "backup option", "staging mode", "name resolution"} {
-		if !strings.Contains(all, want) {
-			t.Errorf("notices lack %q:\n%s", want, all)
+	// Ready to configure groups the notices under the summary of their page.
+	notes := NotesByGroup(&a)
+	for group, want := range map[string]string{GroupTenant: "don't sign in with an account"} {
+		var texts []string
+		for _, n := range notes[group].Notices {
+			texts = append(texts, n.Text)
+		}
+		if all := strings.Join(texts, "\n"); !strings.Contains(all, want) {
+			t.Errorf("the notices of %s lack %q:\n%s", group, want, all)
 		}
 	}
 }

@@ -35,7 +35,7 @@ func features(p Props) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = ui.Checkbox(p.Errs, "legacy_sync_active", "Azure AD Sync or DirSync is still active for this tenant", "If Azure AD Sync or Direct Synchronization (DirSync) are active, don't activate any writeback features.", p.A.Features.LegacySyncActive, false).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = ui.Checkbox(p.Errs, "legacy_sync_active", "Azure AD Sync or DirSync is still active for this tenant", setup.MsgLegacyWriteback, p.A.Features.LegacySyncActive, false).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -46,6 +46,14 @@ func features(p Props) templ.Component {
 		for _, f := range setup.FeatureList {
 			offered, why := setup.FeatureOffered(&p.A, f.Field)
 			templ_7745c5c3_Err = ui.Checkbox(p.Errs, f.Field, f.Label, featureDesc(f.Description, why), p.A.Features.On(f.Field) && offered, !offered || (f.Field == "password_hash_sync" && p.A.SignIn.Method == setup.MethodPHS)).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = noticesAt(p, f.Field).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = limitation(setup.FeatureLimit(f.Field)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
