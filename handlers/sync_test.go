@@ -14,6 +14,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // A whole cycle against the live fabrikam forest and a tenant emulator of its
@@ -61,6 +62,11 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	if n := strings.Count(msgs, "ms-DS-ConsistencyGuid of CN="); n > 0 {
 		t.Errorf("%d refused writes logged one by one", n)
 	}
+	// The tenant's matching settings were read once, by Configure: no
+	// export reads them again, or warns that it could not.
+	if strings.Contains(msgs, "matching settings") || strings.Contains(e.logs.String(), "matching settings assumed") {
+		t.Errorf("the export read the matching settings again, or warned about them:\n%s", msgs)
+	}
 	// In the tenant: a fabrikam user, with its sourceAnchor.
 	ctx := context.Background()
 	g := em.admin(t)
@@ -75,6 +81,9 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	msgs = jobMessages(t, e, second.ID)
 	if second.Status != jobs.Succeeded {
 		t.Fatalf("second cycle %s, want succeeded: %s\n%s", second.Status, second.Error, msgs)
+	}
+	if strings.Contains(msgs, "matching settings") || strings.Contains(e.logs.String(), "matching settings assumed") {
+		t.Errorf("the second export read the matching settings again, or warned about them:\n%s", msgs)
 	}
 	for _, want := range []string{"delta import", "Delta sync of", "Exported: 0 add(s)", "Still so, as already said"} {
 		if !strings.Contains(msgs, want) {
@@ -103,6 +112,9 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 		if home.find(t, fmt.Sprintf(`[data-testid="condition"][data-name=%q]`, name)).Length() != 1 {
 			t.Errorf("the Overview does not show %s: %q", name, home.find(t, `[data-testid="standing"]`).Text())
 		}
+	}
+	if home.find(t, `table[data-testid="tenant-features"]`).Length() != 1 {
+		t.Errorf("the Overview does not show the tenant's features as Configure read them: %q", home.find(t, `[data-testid="tenant"]`).Text())
 	}
 	if home.find(t, `[data-testid="last-cycle-status"][data-status="succeeded"]`).Length() != 1 {
 		t.Errorf("the Overview's last cycle: %q", home.find(t, `[data-testid="last-cycle"]`).Text())
@@ -250,5 +262,56 @@ func TestDeletionGuardStopsAnExport(t *testing.T) {
 	}
 	if g, err := e.st.DeletionGuard(ctx); err != nil || g.AllowDeletes != 0 {
 		t.Errorf("the allowance is not spent: %+v %v", g, err)
+	}
+}
+
+// An export killed with the server (SIGKILL) does not stay running with no
+// counts: when the server starts again, the Exports table and the run
+// history show it interrupted, with what reached the tenant before the stop.
+func TestKilledExportShowsWhatReachedTheTenant(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	at := time.Now().Add(-time.Minute)
+	id, err := e.st.CreateJob(ctx, store.Job{Kind: cycle.Kind, Status: jobs.Running, Params: []byte(`{"trigger":"manual"}`), CreatedBy: "test",
+		Steps: []store.Step{{Name: "Import corp", Status: jobs.Succeeded}, {Name: "Synchronize", Status: jobs.Succeeded}, {Name: "Export to Microsoft Entra ID", Status: jobs.Running}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := e.st.StartRunStep(ctx, store.RunStep{JobID: id, Position: 3, Connector: "contoso.onmicrosoft.com", Step: cycle.StepExport, StartedAt: at, Processed: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the export recorded as it went, before the kill.
+	if err := e.st.UpdateRunStep(ctx, store.RunStep{ID: row, JobID: id, Position: 3, Connector: "contoso.onmicrosoft.com", Step: cycle.StepExport, Status: jobs.Running, Processed: 120, Adds: 37}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.st.StartExportRun(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.UpdateExportRunProgress(ctx, store.ExportRun{ID: run, Adds: 37, Writes: 40}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The server starts again: as serve does.
+	if _, err := e.runner.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cycle.EndInterrupted(ctx, e.st); err != nil {
+		t.Fatal(err)
+	}
+	r := e.signedIn("helpdesk").get("/sync")
+	wantStatus(t, r, http.StatusOK, "the sync page")
+	exp := r.find(t, fmt.Sprintf(`[data-testid="export-run-%d"]`, run))
+	if exp.AttrOr("data-status", "") != jobs.Interrupted || exp.Find("td").Eq(2).Text() != "37" {
+		t.Errorf("the killed export run: %q %q, want interrupted with its 37 adds", exp.AttrOr("data-status", ""), strings.Join(strings.Fields(exp.Text()), " "))
+	}
+	if note := r.find(t, `[data-testid="export-run-note"]`).Text(); !strings.Contains(note, "reached Microsoft Entra ID") {
+		t.Errorf("the killed export run does not say what its counts are: %q", note)
+	}
+	step := r.find(t, fmt.Sprintf(`[data-testid="run-%d"] tr[data-step=%q]`, id, cycle.StepExport))
+	if step.AttrOr("data-status", "") != jobs.Interrupted || step.Find(`[data-testid="step-adds"]`).Text() != "37" {
+		t.Errorf("the killed export in the run history: %q %q, want interrupted with 37 adds", step.AttrOr("data-status", ""), strings.Join(strings.Fields(step.Text()), " "))
 	}
 }

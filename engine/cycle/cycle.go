@@ -307,7 +307,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 		return errors.New("no tenant is connected: sign in on Connect to Microsoft Entra ID and select Configure")
 	}
 	opts := export.Options{Staging: staging, InitialDomain: ce.Tenant.InitialDomain, WriteBudget: r.c.d.WriteBudget, WriteWindow: r.c.d.WriteWindow,
-		OnConfirmed: metaverse.RecordExported(r.c.d.Store), Logger: r.c.d.Log}
+		Match: matchSettings(ce.Tenant), OnConfirmed: metaverse.RecordExported(r.c.d.Store), Progress: exportProgress(ctx, rec), Logger: r.c.d.Log}
 	var ex *export.Exporter
 	if !staging {
 		if ce.SyncAccount == "" {
@@ -333,6 +333,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	if err != nil {
 		return err
 	}
+	rec.row.Processed = len(pending) // the progress shows against it
 	res, err := ex.Run(ctx, pending)
 	recordExport(rec, res, pending)
 	if err != nil {
@@ -373,6 +374,17 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 			"Open Sync → Sync errors: each names the object that holds the value. Change the value on one of the two objects in Active Directory; the next cycle exports it and closes the error.")
 	}
 	return nil
+}
+
+// matchSettings are the tenant's matching settings as Configure read them,
+// once for the configuration: the sync service account may not read them,
+// so the export never tries. Unread (Configure said so), soft and hard
+// match apply as by default.
+func matchSettings(t *entra.Tenant) *export.MatchSettings {
+	if t == nil || t.Sync == nil || t.Sync.Unread != "" {
+		return &export.MatchSettings{Assumed: true}
+	}
+	return &export.MatchSettings{BlockSoftMatch: t.Sync.BlockSoftMatch, BlockHardMatch: t.Sync.BlockHardMatch}
 }
 
 // tellHeld says which changes Microsoft Graph cannot make (contacts,

@@ -220,11 +220,17 @@ func merge(j store.Job, rows []store.RunStep) []StepRecord {
 	return out
 }
 
-// EndInterrupted ends the run-history rows that a stop left running, once
-// the job runner has marked their cycles interrupted (jobs.Runner.Recover):
-// call it right after Recover.
+// EndInterrupted ends the run-history rows and the export runs that a stop
+// left running, once the job runner has marked their cycles interrupted
+// (jobs.Runner.Recover): call it right after Recover. Both keep the counts
+// they last recorded: what reached the tenant before the stop.
 func EndInterrupted(ctx context.Context, st *store.Store) (int, error) {
-	return st.EndRunSteps(ctx, jobs.Running, jobs.Interrupted, jobs.Queued, jobs.Running)
+	n, err := st.EndRunSteps(ctx, jobs.Running, jobs.Interrupted, jobs.Queued, jobs.Running)
+	if err != nil {
+		return n, err
+	}
+	m, err := st.EndInterruptedExportRuns(ctx)
+	return n + m, err
 }
 
 // progressEvery bounds how often a running import writes its counts.
@@ -249,6 +255,18 @@ func importProgress(ctx context.Context, rec *stepRecord) func(connector.DomainR
 		t := connector.Result{Domains: slices.Collect(maps.Values(domains))}.Totals()
 		r := &rec.row
 		r.Processed, r.Adds, r.Updates, r.Memberships = t.Read, t.Added, t.Updated, t.MembersAdded+t.MembersRemoved
+		rec.update(ctx)
+	}
+}
+
+// exportProgress is an export's Options.Progress: the export tells its
+// counts so far (at most about once a second), and the step's row takes
+// them, so the run history shows a long export move and a killed one keeps
+// what reached the tenant.
+func exportProgress(ctx context.Context, rec *stepRecord) func(export.Result) {
+	return func(res export.Result) {
+		r := &rec.row
+		r.Adds, r.Updates, r.Deletes, r.Memberships, r.Errors = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships, res.Errors()
 		rec.update(ctx)
 	}
 }

@@ -40,21 +40,24 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
+	outcomes "github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
-// Run statuses (store.ExportRun.Status).
+// Run statuses: running, then one of the six outcomes (engine/outcome),
+// which store.ExportRun.Status records. A staging run's Result says
+// StatusStaged; its record says succeeded, with Staging set.
 const (
 	StatusRunning                 = "running"
-	StatusSuccess                 = "success"
-	StatusCompletedWithErrors     = "completed-with-errors"
-	StatusStoppedDeletionExceeded = "stopped-deletion-threshold-exceeded"
+	StatusSuccess                 = outcomes.Succeeded
+	StatusCompletedWithErrors     = outcomes.Errors
+	StatusStoppedDeletionExceeded = outcomes.Stopped
 	StatusStaged                  = "staged"
-	StatusFailed                  = "failed"
+	StatusFailed                  = outcomes.Failed
 	// StatusInterrupted is a run the server stopped during (killed): Run
 	// never finished it, and store.EndInterruptedExportRuns ended it at the
 	// next start with the counts its last progress recorded.
-	StatusInterrupted = "interrupted"
+	StatusInterrupted = outcomes.Interrupted
 )
 
 // Defaults.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync/atomic"
 
+	outcomes "github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -99,7 +100,11 @@ func (r *Result) snapshot() Result {
 // exportRun is the result as its export run records it: adds count the
 // matched ones too.
 func (r *Result) exportRun(staging bool) store.ExportRun {
-	return store.ExportRun{ID: r.RunID, Status: r.Status, Staging: staging, Adds: r.Adds + r.Matched, Updates: r.Updates,
+	status := r.Status
+	if status == StatusStaged {
+		status = outcomes.Succeeded // a review: it did what it set out to do
+	}
+	return store.ExportRun{ID: r.RunID, Status: status, Staging: staging, Adds: r.Adds + r.Matched, Updates: r.Updates,
 		Deletes: r.Deletes, Memberships: r.Memberships, Errors: r.Errors(), Writes: r.Writes, Throttled: r.Throttled,
 		PendingDeletes: r.PendingDeletes, Message: r.Message}
 }
