@@ -11,6 +11,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
@@ -313,5 +314,99 @@ func TestKilledExportShowsWhatReachedTheTenant(t *testing.T) {
 	step := r.find(t, fmt.Sprintf(`[data-testid="run-%d"] tr[data-step=%q]`, id, cycle.StepExport))
 	if step.AttrOr("data-status", "") != jobs.Interrupted || step.Find(`[data-testid="step-adds"]`).Text() != "37" {
 		t.Errorf("the killed export in the run history: %q %q, want interrupted with 37 adds", step.AttrOr("data-status", ""), strings.Join(strings.Fields(step.Text()), " "))
+	}
+}
+
+// A user whose userPrincipalName a cloud object already holds (synchronized
+// from elsewhere, so no soft match): the cycle ends completed with errors,
+// the sync error is paged and names its holder, linked to its lookup; the
+// next cycle does not send the value again (no write), and stays completed
+// with errors while the conflict stands; once the holder is gone, the value
+// is sent once, the error closes and the cycle succeeds. The Overview says
+// so throughout.
+func TestDuplicateUPNHeldInTheCloud(t *testing.T) {
+	t.Parallel()
+	fabrikamForest(t)
+	em := newTenant(t, fabrikamSeed())
+	cfg := em.config()
+	e := newEnvWith(t, envOptions{entra: &cfg})
+	c := e.signedIn("admin")
+	walkToReady(c, nil, nil, nil)
+	j := c.configure(e)
+	// The server's scheduler is off here: Configure says so, and no cycle
+	// is promised "within a minute".
+	if msgs := jobMessages(t, e, j.ID); !strings.Contains(msgs, "this server's scheduler is off") || strings.Contains(msgs, "within a minute") {
+		t.Errorf("Configure's promise with the scheduler off:\n%s", msgs)
+	}
+
+	ctx := context.Background()
+	g := em.admin(t)
+	const upn = "tuser007@fabrikam.example.test"
+	holder, err := g.CreateUser(ctx, cloud.User{AccountEnabled: cloud.Bool(true), DisplayName: "Cloud Holder", MailNickname: "cloudholder", UserPrincipalName: upn,
+		OnPremisesImmutableID: "aG9sZGVyLWZyb20tZWxzZXdoZXJl", PasswordProfile: &cloud.PasswordProfile{Password: "Holder-Passw0rd!"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := func() int {
+		t.Helper()
+		runs, err := e.st.ExportRuns(ctx, 1)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("export runs: %+v %v", runs, err)
+		}
+		return runs[0].Writes
+	}
+
+	first := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute)
+	if first.Status != jobs.Errors {
+		t.Fatalf("the cycle with a duplicate userPrincipalName: %s, want completed with errors\n%s", first.Status, jobMessages(t, e, first.ID))
+	}
+	hd := e.signedIn("helpdesk")
+	r := hd.get("/sync/errors?text=tuser007")
+	wantStatus(t, r, http.StatusOK, "the sync errors page")
+	if got := r.testid(t, "errors-count"); !strings.Contains(got, "1–1 of 1") {
+		t.Errorf("the sync errors page counts %q", got)
+	}
+	h := r.find(t, `[data-testid="sync-error-row"] [data-testid="sync-error-holder"]`)
+	if link := h.Find(`a[data-testid="holder-link"]`); link.Text() != upn || link.AttrOr("href", "") != "/sync/lookup?q="+url.QueryEscape(upn) || !strings.Contains(h.Text(), "not synchronized by hybridsync") {
+		t.Errorf("the holder: %q (%s)", h.Text(), link.AttrOr("href", ""))
+	}
+	if r := hd.get("/sync/errors?text=nobody-like-this"); !strings.Contains(r.testid(t, "errors-count"), "No open sync error matches") {
+		t.Errorf("a filter that matches nothing: %q", r.testid(t, "errors-count"))
+	}
+
+	// A second cycle: nothing sent for the quarantined value, the error
+	// still open, the cycle still says so.
+	second := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute)
+	if second.Status != jobs.Errors {
+		t.Errorf("the second cycle: %s, want completed with errors while the conflict stands", second.Status)
+	}
+	if n := writes(); n != 0 {
+		t.Errorf("the second cycle's export wrote %d time(s), want none: the quarantined value is not sent again", n)
+	}
+	home := hd.get("/")
+	if home.find(t, `[data-testid="health"][data-health="attention"]`).Length() != 1 || !strings.Contains(home.testid(t, "health"), "1 sync error(s) are open") {
+		t.Errorf("the Overview's health: %q", home.testid(t, "health"))
+	}
+	if home.find(t, `[data-testid="last-cycle-status"][data-status="completed-with-errors"]`).Length() != 1 ||
+		home.find(t, `[data-testid="last-cycle"] [data-testid="problem"][data-name="sync-errors"]`).Length() != 1 {
+		t.Errorf("the Overview's last cycle: %q", home.testid(t, "last-cycle"))
+	}
+
+	// The holder goes: the value is sent once, the error closes.
+	if err := g.DeleteUser(ctx, holder.ID); err != nil {
+		t.Fatal(err)
+	}
+	third := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute)
+	if third.Status != jobs.Succeeded {
+		t.Errorf("the cycle after the holder went: %s, want succeeded\n%s", third.Status, jobMessages(t, e, third.ID))
+	}
+	if n, err := e.st.CountSyncErrors(ctx); err != nil || n != 0 {
+		t.Errorf("%d open sync error(s) after the conflict ended (%v)", n, err)
+	}
+	if u, err := g.GetUser(ctx, upn); err != nil || !strings.EqualFold(u.UserPrincipalName, upn) {
+		t.Errorf("%s in the tenant: %+v %v", upn, u, err)
+	}
+	if home := hd.get("/"); home.find(t, `[data-testid="health"][data-health="attention"]`).Length() == 1 && strings.Contains(home.testid(t, "health"), "sync error") {
+		t.Errorf("the Overview still counts the sync error: %q", home.testid(t, "health"))
 	}
 }
