@@ -68,8 +68,8 @@ var limitations = []Limitation{
 		ID:      LimitPasswordWriteback,
 		Feature: "Password writeback",
 		Does: "The AD DS connector account Configure creates gets Reset Password and Change Password on users and may write their lockoutTime " +
-			"and pwdLastSet (an existing account is checked for them); Configure also switches password writeback on in the tenant's directory " +
-			"synchronization features, a setting Microsoft Graph documents as not in use.",
+			"and pwdLastSet (an existing account is checked for them). It leaves the tenant's passwordWritebackEnabled alone: Microsoft Graph " +
+			"documents that setting as not in use, and updating it as not supported.",
 		Cannot: "hybridsync can't receive password changes made in the cloud: Microsoft Entra ID sends them over a tenant-specific Azure Service " +
 			"Bus relay that only Microsoft's agent can use, and there is no public API. No password change or reset made in the cloud reaches " +
 			"Active Directory.",
