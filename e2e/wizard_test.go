@@ -336,14 +336,14 @@ func (p *bpage) wantHistory(n int, after string) {
 	}
 }
 
-// noOverflow fails if a table of the wizard page is wider than its panel, or
-// the page scrolls sideways.
+// noOverflow fails if a table of the page is wider than its panel, or the
+// page scrolls sideways.
 func (p *bpage) noOverflow(where string) {
 	p.t.Helper()
 	over, err := p.page.Evaluate(`() => {
 		const out = [];
-		for (const t of document.querySelectorAll('#wizard-page table')) {
-			const box = t.parentElement.closest('.panel, fieldset, #wizard-page').getBoundingClientRect();
+		for (const t of document.querySelectorAll('main table')) {
+			const box = t.parentElement.closest('.panel, fieldset, #wizard-page, main').getBoundingClientRect();
 			const r = t.getBoundingClientRect();
 			if (r.right > box.right + 1 || t.scrollWidth > t.clientWidth + 1) out.push(t.dataset.testid || t.className || 'table');
 		}

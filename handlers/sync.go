@@ -20,7 +20,6 @@ import (
 	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/store"
 	"github.com/hybridsync/hybridsync/views/helpdesk"
-	jobsview "github.com/hybridsync/hybridsync/views/jobs"
 )
 
 // historyCycles is how many cycles the run history shows.
@@ -355,7 +354,7 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 					}
 					if xs, err := h.st.ExportObjects(ctx, []string{j.Key}); err == nil {
 						if x, ok := xs[j.Key]; ok && x.CloudID != "" {
-							hit.CloudID, hit.ExportedAt = x.CloudID, jobsview.When(x.ExportedAt)
+							hit.CloudID, hit.ExportedAt = x.CloudID, x.ExportedAt
 							if _, known := tenantCollections[x.Kind]; known {
 								targets[len(p.Found)] = tenantTarget{Kind: x.Kind, CloudID: x.CloudID, Computed: tr.Cloud}
 							}

@@ -114,8 +114,10 @@ func (h *Handler) tenantClient(ctx context.Context) (*cloud.Client, string, erro
 // tenant's users named q. A tenant it can't read becomes p.TenantNote.
 func (h *Handler) readTenant(ctx context.Context, q string, p *helpdesk.LookupProps, targets map[int]tenantTarget) {
 	// A sAMAccountName or DN names nothing in the cloud: only a
-	// userPrincipalName or mail (both have an @) is searched for there.
-	search := len(p.Found) == 0 && strings.Contains(q, "@")
+	// userPrincipalName or mail (both have an @) is searched for there —
+	// also when objects of the forests have it, since another object in
+	// the tenant may hold it (the holder of a sync error).
+	search := strings.Contains(q, "@")
 	if len(targets) == 0 && !search {
 		return
 	}
@@ -124,23 +126,24 @@ func (h *Handler) readTenant(ctx context.Context, q string, p *helpdesk.LookupPr
 	g, account, err := h.tenantClient(ctx)
 	if err == nil {
 		p.TenantAccount = account
-		if search {
-			p.CloudOnly, err = findCloudOnly(ctx, g, q)
-		} else {
-			err = readTargets(ctx, g, p, targets)
+		if !search {
+			q = ""
 		}
+		err = readTargets(ctx, g, p, targets, q)
 	}
 	if err != nil {
 		p.TenantNote = h.tenantNote(ctx, err)
+		p.CloudOnly = nil
 		for i := range targets {
 			p.Found[i].Tenant = nil
 		}
 	}
 }
 
-// readTargets reads the targets' objects in one $batch, each object once,
-// the first tenantReads of them.
-func readTargets(ctx context.Context, g *cloud.Client, p *helpdesk.LookupProps, targets map[int]tenantTarget) error {
+// readTargets reads the targets' objects, each object once, the first
+// tenantReads of them, and, when q is not "", the tenant's users whose
+// userPrincipalName or mail is q that are none of the targets: one $batch.
+func readTargets(ctx context.Context, g *cloud.Client, p *helpdesk.LookupProps, targets map[int]tenantTarget, q string) error {
 	var reqs []cloud.BatchRequest
 	index := map[string]int{} // cloud id → its request
 	for i := range p.Found {
@@ -158,6 +161,9 @@ func readTargets(ctx context.Context, g *cloud.Client, p *helpdesk.LookupProps, 
 		index[t.CloudID] = len(reqs)
 		reqs = append(reqs, cloud.BatchRequest{Method: "GET",
 			URL: "/" + tenantCollections[t.Kind] + "/" + url.PathEscape(t.CloudID) + "?$select=" + strings.Join(append([]string{"id"}, tenantProps[t.Kind]...), ",")})
+	}
+	if q != "" {
+		reqs = append(reqs, cloudOnlyRequest(q))
 	}
 	if len(reqs) == 0 {
 		return nil
@@ -182,7 +188,14 @@ func readTargets(ctx context.Context, g *cloud.Client, p *helpdesk.LookupProps, 
 			p.Found[i].Tenant = &helpdesk.TenantObject{Rows: tenantRows(t.Kind, t.Computed, props)}
 		}
 	}
-	return nil
+	if q != "" {
+		ours := map[string]bool{}
+		for _, f := range p.Found {
+			ours[f.CloudID] = true
+		}
+		p.CloudOnly, err = cloudOnly(resps[len(resps)-1], ours)
+	}
+	return err
 }
 
 // tenantRows lays the tenant's properties beside the computed ones.
@@ -227,18 +240,20 @@ func jsonText(raw json.RawMessage) string {
 // cloudUserProps are what the lookup reads of a cloud-only user.
 var cloudUserProps = []string{"id", "userPrincipalName", "displayName", "mail", "onPremisesImmutableId", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime"}
 
-// findCloudOnly finds the tenant's users whose userPrincipalName or mail is
-// q. It asks through $batch rather than cloud.FindUsers because
+// cloudOnlyRequest asks for the tenant's users whose userPrincipalName or
+// mail is q. It goes through $batch rather than cloud.FindUsers because
 // cloud.User carries no onPremisesSyncEnabled, which tells a user another
 // sync client owns from a cloud-only one.
-func findCloudOnly(ctx context.Context, g *cloud.Client, q string) ([]helpdesk.CloudOnlyHit, error) {
+func cloudOnlyRequest(q string) cloud.BatchRequest {
 	filter := "userPrincipalName eq " + cloud.Quote(q) + " or mail eq " + cloud.Quote(q)
 	// Graph reads "+" in $filter literally: spaces go as %20.
-	u := "/users?$filter=" + strings.ReplaceAll(url.QueryEscape(filter), "+", "%20") + "&$select=" + strings.Join(cloudUserProps, ",") + fmt.Sprintf("&$top=%d", tenantReads)
-	resps, err := g.Batch(ctx, []cloud.BatchRequest{{Method: "GET", URL: u}})
-	if err != nil {
-		return nil, err
-	}
+	return cloud.BatchRequest{Method: "GET", URL: "/users?$filter=" + strings.ReplaceAll(url.QueryEscape(filter), "+", "%20") +
+		"&$select=" + strings.Join(cloudUserProps, ",") + fmt.Sprintf("&$top=%d", tenantReads)}
+}
+
+// cloudOnly reads the users cloudOnlyRequest found, leaving out the objects
+// hybridsync exported (ours, by cloud id).
+func cloudOnly(resp cloud.BatchResponse, ours map[string]bool) ([]helpdesk.CloudOnlyHit, error) {
 	var page struct {
 		Value []struct {
 			ID                         string `json:"id"`
@@ -250,11 +265,14 @@ func findCloudOnly(ctx context.Context, g *cloud.Client, q string) ([]helpdesk.C
 			OnPremisesLastSyncDateTime string `json:"onPremisesLastSyncDateTime"`
 		} `json:"value"`
 	}
-	if err := resps[0].Decode(&page); err != nil {
+	if err := resp.Decode(&page); err != nil {
 		return nil, err
 	}
 	var out []helpdesk.CloudOnlyHit
 	for _, v := range page.Value {
+		if ours[v.ID] {
+			continue
+		}
 		out = append(out, helpdesk.CloudOnlyHit{ID: v.ID, UPN: v.UserPrincipalName, DisplayName: v.DisplayName, Mail: v.Mail,
 			ImmutableID: v.OnPremisesImmutableID, LastSync: v.OnPremisesLastSyncDateTime, SyncEnabled: v.OnPremisesSyncEnabled != nil && *v.OnPremisesSyncEnabled})
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
-	jobsview "github.com/hybridsync/hybridsync/views/jobs"
 	"github.com/hybridsync/hybridsync/views/wizard"
 )
 
@@ -227,7 +226,7 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		p.Blocked = setup.ConfigureBlocked(a)
 	}
 	if cfg, err := h.st.ActiveConfiguration(r.Context()); err == nil {
-		p.Active = fmt.Sprintf("You are changing the active configuration, applied %s by %s. Nothing changes until you select Configure on the last page.", jobsview.When(cfg.AppliedAt), cfg.AppliedBy)
+		p.Active = &cfg
 	} else if !errors.Is(err, store.ErrNotFound) {
 		h.fail(w, r, "Unable to read the active configuration", err)
 		return

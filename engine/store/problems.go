@@ -60,8 +60,8 @@ func (s *Store) AddProblem(ctx context.Context, p Problem) (int, error) {
 	return times, nil
 }
 
-// Problems lists the problems of the jobs, each job's in the order they
-// were first met.
+// Problems lists the problems of the jobs, each job's errors first, then
+// its warnings, each in the order they were first met.
 func (s *Store) Problems(ctx context.Context, jobIDs ...int64) (map[int64][]Problem, error) {
 	out := map[int64][]Problem{}
 	if len(jobIDs) == 0 {
@@ -72,7 +72,7 @@ func (s *Store) Problems(ctx context.Context, jobIDs ...int64) (map[int64][]Prob
 		args[i] = id
 	}
 	rows, err := s.query(ctx, `SELECT job_id, name, step, level, message, action, times, first_at FROM job_problems
-		WHERE job_id IN (`+marks(len(jobIDs))+`) ORDER BY job_id, first_at, step, name`, args...)
+		WHERE job_id IN (`+marks(len(jobIDs))+`) ORDER BY job_id, level, first_at, step, name`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the problems of jobs: %w", err)
 	}

@@ -848,14 +848,4 @@ func Duration(a, b time.Time) string {
 	return b.Sub(a).Round(time.Millisecond).String()
 }
 
-// When is a time as plain text for a sentence built outside a component:
-// in UTC, so say so. Components show times with ui.Time, in the browser's
-// time zone.
-func When(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format(ui.TimeFormat) + " UTC"
-}
-
 var _ = templruntime.GeneratedTemplate
