@@ -53,8 +53,10 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	job2 := admin.driveWizard(map[string]url.Values{
 		"optional-features": {"password_hash_sync": {"on"}, "device_writeback": {"on"}},
 	})
-	if st, err := admin.waitJob(job2); err != nil || st != "succeeded" {
-		t.Fatalf("%s is %q (%v), want succeeded", job2, st, err)
+	// Password hash sync and device writeback can't be carried out in full
+	// by hybridsync, and svc-sync lacks rights: applied, with warnings.
+	if st, err := admin.waitJob(job2); err != nil || st != "succeeded-with-warnings" {
+		t.Fatalf("%s is %q (%v), want succeeded-with-warnings", job2, st, err)
 	}
 
 	// The admin adds a Browse-only account.
@@ -94,20 +96,21 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.open("/jobs")
 	p.visible("jobs")
 	p.ok(expect.Locator(p.id("job-row-1").GetByTestId("status")).ToHaveText("interrupted"), "job 1 in the list")
-	p.ok(expect.Locator(p.id("job-row-2").GetByTestId("status")).ToHaveText("succeeded"), "job 2 in the list")
+	p.ok(expect.Locator(p.id("job-row-2").GetByTestId("status")).ToHaveText("succeeded with warnings"), "job 2 in the list")
 	p.shot("jobs")
 	p.ok(p.id("job-row-1").GetByRole("link", pwName("1")).Click(), "open job 1")
 	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/1$`)), "job 1 address")
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("interrupted"), "job 1 status")
 	// Prepare the sync database, the three tenant steps, Verify the AD DS
-	// connector account of corp.example.test, Create the sync groups, Save
-	// the active configuration.
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 7), "job 1 steps")
+	// connector account of corp.example.test, Name the chosen options
+	// hybridsync can't carry out (password hash sync), Create the sync
+	// groups, Save the active configuration.
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 8), "job 1 steps")
 	p.ok(expectCount(p.id("retry"), 0), "no Retry for Browse")
 	p.shot("job-interrupted")
 	p.open(job2)
-	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded"), "job 2 status")
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 7), "job 2 steps")
+	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded with warnings"), "job 2 status")
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 8), "job 2 steps")
 	p.visible("configured")
 
 	// Setup and Accounts are refused.
