@@ -236,6 +236,11 @@ func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
 		r.Logf("Recorded the configuration in the sync database")
 	}
 	r.Logf("Configuration %d is now active (applied by %s)", id, r.By)
+	// What a cycle found standing under the configuration before (a domain
+	// refusing ms-DS-ConsistencyGuid writes) may not stand under this one
+	// (rights granted, a forest removed): the next cycle says again what
+	// still does.
+	r.ClearCondition(ConditionWriteback, true)
 	a := c.p.Answers
 	if a.Ready.Staging {
 		r.Logf("Staging mode is on: nothing will be exported")
@@ -243,6 +248,10 @@ func (c *run) saveConfiguration(ctx context.Context, r *jobs.Run) error {
 	r.Logf("%s", c.whenSyncStarts(ctx))
 	return nil
 }
+
+// ConditionWriteback prefixes the conditions of the domains that refuse
+// ms-DS-ConsistencyGuid writes (the cycle meets them, Configure clears them).
+const ConditionWriteback = "consistencyguid-refused/"
 
 // whenSyncStarts says when the first cycle runs: what the scheduler of this
 // server will do, not what it would do if it were on.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/entra"
@@ -488,7 +489,7 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) erro
 			rec.row.Updates += w.wrote
 			rec.row.Errors += w.failed
 			note := fmt.Sprintf("%s: %d written, %d had a value already", d.name, w.wrote, w.already)
-			cond := "consistencyguid-refused/" + strings.ToLower(d.name)
+			cond := configure.ConditionWriteback + strings.ToLower(d.name)
 			switch {
 			case w.refused > 0:
 				note += fmt.Sprintf(", %d not written: the connector account may not write ms-DS-ConsistencyGuid here", w.refused)

@@ -139,7 +139,7 @@ func (run *Run) ClearCondition(name string, prefix bool) {
 		return
 	}
 	if n > 0 {
-		run.Logf("Resolved: %s", name)
+		run.Logf("No longer shown on the Overview: %s", name)
 	}
 }
 
