@@ -23,13 +23,7 @@ import (
 // with counts and durations; then one the deletion guard stops.
 func TestSyncRunHistory(t *testing.T) {
 	t.Parallel()
-	fabrikamForest(t)
-	em := newTenant(t, fabrikamSeed())
-	cfg := em.config()
-	e := newEnvWith(t, envOptions{entra: &cfg})
-	c := e.signedIn("admin")
-	walkToReady(c, nil, nil, nil)
-	c.configure(e)
+	e, _, c := configuredWithTenant(t)
 	hd := e.signedIn("helpdesk")
 
 	first := e.startJob(cycle.Kind, cycle.Params{DryRun: true, Trigger: cycle.TriggerManual})

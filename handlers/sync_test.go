@@ -12,6 +12,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/jobs"
@@ -23,13 +24,7 @@ import (
 // tenant; a second cycle is a delta that exports nothing new.
 func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	t.Parallel()
-	fabrikamForest(t)
-	em := newTenant(t, fabrikamSeed())
-	cfg := em.config()
-	e := newEnvWith(t, envOptions{entra: &cfg})
-	c := e.signedIn("admin")
-	walkToReady(c, nil, nil, nil)
-	c.configure(e)
+	e, em, _ := configuredWithTenant(t)
 
 	first := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute)
 	msgs := jobMessages(t, e, first.ID)
@@ -192,11 +187,11 @@ func jobMessages(t *testing.T, e *env, id int64) string {
 	return strings.Join(out, "\n")
 }
 
-// The deletion guard: Staff cleared on Domain and OU filtering would delete
-// more users than the threshold, so the export does not start and nothing is
-// deleted; the pending deletes are listed; allowed once, they go through.
-func TestDeletionGuardStopsAnExport(t *testing.T) {
-	t.Parallel()
+// configuredWithTenant is a console with a tenant emulator of its own, the
+// wizard walked with fabrikam and its defaults, and Configure applied: what
+// the tests of a cycle start from. c is the administrator's client.
+func configuredWithTenant(t *testing.T) (*env, *emulated, *client) {
+	t.Helper()
 	fabrikamForest(t)
 	em := newTenant(t, fabrikamSeed())
 	cfg := em.config()
@@ -204,6 +199,15 @@ func TestDeletionGuardStopsAnExport(t *testing.T) {
 	c := e.signedIn("admin")
 	walkToReady(c, nil, nil, nil)
 	c.configure(e)
+	return e, em, c
+}
+
+// The deletion guard: Staff cleared on Domain and OU filtering would delete
+// more users than the threshold, so the export does not start and nothing is
+// deleted; the pending deletes are listed; allowed once, they go through.
+func TestDeletionGuardStopsAnExport(t *testing.T) {
+	t.Parallel()
+	e, em, c := configuredWithTenant(t)
 	if j := e.waitJob(e.startJob(cycle.Kind, cycle.Params{Trigger: cycle.TriggerManual}), 3*time.Minute); j.Status != jobs.Succeeded && j.Status != jobs.Warnings {
 		t.Fatalf("first cycle %s: %s", j.Status, j.Error)
 	}
@@ -326,13 +330,8 @@ func TestKilledExportShowsWhatReachedTheTenant(t *testing.T) {
 // so throughout.
 func TestDuplicateUPNHeldInTheCloud(t *testing.T) {
 	t.Parallel()
-	fabrikamForest(t)
-	em := newTenant(t, fabrikamSeed())
-	cfg := em.config()
-	e := newEnvWith(t, envOptions{entra: &cfg})
-	c := e.signedIn("admin")
-	walkToReady(c, nil, nil, nil)
-	j := c.configure(e)
+	e, em, _ := configuredWithTenant(t)
+	j, _ := e.st.LastJob(context.Background(), configure.Kind, "")
 	// The server's scheduler is off here: Configure says so, and no cycle
 	// is promised "within a minute".
 	if msgs := jobMessages(t, e, j.ID); !strings.Contains(msgs, "this server's scheduler is off") || strings.Contains(msgs, "within a minute") {

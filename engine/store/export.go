@@ -273,11 +273,17 @@ func (s *Store) SyncErrors(ctx context.Context, openOnly bool, limit int) ([]Syn
 	if openOnly {
 		where = "WHERE resolved_at = 0 "
 	}
-	rows, err := s.query(ctx, `SELECT `+top+`id, object_key, kind, source, attribute, value, holder_id, holder, message, first_seen, last_seen, resolved_at
-		FROM export_errors `+where+`ORDER BY last_seen DESC, id DESC`+tail)
+	rows, err := s.query(ctx, `SELECT `+top+syncErrorColumns+` FROM export_errors `+where+`ORDER BY last_seen DESC, id DESC`+tail)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list sync errors: %w", err)
 	}
+	return scanSyncErrors(rows)
+}
+
+const syncErrorColumns = `id, object_key, kind, source, attribute, value, holder_id, holder, message, first_seen, last_seen, resolved_at`
+
+// scanSyncErrors reads rows of syncErrorColumns, and closes them.
+func scanSyncErrors(rows *sql.Rows) ([]SyncError, error) {
 	defer rows.Close()
 	var out []SyncError
 	for rows.Next() {

@@ -53,26 +53,12 @@ func (s *Store) SyncErrorPage(ctx context.Context, f SyncErrorFilter) ([]SyncErr
 		page = ` OFFSET ? ROWS FETCH NEXT ? ROWS ONLY`
 		pargs = append(append([]any{}, args...), max(f.Offset, 0), f.Limit)
 	}
-	rows, err := s.query(ctx, `SELECT id, object_key, kind, source, attribute, value, holder_id, holder, message, first_seen, last_seen, resolved_at
-		FROM export_errors WHERE `+cond+` ORDER BY last_seen DESC, id DESC`+page, pargs...)
+	rows, err := s.query(ctx, `SELECT `+syncErrorColumns+` FROM export_errors WHERE `+cond+` ORDER BY last_seen DESC, id DESC`+page, pargs...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: unable to list sync errors: %w", err)
 	}
-	defer rows.Close()
-	var out []SyncError
-	for rows.Next() {
-		var e SyncError
-		var first, last, resolved int64
-		if err := rows.Scan(&e.ID, &e.Key, &e.Kind, &e.Source, &e.Attribute, &e.Value, &e.HolderID, &e.Holder, &e.Message, &first, &last, &resolved); err != nil {
-			return nil, 0, fmt.Errorf("store: unable to read a sync error: %w", err)
-		}
-		e.FirstSeen, e.LastSeen, e.ResolvedAt = fromMillis(first), fromMillis(last), fromMillis(resolved)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: unable to list sync errors: %w", err)
-	}
-	return out, total, nil
+	out, err := scanSyncErrors(rows)
+	return out, total, err
 }
 
 // ExportedRef is an object the export put in the tenant, found by its
