@@ -63,7 +63,7 @@ func (h *Handler) health(ctx context.Context, p *console.HomeProps) error {
 		return err
 	}
 	p.Decision, p.Stale, p.LastCompleted = schedule.Decide(p.Settings, state), schedule.Warning(state), state.LastCompleted
-	p.WizardOpen = state.WizardOpen
+	p.WizardOpen, p.NotStarted = state.WizardOpen, state.NotStarted
 	hist, err := cycle.History(ctx, h.st, 1)
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func attention(p *console.HomeProps) []string {
 	if p.Stale != "" {
 		out = append(out, "No cycle has completed for more than 7 days.")
 	}
-	if !p.SchedulerOn || p.Settings.Suspended || p.Decision.Why == schedule.MsgNotStarted {
+	if !p.SchedulerOn || p.Settings.Suspended || p.NotStarted {
 		out = append(out, "Cycles don't run on their own.")
 	}
 	if p.SyncErrors > 0 {

@@ -80,9 +80,9 @@ type Decision struct {
 	Next time.Time // when the next cycle is due (zero when none is)
 }
 
-// MsgNotStarted is why no cycle runs after a configuration applied without
+// msgNotStarted is why no cycle runs after a configuration applied without
 // "Start synchronization when configuration completes".
-const MsgNotStarted = "Synchronization was not set to start when the configuration completed. Run a cycle now, or configure again with it selected."
+const msgNotStarted = "Synchronization was not set to start when the configuration completed. Run a cycle now, or configure again with it selected."
 
 // Decide applies the schedule.
 func Decide(s Settings, st State) Decision {
@@ -97,7 +97,7 @@ func Decide(s Settings, st State) Decision {
 	case !st.Configured:
 		return Decision{Why: "No configuration has been applied yet."}
 	case st.NotStarted:
-		return Decision{Why: MsgNotStarted}
+		return Decision{Why: msgNotStarted}
 	case s.Suspended:
 		return Decision{Why: "The scheduler is suspended" + SuspendedBy(s) + "."}
 	case st.WizardOpen:
