@@ -11,6 +11,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/outcome"
 	"github.com/hybridsync/hybridsync/engine/schedule"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -131,15 +132,10 @@ func attention(p *console.HomeProps) []string {
 
 // cycleVerb says how a cycle ended, to follow "The last cycle".
 func cycleVerb(status string) string {
-	switch status {
-	case jobs.Warnings:
-		return "succeeded with warnings"
-	case jobs.Errors:
-		return "completed with errors"
-	case jobs.Stopped:
+	if status == jobs.Stopped {
 		return "was stopped by the deletion guard"
 	}
-	return status
+	return outcome.Label(status)
 }
 
 // POST /setup/discard puts the wizard back to the active configuration,

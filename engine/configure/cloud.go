@@ -203,7 +203,7 @@ func (c *run) syncFeatures(ctx context.Context, r *jobs.Run) error {
 		r.Warn("features-unread", "The tenant's matching settings (blockSoftMatchEnabled, blockCloudObjectTakeoverThroughHardMatchEnabled) could not be read: "+f.Unread+" Every export applies soft and hard match as by default (neither blocked) until a Global Administrator runs Configure.",
 			"If your tenant blocks soft or hard match, sign in on Connect to Microsoft Entra ID as a Global Administrator and select Configure again, so hybridsync reads them once for this configuration.")
 	} else {
-		r.Logf("Read the tenant's features: password hash sync %s, soft match %s, hard match takeover %s", onOff(f.PasswordHashSync), blocked(f.BlockSoftMatch), blocked(f.BlockHardMatch))
+		r.Logf("Read the tenant's features: password hash sync %s, soft match %s, hard match takeover %s", entra.OnOff(f.PasswordHashSync), entra.Blocked(f.BlockSoftMatch), entra.Blocked(f.BlockHardMatch))
 	}
 	c.recordFeatures(ctx, r, f)
 	return nil
@@ -220,20 +220,6 @@ func (c *run) recordFeatures(ctx context.Context, r *jobs.Run, f entra.SyncFeatu
 	if err := c.recordEntra(ctx, *ce); err != nil {
 		r.Warnf("The wizard could not record the tenant's features: %v", err)
 	}
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-func blocked(b bool) string {
-	if b {
-		return "blocked"
-	}
-	return "allowed"
 }
 
 // registerExtensions registers the chosen directory extension attributes on

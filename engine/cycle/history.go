@@ -265,10 +265,15 @@ func importProgress(ctx context.Context, rec *stepRecord) func(connector.DomainR
 // what reached the tenant.
 func exportProgress(ctx context.Context, rec *stepRecord) func(export.Result) {
 	return func(res export.Result) {
-		r := &rec.row
-		r.Adds, r.Updates, r.Deletes, r.Memberships, r.Errors = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships, res.Errors()
+		countExport(&rec.row, &res)
 		rec.update(ctx)
 	}
+}
+
+// countExport puts what an export did so far, or in all, into its row: its
+// adds count the matched ones too.
+func countExport(r *store.RunStep, res *export.Result) {
+	r.Adds, r.Updates, r.Deletes, r.Memberships, r.Errors = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships, res.Errors()
 }
 
 // recordImport puts a forest's import into its row: the step it turned out
@@ -328,7 +333,7 @@ func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Chang
 		r.Note = joinNotes("Nothing exported: the pending changes are kept for review.", res.HeldNote())
 		return
 	}
-	r.Adds, r.Updates, r.Deletes, r.Memberships = res.Adds+res.Matched, res.Updates, res.Deletes, res.Memberships
+	countExport(r, res)
 	var notes []string
 	if res.Status == export.StatusStoppedDeletionExceeded {
 		notes = append(notes, fmt.Sprintf("%d pending delete(s) held back by the deletion guard; nothing was exported.", len(res.PendingDeletes)))

@@ -175,7 +175,7 @@ func ApplyFeatures(ctx context.Context, g *cloud.Client, f Features) ([]string, 
 		return done, graphError(err, "", "set the directory synchronization features")
 	}
 	done = append(done, fmt.Sprintf("Features: password hash sync %s, device writeback %s, group writeback %s, directory extensions %s",
-		onOff(f.PasswordHashSync), onOff(f.DeviceWriteback), onOff(f.GroupWriteback), onOff(f.DirectoryExtensions)))
+		OnOff(f.PasswordHashSync), OnOff(f.DeviceWriteback), OnOff(f.GroupWriteback), OnOff(f.DirectoryExtensions)))
 	if f.DeletionThreshold > 0 {
 		done = append(done, fmt.Sprintf("Accidental-deletion prevention: an export that deletes more than %d objects is stopped", f.DeletionThreshold))
 	} else {
@@ -184,11 +184,20 @@ func ApplyFeatures(ctx context.Context, g *cloud.Client, f Features) ([]string, 
 	return done, nil
 }
 
-func onOff(b bool) string {
+// OnOff words a feature's state.
+func OnOff(b bool) string {
 	if b {
 		return "on"
 	}
 	return "off"
+}
+
+// Blocked words a matching setting (soft match, hard match takeover).
+func Blocked(b bool) string {
+	if b {
+		return "blocked"
+	}
+	return "allowed"
 }
 
 // SyncFeatures are the tenant's directory synchronization features as
