@@ -151,7 +151,7 @@ func (t *Tenant) routes() {
 	m.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", t.handleLogout)
 	m.HandleFunc("GET /oidc/userinfo", t.handleUserInfo)
 	t.mux = m
-	t.graph = t.requireToken(t.graphMux())
+	t.graph = decodeContent(t.requireToken(t.graphMux()))
 }
 
 func (t *Tenant) graphMux() *http.ServeMux {
