@@ -2,12 +2,18 @@
 // discovery, JWKS, the v2.0 token endpoint and a Microsoft Graph v1.0 subset)
 // on a loopback address, seeded from an optional JSON file.
 //
-//	tenant-emulator [-addr 127.0.0.1:8443] [-seed seed.json] [-state state.json] [-budget 3000] [-window 150s]
+//	tenant-emulator [-addr 127.0.0.1:8443] [-tls-dir DIR] [-seed seed.json] [-state state.json] [-budget 3000] [-window 150s]
+//
+// With -tls-dir it serves HTTPS, as the real cloud does, with a server
+// certificate from a test CA kept in DIR (ca.pem, ca-key.pem, server.pem,
+// server-key.pem; made when missing, expired or not for -addr's host):
+// clients trust DIR/ca.pem (hybridsync serve --entra-ca). Without it, plain
+// HTTP, which Microsoft's own clients refuse.
 //
 // With -state the directory lives in a file: loaded at start when it exists
 // (else seeded), written back after every write and on shutdown.
-// HYBRIDSYNC_TENANT_ADDR, HYBRIDSYNC_TENANT_SEED and HYBRIDSYNC_TENANT_STATE
-// stand in for the flags.
+// HYBRIDSYNC_TENANT_ADDR, HYBRIDSYNC_TENANT_TLS_DIR, HYBRIDSYNC_TENANT_SEED and
+// HYBRIDSYNC_TENANT_STATE stand in for the flags.
 package main
 
 import (
@@ -36,12 +42,14 @@ func main() {
 	}
 }
 
-// run serves the emulator until ctx ends. It prints "listening on http://ADDR"
-// once the listener is open, so callers that pass port 0 can read the address.
+// run serves the emulator until ctx ends. It prints "listening on
+// http(s)://ADDR ..." once the listener is open, so callers that pass port 0
+// can read the address, and with -tls-dir a line "test CA: FILE ..." after it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tenant-emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr(getenv, "HYBRIDSYNC_TENANT_ADDR", "127.0.0.1:8443"), "loopback `address` to listen on")
+	tlsDir := fs.String("tls-dir", getenv("HYBRIDSYNC_TENANT_TLS_DIR"), "serve HTTPS with the test CA in this `dir` (made when missing); default: plain HTTP")
 	seedPath := fs.String("seed", getenv("HYBRIDSYNC_TENANT_SEED"), "seed `file` (JSON); default: a small built-in tenant")
 	statePath := fs.String("state", getenv("HYBRIDSYNC_TENANT_STATE"), "state `file` (JSON) to load and keep the directory in; default: memory only")
 	budget := fs.Int("budget", 0, "writes allowed per window per app (default 3000, or the seed's)")
@@ -55,6 +63,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("-addr %q is not a loopback address", *addr)
+	}
+	var tlsFiles *tenant.TLSFiles
+	if *tlsDir != "" {
+		// Before the tenant: a bad directory is told without a state file
+		// being touched.
+		if tlsFiles, err = tenant.TestCA(*tlsDir, host); err != nil {
+			return fmt.Errorf("-tls-dir: %w", err)
+		}
 	}
 	seed := tenant.DefaultSeed()
 	if *seedPath != "" {
@@ -75,10 +91,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := &http.Server{
 		Handler:           logRequests(log, t),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Handshakes refused by clients that don't trust the CA land here.
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "listening on http://%s (tenant %s, %s)\n", ln.Addr(), t.TenantID(), t.InitialDomain())
+	scheme := "http"
+	if tlsFiles != nil {
+		scheme, srv.TLSConfig = "https", tlsFiles.Config
+	}
+	fmt.Fprintf(stdout, "listening on %s://%s (tenant %s, %s)\n", scheme, ln.Addr(), t.TenantID(), t.InitialDomain())
+	if tlsFiles != nil {
+		fmt.Fprintf(stdout, "test CA: %s (trust it: hybridsync serve --entra-ca %[1]s; in a browser, import it as an authority)\n", tlsFiles.CA)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsFiles != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
