@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -97,6 +98,9 @@ type Deps struct {
 	Box     *secret.Box
 	Runner  *jobs.Runner
 	Checker setup.Checker
+	// RootCAs are the CA certificates trusted for the OpenID Connect sign-in
+	// provider (discovery, keys, token); nil: the system's.
+	RootCAs *x509.CertPool
 	Log     *slog.Logger
 }
 
@@ -112,7 +116,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Handler, error) {
 		wiz:      &setup.Wizard{Store: d.Store, Box: d.Box, Checker: d.Checker},
 		sessions: sm,
 		limiter:  newSignInLimiter(cfg.SignInRate, cfg.SignInBurst),
-		oidc:     newOIDCClient(),
+		oidc:     newOIDCClient(d.RootCAs),
 		done:     make(chan struct{}),
 	}, nil
 }

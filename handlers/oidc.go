@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,9 +64,10 @@ type oidcClient struct {
 	at     time.Time
 }
 
-func newOIDCClient() *oidcClient {
+// newOIDCClient trusts roots (nil: the system's roots).
+func newOIDCClient(roots *x509.CertPool) *oidcClient {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	return &oidcClient{http: &http.Client{Transport: tr, Timeout: oidcTimeout}}
 }
 

@@ -234,7 +234,7 @@ func discoveryMessage(issuer string, err error) string {
 	case errors.As(err, &dnsErr):
 		return "There is no host " + dnsErr.Name + " (DNS lookup failed). Check the address."
 	case errors.As(err, &unknownCA), errors.As(err, &tlsVerify) && errors.As(tlsVerify.Err, &unknownCA):
-		return "The TLS certificate of " + host + " is not signed by an authority this server trusts. Add the authority to the server's trusted certificates, or check the address."
+		return "The TLS certificate of " + host + " is not signed by an authority this server trusts. Add the authority to the system's trusted certificates or start hybridsync with --entra-ca FILE, or check the address."
 	case errors.As(err, &badHost):
 		return "The TLS certificate of " + host + " is for another name (" + badHost.Error() + ")."
 	case errors.As(err, &invalid), errors.As(err, &tlsVerify):

@@ -189,6 +189,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
+	entraRoots, err := ec.rootCAs()
+	if err != nil {
+		return err
+	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -257,7 +261,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 
 	h, err := handlers.New(ctx, handlers.Config{DataDir: c.dataDir, InstallID: installID, Secure: *tlsCert != "", IdleTimeout: *idle, PublicURL: strings.TrimSuffix(*publicURL, "/"),
 		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}},
-		handlers.Deps{Store: st, Box: box, Runner: runner, Checker: checker, Log: log})
+		handlers.Deps{Store: st, Box: box, Runner: runner, Checker: checker, RootCAs: entraRoots, Log: log})
 	if err != nil {
 		return err
 	}

@@ -96,7 +96,7 @@ func reachError(err error, address, service string) error {
 	)
 	switch {
 	case errors.As(err, &unknownCA), errors.As(err, &verify):
-		return &Error{Msg: fmt.Sprintf("The certificate of %s (%s) isn't trusted by this server, so hybridsync did not sign in over that connection. If a proxy inspects TLS, add its CA to the system's trust store.", service, host), Err: err}
+		return &Error{Msg: fmt.Sprintf("The certificate of %s (%s) isn't trusted by this server, so hybridsync did not sign in over that connection. If a proxy inspects TLS, add its CA to the system's trust store or start hybridsync with --entra-ca FILE.", service, host), Err: err}
 	case errors.As(err, &hostname):
 		return &Error{Msg: fmt.Sprintf("The certificate of %s isn't valid for %s, so hybridsync did not sign in over that connection.", service, host), Err: err}
 	case errors.As(err, &invalid):
