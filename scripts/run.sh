@@ -9,9 +9,11 @@
 #     with apt-get if it is missing, which needs root). Forests already running
 #     (`make forests`, or a make run that was killed) are used and left running;
 #   - the tenant emulator standing in for Microsoft Entra ID on $TENANT_ADDR,
-#     its directory in $DATA_DIR/tenant-emulator.json, unless
-#     HYBRIDSYNC_ENTRA_AUTHORITY names a real tenant's authority (with
-#     HYBRIDSYNC_ENTRA_CLIENT_ID);
+#     its directory in $DATA_DIR/tenant-emulator.json, served over HTTPS as
+#     the real cloud is, with a test CA kept (and reused) in
+#     $DATA_DIR/tenant-ca that the console is told to trust
+#     (HYBRIDSYNC_ENTRA_CA) — unless HYBRIDSYNC_ENTRA_AUTHORITY names a real
+#     tenant's authority (with HYBRIDSYNC_ENTRA_CLIENT_ID);
 #   - the console on $LISTEN with its data in $DATA_DIR, finding corp's DC
 #     through corp's DNS (HYBRIDSYNC_DNS_SERVER, default 127.0.0.2:53).
 #
@@ -37,7 +39,8 @@ console_log=$DATA_DIR/console.log
 tenant_log=$DATA_DIR/tenant-emulator.log
 started=$DATA_DIR/.make-run-forests # the forests this run started: name pid dir
 
-console_pid= tenant_pid= child_pid= forests_up=
+tenant_ca_dir=$DATA_DIR/tenant-ca # the emulator's test CA and certificate
+console_pid= tenant_pid= child_pid= forests_up= tenant_url=
 
 say() { echo "run: $*" >&2; }
 
@@ -122,7 +125,7 @@ fi
 
 if [[ -n $tenant_wanted ]]; then
   : >"$tenant_log"
-  setsid "$bin/tenant-emulator" -addr "$TENANT_ADDR" -state "$DATA_DIR/tenant-emulator.json" >>"$tenant_log" 2>&1 &
+  setsid "$bin/tenant-emulator" -addr "$TENANT_ADDR" -tls-dir "$tenant_ca_dir" -state "$DATA_DIR/tenant-emulator.json" >>"$tenant_log" 2>&1 &
   tenant_pid=$!
   for ((i = 0; ; i++)); do
     grep -q '^listening on ' "$tenant_log" && break
@@ -133,8 +136,10 @@ if [[ -n $tenant_wanted ]]; then
     fi
     sleep 0.1
   done
-  export HYBRIDSYNC_ENTRA_AUTHORITY="http://$(reach "$TENANT_ADDR")/organizations"
-  export HYBRIDSYNC_GRAPH_URL="http://$(reach "$TENANT_ADDR")/v1.0"
+  tenant_url="https://$(reach "$TENANT_ADDR")"
+  export HYBRIDSYNC_ENTRA_AUTHORITY="$tenant_url/organizations"
+  export HYBRIDSYNC_GRAPH_URL="$tenant_url/v1.0"
+  export HYBRIDSYNC_ENTRA_CA="$tenant_ca_dir/ca.pem"
   export HYBRIDSYNC_ENTRA_CLIENT_ID=5c0e1d2a-7b3f-4c8e-9d10-2a3b4c5d6e01 # tenant.ConnectClientID
 fi
 
@@ -157,12 +162,12 @@ done
 # The console logs the one-time token before it listens, so it is there now
 # (text: setup_token=…, json: "setup_token":"…").
 token=$(sed -n 's/.*setup_token[=":]*\([A-Za-z0-9_-]*\).*/\1/p' "$console_log" | tail -n 1)
-logs=$console_log tenant_url= forests_flag=false
-if [[ -n $tenant_pid ]]; then logs+=", $tenant_log" tenant_url="http://$(reach "$TENANT_ADDR")"; fi
+logs=$console_log tenant_ca= forests_flag=false
+if [[ -n $tenant_pid ]]; then logs+=", $tenant_log" tenant_ca=$HYBRIDSYNC_ENTRA_CA; fi
 if [[ $FORESTS == 1 ]]; then logs+=", each forest's log/samba.log" forests_flag=true; fi
 "$bin/forests" describe -dir "$DATA_DIR/forests" -started "$started" -forests="$forests_flag" \
   -console "$scheme://$(reach "$LISTEN")" -setup-token "$token" -data-dir "$DATA_DIR" \
-  -console-pid "$console_pid" -tenant "$tenant_url" -tenant-pid "${tenant_pid:-0}" \
+  -console-pid "$console_pid" -tenant "$tenant_url" -tenant-ca "$tenant_ca" -tenant-pid "${tenant_pid:-0}" \
   -dns "${HYBRIDSYNC_DNS_SERVER:-}" -logs "$logs"
 
 # Wait until a signal (the traps stop everything) or until the console or the

@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,4 +186,249 @@ func TestRunScriptUsesTheEmulatorsClientID(t *testing.T) {
 	if !strings.Contains(string(b), "HYBRIDSYNC_ENTRA_CLIENT_ID="+tenant.ConnectClientID) {
 		t.Errorf("scripts/run.sh does not use tenant.ConnectClientID (%s)", tenant.ConnectClientID)
 	}
+}
+
+// make run without forests: the emulator serves HTTPS with the test CA kept
+// in DATA_DIR/tenant-ca, the console is pointed at its https authority and
+// Graph and told to trust that CA — it signs in to the tenant through it —
+// and the block names the CA. run.sh runs in a tree of its own, given a GO
+// that copies binaries built here, so that nothing is written into the
+// source tree.
+func TestRunScriptServesTheTenantOverHTTPS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs make run's three commands")
+	}
+	for _, tool := range []string{"bash", "curl", "setsid"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("scripts/run.sh needs %s: %v", tool, err)
+		}
+	}
+	root := t.TempDir()
+	prebuilt := filepath.Join(root, "prebuilt")
+	build := exec.Command("go", "build", "-o", prebuilt+"/", "./cmd/hybridsync", "./cmd/tenant-emulator", "./e2e/forest/cmd/forests")
+	build.Dir = filepath.Join("..", "..")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "scripts", "run.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// forests looks for the module root (its cache is there).
+	if err := os.WriteFile(filepath.Join(root, "go.mod"), []byte("module runsh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fakeGo := filepath.Join(root, "go")
+	if err := os.WriteFile(fakeGo, []byte("#!/bin/sh\n# go build -o DIR/ PACKAGES...: the binaries built by the test\n"+
+		"[ \"$1\" = build ] && [ \"$2\" = -o ] || exit 2\nexec cp "+prebuilt+"/hybridsync "+prebuilt+"/tenant-emulator "+prebuilt+"/forests \"$3\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	dataDir := filepath.Join(root, "data")
+	listen, tenantAddr := freeLoopback(t), freeLoopback(t)
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "run.sh"))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "HYBRIDSYNC_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "GO="+fakeGo, "DATA_DIR="+dataDir, "LISTEN="+listen, "TENANT_ADDR="+tenantAddr, "FORESTS=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &syncWriter{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM) // run.sh stops what it started
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+			t.Errorf("run.sh did not stop within 30 s of SIGTERM")
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("run.sh's stderr:\n%s", stderr.String())
+		}
+	})
+
+	// The block: from one rule to the next.
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var block []string
+	timeout := time.After(2 * time.Minute)
+	for rules := 0; rules < 2; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("run.sh ended before its block:\n%s", strings.Join(block, "\n"))
+			}
+			if strings.HasPrefix(l, "=====") {
+				rules++
+			}
+			block = append(block, l)
+		case <-timeout:
+			t.Fatalf("no block from run.sh within 2 minutes:\n%s", strings.Join(block, "\n"))
+		}
+	}
+	go func() {
+		for range lines {
+		}
+	}()
+	text := strings.Join(block, "\n")
+	tenantURL := "https://" + tenantAddr
+	caFile := filepath.Join(dataDir, "tenant-ca", "ca.pem")
+	for _, want := range []string{"tenant emulator on " + tenantURL, "test CA " + caFile + ", which the console trusts", "unless you import that CA"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the block lacks %q:\n%s", want, text)
+		}
+	}
+
+	// The console's environment, as run.sh exported it.
+	m := regexp.MustCompile(`the console \(pid (\d+)\)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no console pid in the block:\n%s", text)
+	}
+	environ, err := os.ReadFile("/proc/" + m[1] + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := strings.Split(string(environ), "\x00")
+	for _, want := range []string{"HYBRIDSYNC_ENTRA_AUTHORITY=" + tenantURL + "/organizations", "HYBRIDSYNC_GRAPH_URL=" + tenantURL + "/v1.0", "HYBRIDSYNC_ENTRA_CA=" + caFile} {
+		if !slices.Contains(vars, want) {
+			t.Errorf("the console's environment lacks %s", want)
+		}
+	}
+
+	// ca.pem alone vouches for the emulator.
+	pemCA, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemCA) {
+		t.Fatalf("no certificate in %s", caFile)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	resp, err := hc.Get(tenantURL + "/organizations/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatalf("the emulator, trusting %s: %v", caFile, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("discovery: %d", resp.StatusCode)
+	}
+
+	// The console reaches the emulator over HTTPS: the first administrator
+	// (with the block's setup token) sets it up as the OpenID Connect
+	// sign-in provider, which saves only once its discovery document is read.
+	tok := regexp.MustCompile(`setup token +(\S+)`).FindStringSubmatch(text)
+	if tok == nil {
+		t.Fatalf("no setup token in the block:\n%s", text)
+	}
+	c := newFormClient(t, "http://"+listen)
+	c.post("/first-run", url.Values{"token": {tok[1]}, "username": {"admin"}, "display_name": {"Admin"},
+		"password": {"correct-horse-battery"}, "confirm": {"correct-horse-battery"}})
+	issuer := tenantURL + "/" + tenant.DefaultSeed().TenantID + "/v2.0"
+	body := c.post("/accounts/oidc", url.Values{"enabled": {"on"}, "issuer": {issuer}, "client_id": {tenant.ConsoleClientID},
+		"client_secret": {tenant.ConsoleClientSecret}, "display_name": {"Contoso"}, "groups_claim": {"groups"},
+		"groups_browse": {"5f3b7a43-6a0c-4d1e-9a55-0c1d2e3f4a5b"}})
+	if !strings.Contains(body, "discovery document checked out") {
+		t.Errorf("the console did not read the emulator's discovery document:\n%.3000s", body)
+	}
+
+	stop()
+	for _, name := range []string{"console", "tenant emulator"} {
+		m := regexp.MustCompile(`the ` + name + ` \(pid (\d+)\)`).FindStringSubmatch(text)
+		if m == nil {
+			t.Errorf("no %s pid in the block", name)
+			continue
+		}
+		if _, err := os.Stat("/proc/" + m[1]); err == nil {
+			t.Errorf("the %s (pid %s) still runs after run.sh stopped", name, m[1])
+		}
+	}
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// formClient posts forms to the console as a browser would: with its cookie
+// and the CSRF token of the page it fetched first.
+type formClient struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func newFormClient(t *testing.T, base string) *formClient {
+	jar, _ := cookiejar.New(nil)
+	return &formClient{t: t, base: base, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+}
+
+var (
+	csrfField  = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+	fieldError = regexp.MustCompile(`data-testid="error-[^<]*`)
+)
+
+// post GETs path for its CSRF token, then posts vals there, and returns the
+// page it ended on.
+func (c *formClient) post(path string, vals url.Values) string {
+	c.t.Helper()
+	page := c.read(c.hc.Get(c.base + path))
+	m := csrfField.FindStringSubmatch(page)
+	if m == nil {
+		c.t.Fatalf("no CSRF token on %s:\n%.2000s", path, page)
+	}
+	vals.Set("csrf_token", m[1])
+	return c.read(c.hc.PostForm(c.base+path, vals))
+}
+
+func (c *formClient) read(resp *http.Response, err error) string {
+	c.t.Helper()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		if errs := fieldError.FindAll(b, -1); len(errs) > 0 {
+			b = bytes.Join(errs, []byte("\n"))
+		}
+		c.t.Fatalf("%s %s: %d, %v\n%.2000s", resp.Request.Method, resp.Request.URL, resp.StatusCode, err, b)
+	}
+	return string(b)
 }

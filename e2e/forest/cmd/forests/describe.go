@@ -20,6 +20,7 @@ type block struct {
 	console, setupToken, dataDir string
 	consolePID                   int
 	tenantURL                    string // "" when a real tenant stands in for the emulator
+	tenantCA                     string // the emulator's test CA file; "" when it serves plain http
 	tenantPID                    int
 	dnsServer                    string
 	forests                      bool
@@ -33,6 +34,7 @@ func (b *block) register(fl *flag.FlagSet) {
 	fl.StringVar(&b.dataDir, "data-dir", "", "the console's data `dir`")
 	fl.IntVar(&b.consolePID, "console-pid", 0, "the console's `pid`")
 	fl.StringVar(&b.tenantURL, "tenant", "", "the tenant emulator's `URL`; empty: the console signs in to a real tenant (HYBRIDSYNC_ENTRA_AUTHORITY)")
+	fl.StringVar(&b.tenantCA, "tenant-ca", "", "the test CA `file` the tenant emulator's HTTPS certificate is from (its -tls-dir's ca.pem); empty: plain http")
 	fl.IntVar(&b.tenantPID, "tenant-pid", 0, "the tenant emulator's `pid`")
 	fl.StringVar(&b.dnsServer, "dns", "", "the DNS server (`host:port`) the console finds domain controllers with")
 	fl.BoolVar(&b.forests, "forests", true, "describe the forests (false: make run FORESTS=0)")
@@ -97,6 +99,11 @@ func (b *block) print(w io.Writer, where *where) error {
 		}
 		line("   Its domains: %s,", strings.Join(domains[:len(domains)/2], ", "))
 		line("   %s.", strings.Join(domains[len(domains)/2:], ", "))
+		if b.tenantCA != "" {
+			line("   Its certificate is from the test CA %s, which the console trusts (HYBRIDSYNC_ENTRA_CA).", b.tenantCA)
+			line("   Your browser warns on its sign-in page (MFA, interactive) unless you import that CA:")
+			line("     Chromium chrome://certificate-manager, Installed by you; Firefox about:preferences#privacy, View Certificates.")
+		}
 	} else {
 		line("2. Connect to Microsoft Entra ID: your own tenant (HYBRIDSYNC_ENTRA_AUTHORITY); sign in with")
 		line("   a Hybrid Identity Administrator or Global Administrator of it. No tenant emulator runs.")

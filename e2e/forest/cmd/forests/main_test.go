@@ -26,11 +26,14 @@ func TestDescribeBlock(t *testing.T) {
 		{
 			name: "first run, emulator, forests asked for but not running",
 			args: []string{"-console", "http://127.0.0.1:18080", "-setup-token", "tok-123", "-console-pid", "11",
-				"-tenant", "http://127.0.0.1:18443", "-tenant-pid", "12", "-dns", "127.0.0.2:53"},
+				"-tenant", "https://127.0.0.1:18443", "-tenant-ca", "/srv/hs/tenant-ca/ca.pem", "-tenant-pid", "12", "-dns", "127.0.0.2:53"},
 			want: []string{
 				"hybridsync is ready: http://127.0.0.1:18080",
 				"open http://127.0.0.1:18080/first-run", "setup token   tok-123",
-				"tenant emulator on http://127.0.0.1:18443",
+				"tenant emulator on https://127.0.0.1:18443",
+				"test CA /srv/hs/tenant-ca/ca.pem, which the console trusts (HYBRIDSYNC_ENTRA_CA)",
+				"Your browser warns on its sign-in page", "unless you import that CA",
+				"chrome://certificate-manager", "about:preferences#privacy",
 				seed.Admins[0].UserPrincipalName, seed.Admins[0].Password, // Hybrid Identity Administrator
 				seed.Admins[1].UserPrincipalName, "code " + tenant.DefaultMFACode, // MFA
 				seed.Admins[2].UserPrincipalName, seed.Admins[2].Password, // Global Administrator
@@ -38,6 +41,13 @@ func TestDescribeBlock(t *testing.T) {
 				"Ctrl-C stops the console (pid 11) and the tenant emulator (pid 12).",
 			},
 			not: []string{"locked.admin", "Left running"},
+		},
+		{
+			name: "an emulator on plain http",
+			args: []string{"-console", "http://127.0.0.1:18080", "-console-pid", "11", "-forests=false",
+				"-tenant", "http://127.0.0.1:18443", "-tenant-pid", "12"},
+			want: []string{"tenant emulator on http://127.0.0.1:18443"},
+			not:  []string{"test CA", "browser warns"},
 		},
 		{
 			name: "an administrator exists, a real tenant, FORESTS=0",
