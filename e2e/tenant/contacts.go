@@ -43,15 +43,7 @@ func (c *contact) json(sel []string) map[string]any {
 		"addresses":                  []any{},
 		"phones":                     []any{},
 	}
-	if len(sel) == 0 {
-		sel = defaultContactProperties
-	}
-	out := map[string]any{"id": c.ID}
-	for _, p := range sel {
-		if v, ok := all[p]; ok {
-			out[p] = v
-		}
-	}
+	out := project(all, sel, defaultContactProperties)
 	return out
 }
 

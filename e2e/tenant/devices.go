@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,7 +21,7 @@ type device struct {
 	OperatingSystem        string
 	OperatingSystemVersion string
 	TrustType              string
-	CreatedDateTime        time.Time
+	RegistrationDateTime   time.Time
 }
 
 // alternativeSecurityID is Graph's alternativeSecurityId: type, identityProvider, key (Edm.Binary, base64).
@@ -32,7 +31,7 @@ type alternativeSecurityID struct {
 	Key              string  `json:"key"`
 }
 
-var defaultDeviceProperties = []string{"id", "deletedDateTime", "accountEnabled", "approximateLastSignInDateTime", "alternativeSecurityIds", "complianceExpirationDateTime", "createdDateTime", "deviceId", "deviceVersion", "displayName", "isCompliant", "isManaged", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled", "operatingSystem", "operatingSystemVersion", "physicalIds", "profileType", "registrationDateTime", "trustType"}
+var defaultDeviceProperties = []string{"id", "deletedDateTime", "accountEnabled", "approximateLastSignInDateTime", "alternativeSecurityIds", "complianceExpirationDateTime", "deviceId", "deviceVersion", "displayName", "isCompliant", "isManaged", "onPremisesLastSyncDateTime", "onPremisesSyncEnabled", "operatingSystem", "operatingSystemVersion", "physicalIds", "profileType", "registrationDateTime", "trustType"}
 
 func (d *device) json(sel []string) map[string]any {
 	alt := append([]alternativeSecurityID{}, d.AlternativeSecurityIDs...)
@@ -43,7 +42,6 @@ func (d *device) json(sel []string) map[string]any {
 		"approximateLastSignInDateTime": nil,
 		"alternativeSecurityIds":        alt,
 		"complianceExpirationDateTime":  nil,
-		"createdDateTime":               d.CreatedDateTime.Format(time.RFC3339),
 		"deviceId":                      d.DeviceID,
 		"deviceVersion":                 nil,
 		"displayName":                   d.DisplayName,
@@ -55,18 +53,10 @@ func (d *device) json(sel []string) map[string]any {
 		"operatingSystemVersion":        d.OperatingSystemVersion,
 		"physicalIds":                   []string{},
 		"profileType":                   nil,
-		"registrationDateTime":          nil,
+		"registrationDateTime":          d.RegistrationDateTime.Format(time.RFC3339),
 		"trustType":                     nullable(d.TrustType),
 	}
-	if len(sel) == 0 {
-		sel = defaultDeviceProperties
-	}
-	out := map[string]any{"id": d.ID}
-	for _, p := range sel {
-		if v, ok := all[p]; ok {
-			out[p] = v
-		}
-	}
+	out := project(all, sel, defaultDeviceProperties)
 	return out
 }
 
@@ -94,7 +84,7 @@ func (d *device) prop(p string) []string {
 // extensionAttributes for MDM apps); deviceId and the registration's
 // identity are set once. Refusing them as read-only is an assumption.
 var deviceReadOnly = readOnlySet("deviceId", "alternativeSecurityIds", "trustType", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
-	"registrationDateTime", "physicalIds", "createdDateTime")
+	"registrationDateTime", "physicalIds")
 
 type deviceJSON struct {
 	AccountEnabled         *bool                    `json:"accountEnabled"`
@@ -135,7 +125,7 @@ func (t *Tenant) createDeviceLocked(r *http.Request, in deviceJSON) (*device, *g
 		}
 	}
 	d := &device{ID: newGUID(), AccountEnabled: *in.AccountEnabled, AlternativeSecurityIDs: *in.AlternativeSecurityIDs, DeviceID: strings.ToLower(*in.DeviceID),
-		DisplayName: *in.DisplayName, OperatingSystem: *in.OperatingSystem, OperatingSystemVersion: *in.OperatingSystemVersion, CreatedDateTime: t.now().UTC().Truncate(time.Second)}
+		DisplayName: *in.DisplayName, OperatingSystem: *in.OperatingSystem, OperatingSystemVersion: *in.OperatingSystemVersion, RegistrationDateTime: t.now().UTC().Truncate(time.Second)}
 	if in.TrustType != nil {
 		d.TrustType = *in.TrustType
 	}
@@ -152,8 +142,8 @@ func (t *Tenant) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, nil, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	t.mu.Lock()

@@ -114,29 +114,29 @@ func (t *Tenant) forgetObjectLocked(id string) {
 }
 
 // objectJSONLocked renders any directory object by id, as a directoryObject
-// collection member (@odata.type set). Caller holds t.mu.
-func (t *Tenant) objectJSONLocked(id string) (map[string]any, int64, bool) {
+// collection member (@odata.type set), with the properties of sel its type
+// has (nil: its type's default set). Caller holds t.mu.
+func (t *Tenant) objectJSONLocked(id string, sel []string) (map[string]any, int64, bool) {
+	var m map[string]any
+	var seq int64
+	var typ string
 	if u := t.users[id]; u != nil {
-		m := u.json(nil)
-		m["@odata.type"] = "#microsoft.graph.user"
-		return m, u.Seq, true
+		typ, seq = "user", u.Seq
+		m = u.json(selectFor(typ, sel))
+	} else if g := t.groups[id]; g != nil {
+		typ, seq = "group", g.Seq
+		m = g.json(selectFor(typ, sel))
+	} else if c := t.contacts[id]; c != nil {
+		typ, seq = "orgContact", c.Seq
+		m = c.json(selectFor(typ, sel))
+	} else if d := t.devices[id]; d != nil {
+		typ, seq = "device", d.Seq
+		m = d.json(selectFor(typ, sel))
+	} else {
+		return nil, 0, false
 	}
-	if g := t.groups[id]; g != nil {
-		m := g.json(nil)
-		m["@odata.type"] = "#microsoft.graph.group"
-		return m, g.Seq, true
-	}
-	if c := t.contacts[id]; c != nil {
-		m := c.json(nil)
-		m["@odata.type"] = "#microsoft.graph.orgContact"
-		return m, c.Seq, true
-	}
-	if d := t.devices[id]; d != nil {
-		m := d.json(nil)
-		m["@odata.type"] = "#microsoft.graph.device"
-		return m, d.Seq, true
-	}
-	return nil, 0, false
+	m["@odata.type"] = typeOfObject(typ)
+	return m, seq, true
 }
 
 // ---- /me -------------------------------------------------------------------------
@@ -157,6 +157,7 @@ func (t *Tenant) handleMe(w http.ResponseWriter, r *http.Request) {
 	var m map[string]any
 	if u != nil {
 		m = u.json(selectOf(r))
+		t.expandLocked(r, m)
 	}
 	t.mu.Unlock()
 	if e != nil {
@@ -192,15 +193,18 @@ func (t *Tenant) handleMemberOf(w http.ResponseWriter, r *http.Request) {
 	if e == nil {
 		if cast != "microsoft.graph.directoryRole" {
 			for _, gid := range t.memberOfLocked(u.ID) {
-				g := t.groups[gid]
-				m := g.json(nil)
-				m["@odata.type"] = "#microsoft.graph.group"
-				items = append(items, pageItem{seq: g.Seq, body: m})
+				m, seq, _ := t.objectJSONLocked(gid, selectOf(r))
+				items = append(items, pageItem{seq: seq, body: m})
 			}
 		}
 		if cast != "microsoft.graph.group" {
 			for i, role := range t.rolesOfLocked(u.ID) {
-				items = append(items, pageItem{seq: 1<<40 + int64(i), body: t.directoryRoleJSON(role)})
+				m := t.directoryRoleJSON(role)
+				if sel := selectOf(r); len(sel) > 0 {
+					m = project(m, selectFor("directoryRole", sel), nil)
+					m["@odata.type"] = typeOfObject("directoryRole")
+				}
+				items = append(items, pageItem{seq: 1<<40 + int64(i), body: m})
 			}
 		}
 	}

@@ -11,51 +11,32 @@ import (
 
 // ---- organization: onPremisesSyncEnabled --------------------------------------------
 
-// orgWritable are the organization properties a PATCH may carry; only
-// onPremisesSyncEnabled changes anything here (organization-update; Microsoft's
-// "Turn off directory synchronization" article PATCHes onPremisesSyncEnabled).
-var orgWritable = map[string]bool{
-	"onPremisesSyncEnabled": true, "marketingNotificationEmails": true, "privacyProfile": true,
-	"securityComplianceNotificationMails": true, "securityComplianceNotificationPhones": true, "technicalNotificationMails": true,
-}
-
-// unknownProperty is the OData reader's answer to a property the type lacks.
-func unknownProperty(r *http.Request, prop, typ string) *graphError {
-	return newGraphError(r, http.StatusBadRequest, "BadRequest", fmt.Sprintf("The property '%s' does not exist on type '%s'. Make sure to only use property names that are defined by the type or mark the type as open type.", prop, typ), nil)
-}
-
 func (t *Tenant) handleUpdateOrganization(w http.ResponseWriter, r *http.Request) {
 	if e := t.authorizeWrite(r, permOrganization); e != nil {
 		writeGErr(w, e)
 		return
 	}
-	var in map[string]json.RawMessage
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
-		return
+	// Only onPremisesSyncEnabled is modelled (organization-update;
+	// Microsoft's "Turn off directory synchronization" article PATCHes
+	// it); the metadata decides what else exists or is read-only.
+	var in struct {
+		OnPremisesSyncEnabled *bool `json:"onPremisesSyncEnabled"`
 	}
-	for k := range in {
-		if !orgWritable[k] {
-			writeGErr(w, unknownProperty(r, k, "microsoft.graph.organization"))
-			return
-		}
+	raw, e := decodeBody(r, nil, &in)
+	if e != nil {
+		writeGErr(w, e)
+		return
 	}
 	if !strings.EqualFold(r.PathValue("id"), t.tenantID) {
 		writeGErr(w, notFound(r, r.PathValue("id")))
 		return
 	}
-	raw, ok := in["onPremisesSyncEnabled"]
-	if !ok {
+	if _, ok := raw["onPremisesSyncEnabled"]; !ok {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	var on *bool
-	if err := json.Unmarshal(raw, &on); err != nil {
-		writeGErr(w, badValue(r, "onPremisesSyncEnabled", "Invalid value specified for property 'onPremisesSyncEnabled' of resource 'Organization'."))
-		return
-	}
 	t.mu.Lock()
-	t.orgSyncEnabled = on
+	t.orgSyncEnabled = in.OnPremisesSyncEnabled
 	t.changedLocked()
 	t.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
@@ -66,7 +47,7 @@ func (t *Tenant) handleUpdateOrganization(w http.ResponseWriter, r *http.Request
 // dirSyncFeatures are onPremisesDirectorySynchronizationFeature's booleans
 // (resource page, v1.0), with the defaults of the Get example.
 var dirSyncFeatures = []string{
-	"blockCloudObjectTakeoverThroughHardMatchEnabled", "blockSoftMatchEnabled", "bypassDirSyncOverridesEnabled",
+	"allowOnPremUpdateOfOnPremisesObjectIdentifierEnabled", "blockCloudObjectTakeoverThroughHardMatchEnabled", "blockSoftMatchEnabled", "bypassDirSyncOverridesEnabled",
 	"cloudPasswordPolicyForPasswordSyncedUsersEnabled", "concurrentCredentialUpdateEnabled", "concurrentOrgIdProvisioningEnabled",
 	"deviceWritebackEnabled", "directoryExtensionsEnabled", "fopeConflictResolutionEnabled", "groupWriteBackEnabled",
 	"passwordSyncEnabled", "passwordWritebackEnabled", "quarantineUponProxyAddressesConflictEnabled",
@@ -155,8 +136,8 @@ func (t *Tenant) handleUpdateDirSync(w http.ResponseWriter, r *http.Request) {
 		} `json:"configuration"`
 		Features map[string]json.RawMessage `json:"features"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, nil, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	if !strings.EqualFold(r.PathValue("id"), t.tenantID) {
@@ -174,7 +155,7 @@ func (t *Tenant) handleUpdateDirSync(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if _, ok := next.Features[k]; !ok {
-			writeGErr(w, unknownProperty(r, k, "microsoft.graph.onPremisesDirectorySynchronizationFeature"))
+			writeGErr(w, noSuchWriteProperty(r, k, "onPremisesDirectorySynchronizationFeature"))
 			return
 		}
 		var on bool
@@ -265,8 +246,8 @@ func (t *Tenant) handleAddDomain(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		ID string `json:"id"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, nil, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(in.ID))

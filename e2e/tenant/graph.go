@@ -243,20 +243,17 @@ func (u *user) json(sel []string) map[string]any {
 		"usageLocation":         nullable(u.UsageLocation),
 		"createdDateTime":       u.CreatedDateTime.Format(time.RFC3339),
 	}
-	if len(sel) == 0 {
-		sel = defaultUserProperties
-	}
-	out := map[string]any{"id": u.ID}
-	for _, p := range sel {
-		if v, ok := all[p]; ok {
-			out[p] = v
-		}
-	}
+	out := project(all, sel, defaultUserProperties)
 	selectedExtensions(out, sel, u.Extensions)
 	return out
 }
 
+// selectOf is the request's $select: as the route's type spells it when
+// the route is typed (strict.go), else as sent.
 func selectOf(r *http.Request) []string {
+	if s := servedOf(r); s != nil {
+		return s.sel
+	}
 	var sel []string
 	for _, p := range strings.Split(r.URL.Query().Get("$select"), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -480,6 +477,7 @@ func (t *Tenant) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	var m map[string]any
 	if u != nil {
 		m = u.json(selectOf(r))
+		t.expandLocked(r, m)
 	}
 	t.mu.Unlock()
 	if u == nil {
@@ -598,7 +596,9 @@ func (t *Tenant) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	items := make([]pageItem, 0, len(t.users))
 	for _, u := range t.users {
 		if f.match(u.prop) {
-			items = append(items, pageItem{seq: u.Seq, body: u.json(sel)})
+			m := u.json(sel)
+			t.expandLocked(r, m)
+			items = append(items, pageItem{seq: u.Seq, body: m})
 		}
 	}
 	t.mu.Unlock()

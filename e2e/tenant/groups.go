@@ -60,18 +60,10 @@ func (g *group) json(sel []string) map[string]any {
 		"onPremisesSamAccountName":     nil,
 		"proxyAddresses":               append([]string{}, g.ProxyAddresses...),
 		"securityEnabled":              g.SecurityEnabled,
-		"securityIdentifier":           "S-1-12-1-" + g.ID[:8],
+		"securityIdentifier":           cloudSID(g.ID),
 		"visibility":                   vis,
 	}
-	if len(sel) == 0 {
-		sel = defaultGroupProperties
-	}
-	out := map[string]any{"id": g.ID}
-	for _, p := range sel {
-		if v, ok := all[p]; ok {
-			out[p] = v
-		}
-	}
+	out := project(all, sel, defaultGroupProperties)
 	selectedExtensions(out, sel, g.Extensions)
 	return out
 }
@@ -205,9 +197,9 @@ func (t *Tenant) createGroupLocked(r *http.Request, in groupJSON, seeding bool) 
 	switch {
 	case !seeding && (in.Mail != nil || in.ProxyAddresses != nil):
 		if in.Mail != nil {
-			return nil, readOnly(r, "mail")
+			return nil, readOnlyProperty(r, "mail")
 		}
-		return nil, readOnly(r, "proxyAddresses")
+		return nil, readOnlyProperty(r, "proxyAddresses")
 	case !seeding && g.MailEnabled && !unified:
 		// group-post-groups: mail-enabled security groups and distribution
 		// groups can't be created through Graph.
@@ -233,7 +225,7 @@ func (t *Tenant) createGroupLocked(r *http.Request, in groupJSON, seeding bool) 
 	}
 	for _, ref := range in.Members {
 		id := refID(ref)
-		if _, _, ok := t.objectJSONLocked(id); !ok {
+		if _, _, ok := t.objectJSONLocked(id, nil); !ok {
 			return nil, notFound(r, id)
 		}
 		if !slices.Contains(g.Members, id) {
@@ -303,13 +295,13 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case in.Mail != nil:
-		writeGErr(w, readOnly(r, "mail"))
+		writeGErr(w, readOnlyProperty(r, "mail"))
 		return
 	case in.ProxyAddresses != nil:
-		writeGErr(w, readOnly(r, "proxyAddresses"))
+		writeGErr(w, readOnlyProperty(r, "proxyAddresses"))
 		return
 	case in.MailEnabled != nil:
-		writeGErr(w, readOnly(r, "mailEnabled"))
+		writeGErr(w, readOnlyProperty(r, "mailEnabled"))
 		return
 	case in.DisplayName != nil && *in.DisplayName == "":
 		writeGErr(w, badValue(r, "displayName", "Invalid value specified for property 'displayName' of resource 'Group'."))
@@ -329,7 +321,7 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	var add []string
 	for _, ref := range in.Members {
 		id := refID(ref)
-		if _, _, ok := t.objectJSONLocked(id); !ok {
+		if _, _, ok := t.objectJSONLocked(id, nil); !ok {
 			writeGErr(w, notFound(r, id))
 			return
 		}
@@ -399,7 +391,7 @@ func (t *Tenant) handleListMembers(w http.ResponseWriter, r *http.Request) {
 	var items []pageItem
 	if g != nil {
 		for i, id := range g.Members {
-			if m, _, ok := t.objectJSONLocked(id); ok {
+			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
 				items = append(items, pageItem{seq: int64(i + 1), body: m})
 			}
 		}
@@ -438,7 +430,7 @@ func (t *Tenant) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, notFound(r, r.PathValue("id")))
 		return
 	}
-	if _, _, ok := t.objectJSONLocked(mid); !ok {
+	if _, _, ok := t.objectJSONLocked(mid, nil); !ok {
 		writeGErr(w, notFound(r, mid))
 		return
 	}

@@ -36,8 +36,8 @@ func readOnlySet(names ...string) map[string]bool {
 	return m
 }
 
-// readOnly answers a write to a read-only property.
-func readOnly(r *http.Request, prop string) *graphError {
+// readOnlyProperty answers a write to a read-only property.
+func readOnlyProperty(r *http.Request, prop string) *graphError {
 	return newGraphError(r, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Property '%s' is read-only and cannot be set.", prop), nil)
 }
 
@@ -56,8 +56,11 @@ func decodeBody(r *http.Request, readOnlyProps map[string]bool, v any) (map[stri
 	}
 	for name := range raw {
 		if readOnlyProps[strings.ToLower(name)] {
-			return nil, readOnly(r, name)
+			return nil, readOnlyProperty(r, name)
 		}
+	}
+	if e := checkWrite(r, raw, readOnlyProps, v); e != nil {
+		return nil, e
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return nil, badJSON(r)

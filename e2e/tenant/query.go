@@ -254,7 +254,9 @@ func serveList[T listed](t *Tenant, w http.ResponseWriter, r *http.Request, reso
 	var items []pageItem
 	for _, o := range objs {
 		if f.match(o.prop) {
-			items = append(items, pageItem{seq: seq(o), body: o.json(sel)})
+			m := o.json(sel)
+			t.expandLocked(r, m)
+			items = append(items, pageItem{seq: seq(o), body: m})
 		}
 	}
 	t.mu.Unlock()
@@ -269,6 +271,7 @@ func serveObject[T listed](t *Tenant, w http.ResponseWriter, r *http.Request, co
 	var m map[string]any
 	if ok {
 		m = o.json(selectOf(r))
+		t.expandLocked(r, m)
 	}
 	t.mu.Unlock()
 	if !ok {

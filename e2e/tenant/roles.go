@@ -2,7 +2,6 @@ package tenant
 
 import (
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -98,13 +97,12 @@ var (
 		app:   []string{"Organization.ReadWrite.All", "Directory.ReadWrite.All"},
 		roles: []string{RoleGlobalAdministrator, RoleHybridIdentityAdministrator},
 	}
-	// onPremisesDirectorySynchronization: update is Global Administrator
-	// only and application permissions are not supported
-	// (onpremisesdirectorysynchronization-update); get likewise
-	// (onpremisesdirectorysynchronization-get), to which the emulator adds
-	// Hybrid Identity Administrator and Global Reader for reading.
+	// onPremisesDirectorySynchronization: get and update are Global
+	// Administrator only, and application permissions are not supported
+	// ("Global Administrator is the only role supported for this
+	// operation", onpremisesdirectorysynchronization-get and -update).
 	permDirSyncRead = permission{
-		roles: []string{RoleGlobalAdministrator, RoleHybridIdentityAdministrator, RoleGlobalReader},
+		roles: []string{RoleGlobalAdministrator},
 	}
 	permDirSyncWrite = permission{
 		roles: []string{RoleGlobalAdministrator},
@@ -242,8 +240,8 @@ func (t *Tenant) handleCreateRoleAssignment(w http.ResponseWriter, r *http.Reque
 		RoleDefinitionID string `json:"roleDefinitionId"`
 		DirectoryScopeID string `json:"directoryScopeId"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		writeGErr(w, badJSON(r))
+	if _, e := decodeBody(r, nil, &in); e != nil {
+		writeGErr(w, e)
 		return
 	}
 	switch {
@@ -281,7 +279,7 @@ func (t *Tenant) handleCreateRoleAssignment(w http.ResponseWriter, r *http.Reque
 		return
 	}
 	t.seq++
-	a := &roleAssignment{ID: randomB64ID(), Seq: t.seq, PrincipalID: pid, RoleDefinitionID: tmpl, DirectoryScopeID: in.DirectoryScopeID}
+	a := &roleAssignment{ID: roleAssignmentID(tmpl, pid), Seq: t.seq, PrincipalID: pid, RoleDefinitionID: tmpl, DirectoryScopeID: in.DirectoryScopeID}
 	t.assignments = append(t.assignments, a)
 	t.changedLocked()
 	m := a.json()
@@ -290,8 +288,17 @@ func (t *Tenant) handleCreateRoleAssignment(w http.ResponseWriter, r *http.Reque
 	writeJSON(w, http.StatusCreated, m)
 }
 
-// randomB64ID looks like Graph's role assignment ids (base64url text).
-func randomB64ID() string { return b64([]byte(randomHex(16)))[:43] }
+// roleAssignmentID is the id of a tenant-wide assignment of a role to a
+// principal: Graph's are base64url text of 43 characters and a "-1"
+// suffix (e.g. "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1" in
+// rbacapplication-post-roleassignments); they decode to the role
+// definition's GUID bytes followed by the principal's. That derivation is
+// assumed from the documented examples; what matters here is that the id
+// is unique per role, principal and scope, as only one such assignment can
+// exist.
+func roleAssignmentID(roleDefinitionID, principalID string) string {
+	return b64(append(guidBytes(roleDefinitionID), guidBytes(principalID)...)) + "-1"
+}
 
 // handleListRoleAssignments: GET /roleManagement/directory/roleAssignments
 // with $filter on principalId / roleDefinitionId / directoryScopeId.
@@ -312,7 +319,7 @@ func (t *Tenant) handleListRoleAssignments(w http.ResponseWriter, r *http.Reques
 	}
 	for _, u := range t.users {
 		for i, role := range u.Roles {
-			add(&roleAssignment{ID: b64([]byte(role + u.ID))[:43], Seq: u.Seq*100 + 1 + int64(i), PrincipalID: u.ID, RoleDefinitionID: role, DirectoryScopeID: "/"})
+			add(&roleAssignment{ID: roleAssignmentID(role, u.ID), Seq: u.Seq*100 + 1 + int64(i), PrincipalID: u.ID, RoleDefinitionID: role, DirectoryScopeID: "/"})
 		}
 	}
 	for _, a := range t.assignments {

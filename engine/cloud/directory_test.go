@@ -339,7 +339,13 @@ func TestDomainVerification(t *testing.T) {
 func TestOnPremisesSyncSettings(t *testing.T) {
 	e := start(t, tenant.Options{}, cloud.Config{})
 	ctx := context.Background()
-	s, err := e.client.OnPremisesSync(ctx)
+	// Reading and writing them is Global Administrator only
+	// (onpremisesdirectorysynchronization-get, -update).
+	if _, err := e.client.OnPremisesSync(ctx); !cloud.IsForbidden(err) {
+		t.Fatalf("hybrid identity admin read: %v (docs: Global Administrator only)", err)
+	}
+	global := e.as(t, "global.admin@contoso.onmicrosoft.com", "Passw0rd!global")
+	s, err := global.OnPremisesSync(ctx)
 	if err != nil || s.ID != e.t.TenantID() || !s.Features.SoftMatchOnUpnEnabled || s.Features.BlockSoftMatchEnabled ||
 		s.Configuration.AccidentalDeletionPrevention.SynchronizationPreventionType != cloud.DeletionPreventionCount {
 		t.Fatalf("OnPremisesSync = %+v, %v", s, err)
@@ -352,11 +358,10 @@ func TestOnPremisesSyncSettings(t *testing.T) {
 	if err := e.client.UpdateOnPremisesSync(ctx, s.ID, patch); !cloud.IsForbidden(err) {
 		t.Fatalf("hybrid identity admin update: %v (docs: Global Administrator only)", err)
 	}
-	global := e.as(t, "global.admin@contoso.onmicrosoft.com", "Passw0rd!global")
 	if err := global.UpdateOnPremisesSync(ctx, s.ID, patch); err != nil {
 		t.Fatal(err)
 	}
-	s, err = e.client.OnPremisesSync(ctx)
+	s, err = global.OnPremisesSync(ctx)
 	if err != nil || !s.Features.BlockSoftMatchEnabled || !s.Features.PasswordSyncEnabled || s.Configuration.AccidentalDeletionPrevention.AlertThreshold != 10 {
 		t.Fatalf("after update = %+v, %v", s, err)
 	}

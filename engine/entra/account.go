@@ -155,6 +155,10 @@ func ApplyFeatures(ctx context.Context, g *cloud.Client, f Features) ([]string, 
 	}
 	sync, err := g.OnPremisesSync(ctx)
 	if err != nil {
+		if cloud.IsForbidden(err) {
+			// Reading them is Global Administrator only, as is setting them.
+			return done, &FeaturesRefused{Msg: MsgFeaturesRefused}
+		}
 		return done, graphError(err, "", "read the directory synchronization settings")
 	}
 	features := map[string]any{

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/entra"
 )
 
@@ -229,7 +230,11 @@ func TestSyncAccountAndFeatures(t *testing.T) {
 	if org.OnPremisesSyncEnabled == nil || !*org.OnPremisesSyncEnabled {
 		t.Error("directory synchronization is not on")
 	}
-	sync, err := g.OnPremisesSync(ctx)
+	// Reading them is Global Administrator only too.
+	if _, err := g.OnPremisesSync(ctx); !cloud.IsForbidden(err) {
+		t.Errorf("a Hybrid Identity Administrator read the features: %v", err)
+	}
+	sync, err := ga.OnPremisesSync(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -295,7 +295,7 @@ func TestMatching(t *testing.T) {
 	tests := []struct {
 		name      string
 		block     MatchSettings
-		viaAdmin  bool // the exporter reads the settings signed in as hybrid.admin
+		viaAdmin  bool // the exporter reads the settings signed in as global.admin
 		cloudUPN  string
 		cloudMail string
 		anchor    string // the cloud user's onPremisesImmutableId
@@ -316,13 +316,15 @@ func TestMatching(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, tenant.Options{}, Options{})
 			ctx := context.Background()
+			var global *cloud.Client
 			if tt.block != (MatchSettings{}) {
-				setFeatures(t, e, tt.block)
+				global = setFeatures(t, e, tt.block)
 			}
 			if tt.viaAdmin {
-				// The sync service account may not read the features; read
-				// them as Configure would, with the administrator.
-				e.exp = New(e.admin, e.st, Options{})
+				// The sync service account may not read the features, nor
+				// may any role but Global Administrator: read them as
+				// Configure does when its administrator is one.
+				e.exp = New(global, e.st, Options{})
 			}
 			existing := e.cloudUser(t, tt.cloudUPN, tt.cloudMail, tt.anchor)
 			res := e.run(t, []metaverse.Change{tt.change})
@@ -354,7 +356,9 @@ func TestMatching(t *testing.T) {
 }
 
 // setFeatures sets the tenant's matching features as a Global Administrator.
-func setFeatures(t *testing.T, e *env, m MatchSettings) {
+// setFeatures sets the matching features as a Global Administrator, and
+// returns that administrator's Graph client.
+func setFeatures(t *testing.T, e *env, m MatchSettings) *cloud.Client {
 	t.Helper()
 	ctx := context.Background()
 	sess, err := e.cfg.PasswordSignIn(ctx, globalUPN, globalPW)
@@ -373,6 +377,7 @@ func setFeatures(t *testing.T, e *env, m MatchSettings) {
 		"blockSoftMatchEnabled": m.BlockSoftMatch, "blockCloudObjectTakeoverThroughHardMatchEnabled": m.BlockHardMatch}}); err != nil {
 		t.Fatal(err)
 	}
+	return g
 }
 
 func TestDeletionGuardStopsAndAllowsOnce(t *testing.T) {
