@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -9,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/hybridsync/hybridsync/e2e/tenant"
 )
 
 // bpage is one browser context with one page, for one test (or one part of a
@@ -236,4 +242,82 @@ func (p *bpage) leave(pageID string) {
 	p.t.Helper()
 	p.click("next")
 	p.ok(expect.Locator(p.id("page-"+pageID)).ToBeHidden(), "leave %s", pageID)
+}
+
+// TestBrowserTrustsTheTenantOnly: the browser the tests share loads the
+// tenant emulator's HTTPS pages because it was told the emulator's key
+// (--ignore-certificate-errors-spki-list), and only because of that: a
+// browser launched without the flag refuses the emulator, and the shared one
+// still refuses a server with a certificate for the same names from another
+// test CA — certificate errors are not ignored wholesale.
+func TestBrowserTrustsTheTenantOnly(t *testing.T) {
+	needBrowser(t)
+	tp := startTenant(t, tenant.DefaultSeed())
+	discovery := tp.Base + "/organizations/v2.0/.well-known/openid-configuration"
+	// The emulator answers a client that trusts its CA: what the browsers
+	// below refuse is its certificate, nothing else.
+	resp, err := tp.HTTPClient().Get(discovery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("discovery: %d", resp.StatusCode)
+	}
+
+	otherCA, err := tenant.TestCA(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "another server")
+	}))
+	other.TLS = otherCA.Config
+	other.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	other.StartTLS()
+	defer other.Close()
+
+	plain, err := launchChromium("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+
+	tests := []struct {
+		name    string
+		browser playwright.Browser
+		url     string
+		wantErr string // "" loads
+	}{
+		{"the tests' browser, the emulator", browser, discovery, ""},
+		{"the tests' browser, another test CA's server", browser, other.URL + "/", "net::ERR_CERT_AUTHORITY_INVALID"},
+		{"a browser without the flag, the emulator", plain, discovery, "net::ERR_CERT_AUTHORITY_INVALID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, err := tt.browser.NewContext()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ctx.Close()
+			page, err := ctx.NewPage()
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := page.Goto(tt.url, playwright.PageGotoOptions{Timeout: playwright.Float(actionTimeout)})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("goto %s: %v, want %s", tt.url, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("goto %s: %v", tt.url, err)
+			}
+			body, _ := resp.Text()
+			if resp.Status() != http.StatusOK || !strings.Contains(body, `"issuer"`) {
+				t.Errorf("goto %s: %d %.200s", tt.url, resp.Status(), body)
+			}
+		})
+	}
 }

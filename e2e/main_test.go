@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/hybridsync/hybridsync/e2e/tenant"
 )
 
 // What TestMain prepares once for the whole test binary.
@@ -19,6 +21,10 @@ var (
 	moduleRoot     string // the repository root (holds go.mod)
 	binPath        string // the hybridsync binary built from it
 	screenshotsDir string
+	// tenantTLS is this run's test CA and the certificate every tenant
+	// emulator serves HTTPS with (made before any emulator starts, which
+	// then only loads it).
+	tenantTLS *tenant.TLSFiles
 
 	pw      *playwright.Playwright
 	browser playwright.Browser
@@ -80,6 +86,16 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
+	if tenantTLS, err = tenant.TestCA(filepath.Join(tmp, "tenant-ca")); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	// The test's own Graph and token clients (several tests build them with
+	// the system's roots) trust the CA: Go reads SSL_CERT_FILE on its first
+	// verification, which has not happened yet. The consoles the tests start
+	// don't inherit it (server.start): they trust the CA through --entra-ca
+	// alone, as hybridsync does in make run.
+	os.Setenv("SSL_CERT_FILE", tenantTLS.CA)
 	binPath = filepath.Join(tmp, "hybridsync")
 	start := time.Now()
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/hybridsync")
@@ -141,11 +157,45 @@ func chromiumPath() (string, error) {
 	return "", fmt.Errorf("no chromium at %v (run scripts/e2e-deps.sh)", candidates)
 }
 
-// startBrowser starts the playwright driver (never installing anything) and
-// one headless chromium for every test.
-func startBrowser() error {
+// browserArgs are chromium's flags: no sandbox or GPU (in a container), no
+// traffic of its own, and the one certificate error it may overlook — the
+// tenant emulator's certificate, named by its public key, whose CA it does
+// not know (certificate errors of any other server still stop it).
+// --ignore-certificate-errors-spki-list needs a --user-data-dir, which
+// playwright always passes (TestBrowserTrustsTheTenantOnly shows it works).
+func browserArgs(trustSPKI string) []string {
+	args := []string{
+		"--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+	}
+	if trustSPKI != "" {
+		args = append(args, "--ignore-certificate-errors-spki-list="+trustSPKI)
+	}
+	return args
+}
+
+// launchChromium starts a headless chromium with browserArgs(trustSPKI).
+func launchChromium(trustSPKI string) (playwright.Browser, error) {
 	exe, err := chromiumPath()
 	if err != nil {
+		return nil, err
+	}
+	b, err := pw.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
+		ExecutablePath: playwright.String(exe),
+		Headless:       playwright.Bool(true),
+		Args:           browserArgs(trustSPKI),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("unable to launch %s: %w", exe, err)
+	}
+	return b, nil
+}
+
+// startBrowser starts the playwright driver (never installing anything) and
+// one headless chromium for every test, trusting the tenant emulator's
+// certificate.
+func startBrowser() error {
+	if _, err := chromiumPath(); err != nil {
 		return err
 	}
 	dir := os.Getenv("PLAYWRIGHT_DRIVER_PATH")
@@ -162,6 +212,7 @@ func startBrowser() error {
 		}
 		os.Setenv("PLAYWRIGHT_NODEJS_PATH", node)
 	}
+	var err error
 	pw, err = playwright.Run(&playwright.RunOptions{
 		DriverDirectory:     dir,
 		SkipInstallBrowsers: true,
@@ -172,18 +223,11 @@ func startBrowser() error {
 	if err != nil {
 		return fmt.Errorf("unable to start the playwright driver: %w", err)
 	}
-	browser, err = pw.Chromium.Launch(playwright.BrowserTypeLaunchOptions{
-		ExecutablePath: playwright.String(exe),
-		Headless:       playwright.Bool(true),
-		Args: []string{
-			"--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		},
-	})
+	browser, err = launchChromium(tenantTLS.SPKIHash())
 	if err != nil {
 		_ = pw.Stop()
 		pw = nil
-		return fmt.Errorf("unable to launch %s: %w", exe, err)
+		return err
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -19,11 +20,20 @@ import (
 )
 
 // tenantProc is one tenant-emulator process on a loopback port, seeded from
-// a JSON file: the stand-in for Microsoft's cloud in the browser tests.
+// a JSON file: the stand-in for Microsoft's cloud in the browser tests. It
+// serves HTTPS, as the real cloud does, with this run's test CA (tenantTLS).
 type tenantProc struct {
-	Base string // http://127.0.0.1:port
+	Base string // https://127.0.0.1:port
 	Seed tenant.Seed
+	CA   string // the test CA's PEM file, which the console is told to trust
 	logs *logBuffer
+}
+
+// HTTPClient is a client that trusts the emulator's test CA alone.
+func (tp *tenantProc) HTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: tenantTLS.Pool()}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
 // Authority is the sign-in authority hybridsync is pointed at: the
@@ -42,9 +52,12 @@ func testSeed() tenant.Seed {
 	return seed
 }
 
-// flags point hybridsync serve at the emulator.
+// flags point hybridsync serve at the emulator and have it trust the
+// emulator's test CA (for Graph, the sign-in service and the console's own
+// OpenID Connect sign-in, all of which may be an emulator of this run).
 func (tp *tenantProc) flags() []string {
-	return []string{"--entra-authority", tp.Authority(), "--graph-url", tp.GraphURL(), "--entra-client-id", tenant.ConnectClientID}
+	return []string{"--entra-authority", tp.Authority(), "--graph-url", tp.GraphURL(), "--entra-client-id", tenant.ConnectClientID,
+		"--entra-ca", tp.CA}
 }
 
 // The seed's Hybrid Identity Administrators (tenant.DefaultSeed).
@@ -106,7 +119,8 @@ func buildEmulator() (string, error) {
 }
 
 // startTenant runs the emulator with seed (and its extra flags) on a free
-// loopback port until the test ends; its log is printed if the test failed.
+// loopback port, over HTTPS with the run's test CA, until the test ends; its
+// log is printed if the test failed.
 func startTenant(t *testing.T, seed tenant.Seed, args ...string) *tenantProc {
 	t.Helper()
 	bin, err := buildEmulator()
@@ -122,8 +136,8 @@ func startTenant(t *testing.T, seed tenant.Seed, args ...string) *tenantProc {
 	if err := os.WriteFile(seedPath, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tp := &tenantProc{Seed: seed, logs: &logBuffer{}}
-	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-seed", seedPath}, args...)...)
+	tp := &tenantProc{Seed: seed, CA: tenantTLS.CA, logs: &logBuffer{}}
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0", "-tls-dir", tenantTLS.Dir, "-seed", seedPath}, args...)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +178,9 @@ func startTenant(t *testing.T, seed tenant.Seed, args ...string) *tenantProc {
 	})
 	select {
 	case tp.Base = <-addr:
+		if !strings.HasPrefix(tp.Base, "https://") {
+			t.Fatalf("the tenant emulator serves %s, not https", tp.Base)
+		}
 	case <-done:
 		t.Fatalf("the tenant emulator exited at start:\n%s", strings.Join(tp.logs.snapshot(), "\n"))
 	case <-time.After(20 * time.Second):
