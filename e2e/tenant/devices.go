@@ -22,6 +22,8 @@ type device struct {
 	OperatingSystemVersion string
 	TrustType              string
 	RegistrationDateTime   time.Time
+	// Others are the properties kept without a field (others.go).
+	Others others `json:",omitempty"`
 }
 
 // alternativeSecurityID is Graph's alternativeSecurityId: type, identityProvider, key (Edm.Binary, base64).
@@ -56,6 +58,7 @@ func (d *device) json(sel []string) map[string]any {
 		"registrationDateTime":          d.RegistrationDateTime.Format(time.RFC3339),
 		"trustType":                     nullable(d.TrustType),
 	}
+	d.Others.into(all)
 	out := project(all, sel, defaultDeviceProperties)
 	return out
 }
@@ -142,7 +145,13 @@ func (t *Tenant) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	if _, e := decodeBody(r, nil, &in); e != nil {
+	raw, e := decodeBody(r, nil, &in)
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
+	more, e := othersOf(r, raw, &in)
+	if e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -150,6 +159,7 @@ func (t *Tenant) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 	d, e := t.createDeviceLocked(r, in)
 	var m map[string]any
 	if d != nil {
+		d.Others.apply(more)
 		m = d.json(nil)
 	}
 	t.mu.Unlock()
@@ -179,7 +189,13 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	if _, e := decodeBody(r, deviceReadOnly, &in); e != nil {
+	raw, e := decodeBody(r, deviceReadOnly, &in)
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
+	more, e := othersOf(r, raw, &in)
+	if e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -202,6 +218,7 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 	if in.OperatingSystemVersion != nil {
 		d.OperatingSystemVersion = *in.OperatingSystemVersion
 	}
+	d.Others.apply(more)
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -178,6 +178,8 @@ type user struct {
 	CreatedDateTime       time.Time
 	// Extensions are directory extension values by full name (applications.go).
 	Extensions map[string]any `json:",omitempty"`
+	// Others are the properties kept without a field (others.go).
+	Others others `json:",omitempty"`
 
 	// Sign-in: the password (from the seed or passwordProfile), MFA with
 	// its fixed code, a locked account, and directory roles held from the
@@ -243,6 +245,7 @@ func (u *user) json(sel []string) map[string]any {
 		"usageLocation":         nullable(u.UsageLocation),
 		"createdDateTime":       u.CreatedDateTime.Format(time.RFC3339),
 	}
+	u.Others.into(all)
 	out := project(all, sel, defaultUserProperties)
 	selectedExtensions(out, sel, u.Extensions)
 	return out
@@ -361,9 +364,14 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json
 	if e != nil {
 		return nil, e
 	}
+	more, e := othersOf(r, raw, &in)
+	if e != nil {
+		return nil, e
+	}
 	u := &user{ID: newGUID(), AccountEnabled: *in.AccountEnabled, UserPrincipalName: upn, CreatedDateTime: t.now().UTC().Truncate(time.Second)}
 	apply(u, in)
 	applyExtensions(&u.Extensions, ext)
+	u.Others.apply(more)
 	u.ProxyAddresses = withPrimaryMail(nil, u.Mail)
 	addrs := addresses(u.ProxyAddresses, u.Mail)
 	if e := t.checkUnique(r, "", upn, u.OnPremisesImmutableID, addrs); e != nil {
@@ -514,10 +522,17 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
+	more, e := othersOf(r, raw, &in)
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
 	next := *u
 	next.Extensions = maps.Clone(u.Extensions)
+	next.Others = maps.Clone(u.Others)
 	apply(&next, in)
 	applyExtensions(&next.Extensions, ext)
+	next.Others.apply(more)
 	if in.UserPrincipalName != nil && !t.verifiedDomain(next.UserPrincipalName) {
 		writeGErr(w, badValue(r, "userPrincipalName", upnDomainMessage))
 		return

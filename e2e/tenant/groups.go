@@ -30,6 +30,8 @@ type group struct {
 	CreatedDateTime time.Time
 	// Extensions are directory extension values by full name (applications.go).
 	Extensions map[string]any `json:",omitempty"`
+	// Others are the properties kept without a field (others.go).
+	Others others `json:",omitempty"`
 }
 
 // defaultGroupProperties is Graph's default set, shortened to the
@@ -63,6 +65,7 @@ func (g *group) json(sel []string) map[string]any {
 		"securityIdentifier":           cloudSID(g.ID),
 		"visibility":                   vis,
 	}
+	g.Others.into(all)
 	out := project(all, sel, defaultGroupProperties)
 	selectedExtensions(out, sel, g.Extensions)
 	return out
@@ -98,14 +101,14 @@ type groupJSON struct {
 	MailNickname    *string   `json:"mailNickname"`
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	GroupTypes      *[]string `json:"groupTypes"`
-	Visibility      *string   `json:"visibility"`
 	Members         []string  `json:"members@odata.bind"`
-	Owners          []string  `json:"owners@odata.bind"`
 	// Read-only through Graph; sent, they are refused.
 	Mail           *string   `json:"mail"`
 	ProxyAddresses *[]string `json:"proxyAddresses"`
-	// extensions are the body's directory extension values, checked.
+	// extensions are the body's directory extension values, checked;
+	// others its other properties (visibility, ...), kept as written.
 	extensions map[string]any
+	others     others
 }
 
 // validNickname follows group-post-groups: at most 64 ASCII characters
@@ -233,6 +236,7 @@ func (t *Tenant) createGroupLocked(r *http.Request, in groupJSON, seeding bool) 
 		}
 	}
 	applyExtensions(&g.Extensions, in.extensions)
+	g.Others.apply(in.others)
 	t.seq++
 	g.Seq = t.seq
 	t.groups[g.ID] = g
@@ -249,6 +253,10 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 	var in groupJSON
 	raw, e := decodeBody(r, groupReadOnly, &in)
 	if e != nil {
+		writeGErr(w, e)
+		return
+	}
+	if in.others, e = othersOf(r, raw, &in); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -310,6 +318,11 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, badValue(r, "mailNickname", "Invalid value specified for property 'mailNickname' of resource 'Group'."))
 		return
 	}
+	more, e := othersOf(r, raw, &in)
+	if e != nil {
+		writeGErr(w, e)
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g := t.groups[strings.ToLower(r.PathValue("id"))]
@@ -352,8 +365,12 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	if in.SecurityEnabled != nil {
 		g.SecurityEnabled = *in.SecurityEnabled
 	}
+	if in.GroupTypes != nil {
+		g.GroupTypes = append([]string{}, (*in.GroupTypes)...)
+	}
 	g.Members = append(g.Members, add...)
 	applyExtensions(&g.Extensions, ext)
+	g.Others.apply(more)
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }

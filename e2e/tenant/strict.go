@@ -338,9 +338,10 @@ func noSuchWriteProperty(r *http.Request, name, typeName string) *graphError {
 // checkWrite checks a create or update body's property names against the
 // route's type: a name the type lacks is refused as Graph refuses it, a
 // read-only one (by the metadata, or readOnly, the handler's own list) as
-// Graph refuses that, and one that Graph would store but the emulator does
-// not model (model: the JSON names v decodes) as not implemented, rather
-// than accepted and dropped. Instance annotations (@odata.type) pass;
+// Graph refuses that. One that Graph would store but the handler does not
+// model (model: the JSON names v decodes) is kept as is by the types that
+// keep others (others.go), and refused as not implemented by the rest,
+// rather than accepted and dropped. Instance annotations (@odata.type) pass;
 // nav@odata.bind passes when v models it.
 func checkWrite(r *http.Request, raw map[string]json.RawMessage, readOnly map[string]bool, v any) *graphError {
 	s := servedOf(r)
@@ -386,7 +387,7 @@ func checkWrite(r *http.Request, raw map[string]json.RawMessage, readOnly map[st
 			// type says which.
 		case p.ReadOnly || p.Navigation:
 			return readOnlyProperty(r, p.Name)
-		case !model[lower]:
+		case !model[lower] && !keepsOthers[s.typ.ShortName()]:
 			return notImplemented(r, fmt.Sprintf("writing the property %s of %s", p.Name, s.typ.Name))
 		}
 	}

@@ -90,24 +90,61 @@ func TestRefusedAsGraphRefuses(t *testing.T) {
 	}
 }
 
-// TestWhatTheEmulatorDoesNotModelIsRefused: a property Graph would store
-// but the emulator does not keep is refused as not implemented, not
-// accepted and dropped.
+// TestWhatTheEmulatorDoesNotModelIsRefused: what Graph would do but the
+// emulator does not is refused as not implemented, not accepted and
+// dropped.
 func TestWhatTheEmulatorDoesNotModelIsRefused(t *testing.T) {
 	g := newGraphEnv(t, DefaultSeed(), Options{})
 	app := g.appToken(t, "test-app", "Directory.ReadWrite.All")
-	for _, tt := range []struct{ method, path string }{
-		{"GET", "users?$orderby=displayName"},
-		{"GET", "users?$expand=manager"},
+	for _, tt := range []struct {
+		method, path string
+		body         map[string]any
+	}{
+		{"GET", "users?$orderby=displayName", nil},
+		{"GET", "users?$expand=manager", nil},
+		{"POST", "groups", map[string]any{"displayName": "O", "mailNickname": "o", "mailEnabled": false, "securityEnabled": true,
+			"owners@odata.bind": []string{"https://graph.microsoft.com/v1.0/users/x"}}},
+		{"POST", "applications", map[string]any{"displayName": "A", "notes": "kept nowhere"}},
 	} {
-		st, _, b := g.call(t, app, tt.method, tt.path, nil)
+		st, _, b := g.call(t, app, tt.method, tt.path, tt.body)
 		if code, _, _ := errorOf(b); st != 501 || code != "NotImplemented" {
 			t.Errorf("%s %s = %d %v, want 501 NotImplemented", tt.method, tt.path, st, b)
 		}
 	}
-	st, _, b := g.call(t, app, "POST", "users", newUserBody("city@contoso.onmicrosoft.com", map[string]any{"city": "Oslo"}))
-	if code, _, _ := errorOf(b); st != 501 || code != "NotImplemented" {
-		t.Errorf("create with city = %d %v, want 501 NotImplemented", st, b)
+}
+
+// TestOtherPropertiesAreKept: a writable property the emulator has no field
+// for is checked against its type, kept, and answered when selected.
+func TestOtherPropertiesAreKept(t *testing.T) {
+	g := newGraphEnv(t, DefaultSeed(), Options{})
+	app := g.appToken(t, "test-app", "Directory.ReadWrite.All")
+	ext := map[string]any{"extensionAttribute1": "one"}
+	st, _, u := g.call(t, app, "POST", "users", newUserBody("kept@contoso.onmicrosoft.com", map[string]any{"city": "Oslo", "employeeId": "E1", "onPremisesExtensionAttributes": ext}))
+	if st != 201 {
+		t.Fatalf("create = %d %v", st, u)
+	}
+	id := u["id"].(string)
+	if st, _, b := g.call(t, app, "PATCH", "users/"+id, map[string]any{"city": nil, "employeeId": "E2"}); st != 204 {
+		t.Fatalf("update = %d %v", st, b)
+	}
+	st, _, b := g.call(t, app, "GET", "users/"+id+"?$select=city,employeeId,onPremisesExtensionAttributes", nil)
+	attrs, _ := b["onPremisesExtensionAttributes"].(map[string]any)
+	if st != 200 || b["city"] != nil || b["employeeId"] != "E2" || attrs["extensionAttribute1"] != "one" {
+		t.Fatalf("read back = %d %v", st, b)
+	}
+	for _, tt := range []struct {
+		body      map[string]any
+		code, msg string
+	}{
+		{map[string]any{"employeeId": 7}, "Request_BadRequest", "Invalid value specified for property 'employeeId' of resource 'User'."},
+		{map[string]any{"employeeHireDate": "last Tuesday"}, "Request_BadRequest", "Invalid value specified for property 'employeeHireDate' of resource 'User'."},
+		{map[string]any{"onPremisesExtensionAttributes": map[string]any{"extensionAttribute99": "x"}}, "BadRequest",
+			"The property 'extensionAttribute99' does not exist on type 'microsoft.graph.onPremisesExtensionAttributes'. Make sure to only use property names that are defined by the type or mark the type as open type."},
+	} {
+		st, _, b := g.call(t, app, "PATCH", "users/"+id, tt.body)
+		if code, msg, _ := errorOf(b); st != 400 || code != tt.code || msg != tt.msg {
+			t.Errorf("PATCH %v = %d %s %q, want 400 %s %q", tt.body, st, code, msg, tt.code, tt.msg)
+		}
 	}
 }
 
