@@ -83,13 +83,7 @@ func (a *application) json(sel []string) map[string]any {
 	if len(sel) == 0 {
 		return all
 	}
-	out := map[string]any{"id": a.ID}
-	for _, p := range sel {
-		if v, ok := all[p]; ok {
-			out[p] = v
-		}
-	}
-	return out
+	return project(all, sel, nil)
 }
 
 func (a *application) prop(p string) []string {

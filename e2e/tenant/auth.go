@@ -10,7 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -49,11 +49,32 @@ func (t *Tenant) tenantMatches(seg string) bool {
 	return false
 }
 
-// issuer is the tenant's v2.0 issuer. Tokens always carry it, whatever
-// {tenant} segment they were requested on.
-func (t *Tenant) issuer(r *http.Request) string {
-	return baseURL(r) + "/" + t.tenantID + "/v2.0"
-}
+// Issuers. The identity platform signs two token formats
+// (access-token-claims-reference, id-token-claims-reference):
+//
+//   - v2.0: iss https://login.microsoftonline.com/{tid}/v2.0, the issuer of
+//     its v2.0 OpenID configuration. The emulator's ID tokens are v2.0 (they
+//     come from the v2.0 endpoint), with iss {base}/{tid}/v2.0.
+//   - v1.0: iss https://sts.windows.net/{tid}/, the issuer of its v1.0
+//     OpenID configuration (/{tid}/.well-known/openid-configuration, which
+//     access-tokens.md says to validate v1.0 tokens against). Access tokens
+//     for Microsoft Graph are always v1.0: the format is the resource's
+//     choice (accessTokenAcceptedVersion; null, Graph's, means v1.0),
+//     whatever endpoint issued them. sts.windows.net is another host than the
+//     sign-in service's; the emulator serves both from one, so its v1.0
+//     issuer is {base}/{tid}/, standing for https://sts.windows.net/{tid}/ as
+//     {base} stands for https://login.microsoftonline.com. Its v1.0 OpenID
+//     configuration names that issuer, and Graph (verify) accepts it.
+//
+// Tokens carry the tenant's own issuer whatever {tenant} segment they were
+// requested on.
+func (t *Tenant) issuerV2(r *http.Request) string { return issuerV2For(baseURL(r), t.tenantID) }
+
+func (t *Tenant) issuerV1(r *http.Request) string { return issuerV1For(baseURL(r), t.tenantID) }
+
+func issuerV2For(base, tid string) string { return strings.TrimSuffix(base, "/") + "/" + tid + "/v2.0" }
+
+func issuerV1For(base, tid string) string { return strings.TrimSuffix(base, "/") + "/" + tid + "/" }
 
 func tenantNotFound(seg string) string {
 	return fmt.Sprintf("Tenant '%s' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.", seg)
@@ -71,7 +92,7 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := baseURL(r) + "/" + t.tenantID
-	issuer := t.issuer(r)
+	issuer := t.issuerV2(r)
 	var region any = "EU"
 	if isMultiTenantSegment(seg) {
 		base = baseURL(r) + "/" + strings.ToLower(seg)
@@ -105,17 +126,51 @@ func (t *Tenant) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// handleDiscoveryV1 is the v1.0 OpenID configuration, the one to validate
+// v1.0 tokens (Graph's access tokens) against (access-tokens.md, "v1.0 and
+// v2.0 tokens"): its issuer is the v1.0 issuer and its keys are the same
+// keys, at /{tenant}/discovery/keys. It lists only the fields the emulator
+// can answer for: the v1.0 authorize and token endpoints
+// (/{tenant}/oauth2/authorize, /oauth2/token) are not emulated, so they are
+// not named.
+func (t *Tenant) handleDiscoveryV1(w http.ResponseWriter, r *http.Request) {
+	seg := r.PathValue("tenant")
+	if !t.tenantMatches(seg) {
+		t.writeTokenError(w, r, &tokenError{http.StatusBadRequest, "invalid_tenant", 90002, tenantNotFound(seg), ""})
+		return
+	}
+	base := baseURL(r) + "/" + t.tenantID
+	issuer := t.issuerV1(r)
+	if isMultiTenantSegment(seg) {
+		base = baseURL(r) + "/" + strings.ToLower(seg)
+		issuer = baseURL(r) + "/{tenantid}/"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                issuer,
+		"jwks_uri":                              base + "/discovery/keys",
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "private_key_jwt", "client_secret_basic"},
+		"subject_types_supported":               []string{"pairwise"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"cloud_instance_name":                   "microsoftonline.com",
+		"msgraph_host":                          "graph.microsoft.com",
+	})
+}
+
+// handleJWKS is the v2.0 keys endpoint: each key names the issuer it signs
+// for (the template https://login.microsoftonline.com/{tenantid}/v2.0 on the
+// multi-tenant endpoints, access-tokens.md "Validate the issuer").
 func (t *Tenant) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	pub := t.key.PublicKey
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{{
-		"kty":    "RSA",
-		"use":    "sig",
-		"kid":    t.keyID,
-		"alg":    "RS256",
-		"n":      b64(pub.N.Bytes()),
-		"e":      b64(big.NewInt(int64(pub.E)).Bytes()),
-		"issuer": baseURL(r) + "/" + t.tenantID + "/v2.0",
-	}}})
+	issuer := t.issuerV2(r)
+	if isMultiTenantSegment(r.PathValue("tenant")) {
+		issuer = baseURL(r) + "/{tenantid}/v2.0"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{t.jwk(issuer)}})
+}
+
+// handleJWKSV1 is the v1.0 keys endpoint (/{tenant}/discovery/keys): the same
+// keys without the v2.0 issuer field.
+func (t *Tenant) handleJWKSV1(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]any{t.jwk("")}})
 }
 
 // tokenError is an identity-platform error: the OAuth error string, the
@@ -301,7 +356,7 @@ func (t *Tenant) passwordGrant(r *http.Request, app SeedApp, scope string) (map[
 		return nil, &tokenError{http.StatusBadRequest, "invalid_grant", 50076,
 			fmt.Sprintf("Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '%s'.", GraphAppID), "basic_action"}
 	}
-	return t.userTokens(r, app, f, userGrant{Scope: scope, AuthTime: t.now()})
+	return t.userTokens(r, app, f, userGrant{Scope: scope, AuthTime: t.now(), AMR: amrPassword, IP: clientIP(r)})
 }
 
 func (t *Tenant) clientCredentialsGrant(r *http.Request, app SeedApp, scope string) (map[string]any, *tokenError) {
@@ -310,12 +365,7 @@ func (t *Tenant) clientCredentialsGrant(r *http.Request, app SeedApp, scope stri
 		return nil, authenticateClient(SeedApp{ClientID: app.ClientID}, "")
 	}
 	now := t.now()
-	tok, err := t.sign(map[string]any{
-		"aud": audienceForScope(scope), "iss": t.issuer(r), "iat": now.Unix(), "nbf": now.Unix(),
-		"exp": now.Add(t.tokenLifetime).Unix(), "tid": t.tenantID, "ver": "2.0",
-		"azp": app.ClientID, "appid": app.ClientID, "oid": app.ClientID, "sub": app.ClientID,
-		"idtyp": "app", "roles": app.Roles,
-	})
+	tok, err := t.sign(v1, t.appAccessClaims(baseURL(r), app.ClientID, appIDACR(app), app.Roles, audienceForScope(scope), now, now.Add(t.tokenLifetime)))
 	if err != nil {
 		return nil, errSigning
 	}
@@ -326,11 +376,38 @@ func (t *Tenant) clientCredentialsGrant(r *http.Request, app SeedApp, scope stri
 var errSigning = &tokenError{http.StatusInternalServerError, "server_error", 50000, "There was an error issuing a token.", ""}
 
 // userGrant is what a delegated token is issued from: the scopes granted,
-// the nonce of the authorization request, when the user signed in.
+// the nonce of the authorization request, when and how the user signed in
+// (amr), from where (ipaddr), and the sign-in session (sid) when there is one.
 type userGrant struct {
-	Scope    string
-	Nonce    string
-	AuthTime time.Time
+	Scope     string
+	Nonce     string
+	AuthTime  time.Time
+	AMR       []string
+	IP        string
+	SessionID string
+}
+
+// amr values (access-token-claims-reference, "amr claim").
+var (
+	amrPassword = []string{"pwd"}
+	amrMFA      = []string{"pwd", "mfa"}
+)
+
+// clientIP is the address a request came from, without its port.
+func clientIP(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
+}
+
+// appIDACR is the appidacr claim: how the client authenticated, 0 for a
+// public client, 1 for a client secret (2, a certificate, is not emulated).
+func appIDACR(app SeedApp) string {
+	if app.Public {
+		return "0"
+	}
+	return "1"
 }
 
 // hasScope reports whether a space-separated scope list holds s.
@@ -380,64 +457,175 @@ func (t *Tenant) pairwiseSub(clientID, userID string) string {
 	return b64(sum[:])
 }
 
+// userProfile is what tokens say of a user beyond signInFacts.
+type userProfile struct{ GivenName, Surname, Mail string }
+
+func (t *Tenant) profileOf(userID string) userProfile {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	u := t.users[strings.ToLower(userID)]
+	if u == nil {
+		return userProfile{}
+	}
+	return userProfile{GivenName: u.GivenName, Surname: u.Surname, Mail: u.Mail}
+}
+
+// Access tokens are v1.0 tokens, the format of Graph's (see issuerV1). The
+// claims are those the access token claims reference documents for v1.0
+// tokens, where they apply:
+//
+//   - always: aud, iss, iat, nbf, exp, appid, appidacr, idtyp, oid, sub,
+//     tid, uti, ver "1.0";
+//   - delegated: acr "1", amr, scp, name, unique_name and upn (the UPN),
+//     ipaddr (a v1.0 basic claim: where the user signed in from),
+//     given_name and family_name when the user has them, wids when the
+//     user holds directory roles ("claims are present only if a value
+//     exists to fill it");
+//   - app-only: roles (the application permissions) when there are any;
+//     oid and sub are the object id of the application's service principal
+//     in the tenant, not its appId.
+//
+// idtyp is an optional claim the resource turns on; Graph's tokens carry it
+// ("app" for app-only, "user" with include_user_token, optional-claims-
+// reference). Opaque claims (aio, rh) and undocumented ones (xms_tcdt,
+// puid, platf, ...) are left out, and so is the header's nonce, which makes
+// Graph's real tokens unverifiable by anyone but Graph.
+//
+// aud is the resource as the scope named it (access-token-claims-reference:
+// "In v1.0 tokens, it can be the client ID or the resource URI used in the
+// request"): https://graph.microsoft.com for https://graph.microsoft.com/..,
+// 00000003-0000-0000-c000-000000000000 for a scope without a resource
+// (User.Read, or only OpenID scopes), which the platform takes as Graph's.
+
+func (t *Tenant) userAccessClaims(base string, app SeedApp, f signInFacts, g userGrant, now time.Time) map[string]any {
+	amr := g.AMR
+	if len(amr) == 0 {
+		amr = amrPassword
+	}
+	c := map[string]any{
+		"aud": audienceForScope(g.Scope), "iss": issuerV1For(base, t.tenantID),
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(t.tokenLifetime).Unix(),
+		"acr": "1", "amr": amr, "appid": app.ClientID, "appidacr": appIDACR(app), "idtyp": "user",
+		"name": f.DisplayName, "oid": f.UserID, "scp": delegatedScp(g.Scope), "sub": t.pairwiseSub(app.ClientID, f.UserID),
+		"tid": t.tenantID, "unique_name": f.UPN, "upn": f.UPN, "uti": randomB64(16), "ver": v1,
+	}
+	if g.IP != "" {
+		c["ipaddr"] = g.IP
+	}
+	p := t.profileOf(f.UserID)
+	if p.GivenName != "" {
+		c["given_name"] = p.GivenName
+	}
+	if p.Surname != "" {
+		c["family_name"] = p.Surname
+	}
+	if len(f.Roles) > 0 {
+		c["wids"] = f.Roles
+	}
+	return c
+}
+
+// appAccessClaims are an app-only v1.0 access token's claims.
+func (t *Tenant) appAccessClaims(base, appID, appidacr string, roles []string, aud string, now, exp time.Time) map[string]any {
+	sp := t.servicePrincipalID(appID)
+	c := map[string]any{
+		"aud": aud, "iss": issuerV1For(base, t.tenantID), "iat": now.Unix(), "nbf": now.Unix(), "exp": exp.Unix(),
+		"appid": appID, "appidacr": appidacr, "idtyp": "app", "oid": sp, "sub": sp,
+		"tid": t.tenantID, "uti": randomB64(16), "ver": v1,
+	}
+	if len(roles) > 0 {
+		c["roles"] = slices.Clone(roles)
+	}
+	return c
+}
+
+// idTokenClaims are a v2.0 ID token's (id-token-claims-reference): aud (the
+// client), iss, iat, nbf, exp, sub (pairwise), tid, uti, ver "2.0"; with the
+// profile scope name, preferred_username and oid ("The profile scope is
+// required to receive this claim"); with the email scope email, when the
+// user has a mail address; nonce when the request sent one; sid when the
+// sign-in made a session; groups and wids as the application's
+// groupMembershipClaims says. Opaque claims (aio, rh) are left out.
+func (t *Tenant) idTokenClaims(base string, app SeedApp, f signInFacts, g userGrant, now time.Time) map[string]any {
+	c := map[string]any{
+		"aud": app.ClientID, "iss": issuerV2For(base, t.tenantID), "iat": now.Unix(), "nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(), "sub": t.pairwiseSub(app.ClientID, f.UserID), "tid": t.tenantID,
+		"uti": randomB64(16), "ver": v2,
+	}
+	if hasScope(g.Scope, "profile") {
+		c["name"], c["preferred_username"], c["oid"] = f.DisplayName, f.UPN, f.UserID
+	}
+	if hasScope(g.Scope, "email") {
+		if p := t.profileOf(f.UserID); p.Mail != "" {
+			c["email"] = p.Mail
+		}
+	}
+	if g.Nonce != "" {
+		c["nonce"] = g.Nonce
+	}
+	if g.SessionID != "" {
+		c["sid"] = g.SessionID
+	}
+	switch app.GroupMembershipClaims {
+	case "SecurityGroup", "All":
+		if len(f.Groups) > 0 {
+			c["groups"] = f.Groups
+		}
+	}
+	switch app.GroupMembershipClaims {
+	case "DirectoryRole", "All":
+		if len(f.Roles) > 0 {
+			c["wids"] = f.Roles
+		}
+	}
+	return c
+}
+
+// clientInfo is the token response's client_info, sent when the request asks
+// for it (client_info=1, as MSAL does): base64url JSON {"uid","utid"}, the
+// user's object id and tenant id, from which MSAL makes the account's home
+// account id (uid.utid).
+func (t *Tenant) clientInfo(userID string) string {
+	b, _ := json.Marshal(map[string]string{"uid": userID, "utid": t.tenantID})
+	return b64(b)
+}
+
 // userTokens issues the tokens of a delegated grant: an access token (for
 // Graph unless another resource is asked for), an ID token when openid is in
-// scope and a refresh token when offline_access is.
+// scope, a refresh token when offline_access is, and client_info when the
+// client asks for it.
 func (t *Tenant) userTokens(r *http.Request, app SeedApp, f signInFacts, g userGrant) (map[string]any, *tokenError) {
 	now := t.now()
-	scp := delegatedScp(g.Scope)
-	sub := t.pairwiseSub(app.ClientID, f.UserID)
-	wids := f.Roles
-	if wids == nil {
-		wids = []string{}
-	}
-	access, err := t.sign(map[string]any{
-		"aud": audienceForScope(g.Scope), "iss": t.issuer(r), "iat": now.Unix(), "nbf": now.Unix(),
-		"exp": now.Add(t.tokenLifetime).Unix(), "tid": t.tenantID, "ver": "2.0",
-		"azp": app.ClientID, "appid": app.ClientID, "oid": f.UserID, "sub": sub,
-		"upn": f.UPN, "preferred_username": f.UPN, "unique_name": f.UPN, "name": f.DisplayName,
-		"idtyp": "user", "wids": wids, "scp": scp,
-	})
+	base := baseURL(r)
+	access, err := t.sign(v1, t.userAccessClaims(base, app, f, g, now))
 	if err != nil {
 		return nil, errSigning
 	}
 	secs := int(t.tokenLifetime / time.Second)
 	resp := map[string]any{"token_type": "Bearer", "scope": g.Scope, "expires_in": secs, "ext_expires_in": secs, "access_token": access}
 	if hasScope(g.Scope, "openid") {
-		claims := map[string]any{
-			"aud": app.ClientID, "iss": t.issuer(r), "iat": now.Unix(), "nbf": now.Unix(),
-			"exp": now.Add(time.Hour).Unix(), "sub": sub, "oid": f.UserID, "tid": t.tenantID,
-			"ver": "2.0", "name": f.DisplayName, "preferred_username": f.UPN, "uti": randomB64(16),
-		}
-		if g.Nonce != "" {
-			claims["nonce"] = g.Nonce
-		}
-		switch app.GroupMembershipClaims {
-		case "SecurityGroup", "All":
-			if len(f.Groups) > 0 {
-				claims["groups"] = f.Groups
-			}
-		}
-		switch app.GroupMembershipClaims {
-		case "DirectoryRole", "All":
-			if len(f.Roles) > 0 {
-				claims["wids"] = f.Roles
-			}
-		}
-		id, err := t.sign(claims)
+		id, err := t.sign(v2, t.idTokenClaims(base, app, f, g, now))
 		if err != nil {
 			return nil, errSigning
 		}
 		resp["id_token"] = id
 	}
 	if hasScope(g.Scope, "offline_access") {
-		resp["refresh_token"] = t.idp.newRefreshToken(refreshGrant{ClientID: app.ClientID, UserID: f.UserID, Scope: g.Scope, AuthTime: g.AuthTime}, now)
+		resp["refresh_token"] = t.idp.newRefreshToken(refreshGrant{ClientID: app.ClientID, UserID: f.UserID, Scope: g.Scope,
+			AuthTime: g.AuthTime, AMR: g.AMR, IP: g.IP, SessionID: g.SessionID}, now)
+	}
+	if r.PostForm.Get("client_info") == "1" {
+		resp["client_info"] = t.clientInfo(f.UserID)
 	}
 	return resp, nil
 }
 
 // audienceForScope maps a v2.0 scope list to the token audience: the resource
-// of the first scope (https://graph.microsoft.com/.default → https://graph.microsoft.com).
+// of the first scope that names one, as it names it
+// (https://graph.microsoft.com/.default → https://graph.microsoft.com,
+// 00000003-0000-0000-c000-000000000000/.default → that id); a scope without
+// a resource (User.Read), or none but OpenID scopes, is Graph's, whose
+// tokens then carry Graph's application id.
 func audienceForScope(scope string) string {
 	for _, s := range strings.Fields(scope) {
 		if slices.Contains(oidcScopes, s) {
@@ -446,9 +634,9 @@ func audienceForScope(scope string) string {
 		if i := strings.LastIndex(s, "/"); i > 0 && i > strings.Index(s, "://")+2 {
 			return s[:i]
 		}
-		return GraphResource // bare Graph scopes such as User.Read
+		return GraphAppID // bare Graph scopes such as User.Read
 	}
-	return GraphResource
+	return GraphAppID
 }
 
 // aadstsDescription is an error_description: "AADSTSn: message Trace ID: …
@@ -481,23 +669,36 @@ func (t *Tenant) writeTokenError(w http.ResponseWriter, r *http.Request, e *toke
 }
 
 // TokenSpec describes a token minted directly (MintToken), for tests that need
-// one the token endpoint would not hand out: expired, another audience.
+// one the token endpoint would not hand out: expired, another audience,
+// another format.
 type TokenSpec struct {
 	Audience string        // default https://graph.microsoft.com
-	Issuer   string        // default the issuer for BaseURL
+	Issuer   string        // default the issuer of the format for BaseURL: {BaseURL}/{tenant id}/ (v1.0), …/v2.0 (v2.0)
 	BaseURL  string        // scheme://host the emulator is served on
-	AppID    string        // default "test-app"
+	AppID    string        // the client; default "test-app"
 	Lifetime time.Duration // may be negative for an expired token; default 1 h
-	Roles    []string      // app roles; default Directory.ReadWrite.All
+	// Roles are the application permissions of an app-only token; default
+	// Directory.ReadWrite.All.
+	Roles []string
+	// User, a userPrincipalName, makes a delegated token for that account
+	// (oid its object id, upn, scp) from a public client, instead of an
+	// app-only one. It carries no wids: the emulator reads the account's
+	// roles from the directory.
+	User string
+	// Scope is a delegated token's scp; default "User.Read Directory.AccessAsUser.All".
+	Scope string
+	// Version is the token format: "1.0" (default), as Graph's tokens are,
+	// or "2.0" (iss …/v2.0, azp and azpacr for appid and appidacr, kid
+	// without x5t), which Graph refuses.
+	Version string
 }
 
-// MintToken signs an access token with the tenant's key.
+// MintToken signs an access token with the tenant's key, shaped as the token
+// endpoint shapes them (see userAccessClaims): an app-only token whose oid is
+// the application's service principal, or with User a delegated one.
 func (t *Tenant) MintToken(s TokenSpec) (string, error) {
 	if s.Audience == "" {
 		s.Audience = GraphResource
-	}
-	if s.Issuer == "" {
-		s.Issuer = strings.TrimSuffix(s.BaseURL, "/") + "/" + t.tenantID + "/v2.0"
 	}
 	if s.AppID == "" {
 		s.AppID = "test-app"
@@ -508,37 +709,55 @@ func (t *Tenant) MintToken(s TokenSpec) (string, error) {
 	if s.Roles == nil {
 		s.Roles = []string{"Directory.ReadWrite.All"}
 	}
+	if s.Version == "" {
+		s.Version = v1
+	}
+	if s.Version != v1 && s.Version != v2 {
+		return "", fmt.Errorf("tenant: token version %q is not 1.0 or 2.0", s.Version)
+	}
 	now := t.now()
 	iat := now
 	if s.Lifetime < 0 {
 		iat = now.Add(2 * s.Lifetime)
 	}
-	return t.sign(map[string]any{
-		"aud": s.Audience, "iss": s.Issuer, "tid": t.tenantID, "ver": "2.0",
-		"iat": iat.Unix(), "nbf": iat.Unix(), "exp": now.Add(s.Lifetime).Unix(),
-		"appid": s.AppID, "azp": s.AppID, "oid": s.AppID, "sub": s.AppID, "idtyp": "app", "roles": s.Roles,
-	})
-}
-
-func (t *Tenant) sign(claims map[string]any) (string, error) {
-	hdr, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "RS256", "kid": t.keyID})
-	payload, err := json.Marshal(claims)
-	if err != nil {
-		return "", err
+	var c map[string]any
+	if s.User != "" {
+		f := t.signInFacts(s.User, "")
+		if !f.Exists {
+			return "", fmt.Errorf("tenant: no account %s", s.User)
+		}
+		f.Roles = nil
+		if s.Scope == "" {
+			s.Scope = "User.Read Directory.AccessAsUser.All"
+		}
+		c = t.userAccessClaims(s.BaseURL, SeedApp{ClientID: s.AppID, Public: true}, f, userGrant{Scope: s.Scope}, iat)
+		c["scp"] = s.Scope
+	} else {
+		c = t.appAccessClaims(s.BaseURL, s.AppID, "1", s.Roles, s.Audience, iat, iat)
 	}
-	signing := b64(hdr) + "." + b64(payload)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(nil, t.key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", err
+	c["aud"] = s.Audience
+	c["exp"] = now.Add(s.Lifetime).Unix()
+	if s.Version == v2 {
+		c["iss"] = issuerV2For(s.BaseURL, t.tenantID)
+		c["ver"] = v2
+		c["azp"], c["azpacr"] = c["appid"], c["appidacr"]
+		for _, v1Only := range []string{"appid", "appidacr", "acr", "amr", "unique_name", "upn", "ipaddr", "given_name", "family_name"} {
+			delete(c, v1Only)
+		}
+		if s.User != "" {
+			c["preferred_username"] = s.User
+		}
 	}
-	return signing + "." + b64(sig), nil
+	if s.Issuer != "" {
+		c["iss"] = s.Issuer
+	}
+	return t.sign(s.Version, c)
 }
 
 // principal is what a validated token says about its caller.
 type principal struct {
 	AppID string
-	OID   string
+	OID   string   // the user, or the application's service principal
 	Roles []string // app roles
 	WIDs  []string // directory role template ids
 }
@@ -547,7 +766,18 @@ type principalKey struct{}
 
 var errTokenExpired = errors.New("Access token has expired or is not yet valid.")
 
-// verify checks a bearer token's signature, lifetime, audience and issuer.
+// verify checks a bearer token as Graph does: a JWT signed by the tenant's
+// key, named by x5t in its header, live, for Graph, and of the v1.0 format
+// with the tenant's v1.0 issuer.
+//
+// Graph takes only what the identity platform issues for it, and it issues
+// only v1.0 tokens for Graph (accessTokenAcceptedVersion null), so a
+// v2.0-format token with Graph's audience is nothing the platform makes.
+// Graph refuses v2.0 tokens (those for other APIs, sent to Graph by
+// mistake) with "Invalid x5t claim." (microsoftgraph/msgraph-sdk-javascript
+// #451, AzureAD/microsoft-authentication-library-for-js #3403): a v2.0
+// header names its key by kid only. The emulator does the same, and refuses
+// a v2.0 issuer or ver as an invalid issuer.
 func (t *Tenant) verify(r *http.Request, tok string) (principal, error) {
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -559,8 +789,19 @@ func (t *Tenant) verify(r *http.Request, tok string) (principal, error) {
 	if err1 != nil || err2 != nil || err3 != nil {
 		return principal{}, errors.New("IDX14100: JWT is not well formed.")
 	}
-	var hdr struct{ Alg, Kid string }
-	if json.Unmarshal(hdrB, &hdr) != nil || hdr.Alg != "RS256" || hdr.Kid != t.keyID {
+	var hdr struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+		X5t string `json:"x5t"`
+	}
+	if json.Unmarshal(hdrB, &hdr) != nil || hdr.Alg != "RS256" {
+		return principal{}, errors.New("Access token validation failure.")
+	}
+	cert := t.cert()
+	if hdr.X5t != cert.thumbprint {
+		return principal{}, errors.New("Invalid x5t claim.")
+	}
+	if hdr.Kid != "" && hdr.Kid != cert.thumbprint {
 		return principal{}, errors.New("Access token validation failure.")
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
@@ -570,6 +811,7 @@ func (t *Tenant) verify(r *http.Request, tok string) (principal, error) {
 	var c struct {
 		Aud   string   `json:"aud"`
 		Iss   string   `json:"iss"`
+		Ver   string   `json:"ver"`
 		Exp   int64    `json:"exp"`
 		Nbf   int64    `json:"nbf"`
 		Tid   string   `json:"tid"`
@@ -588,7 +830,7 @@ func (t *Tenant) verify(r *http.Request, tok string) (principal, error) {
 	if c.Aud != GraphResource && c.Aud != GraphAppID && c.Aud != GraphResource+"/" {
 		return principal{}, errors.New("Access token validation failure. Invalid audience.")
 	}
-	if c.Iss != t.issuer(r) || c.Tid != t.tenantID {
+	if c.Iss != t.issuerV1(r) || c.Ver != v1 || c.Tid != t.tenantID {
 		return principal{}, errors.New("Access token validation failure. Invalid issuer.")
 	}
 	return principal{AppID: c.AppID, OID: c.OID, Roles: c.Roles, WIDs: c.WIDs}, nil

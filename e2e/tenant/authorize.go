@@ -46,6 +46,9 @@ type identity struct {
 	codes    map[string]*authCode
 	refresh  map[string]*refreshGrant
 	sessions map[string]session
+
+	certOnce sync.Once
+	signing  *signingCert // the token-signing key's certificate (certificate.go)
 }
 
 // authRequest is a validated authorization request.
@@ -77,22 +80,37 @@ type authCode struct {
 	UserID   string
 	Issued   time.Time
 	AuthTime time.Time
+	Sign     signedIn
 	Redeemed bool
 	Refresh  []string // refresh tokens issued from it, revoked if it is replayed
 }
 
+// signedIn is how a sign-in went, for the tokens issued from it: the
+// authentication methods (amr), the address the user signed in from
+// (ipaddr) and the session it made (sid).
+type signedIn struct {
+	AMR       []string
+	IP        string
+	SessionID string
+}
+
 type refreshGrant struct {
-	ClientID string
-	UserID   string
-	Scope    string
-	AuthTime time.Time
-	LastUsed time.Time
-	Issued   time.Time
+	ClientID  string
+	UserID    string
+	Scope     string
+	AuthTime  time.Time
+	LastUsed  time.Time
+	Issued    time.Time
+	AMR       []string
+	IP        string
+	SessionID string
 }
 
 type session struct {
 	UserID  string
 	Expires time.Time
+	SID     string   // the sid claim: a GUID made with the session
+	AMR     []string // how the user signed in to it
 }
 
 func (s *identity) initLocked() {
@@ -161,33 +179,35 @@ func (s *identity) endFlow(id string) {
 	delete(s.flows, id)
 }
 
-func (s *identity) newCode(req authRequest, userID string, now time.Time) string {
+func (s *identity) newCode(req authRequest, userID string, sign signedIn, now time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.initLocked()
 	s.sweepLocked(now)
 	code := "1.A" + randomB64(48) // real codes are long opaque strings
-	s.codes[code] = &authCode{Req: req, UserID: userID, Issued: now, AuthTime: now}
+	s.codes[code] = &authCode{Req: req, UserID: userID, Issued: now, AuthTime: now, Sign: sign}
 	return code
 }
 
-func (s *identity) newSession(userID string, now time.Time) string {
+// newSession starts a sign-in session: the cookie value, and the session's
+// sid.
+func (s *identity) newSession(userID string, amr []string, now time.Time) (cookie, sid string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.initLocked()
-	id := randomB64(32)
-	s.sessions[id] = session{UserID: userID, Expires: now.Add(sessionLifetime)}
-	return id
+	cookie, sid = randomB64(32), newGUID()
+	s.sessions[cookie] = session{UserID: userID, Expires: now.Add(sessionLifetime), SID: sid, AMR: amr}
+	return cookie, sid
 }
 
-func (s *identity) sessionUser(id string, now time.Time) (string, bool) {
+func (s *identity) session(id string, now time.Time) (session, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ss, ok := s.sessions[id]
 	if !ok || now.After(ss.Expires) {
-		return "", false
+		return session{}, false
 	}
-	return ss.UserID, true
+	return ss, true
 }
 
 func (s *identity) endSession(id string) {
@@ -271,10 +291,11 @@ func (t *Tenant) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Get("prompt") == "none" {
-		userID := ""
+		var ss session
 		if c, err := r.Cookie(sessionCookie); err == nil {
-			userID, _ = t.idp.sessionUser(c.Value, t.now())
+			ss, _ = t.idp.session(c.Value, t.now())
 		}
+		userID := ss.UserID
 		if userID == "" {
 			// MSAL.js troubleshooting docs quote this text.
 			t.redirectError(w, r, req, &tokenError{code: "login_required", aadsts: 50058, msg: "A silent sign-in request was sent but no user is signed in."})
@@ -285,7 +306,7 @@ func (t *Tenant) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 			t.redirectError(w, r, req, &tokenError{code: "interaction_required", aadsts: terr.aadsts, msg: terr.msg})
 			return
 		}
-		t.completeSignIn(w, r, req, f, false)
+		t.completeSignIn(w, r, req, f, &ss, nil)
 		return
 	}
 	id, ok := t.idp.newFlow(req, t.now())
@@ -426,7 +447,7 @@ func (t *Tenant) handleSignIn(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			t.idp.endFlow(ctx)
-			t.completeSignIn(w, r, fl.Req, f, true)
+			t.completeSignIn(w, r, fl.Req, f, nil, amrPassword)
 			return
 		}
 		t.renderSignIn(w, r, page)
@@ -445,17 +466,24 @@ func (t *Tenant) handleSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.idp.endFlow(ctx)
-	t.completeSignIn(w, r, fl.Req, f, true)
+	t.completeSignIn(w, r, fl.Req, f, nil, amrMFA)
 }
 
-// completeSignIn issues the code and sends the browser back to the client.
-func (t *Tenant) completeSignIn(w http.ResponseWriter, r *http.Request, req authRequest, f signInFacts, newSession bool) {
+// completeSignIn issues the code and sends the browser back to the client:
+// from an existing session (prompt=none), or after the user signed in with
+// amr, which starts a session.
+func (t *Tenant) completeSignIn(w http.ResponseWriter, r *http.Request, req authRequest, f signInFacts, existing *session, amr []string) {
 	now := t.now()
-	if newSession {
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: t.idp.newSession(f.UserID, now), Path: "/",
+	sign := signedIn{AMR: amr, IP: clientIP(r)}
+	if existing != nil {
+		sign.AMR, sign.SessionID = existing.AMR, existing.SID
+	} else {
+		cookie, sid := t.idp.newSession(f.UserID, amr, now)
+		sign.SessionID = sid
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/",
 			HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLifetime / time.Second)})
 	}
-	code := t.idp.newCode(req, f.UserID, now)
+	code := t.idp.newCode(req, f.UserID, sign, now)
 	t.respond(w, req, url.Values{"code": {code}, "state": {req.State}, "session_state": {newGUID()}})
 }
 
@@ -597,8 +625,9 @@ func (t *Tenant) authorizationCodeGrant(r *http.Request, app SeedApp) (map[strin
 	var req authRequest
 	var userID string
 	var authTime time.Time
+	var sign signedIn
 	if terr == nil {
-		req, userID, authTime = c.Req, c.UserID, c.AuthTime
+		req, userID, authTime, sign = c.Req, c.UserID, c.AuthTime, c.Sign
 	}
 	s.mu.Unlock()
 	if terr != nil {
@@ -612,7 +641,8 @@ func (t *Tenant) authorizationCodeGrant(r *http.Request, app SeedApp) (map[strin
 	if scope == "" {
 		scope = req.Scope
 	}
-	resp, terr := t.userTokens(r, app, f, userGrant{Scope: scope, Nonce: req.Nonce, AuthTime: authTime})
+	resp, terr := t.userTokens(r, app, f, userGrant{Scope: scope, Nonce: req.Nonce, AuthTime: authTime,
+		AMR: sign.AMR, IP: sign.IP, SessionID: sign.SessionID})
 	if rt, ok := resp["refresh_token"].(string); ok {
 		s.mu.Lock()
 		c.Refresh = append(c.Refresh, rt)
@@ -679,7 +709,8 @@ func (t *Tenant) refreshTokenGrant(r *http.Request, app SeedApp) (map[string]any
 	if !hasScope(scope, "offline_access") {
 		scope += " offline_access" // a refresh answers with a new refresh token
 	}
-	return t.userTokens(r, app, f, userGrant{Scope: strings.TrimSpace(scope), AuthTime: grant.AuthTime})
+	return t.userTokens(r, app, f, userGrant{Scope: strings.TrimSpace(scope), AuthTime: grant.AuthTime,
+		AMR: grant.AMR, IP: grant.IP, SessionID: grant.SessionID})
 }
 
 func randomB64(n int) string {

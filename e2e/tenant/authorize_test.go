@@ -5,10 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -76,9 +79,13 @@ type browser struct {
 	c *http.Client
 }
 
-func (e *idpEnv) browser(t *testing.T) *browser {
+func (e *idpEnv) browser(t *testing.T) *browser { return newBrowser(t, e.srv) }
+
+// newBrowser is a browser for srv, plain HTTP or TLS (it trusts the test
+// server's certificate).
+func newBrowser(t *testing.T, srv *httptest.Server) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &browser{t: t, c: &http.Client{Jar: jar, Timeout: 10 * time.Second, Transport: srv.Client().Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -154,19 +161,82 @@ func (b *browser) signIn(p page, user, pass string) page {
 	return b.submit(p, map[string]string{"tenant-username": user, "tenant-password": pass})
 }
 
-func claimsOf(t *testing.T, jwt string) map[string]any {
+func claimsOf(t *testing.T, jwt string) map[string]any { t.Helper(); return jwtPart(t, jwt, 1) }
+
+// headerOf is a JWT's header.
+func headerOf(t *testing.T, jwt string) map[string]any { t.Helper(); return jwtPart(t, jwt, 0) }
+
+func jwtPart(t *testing.T, jwt string, i int) map[string]any {
 	t.Helper()
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
 		t.Fatalf("not a JWT: %q", jwt)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
 		t.Fatal(err)
 	}
 	var c map[string]any
 	if err := json.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
+	}
+	return c
+}
+
+// checkV1AccessToken asserts a delegated or app-only Graph access token has
+// the v1.0 shape (access-token-claims-reference): a header with kid and
+// x5t, ver 1.0, the v1.0 issuer, and the claims listed in want (nil: must
+// be absent).
+func checkV1AccessToken(t *testing.T, authority, jwt string, want map[string]any) map[string]any {
+	t.Helper()
+	h, c := headerOf(t, jwt), claimsOf(t, jwt)
+	if h["alg"] != "RS256" || h["typ"] != "JWT" || h["kid"] == nil || h["x5t"] != h["kid"] {
+		t.Errorf("access token header = %v, want kid and x5t alike", h)
+	}
+	if c["ver"] != "1.0" || c["iss"] != authority+"/" {
+		t.Errorf("access token ver %v iss %v, want 1.0 %s/", c["ver"], c["iss"], authority)
+	}
+	for _, k := range []string{"iat", "nbf", "exp", "appid", "appidacr", "idtyp", "oid", "sub", "tid", "uti"} {
+		if c[k] == nil {
+			t.Errorf("access token without %s: %v", k, c)
+		}
+	}
+	for _, k := range []string{"azp", "azpacr", "preferred_username"} { // v2.0 only
+		if c[k] != nil {
+			t.Errorf("v1.0 access token with %s: %v", k, c)
+		}
+	}
+	for k, v := range want {
+		got, _ := json.Marshal(c[k])
+		exp, _ := json.Marshal(v)
+		if string(got) != string(exp) {
+			t.Errorf("access token %s = %s, want %s", k, got, exp)
+		}
+	}
+	return c
+}
+
+// checkV2IDToken asserts an ID token has the v2.0 shape
+// (id-token-claims-reference): kid without x5t, ver 2.0, the v2.0 issuer,
+// the client as aud, and none of the v1.0-only claims.
+func checkV2IDToken(t *testing.T, authority, clientID, jwt string) map[string]any {
+	t.Helper()
+	h, c := headerOf(t, jwt), claimsOf(t, jwt)
+	if h["alg"] != "RS256" || h["kid"] == nil || h["x5t"] != nil {
+		t.Errorf("ID token header = %v, want kid and no x5t", h)
+	}
+	if c["ver"] != "2.0" || c["iss"] != authority+"/v2.0" || c["aud"] != clientID {
+		t.Errorf("ID token ver %v iss %v aud %v", c["ver"], c["iss"], c["aud"])
+	}
+	for _, k := range []string{"iat", "nbf", "exp", "sub", "tid", "uti"} {
+		if c[k] == nil {
+			t.Errorf("ID token without %s: %v", k, c)
+		}
+	}
+	for _, k := range []string{"appid", "appidacr", "unique_name", "upn", "amr", "acr", "scp", "idtyp"} {
+		if c[k] != nil {
+			t.Errorf("v2.0 ID token with %s: %v", k, c)
+		}
 	}
 	return c
 }
@@ -235,20 +305,22 @@ func TestConsoleOIDC(t *testing.T) {
 		Groups                                 []string
 	}
 	_ = idt.Claims(&ic)
-	raw := claimsOf(t, rawID)
+	raw := checkV2IDToken(t, e.authority(), tenant.ConsoleClientID, rawID)
 	if idt.Nonce != "n-456" || idt.Issuer != e.authority()+"/v2.0" || raw["preferred_username"] != adminUPN ||
-		raw["name"] != "Hybrid Admin" || raw["tid"] != e.tn.TenantID() || raw["ver"] != "2.0" || raw["oid"] == nil || idt.Subject == "" {
+		raw["name"] != "Hybrid Admin" || raw["tid"] != e.tn.TenantID() || raw["oid"] == nil || idt.Subject == "" || raw["sid"] == nil {
 		t.Errorf("ID token claims = %v", raw)
 	}
 	if tok.RefreshToken == "" || tok.TokenType != "Bearer" {
 		t.Errorf("token = %+v", tok)
 	}
-	ac := claimsOf(t, tok.AccessToken)
-	if ac["aud"] != tenant.GraphResource || ac["upn"] != adminUPN || ac["oid"] != raw["oid"] || ac["name"] != "Hybrid Admin" || ac["scp"] == nil {
-		t.Errorf("access token claims = %v", ac)
-	}
-	if w, _ := ac["wids"].([]any); len(w) == 0 || w[0] != tenant.RoleHybridIdentityAdministrator {
-		t.Errorf("wids = %v", ac["wids"])
+	// Only OpenID scopes: the access token is Graph's, named by its id.
+	ac := checkV1AccessToken(t, e.authority(), tok.AccessToken, map[string]any{
+		"aud": tenant.GraphAppID, "upn": adminUPN, "unique_name": adminUPN, "oid": raw["oid"], "name": "Hybrid Admin",
+		"appid": tenant.ConsoleClientID, "appidacr": "1", "idtyp": "user", "amr": []string{"pwd"}, "acr": "1",
+		"tid": e.tn.TenantID(), "ipaddr": "127.0.0.1", "scp": "openid profile", "wids": []string{tenant.RoleHybridIdentityAdministrator}, "roles": nil,
+	})
+	if ac["sub"] != raw["sub"] {
+		t.Errorf("access token sub %v, ID token sub %v", ac["sub"], raw["sub"])
 	}
 
 	ui, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
@@ -302,14 +374,20 @@ func TestConnectPKCEWithMFA(t *testing.T) {
 	if tok.Extra("id_token") != nil {
 		t.Error("ID token without openid")
 	}
-	if c := claimsOf(t, tok.AccessToken); c["upn"] != mfaUPN || c["appid"] != tenant.ConnectClientID {
-		t.Errorf("access token = %v", c)
-	}
+	checkV1AccessToken(t, e.authority(), tok.AccessToken, map[string]any{
+		"upn": mfaUPN, "appid": tenant.ConnectClientID, "appidacr": "0", "amr": []string{"pwd", "mfa"},
+		"aud": tenant.GraphResource, "idtyp": "user"})
 	// prompt=none now finds the session.
 	p = b.get(cfg.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none")))
 	if p.status != http.StatusFound || p.loc.Query().Get("code") == "" || p.loc.Query().Get("state") != "s2" {
 		t.Fatalf("prompt=none with a session: %d %v", p.status, p.loc)
 	}
+	// Tokens from the session say how the user signed in to it.
+	sso, err := cfg.Exchange(ctx, p.loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkV1AccessToken(t, e.authority(), sso.AccessToken, map[string]any{"upn": mfaUPN, "amr": []string{"pwd", "mfa"}})
 }
 
 // codeFor signs the admin in and returns a code.
@@ -564,9 +642,7 @@ func TestMultiTenantSegments(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	at, _ := body["access_token"].(string)
-	if c := claimsOf(t, at); c["iss"] != e.authority()+"/v2.0" {
-		t.Errorf("iss = %v", c["iss"])
-	}
+	checkV1AccessToken(t, e.authority(), at, map[string]any{"tid": e.tn.TenantID()})
 	// ROPC is not offered on /common.
 	resp, err = e.srv.Client().PostForm(e.srv.URL+"/common/oauth2/v2.0/token", req)
 	if err != nil {
@@ -771,5 +847,64 @@ func TestGroupsAndRolesInTokens(t *testing.T) {
 	}
 	if w, _ := claimsOf(t, fresh.AccessToken)["wids"].([]any); len(w) != 1 || w[0] != tenant.RoleUserAdministrator {
 		t.Fatalf("wids after the assignment = %v", w)
+	}
+}
+
+// TestSeededServicePrincipals: every seeded app has a service principal,
+// whose id app-only tokens carry as oid; the id is the same at every start,
+// and a state file keeps it.
+func TestSeededServicePrincipals(t *testing.T) {
+	statePath := filepath.Join(t.TempDir(), "tenant.json")
+	spIDs := func(opts tenant.Options) map[string]string {
+		t.Helper()
+		tn, err := tenant.New(tenant.DefaultSeed(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tn.Close()
+		srv := httptest.NewServer(tn)
+		defer srv.Close()
+		tok, err := tn.MintToken(tenant.TokenSpec{BaseURL: srv.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1.0/servicePrincipals", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Value []struct{ ID, AppID, DisplayName string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET servicePrincipals = %d %v", resp.StatusCode, err)
+		}
+		out := map[string]string{}
+		for _, sp := range body.Value {
+			out[sp.AppID] = sp.ID
+		}
+		for _, a := range tenant.DefaultSeed().Apps {
+			if out[a.ClientID] == "" || out[a.ClientID] == a.ClientID {
+				t.Errorf("app %s has service principal %q", a.ClientID, out[a.ClientID])
+			}
+		}
+		// An app-only token of a seeded app names its service principal.
+		app, _ := tn.MintToken(tenant.TokenSpec{BaseURL: srv.URL, AppID: tenant.SyncClientID})
+		if c := claimsOf(t, app); c["oid"] != out[tenant.SyncClientID] || c["sub"] != out[tenant.SyncClientID] {
+			t.Errorf("app token oid %v sub %v, want %s", c["oid"], c["sub"], out[tenant.SyncClientID])
+		}
+		return out
+	}
+	first := spIDs(tenant.Options{StatePath: statePath})
+	b, err := os.ReadFile(statePath)
+	if err != nil || !strings.Contains(string(b), first[tenant.SyncClientID]) {
+		t.Fatalf("state file without the service principal %s: %v", first[tenant.SyncClientID], err)
+	}
+	for name, opts := range map[string]tenant.Options{"from the state file": {StatePath: statePath}, "without one": {}} {
+		if again := spIDs(opts); !maps.Equal(again, first) {
+			t.Errorf("%s: service principals %v, first %v", name, again, first)
+		}
 	}
 }

@@ -47,7 +47,8 @@ func (g *graphEnv) userToken(t *testing.T, upn string) string {
 		t.Fatalf("no account %s", upn)
 	}
 	now := time.Now()
-	tok, err := g.t.sign(map[string]any{"aud": GraphResource, "iss": g.srv.URL + "/" + g.t.tenantID + "/v2.0", "tid": g.t.tenantID, "ver": "2.0",
+	r, _ := http.NewRequest("GET", g.srv.URL, nil)
+	tok, err := g.t.sign(v1, map[string]any{"aud": GraphResource, "iss": g.t.issuerV1(r), "tid": g.t.tenantID, "ver": v1,
 		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "appid": PasswordGrantClientID, "oid": f.UserID, "sub": f.UserID, "idtyp": "user"})
 	if err != nil {
 		t.Fatal(err)

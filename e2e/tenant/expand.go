@@ -81,4 +81,6 @@ func selectFor(typeName string, sel []string) []string {
 }
 
 // typeOfObject is the @odata.type of a directory object by its type name.
-func typeOfObject(name string) string { return "#microsoft.graph." + strings.TrimPrefix(name, "microsoft.graph.") }
+func typeOfObject(name string) string {
+	return "#microsoft.graph." + strings.TrimPrefix(name, "microsoft.graph.")
+}

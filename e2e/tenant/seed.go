@@ -26,6 +26,15 @@
 //     domain verification and the directory-sync settings: see the comments
 //     in groups.go, contacts.go, devices.go, roles.go, directory.go and
 //     dirsync.go, which say what was checked and what was invented;
+//   - tokens as the identity platform shapes them: access tokens for Graph
+//     in the v1.0 format (iss {base}/{tid}/ standing for
+//     https://sts.windows.net/{tid}/, appid, appidacr, idtyp, oid the user or
+//     the app's service principal, scp or roles), ID tokens in the v2.0
+//     format (iss {base}/{tid}/v2.0), signed by a key published with its
+//     certificate (x5c, x5t = kid); Graph accepts only v1.0 tokens with the
+//     tenant's issuer (auth.go, certificate.go);
+//   - what MSAL asks before a token: user realm discovery and instance
+//     discovery (userrealm.go), and client_info in token responses;
 //   - token errors: {"error","error_description","error_codes","timestamp",
 //     "trace_id","correlation_id","error_uri"[,"suberror"]} with AADSTS50126 for
 //     a wrong password and AADSTS50076 (suberror basic_action) when MFA is

@@ -333,7 +333,11 @@ func (t *Tenant) initDirectory(seed Seed, opts Options) error {
 	t.objects = newObjects()
 	t.statePath = opts.StatePath
 	if t.statePath == "" {
-		return t.seedDirectory(seed)
+		if err := t.seedDirectory(seed); err != nil {
+			return err
+		}
+		t.seedServicePrincipals(seed.Apps)
+		return nil
 	}
 	b, err := os.ReadFile(t.statePath)
 	switch {
@@ -352,6 +356,7 @@ func (t *Tenant) initDirectory(seed Seed, opts Options) error {
 			return err
 		}
 	}
+	t.seedServicePrincipals(seed.Apps) // kept in the state file from here on
 	t.wake = make(chan struct{}, 1)
 	t.stop = make(chan struct{})
 	t.done = make(chan struct{})

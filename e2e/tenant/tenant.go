@@ -24,8 +24,7 @@ type Tenant struct {
 	initialDomain string
 	createdAt     time.Time
 
-	key   *rsa.PrivateKey
-	keyID string
+	key *rsa.PrivateKey
 
 	budget        int
 	window        time.Duration
@@ -79,7 +78,6 @@ func New(seed Seed, opts Options) (*Tenant, error) {
 		displayName:   seed.DisplayName,
 		initialDomain: strings.ToLower(seed.InitialDomain),
 		key:           key,
-		keyID:         randomHex(16),
 		budget:        DefaultWriteBudget,
 		window:        DefaultWriteWindow,
 		tokenLifetime: time.Hour,
@@ -150,20 +148,25 @@ func (t *Tenant) routes() {
 	m.HandleFunc("POST /{tenant}"+signInPath, t.handleSignIn)
 	m.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", t.handleLogout)
 	m.HandleFunc("GET /oidc/userinfo", t.handleUserInfo)
+	m.HandleFunc("GET /{tenant}/.well-known/openid-configuration", t.handleDiscoveryV1)
+	m.HandleFunc("GET /{tenant}/discovery/keys", t.handleJWKSV1)
+	m.HandleFunc("GET /common/UserRealm/{username}", t.handleUserRealm)
+	m.HandleFunc("GET /common/userrealm/{username}", t.handleUserRealm)
+	m.HandleFunc("GET /common/discovery/instance", t.handleInstanceDiscovery)
 	t.mux = m
 	t.graph = decodeContent(t.requireToken(t.graphMux()))
 }
 
 func (t *Tenant) graphMux() *http.ServeMux {
 	g := http.NewServeMux()
-	g.HandleFunc("GET /v1.0/organization", t.handleOrganization)
-	g.HandleFunc("GET /v1.0/domains", t.handleDomains)
-	g.HandleFunc("GET /v1.0/domains/{id}", t.handleDomain)
-	g.HandleFunc("GET /v1.0/users", t.handleListUsers)
-	g.HandleFunc("POST /v1.0/users", t.handleCreateUser)
-	g.HandleFunc("GET /v1.0/users/{id}", t.handleGetUser)
-	g.HandleFunc("PATCH /v1.0/users/{id}", t.handleUpdateUser)
-	g.HandleFunc("DELETE /v1.0/users/{id}", t.handleDeleteUser)
+	g.HandleFunc("GET /v1.0/organization", t.typed("organization", t.handleOrganization))
+	g.HandleFunc("GET /v1.0/domains", t.typed("domain", t.handleDomains))
+	g.HandleFunc("GET /v1.0/domains/{id}", t.typed("domain", t.handleDomain))
+	g.HandleFunc("GET /v1.0/users", t.typed("user", t.handleListUsers))
+	g.HandleFunc("POST /v1.0/users", t.typed("user", t.handleCreateUser))
+	g.HandleFunc("GET /v1.0/users/{id}", t.typed("user", t.handleGetUser))
+	g.HandleFunc("PATCH /v1.0/users/{id}", t.typed("user", t.handleUpdateUser))
+	g.HandleFunc("DELETE /v1.0/users/{id}", t.typed("user", t.handleDeleteUser))
 	g.HandleFunc("POST /v1.0/$batch", t.handleBatch)
 	t.directoryRoutes(g) // me, groups, contacts, devices, roles, sync settings, domain writes (routes.go)
 	g.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
