@@ -33,6 +33,7 @@ const (
 // Entra Connect's wizard registers the extensions with the first, and the
 // sync account reads them (both roles hold microsoft.directory/applications
 // permissions in the permissions reference, as recalled, not checked).
+// Guess: Hybrid Identity Administrator and Directory Synchronization Accounts may register and read extension properties.
 var permApplications = permission{
 	app:   []string{"Directory.ReadWrite.All", "Application.ReadWrite.All", "Application.Read.All", "Directory.Read.All"},
 	roles: []string{RoleGlobalAdministrator, RoleApplicationAdministrator, RoleCloudApplicationAdministrator, RoleHybridIdentityAdministrator, RoleDirectorySynchronizationAcct},
@@ -278,7 +279,8 @@ func (t *Tenant) handleCreateExtensionProperty(w http.ResponseWriter, r *http.Re
 		DataType: in.DataType, IsMultiValued: in.IsMultiValued, TargetObjects: slices.Clone(in.TargetObjects)}
 	for _, o := range a.Extensions {
 		if strings.EqualFold(o.Name, x.Name) {
-			// Wording not observed: Graph refuses a second definition of a name.
+			// Graph refuses a second definition of a name.
+			// Guess: the message refusing a second extension property of the same name.
 			writeGErr(w, newGraphError(r, http.StatusBadRequest, "Request_BadRequest",
 				fmt.Sprintf("Property with name '%s' already exists on the application.", x.Name), []errorDetail{{Code: "ObjectConflict", Message: "Another object with the same value for property name already exists.", Target: "name"}}))
 			return
@@ -336,7 +338,7 @@ func (t *Tenant) handleCreateServicePrincipal(w http.ResponseWriter, r *http.Req
 		}
 	}
 	if app == nil {
-		// Wording not observed.
+		// Guess: the message refusing a service principal for an unknown appId.
 		writeGErr(w, badValue(r, "appId", fmt.Sprintf("The appId '%s' of the service principal does not reference a valid application object.", in.AppID)))
 		return
 	}
@@ -389,8 +391,8 @@ func (t *Tenant) extensionValuesLocked(r *http.Request, raw map[string]json.RawM
 		x := t.availableExtensionLocked(name, target)
 		if x == nil {
 			// The message Graph gives for an extension it does not know (or
-			// whose application has no service principal); its code is
-			// assumed.
+			// whose application has no service principal).
+			// Guess: the code (Request_BadRequest) of an unavailable extension property.
 			return nil, newGraphError(r, http.StatusBadRequest, "Request_BadRequest", "The following extension properties are not available: "+name+".", nil)
 		}
 		if out == nil {

@@ -293,7 +293,8 @@ func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
 		} else if clientID == "" {
 			terr = errMissing("client_id")
 		} else if strings.EqualFold(seg, segCommon) {
-			// reference-error-codes.md: AADSTS9001023. The error string is a guess.
+			// reference-error-codes.md: AADSTS9001023.
+			// Guess: the text of AADSTS9001023 (a password or client credentials grant on /common).
 			terr = &tokenError{http.StatusBadRequest, "invalid_request", 9001023,
 				"The grant type isn't supported over the /common or /consumers endpoints. Please use the /organizations or tenant-specific endpoint.", ""}
 		}

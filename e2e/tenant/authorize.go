@@ -27,8 +27,8 @@ import (
 
 // Lifetimes. Codes: "Typically, they expire after about 10 minutes"
 // (v2-oauth2-auth-code-flow). Refresh tokens: 90 days of inactivity
-// (AADSTS700082 "... was inactive for 90.00:00:00"). The sign-in flow and
-// session lifetimes are the emulator's own choice.
+// (AADSTS700082 "... was inactive for 90.00:00:00").
+// Guess: the lifetimes of the sign-in flow and of the sign-in session.
 const (
 	codeLifetime       = 10 * time.Minute
 	flowLifetime       = 15 * time.Minute
@@ -330,7 +330,8 @@ func checkAuthRequest(q url.Values, req *authRequest) *tokenError {
 			// implicit grant enabled, so the hybrid flow is refused as it would be.
 			return &tokenError{code: "unsupported_response_type", aadsts: 700054, msg: "response_type 'id_token' is not enabled for the application."}
 		}
-		// Invented text: Entra supports only code, id_token and token.
+		// Entra supports only code, id_token and token.
+		// Guess: the text of AADSTS70005 for a response_type Entra doesn't support.
 		return &tokenError{code: "unsupported_response_type", aadsts: 70005, msg: fmt.Sprintf("The response_type '%s' is not supported.", rt)}
 	case req.Scope == "":
 		return errMissing("scope")
@@ -615,8 +616,8 @@ func (t *Tenant) authorizationCodeGrant(r *http.Request, app SeedApp) (map[strin
 		terr = &tokenError{http.StatusBadRequest, "invalid_request", 9002325,
 			"Proof Key for Code Exchange is required for cross-origin authorization code redemption.", ""}
 	case c.Req.Challenge != "" && !pkceMatches(c.Req.Method, c.Req.Challenge, verifier):
-		// AzureAD/microsoft-authentication-library-for-js #2694, #3248. A
-		// missing verifier gets the same answer (a guess).
+		// AzureAD/microsoft-authentication-library-for-js #2694, #3248.
+		// Guess: a missing code_verifier gets the wrong verifier's answer (AADSTS501481).
 		terr = &tokenError{http.StatusBadRequest, "invalid_grant", 501481,
 			"The Code_Verifier does not match the code_challenge supplied in the authorization request.", ""}
 	default:

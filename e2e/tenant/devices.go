@@ -85,7 +85,7 @@ func (d *device) prop(p string) []string {
 // device-update lists accountEnabled, operatingSystem,
 // operatingSystemVersion, displayName (isCompliant, isManaged and
 // extensionAttributes for MDM apps); deviceId and the registration's
-// identity are set once. Refusing them as read-only is an assumption.
+// identity are set once. Guess: deviceId, alternativeSecurityIds and physicalIds can't be changed by an update.
 var deviceReadOnly = readOnlySet("deviceId", "alternativeSecurityIds", "trustType", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
 	"registrationDateTime", "physicalIds")
 
@@ -123,7 +123,7 @@ func (t *Tenant) createDeviceLocked(r *http.Request, in deviceJSON) (*device, *g
 	}
 	for _, d := range t.devices {
 		if strings.EqualFold(d.DeviceID, *in.DeviceID) {
-			// The same wording as the other uniqueness conflicts; not observed for devices.
+			// Guess: a duplicate deviceId gets the other uniqueness conflicts' answer.
 			return nil, conflict(r, "deviceId")
 		}
 	}

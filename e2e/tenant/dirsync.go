@@ -165,11 +165,12 @@ func (t *Tenant) handleUpdateDirSync(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case k == "passwordWritebackEnabled":
-			// "This property isn't in use and updating it isn't supported":
-			// the emulator accepts and ignores it.
+			// "This property isn't in use and updating it isn't supported".
+			// Guess: an update of passwordWritebackEnabled is accepted and changes nothing.
 			continue
 		case oneWayFeatures[k] && t.dirSync.Features[k] && !on:
-			// Message invented; the rule is Set-MsolDirSyncFeature's.
+			// The rule is Set-MsolDirSyncFeature's.
+			// Guess: the message refusing to switch off a one-way sync feature.
 			writeGErr(w, badValue(r, k, fmt.Sprintf("The feature '%s' cannot be disabled once it is enabled.", k)))
 			return
 		}
@@ -258,7 +259,7 @@ func (t *Tenant) handleAddDomain(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.domainLocked(name) != nil {
-		// The directory's generic conflict; not observed for domains.
+		// Guess: adding a domain the tenant has gets the directory's generic conflict.
 		msg := "A conflicting object with one or more of the specified property values is present in the directory."
 		writeGErr(w, newGraphError(r, http.StatusBadRequest, "Request_BadRequest", msg, []errorDetail{{Code: "ObjectConflict", Message: msg, Target: "id"}}))
 		return
@@ -281,7 +282,8 @@ func (t *Tenant) handleAddDomain(w http.ResponseWriter, r *http.Request) {
 // domainDnsTxtRecord / domainDnsMxRecord: the TXT text MS=ms######## (as in
 // real answers quoted by microsoft/entra-powershell tests and a Terraform
 // module's README), the MX ms########.msv1.invalid with preference 32767 (as
-// Get-MsolDomainVerificationDns answers; recalled, not checked).
+// Get-MsolDomainVerificationDns answers, as recalled).
+// Guess: the MX verification record, ms########.msv1.invalid with preference 32767.
 func (d *domain) verificationRecords() []map[string]any {
 	return []map[string]any{
 		{
@@ -358,7 +360,8 @@ func (t *Tenant) handleVerifyDomain(w http.ResponseWriter, r *http.Request) {
 		return
 	case !d.Verifiable && !t.verifiable[d.Name]:
 		// The prefix is what scripts match on ("Domain verification failed
-		// with the following error:"); the rest is invented.
+		// with the following error:").
+		// Guess: the text after "Domain verification failed with the following error:".
 		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest",
 			fmt.Sprintf("Domain verification failed with the following error: We couldn't find the DNS record you added for %s. Add the TXT record MS=ms%s (or the MX record) at your DNS host and try again; DNS changes can take up to 72 hours to propagate.", d.Name, d.Code), nil)
 		return

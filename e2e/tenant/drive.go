@@ -92,9 +92,9 @@ func submitPage(c *http.Client, page *http.Response, fields map[string]string) (
 // GroupIDsOf reads, through the Graph API of the emulator at base with the
 // seed's sync app (client credentials), the ids of the groups a user is a
 // direct member of: what an ID token's groups claim holds.
-func GroupIDsOf(ctx context.Context, base, tenantID, upn string) ([]string, error) {
-	g, err := cloud.New(cloud.Config{GraphURL: base + "/v1.0"}, &cloud.ClientCredentials{
-		Authority: base + "/" + tenantID, ClientID: SyncClientID, ClientSecret: SyncClientSecret})
+func GroupIDsOf(ctx context.Context, hc *http.Client, base, tenantID, upn string) ([]string, error) {
+	g, err := cloud.New(cloud.Config{GraphURL: base + "/v1.0", HTTPClient: hc}, &cloud.ClientCredentials{
+		Authority: base + "/" + tenantID, ClientID: SyncClientID, ClientSecret: SyncClientSecret, HTTPClient: hc})
 	if err != nil {
 		return nil, err
 	}

@@ -8,15 +8,15 @@ import (
 	"strings"
 )
 
-// maxBody caps a request body after decompression: Graph's own limit is
-// 4 MB for a request (a documented limit of $batch and of a single request's
-// payload); a larger body is refused the way an unreadable one is.
+// maxBody caps a request body after decompression; a larger body is
+// refused the way an unreadable one is.
+// Guess: a request body over 4 MB is refused.
 const maxBody = 4 << 20
 
 // decodeContent reads request bodies sent with Content-Encoding: gzip, as the
 // Graph SDKs send them (Kiota's compression handler gzips every body by
 // default and Graph accepts it). Any other encoding is refused with 415;
-// that answer is not observed from Graph (assumed, see README "Guesses").
+// Guess: 415 UnsupportedMediaType for a Content-Encoding other than gzip.
 func decodeContent(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))

@@ -16,10 +16,8 @@ var expandable = map[string][]string{
 	"user":  {"memberOf"},
 }
 
-// maxExpanded is how many related objects an expansion returns: Graph's
-// documentation of $expand on directory objects says it returns at most 20
-// (query parameters, "expand"; group-list-members suggests paging through
-// /members for more).
+// maxExpanded is how many related objects an expansion returns.
+// Guess: an expansion returns at most 20 related objects (page /members for more).
 const maxExpanded = 20
 
 // checkExpandable refuses an expansion the emulator does not implement.

@@ -192,7 +192,7 @@ type user struct {
 }
 
 // userJSON is a create or update body; nil means "not sent". proxyAddresses
-// is read-only (userReadOnly): mail sets the SMTP address.
+// is read-only (by the metadata): mail sets the SMTP address.
 type userJSON struct {
 	AccountEnabled        *bool            `json:"accountEnabled"`
 	DisplayName           *string          `json:"displayName"`
@@ -334,8 +334,8 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json
 		r, _ = http.NewRequest(http.MethodPost, "/", nil)
 	}
 	if !seeding && (in.PasswordProfile == nil || in.PasswordProfile.Password == "") {
-		// user-post-users lists passwordProfile as required; the message
-		// follows the other required properties' (not observed).
+		// user-post-users lists passwordProfile as required.
+		// Guess: a user created without passwordProfile gets the other required properties' message.
 		return nil, badValue(r, "passwordProfile", "Invalid value specified for property 'passwordProfile' of resource 'User'.")
 	}
 	for _, req := range []struct {
@@ -452,7 +452,7 @@ func badJSON(r *http.Request) *graphError {
 
 func decodeUser(r *http.Request) (userJSON, map[string]json.RawMessage, *graphError) {
 	var in userJSON
-	raw, e := decodeBody(r, userReadOnly, &in)
+	raw, e := decodeBody(r, nil, &in)
 	return in, raw, e
 }
 

@@ -251,7 +251,7 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	raw, e := decodeBody(r, groupReadOnly, &in)
+	raw, e := decodeBody(r, nil, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -296,7 +296,7 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	raw, e := decodeBody(r, groupReadOnly, &in)
+	raw, e := decodeBody(r, nil, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -350,7 +350,8 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(add) > 20 {
-		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "The request exceeds the limit of 20 members that can be added in a single request.", nil) // wording invented
+		// Guess: the message for more than 20 members added in one request.
+		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "The request exceeds the limit of 20 members that can be added in a single request.", nil)
 		return
 	}
 	if in.DisplayName != nil {
@@ -435,7 +436,7 @@ func (t *Tenant) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if in.ID == "" {
-		// Wording recalled, not checked.
+		// Guess: the message for a $ref body without @odata.id.
 		writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "The request URI is not valid. The @odata.id property is required.", nil)
 		return
 	}
@@ -456,7 +457,8 @@ func (t *Tenant) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if mid == g.ID {
-		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "A group cannot be a member of itself.", nil) // invented wording
+		// Guess: the message for making a group a member of itself.
+		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "A group cannot be a member of itself.", nil)
 		return
 	}
 	g.Members = append(g.Members, mid)
@@ -480,7 +482,8 @@ func (t *Tenant) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 	}
 	if !slices.Contains(g.Members, mid) {
 		// The message is quoted in public code (a Teams provisioning
-		// report's error classes); the status is the emulator's guess.
+		// report's error classes).
+		// Guess: the status (400) for removing a member that isn't one.
 		writeGraphError(w, r, http.StatusBadRequest, "Request_BadRequest", "One or more removed object references do not exist for the following modified properties: 'members'.", nil)
 		return
 	}

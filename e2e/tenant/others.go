@@ -78,8 +78,8 @@ func (o others) into(all map[string]any) {
 
 // invalidValue is the directory's answer to a value of the wrong type:
 // "Invalid value specified for property 'x' of resource 'User'." (the
-// wording Graph gives for invalid values of directory objects; that it
-// is also the answer to a type mismatch is assumed).
+// wording Graph gives for invalid values of directory objects).
+// Guess: a value of the wrong type gets "Invalid value specified for property".
 func invalidValue(r *http.Request, owner *graphmeta.Type, prop string) *graphError {
 	short := owner.ShortName()
 	return badValue(r, prop, fmt.Sprintf("Invalid value specified for property '%s' of resource '%s'.", prop, strings.ToUpper(short[:1])+short[1:]))

@@ -11,22 +11,9 @@ import (
 // Read-only properties: Graph v1.0 answers a create or update that sends one
 // with 400 Request_BadRequest "Property '<name>' is read-only and cannot be
 // set." (the body Graph answers for proxyAddresses and onPremisesSyncEnabled
-// in public reports; it carries no details).
-var (
-	// userReadOnly are the user resource's properties documented as
-	// read-only in v1.0 (resources/user.md), the on-premises ones only a
-	// directory synchronization client of the AAD Sync service may write.
-	// onPremisesImmutableId is writable; onPremisesExtensionAttributes is
-	// writable for cloud-only users and not modelled here.
-	userReadOnly = readOnlySet("proxyAddresses", "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesSamAccountName",
-		"onPremisesSecurityIdentifier", "onPremisesUserPrincipalName", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
-		"onPremisesProvisioningErrors", "onPremisesSipInfo", "securityIdentifier", "createdDateTime", "imAddresses")
-	// groupReadOnly: group resource (v1.0). mailEnabled is writable at
-	// creation only (handleUpdateGroup refuses it).
-	groupReadOnly = readOnlySet("mail", "proxyAddresses", "onPremisesDomainName", "onPremisesNetBiosName", "onPremisesSamAccountName",
-		"onPremisesSecurityIdentifier", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime", "onPremisesProvisioningErrors",
-		"securityIdentifier", "createdDateTime")
-)
+// in public reports; it carries no details). Which properties are read-only
+// is the v1.0 metadata's word (graphmeta, checked in strict.go); a handler
+// adds to it only what the metadata doesn't say (devices.go).
 
 func readOnlySet(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -71,9 +58,9 @@ func decodeBody(r *http.Request, readOnlyProps map[string]bool, v any) (map[stri
 // withPrimaryMail is a user's proxyAddresses after mail was set to m: "Changes
 // to this property update the user's proxyAddresses collection to include
 // the value as an SMTP address" (user resource, mail). The address becomes
-// the primary one (SMTP:) and the former primary an alias (smtp:); that
-// demotion is how Exchange treats a new primary address, assumed here for
-// the directory.
+// the primary one (SMTP:) and the former primary an alias (smtp:), as
+// Exchange treats a new primary address.
+// Guess: setting mail keeps the former primary SMTP address as an alias.
 func withPrimaryMail(proxies []string, m string) []string {
 	if m == "" {
 		return proxies

@@ -66,8 +66,8 @@ var (
 	}
 	// devices (device-post-devices: Global Administrator, Intune
 	// Administrator; Cloud Device Administrator may delete). Directory
-	// Synchronization Accounts: the sync engine writes devices (invented
-	// for the emulator, as are app permissions, which the docs refuse).
+	// Synchronization Accounts: the sync engine writes devices.
+	// Guess: Directory Synchronization Accounts and application permissions may write devices.
 	permDevices = permission{
 		app:   []string{"Directory.ReadWrite.All", "Device.ReadWrite.All"},
 		roles: []string{RoleGlobalAdministrator, RoleIntuneAdministrator, RoleCloudDeviceAdministrator, RoleDirectorySynchronizationAcct},
@@ -272,8 +272,8 @@ func (t *Tenant) handleCreateRoleAssignment(w http.ResponseWriter, r *http.Reque
 		return a.PrincipalID == pid && a.RoleDefinitionID == tmpl && a.DirectoryScopeID == in.DirectoryScopeID
 	}) {
 		// Observed for duplicate directory objects (pnp/cli-microsoft365
-		// tests, Entra cross-tenant sync troubleshooting); its use for a
-		// duplicate role assignment is the emulator's choice.
+		// tests, Entra cross-tenant sync troubleshooting).
+		// Guess: a duplicate role assignment gets the directory's generic conflict.
 		msg := "A conflicting object with one or more of the specified property values is present in the directory."
 		writeGErr(w, newGraphError(r, http.StatusBadRequest, "Request_BadRequest", msg, []errorDetail{{Code: "ConflictingObjects", Message: msg}}))
 		return
@@ -292,9 +292,9 @@ func (t *Tenant) handleCreateRoleAssignment(w http.ResponseWriter, r *http.Reque
 // principal: Graph's are base64url text of 43 characters and a "-1"
 // suffix (e.g. "lAPpYvVpN0KRkAEhdxReEJC2sEqbR_9Hr48lds9SGHI-1" in
 // rbacapplication-post-roleassignments); they decode to the role
-// definition's GUID bytes followed by the principal's. That derivation is
-// assumed from the documented examples; what matters here is that the id
-// is unique per role, principal and scope, as only one such assignment can
+// definition's GUID bytes followed by the principal's; what matters here
+// is that the id is unique per role, principal and scope, as only one such
+// assignment can
 // exist.
 func roleAssignmentID(roleDefinitionID, principalID string) string {
 	return b64(append(guidBytes(roleDefinitionID), guidBytes(principalID)...)) + "-1"

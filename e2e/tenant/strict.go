@@ -42,7 +42,8 @@ func servedOf(r *http.Request) *served {
 // directoryObjectTypes are the types a collection of directoryObject holds
 // here (members, memberOf). Graph answers a $select of a derived type's
 // property on such a collection (…/members?$select=userPrincipalName is the
-// common use); that leniency is assumed for every type listed.
+// common use).
+// Guess: a $select on a directoryObject collection may name a property of any type it holds.
 var directoryObjectTypes = []string{"user", "group", "orgContact", "device", "servicePrincipal", "directoryRole", "application"}
 
 // property finds a property of t; on directoryObject, of any type a
@@ -88,11 +89,13 @@ func isExtension(name string) bool {
 // directory, which answers 400 Request_UnsupportedQuery "Property 'x' does
 // not exist as a declared property or extension property." (observed in
 // public reports for $select and $filter, also for an unregistered
-// extension; assumed for $orderby). Other types are refused by Graph's
+// extension).
+// Guess: an unknown property in $orderby of a directory object gets the directory's answer.
+// Other types are refused by Graph's
 // OData parser: 400 BadRequest "Parsing OData Select and Expand failed:
 // Could not find a property named 'x' on type 'microsoft.graph.y'."
-// (observed for $select; $expand on any type is the parser's too; the same
-// text without the parsing prefix is assumed for $filter and $orderby).
+// (observed for $select; $expand on any type is the parser's too).
+// Guess: $filter and $orderby of other types get the parser's message without its prefix.
 func noSuchProperty(r *http.Request, option, name string, t *graphmeta.Type) *graphError {
 	if t.Open && option != "$expand" {
 		return newGraphError(r, http.StatusBadRequest, "Request_UnsupportedQuery",
@@ -261,10 +264,8 @@ func (tn *Tenant) checkExpand(r *http.Request, t *graphmeta.Type, list string) (
 		out = append(out, x)
 	}
 	if len(out) > 1 {
-		// One relationship per request, as the emulator expands it; that
-		// Graph refuses more on directory objects is assumed (the query
-		// parameters article lists $expand limits for directory objects
-		// without this exact case), and so is the answer.
+		// One relationship per request, as the emulator expands it.
+		// Guess: more than one $expand item is refused with Request_UnsupportedQuery.
 		return nil, newGraphError(r, http.StatusBadRequest, "Request_UnsupportedQuery", "Only one relationship can be expanded per request.", nil)
 	}
 	return out, nil
@@ -317,11 +318,13 @@ func project(all map[string]any, sel, defaults []string) map[string]any {
 // Graph's OData reader: 400 "The property 'x' does not exist on type
 // 'microsoft.graph.y'. Make sure to only use property names that are
 // defined by the type or mark the type as open type." (observed, with the
-// code RequestBodyRead from other workloads; "BadRequest" is assumed). An
+// code RequestBodyRead from other workloads).
+// Guess: the OData reader's unknown-property answer has the code BadRequest.
+// An
 // open type (a directory object) passes the name to the directory, whose
 // answer to a name it doesn't know is "Property 'x' does not exist as a
-// declared property or extension property." (observed for queries; for a
-// write, with 400 Request_BadRequest, assumed).
+// declared property or extension property." (observed for queries).
+// Guess: a write naming a property a directory object lacks gets the directory's "does not exist as a declared property" answer.
 func noSuchWriteProperty(r *http.Request, name, typeName string) *graphError {
 	if t := graphmeta.Lookup(typeName); t != nil && t.Open {
 		return newGraphError(r, http.StatusBadRequest, "Request_BadRequest",
