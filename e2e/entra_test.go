@@ -10,7 +10,6 @@ import (
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/e2e/tenant"
-	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
 // TestConnectEntraAndConfigure walks Connect to Microsoft Entra ID in the
@@ -124,10 +123,7 @@ func TestConnectEntraAndConfigure(t *testing.T) {
 	// In the tenant: the account exists, is a Directory Synchronization
 	// Account, and directory synchronization is on with password hash sync.
 	ctx := context.Background()
-	g, err := cloud.New(cloud.Config{GraphURL: tn.GraphURL()}, &cloud.PasswordGrant{Authority: tn.Authority(), ClientID: tenant.ConnectClientID, Username: entraAdmin, Password: entraPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := tn.Graph(t, entraAdmin, entraPassword)
 	users, err := g.FindUsers(ctx, "startswith(userPrincipalName,'Sync_')")
 	if err != nil || len(users) != 1 {
 		t.Fatalf("sync accounts in the tenant: %+v, %v", users, err)

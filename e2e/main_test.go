@@ -90,12 +90,6 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	// The test's own Graph and token clients (several tests build them with
-	// the system's roots) trust the CA: Go reads SSL_CERT_FILE on its first
-	// verification, which has not happened yet. The consoles the tests start
-	// don't inherit it (server.start): they trust the CA through --entra-ca
-	// alone, as hybridsync does in make run.
-	os.Setenv("SSL_CERT_FILE", tenantTLS.CA)
 	binPath = filepath.Join(tmp, "hybridsync")
 	start := time.Now()
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/hybridsync")

@@ -151,7 +151,7 @@ func TestOIDCSignIn(t *testing.T) {
 // tenantGroupIDs reads the ids of the groups a user is a direct member of.
 func tenantGroupIDs(t *testing.T, tp *tenantProc, upn string) []string {
 	t.Helper()
-	ids, err := tenant.GroupIDsOf(context.Background(), tp.Base, tp.Seed.TenantID, upn)
+	ids, err := tenant.GroupIDsOf(context.Background(), tp.HTTPClient(), tp.Base, tp.Seed.TenantID, upn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/mxschmitt/playwright-go"
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
-	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
@@ -78,10 +77,7 @@ func TestOutcomesTellTheTruth(t *testing.T) {
 	// userPrincipalName: no soft match, a conflict.
 	const upn = "tuser007@corp.example.test"
 	ctx := context.Background()
-	g, err := cloud.New(cloud.Config{GraphURL: s.tenant.GraphURL()}, &cloud.PasswordGrant{Authority: s.tenant.Authority(), ClientID: tenant.ConnectClientID, Username: entraAdmin, Password: entraPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := s.tenant.Graph(t, entraAdmin, entraPassword)
 	if _, err := g.CreateUser(ctx, cloud.User{AccountEnabled: cloud.Bool(true), DisplayName: "Cloud Holder", MailNickname: "cloudholder", UserPrincipalName: upn,
 		OnPremisesImmutableID: "aG9sZGVyLWZyb20tZWxzZXdoZXJl", PasswordProfile: &cloud.PasswordProfile{Password: "Holder-Passw0rd!"}}); err != nil {
 		t.Fatal(err)

@@ -110,8 +110,8 @@ func (s *server) start() {
 	s.logs.add(fmt.Sprintf("---- run %d: hybridsync %s", s.runs, strings.Join(args, " ")))
 	cmd := exec.Command(binPath, args...)
 	cmd.Dir = s.dataDir
-	// Not the test's SSL_CERT_FILE (TestMain): the console trusts the
-	// emulator's CA through --entra-ca or not at all.
+	// No SSL_CERT_FILE a developer's shell may carry: the console trusts
+	// the emulator's CA through --entra-ca or not at all.
 	cmd.Env = append(slices.DeleteFunc(cmd.Environ(), func(kv string) bool {
 		return strings.HasPrefix(kv, "SSL_CERT_FILE=") || strings.HasPrefix(kv, "SSL_CERT_DIR=")
 	}), "HYBRIDSYNC_SECRET_KEY=")

@@ -12,7 +12,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/mxschmitt/playwright-go"
 
-	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
@@ -87,10 +86,7 @@ func TestSyncSurvivesSIGKILLDuringExport(t *testing.T) {
 	if st, err := c.waitJob(c.driveWizard(map[string]url.Values{"directories": corpWithSvcSync(t)})); err != nil || st != "succeeded-with-warnings" {
 		t.Fatalf("configure: %s %v", st, err)
 	}
-	g, err := cloud.New(cloud.Config{GraphURL: tn.GraphURL()}, &cloud.PasswordGrant{Authority: tn.Authority(), ClientID: tenant.ConnectClientID, Username: entraAdmin, Password: entraPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := tn.Graph(t, entraAdmin, entraPassword)
 	synced := func() []cloud.User {
 		us, err := g.ListUsers(context.Background(), 999)
 		if err != nil {

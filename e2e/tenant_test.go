@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/cloud"
 )
 
 // tenantProc is one tenant-emulator process on a loopback port, seeded from
@@ -34,6 +35,19 @@ func (tp *tenantProc) HTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: tenantTLS.Pool()}
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// Graph is a Graph client signed in to the emulator as a seeded account,
+// trusting the emulator's test CA alone.
+func (tp *tenantProc) Graph(t *testing.T, upn, password string) *cloud.Client {
+	t.Helper()
+	hc := tp.HTTPClient()
+	g, err := cloud.New(cloud.Config{GraphURL: tp.GraphURL(), HTTPClient: hc},
+		&cloud.PasswordGrant{Authority: tp.Authority(), ClientID: tenant.ConnectClientID, Username: upn, Password: password, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 // Authority is the sign-in authority hybridsync is pointed at: the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -33,10 +34,16 @@ func TestOverviewDiscardsAWizardDraft(t *testing.T) {
 	draft := a
 	draft.Ready.Staging = true
 	b, _ := json.Marshal(draft)
-	if err := e.st.SaveWizardState(ctx, store.WizardState{Page: setup.PageReady, Answers: b, DonePages: []byte(`{}`), UpdatedBy: "admin"}); err != nil {
+	// Saved after the configuration was applied: in the same millisecond
+	// it would not be a draft of a newer change.
+	active, err := e.st.ActiveConfiguration(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := cycle.ScheduleState(ctx, e.st, time.Now()); err != nil || !s.WizardOpen {
+	if err := e.st.SaveWizardState(ctx, store.WizardState{Page: setup.PageReady, Answers: b, DonePages: []byte(`{}`), UpdatedBy: "admin", UpdatedAt: active.AppliedAt.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := cycle.ScheduleState(ctx, e.st, time.Now().Add(time.Second)); err != nil || !s.WizardOpen {
 		t.Fatalf("the draft does not hold the scheduler: %+v %v", s, err)
 	}
 
@@ -69,5 +76,31 @@ func TestOverviewDiscardsAWizardDraft(t *testing.T) {
 	}
 	if r := c.get("/"); r.find(t, `[data-testid="wizard-draft"]`).Length() != 0 {
 		t.Error("the Overview still shows the draft")
+	}
+}
+
+// TestOverviewShowsTheFeaturesAsRead: the features Configure read (as a
+// Global Administrator) are shown as a table, each as read.
+func TestOverviewShowsTheFeaturesAsRead(t *testing.T) {
+	t.Parallel()
+	e := newEnvWith(t, envOptions{})
+	a := setup.Defaults()
+	a.SignIn.Method, a.Features.PasswordHashSync = setup.MethodNone, false
+	a.ConnectEntra.Tenant = &entra.Tenant{DisplayName: "Contoso", InitialDomain: "contoso.onmicrosoft.com", Sync: &entra.SyncFeatures{
+		ReadAt: time.Now().UTC().Format(time.RFC3339), PasswordHashSync: true, BlockSoftMatch: true, DeletionPrevention: "enabledForCount", DeletionThreshold: 500}}
+	applied, _ := json.Marshal(a)
+	if _, err := e.st.SaveActiveConfiguration(context.Background(), store.Configuration{InstallID: "handlers-test", Answers: applied, AppliedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	hd := e.signedIn("helpdesk").get("/")
+	wantStatus(t, hd, http.StatusOK, "the Overview as Browse")
+	table := hd.find(t, `table[data-testid="tenant-features"]`)
+	if table.Length() != 1 {
+		t.Fatalf("no features table: %q", hd.find(t, `[data-testid="tenant"]`).Text())
+	}
+	for _, want := range []string{"Password hash synchronizationon", "Soft matchblocked", "Hard match takeover of cloud objectsallowed"} {
+		if !strings.Contains(strings.Join(strings.Fields(table.Text()), ""), strings.ReplaceAll(want, " ", "")) {
+			t.Errorf("features table %q lacks %q", table.Text(), want)
+		}
 	}
 }

@@ -156,7 +156,7 @@ func (c *client) oidcSignIn(user, password, next string) *response {
 // member of.
 func (o *oidcTenant) groupIDs(upn string) []string {
 	o.t.Helper()
-	ids, err := tenant.GroupIDsOf(context.Background(), o.srv.URL, o.seed.TenantID, upn)
+	ids, err := tenant.GroupIDsOf(context.Background(), o.srv.Client(), o.srv.URL, o.seed.TenantID, upn)
 	if err != nil {
 		o.t.Fatal(err)
 	}

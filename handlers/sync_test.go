@@ -109,8 +109,10 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 			t.Errorf("the Overview does not show %s: %q", name, home.find(t, `[data-testid="standing"]`).Text())
 		}
 	}
-	if home.find(t, `table[data-testid="tenant-features"]`).Length() != 1 {
-		t.Errorf("the Overview does not show the tenant's features as Configure read them: %q", home.find(t, `[data-testid="tenant"]`).Text())
+	// Configure ran as a Hybrid Identity Administrator, whom Graph does not
+	// let read the features: the Overview says so, and what follows.
+	if got := home.find(t, `[data-testid="tenant-features"]`).Text(); !strings.Contains(got, "could not be read") || !strings.Contains(got, "only a Global Administrator") {
+		t.Errorf("the Overview does not say why the tenant's features are unread: %q", home.find(t, `[data-testid="tenant"]`).Text())
 	}
 	if home.find(t, `[data-testid="last-cycle-status"][data-status="succeeded"]`).Length() != 1 {
 		t.Errorf("the Overview's last cycle: %q", home.find(t, `[data-testid="last-cycle"]`).Text())
