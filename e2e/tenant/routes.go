@@ -2,54 +2,69 @@ package tenant
 
 import "net/http"
 
-// directoryRoutes adds the Graph routes beyond organization, domains (read)
-// and users. They serve $batch sub-requests too (batch.go runs them on
-// graphMux).
-func (t *Tenant) directoryRoutes(g *http.ServeMux) {
-	g.HandleFunc("PATCH /v1.0/organization/{id}", t.typed("organization", t.handleUpdateOrganization))
-	g.HandleFunc("GET /v1.0/directory/onPremisesSynchronization", t.typed("onPremisesDirectorySynchronization", t.handleGetDirSync))
-	g.HandleFunc("GET /v1.0/directory/onPremisesSynchronization/{id}", t.typed("onPremisesDirectorySynchronization", t.handleGetDirSync))
-	g.HandleFunc("PATCH /v1.0/directory/onPremisesSynchronization/{id}", t.typed("onPremisesDirectorySynchronization", t.handleUpdateDirSync))
+// graphRoute is one Graph v1.0 route: its pattern, the metadata type it
+// serves (graphmeta; typed checks its query options and writes against
+// it), and its handler. Only $batch and the $ref routes name no type: they
+// take no query options and their bodies are references. A new route names
+// its type here, and so is as strict as the others from the start
+// (TestEveryGraphRouteIsTyped).
+type graphRoute struct {
+	pattern string
+	typ     string
+	handle  func(*Tenant, http.ResponseWriter, *http.Request)
+}
 
-	g.HandleFunc("POST /v1.0/domains", t.typed("domain", t.handleAddDomain))
-	g.HandleFunc("GET /v1.0/domains/{id}/verificationDnsRecords", t.typed("domainDnsRecord", t.handleVerificationRecords))
-	g.HandleFunc("POST /v1.0/domains/{id}/verify", t.typed("domain", t.handleVerifyDomain))
-
-	g.HandleFunc("GET /v1.0/me", t.typed("user", t.handleMe))
-	g.HandleFunc("GET /v1.0/me/memberOf", t.typed("directoryObject", t.handleMemberOf))
-	g.HandleFunc("GET /v1.0/me/memberOf/{cast}", t.typed("directoryObject", t.handleMemberOf))
-	g.HandleFunc("GET /v1.0/users/{id}/memberOf", t.typed("directoryObject", t.handleMemberOf))
-	g.HandleFunc("GET /v1.0/users/{id}/memberOf/{cast}", t.typed("directoryObject", t.handleMemberOf))
-
-	g.HandleFunc("GET /v1.0/roleManagement/directory/roleAssignments", t.typed("unifiedRoleAssignment", t.handleListRoleAssignments))
-	g.HandleFunc("POST /v1.0/roleManagement/directory/roleAssignments", t.typed("unifiedRoleAssignment", t.handleCreateRoleAssignment))
-
-	g.HandleFunc("GET /v1.0/groups", t.typed("group", t.handleListGroups))
-	g.HandleFunc("POST /v1.0/groups", t.typed("group", t.handleCreateGroup))
-	g.HandleFunc("GET /v1.0/groups/{id}", t.typed("group", t.handleGetGroup))
-	g.HandleFunc("PATCH /v1.0/groups/{id}", t.typed("group", t.handleUpdateGroup))
-	g.HandleFunc("DELETE /v1.0/groups/{id}", t.typed("group", t.handleDeleteGroup))
-	g.HandleFunc("GET /v1.0/groups/{id}/members", t.typed("directoryObject", t.handleListMembers))
-	g.HandleFunc("POST /v1.0/groups/{id}/members/$ref", t.handleAddMember)
-	g.HandleFunc("DELETE /v1.0/groups/{id}/members/{mid}/$ref", t.handleRemoveMember)
-
-	g.HandleFunc("GET /v1.0/contacts", t.typed("orgContact", t.handleListContacts))
-	g.HandleFunc("GET /v1.0/contacts/{id}", t.typed("orgContact", t.handleGetContact))
-	g.HandleFunc("POST /v1.0/contacts", t.typed("orgContact", handleMethodNotAllowed))
-	g.HandleFunc("PATCH /v1.0/contacts/{id}", t.typed("orgContact", handleMethodNotAllowed))
-	g.HandleFunc("DELETE /v1.0/contacts/{id}", t.typed("orgContact", handleMethodNotAllowed))
-
-	g.HandleFunc("GET /v1.0/applications", t.typed("application", t.handleListApplications))
-	g.HandleFunc("POST /v1.0/applications", t.typed("application", t.handleCreateApplication))
-	g.HandleFunc("GET /v1.0/applications/{id}", t.typed("application", t.handleGetApplication))
-	g.HandleFunc("GET /v1.0/applications/{id}/extensionProperties", t.typed("extensionProperty", t.handleListExtensionProperties))
-	g.HandleFunc("POST /v1.0/applications/{id}/extensionProperties", t.typed("extensionProperty", t.handleCreateExtensionProperty))
-	g.HandleFunc("GET /v1.0/servicePrincipals", t.typed("servicePrincipal", t.handleListServicePrincipals))
-	g.HandleFunc("POST /v1.0/servicePrincipals", t.typed("servicePrincipal", t.handleCreateServicePrincipal))
-
-	g.HandleFunc("GET /v1.0/devices", t.typed("device", t.handleListDevices))
-	g.HandleFunc("POST /v1.0/devices", t.typed("device", t.handleCreateDevice))
-	g.HandleFunc("GET /v1.0/devices/{id}", t.typed("device", t.handleGetDevice))
-	g.HandleFunc("PATCH /v1.0/devices/{id}", t.typed("device", t.handleUpdateDevice))
-	g.HandleFunc("DELETE /v1.0/devices/{id}", t.typed("device", t.handleDeleteDevice))
+// graphRoutes are all of the emulator's Graph routes; $batch sub-requests
+// run on them too (batch.go).
+func graphRoutes() []graphRoute {
+	return []graphRoute{
+		{"GET /v1.0/organization", "organization", (*Tenant).handleOrganization},
+		{"GET /v1.0/domains", "domain", (*Tenant).handleDomains},
+		{"GET /v1.0/domains/{id}", "domain", (*Tenant).handleDomain},
+		{"GET /v1.0/users", "user", (*Tenant).handleListUsers},
+		{"POST /v1.0/users", "user", (*Tenant).handleCreateUser},
+		{"GET /v1.0/users/{id}", "user", (*Tenant).handleGetUser},
+		{"PATCH /v1.0/users/{id}", "user", (*Tenant).handleUpdateUser},
+		{"DELETE /v1.0/users/{id}", "user", (*Tenant).handleDeleteUser},
+		{"POST /v1.0/$batch", "", (*Tenant).handleBatch},
+		{"PATCH /v1.0/organization/{id}", "organization", (*Tenant).handleUpdateOrganization},
+		{"GET /v1.0/directory/onPremisesSynchronization", "onPremisesDirectorySynchronization", (*Tenant).handleGetDirSync},
+		{"GET /v1.0/directory/onPremisesSynchronization/{id}", "onPremisesDirectorySynchronization", (*Tenant).handleGetDirSync},
+		{"PATCH /v1.0/directory/onPremisesSynchronization/{id}", "onPremisesDirectorySynchronization", (*Tenant).handleUpdateDirSync},
+		{"POST /v1.0/domains", "domain", (*Tenant).handleAddDomain},
+		{"GET /v1.0/domains/{id}/verificationDnsRecords", "domainDnsRecord", (*Tenant).handleVerificationRecords},
+		{"POST /v1.0/domains/{id}/verify", "domain", (*Tenant).handleVerifyDomain},
+		{"GET /v1.0/me", "user", (*Tenant).handleMe},
+		{"GET /v1.0/me/memberOf", "directoryObject", (*Tenant).handleMemberOf},
+		{"GET /v1.0/me/memberOf/{cast}", "directoryObject", (*Tenant).handleMemberOf},
+		{"GET /v1.0/users/{id}/memberOf", "directoryObject", (*Tenant).handleMemberOf},
+		{"GET /v1.0/users/{id}/memberOf/{cast}", "directoryObject", (*Tenant).handleMemberOf},
+		{"GET /v1.0/roleManagement/directory/roleAssignments", "unifiedRoleAssignment", (*Tenant).handleListRoleAssignments},
+		{"POST /v1.0/roleManagement/directory/roleAssignments", "unifiedRoleAssignment", (*Tenant).handleCreateRoleAssignment},
+		{"GET /v1.0/groups", "group", (*Tenant).handleListGroups},
+		{"POST /v1.0/groups", "group", (*Tenant).handleCreateGroup},
+		{"GET /v1.0/groups/{id}", "group", (*Tenant).handleGetGroup},
+		{"PATCH /v1.0/groups/{id}", "group", (*Tenant).handleUpdateGroup},
+		{"DELETE /v1.0/groups/{id}", "group", (*Tenant).handleDeleteGroup},
+		{"GET /v1.0/groups/{id}/members", "directoryObject", (*Tenant).handleListMembers},
+		{"POST /v1.0/groups/{id}/members/$ref", "", (*Tenant).handleAddMember},
+		{"DELETE /v1.0/groups/{id}/members/{mid}/$ref", "", (*Tenant).handleRemoveMember},
+		{"GET /v1.0/contacts", "orgContact", (*Tenant).handleListContacts},
+		{"GET /v1.0/contacts/{id}", "orgContact", (*Tenant).handleGetContact},
+		{"POST /v1.0/contacts", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
+		{"PATCH /v1.0/contacts/{id}", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
+		{"DELETE /v1.0/contacts/{id}", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
+		{"GET /v1.0/applications", "application", (*Tenant).handleListApplications},
+		{"POST /v1.0/applications", "application", (*Tenant).handleCreateApplication},
+		{"GET /v1.0/applications/{id}", "application", (*Tenant).handleGetApplication},
+		{"GET /v1.0/applications/{id}/extensionProperties", "extensionProperty", (*Tenant).handleListExtensionProperties},
+		{"POST /v1.0/applications/{id}/extensionProperties", "extensionProperty", (*Tenant).handleCreateExtensionProperty},
+		{"GET /v1.0/servicePrincipals", "servicePrincipal", (*Tenant).handleListServicePrincipals},
+		{"POST /v1.0/servicePrincipals", "servicePrincipal", (*Tenant).handleCreateServicePrincipal},
+		{"GET /v1.0/devices", "device", (*Tenant).handleListDevices},
+		{"POST /v1.0/devices", "device", (*Tenant).handleCreateDevice},
+		{"GET /v1.0/devices/{id}", "device", (*Tenant).handleGetDevice},
+		{"PATCH /v1.0/devices/{id}", "device", (*Tenant).handleUpdateDevice},
+		{"DELETE /v1.0/devices/{id}", "device", (*Tenant).handleDeleteDevice},
+	}
 }

@@ -248,3 +248,18 @@ func TestSyncFeaturesAreTheMetadatas(t *testing.T) {
 		t.Errorf("features served = %v\nmetadata = %v", got, want)
 	}
 }
+
+// TestEveryGraphRouteIsTyped: every Graph route names a type of the v1.0
+// metadata, so that its query options and writes are checked; only $batch
+// and $ref routes, which take neither, name none.
+func TestEveryGraphRouteIsTyped(t *testing.T) {
+	for _, rt := range graphRoutes() {
+		untyped := strings.HasSuffix(rt.pattern, "/$batch") || strings.HasSuffix(rt.pattern, "/$ref")
+		switch {
+		case untyped && rt.typ != "":
+			t.Errorf("%s names a type (%s) but takes no query options", rt.pattern, rt.typ)
+		case !untyped && graphmeta.Lookup(rt.typ) == nil:
+			t.Errorf("%s serves %q, which is not a type of the v1.0 metadata table", rt.pattern, rt.typ)
+		}
+	}
+}

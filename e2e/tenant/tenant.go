@@ -159,16 +159,9 @@ func (t *Tenant) routes() {
 
 func (t *Tenant) graphMux() *http.ServeMux {
 	g := http.NewServeMux()
-	g.HandleFunc("GET /v1.0/organization", t.typed("organization", t.handleOrganization))
-	g.HandleFunc("GET /v1.0/domains", t.typed("domain", t.handleDomains))
-	g.HandleFunc("GET /v1.0/domains/{id}", t.typed("domain", t.handleDomain))
-	g.HandleFunc("GET /v1.0/users", t.typed("user", t.handleListUsers))
-	g.HandleFunc("POST /v1.0/users", t.typed("user", t.handleCreateUser))
-	g.HandleFunc("GET /v1.0/users/{id}", t.typed("user", t.handleGetUser))
-	g.HandleFunc("PATCH /v1.0/users/{id}", t.typed("user", t.handleUpdateUser))
-	g.HandleFunc("DELETE /v1.0/users/{id}", t.typed("user", t.handleDeleteUser))
-	g.HandleFunc("POST /v1.0/$batch", t.handleBatch)
-	t.directoryRoutes(g) // me, groups, contacts, devices, roles, sync settings, domain writes (routes.go)
+	for _, rt := range graphRoutes() {
+		g.HandleFunc(rt.pattern, t.typed(rt.typ, func(w http.ResponseWriter, r *http.Request) { rt.handle(t, w, r) }))
+	}
 	g.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
 		writeGraphError(w, r, http.StatusBadRequest, "BadRequest",
 			fmt.Sprintf("Resource not found for the segment '%s'.", strings.TrimPrefix(r.URL.Path, "/v1.0/")), nil)
