@@ -136,7 +136,8 @@ func TestConnectEntraAndConfigure(t *testing.T) {
 	if err != nil || org.OnPremisesSyncEnabled == nil || !*org.OnPremisesSyncEnabled {
 		t.Errorf("directory synchronization is not on: %+v, %v", org, err)
 	}
-	sync, err := g.OnPremisesSync(ctx)
+	// Only a Global Administrator may read the features.
+	sync, err := tn.Graph(t, entraGlobalAdmin, entraGlobalPassword).OnPremisesSync(ctx)
 	if err != nil || !sync.Features.PasswordSyncEnabled {
 		t.Errorf("password hash sync feature: %+v, %v", sync, err)
 	}

@@ -76,11 +76,14 @@ func (tp *tenantProc) flags() []string {
 
 // The seed's Hybrid Identity Administrators (tenant.DefaultSeed).
 const (
-	entraAdmin       = "hybrid.admin@contoso.onmicrosoft.com"
-	entraPassword    = "Passw0rd!hybrid"
-	entraMFAAdmin    = "mfa.admin@contoso.onmicrosoft.com"
-	entraMFAPassword = "Passw0rd!mfa"
-	entraMFACode     = "123456"
+	entraAdmin    = "hybrid.admin@contoso.onmicrosoft.com"
+	entraPassword = "Passw0rd!hybrid"
+	entraMFAAdmin = "mfa.admin@contoso.onmicrosoft.com"
+	// The seed's Global Administrator, who alone may read the sync features.
+	entraGlobalAdmin    = "global.admin@contoso.onmicrosoft.com"
+	entraGlobalPassword = "Passw0rd!global"
+	entraMFAPassword    = "Passw0rd!mfa"
+	entraMFACode        = "123456"
 )
 
 // signInEntra signs in on Connect to Microsoft Entra ID with a password and
