@@ -2,9 +2,6 @@ package handlers
 
 import (
 	"context"
-	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -19,14 +16,10 @@ func TestOIDCClientRootCAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := tenant.TestCA(t.TempDir())
+	srv, files, err := tenant.StartTLSServer(tn, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(tn)
-	srv.TLS = files.Config
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused on purpose
-	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	issuer := srv.URL + "/" + tenant.DefaultSeed().TenantID + "/v2.0"
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,14 +21,10 @@ func tlsTenant(t *testing.T) (base, caFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := tenant.TestCA(t.TempDir())
+	srv, files, err := tenant.StartTLSServer(tn, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(tn)
-	srv.TLS = files.Config
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshakes refused on purpose
-	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv.URL, files.CA
 }

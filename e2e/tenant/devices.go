@@ -145,12 +145,7 @@ func (t *Tenant) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	raw, e := decodeBody(r, nil, &in)
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	more, e := othersOf(r, raw, &in)
+	_, more, e := decodeWrite(r, nil, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -189,12 +184,7 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	raw, e := decodeBody(r, deviceReadOnly, &in)
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	more, e := othersOf(r, raw, &in)
+	_, more, e := decodeWrite(r, deviceReadOnly, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return

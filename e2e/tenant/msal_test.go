@@ -64,6 +64,23 @@ func startMSAL(t *testing.T, seed tenant.Seed, opts tenant.Options) *msalEnv {
 	return e
 }
 
+// getJSON GETs path from the emulator and decodes its JSON; anything but
+// 200 fails the test.
+func (e *msalEnv) getJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	resp, err := e.srv.Client().Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %v", path, resp.StatusCode, b)
+	}
+	return b
+}
+
 func (e *msalEnv) authority() string { return e.srv.URL + "/" + e.tn.TenantID() }
 
 func (e *msalEnv) host() string { u, _ := url.Parse(e.srv.URL); return u.Host }
@@ -220,17 +237,7 @@ func TestMSALUserRealm(t *testing.T) {
 	e := startMSAL(t, seed, tenant.Options{})
 	realm := func(user, path string) map[string]any {
 		t.Helper()
-		resp, err := e.srv.Client().Get(e.srv.URL + "/common/" + path + "/" + url.PathEscape(user) + "?api-version=1.0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&b)
-		if resp.StatusCode != 200 {
-			t.Fatalf("user realm of %s = %d %v", user, resp.StatusCode, b)
-		}
-		return b
+		return e.getJSON(t, "/common/"+path+"/"+url.PathEscape(user)+"?api-version=1.0")
 	}
 	want := func(got map[string]any, w map[string]any) {
 		t.Helper()
@@ -511,17 +518,7 @@ func TestSigningKeyAndTokenShapes(t *testing.T) {
 	e := startMSAL(t, tenant.DefaultSeed(), tenant.Options{})
 	getJSON := func(path string) map[string]any {
 		t.Helper()
-		resp, err := e.srv.Client().Get(e.srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var b map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&b)
-		if resp.StatusCode != 200 {
-			t.Fatalf("GET %s = %d %v", path, resp.StatusCode, b)
-		}
-		return b
+		return e.getJSON(t, path)
 	}
 	var thumb string
 	for path, issuer := range map[string]any{

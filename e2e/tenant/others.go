@@ -55,6 +55,20 @@ func othersOf(r *http.Request, raw map[string]json.RawMessage, v any) (others, *
 	return out, nil
 }
 
+// decodeWrite is decodeBody for the types that keep others: it returns the
+// body's properties and those of them v doesn't model, checked.
+func decodeWrite(r *http.Request, readOnlyProps map[string]bool, v any) (map[string]json.RawMessage, others, *graphError) {
+	raw, e := decodeBody(r, readOnlyProps, v)
+	if e != nil {
+		return nil, nil, e
+	}
+	more, e := othersOf(r, raw, v)
+	if e != nil {
+		return nil, nil, e
+	}
+	return raw, more, nil
+}
+
 // apply writes in over o: a null clears a property.
 func (o *others) apply(in others) {
 	for k, v := range in {

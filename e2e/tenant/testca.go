@@ -12,8 +12,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -308,4 +312,20 @@ func writePEMFile(path string, data []byte, mode os.FileMode) error {
 		return fmt.Errorf("tenant: unable to write %s: %w", path, err)
 	}
 	return nil
+}
+
+// StartTLSServer serves h over HTTPS on loopback with a test CA made in dir
+// (TestCA), for tests that talk to the emulator as to the real, TLS-only
+// cloud. Refused handshakes (a client that doesn't trust the CA, on
+// purpose) are not logged.
+func StartTLSServer(h http.Handler, dir string) (*httptest.Server, *TLSFiles, error) {
+	files, err := TestCA(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.TLS = files.Config
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	return srv, files, nil
 }
