@@ -53,6 +53,12 @@ test: deps check lint ## everything: unit, integration, AD forest and browser te
 e2e: deps ## only the browser tests
 	HYBRIDSYNC_E2E_REQUIRED=1 HYBRIDSYNC_FORESTS_REQUIRED=1 $(GO) test -count=1 -timeout 15m -v ./e2e/...
 
+# e2e/graphsdk is a module of its own so that nothing else builds the Graph
+# SDK: its first build takes minutes on two cores and over 4 GB of memory.
+.PHONY: graph-sdk
+graph-sdk: ## Microsoft's Graph SDK for Go and azidentity against the tenant emulator, loopback only (not in `test`: the first build takes minutes)
+	cd e2e/graphsdk && $(GO) test -count=1 -timeout 30m ./...
+
 .PHONY: fuzz
 fuzz: ## fuzz the form binders for a while (FUZZTIME=30s each)
 	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzComponentsForm -fuzztime $${FUZZTIME:-30s}
