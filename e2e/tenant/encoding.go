@@ -38,6 +38,15 @@ func decodeContent(next http.Handler) http.Handler {
 				fmt.Sprintf("Content-Encoding '%s' is not supported.", enc), nil)
 			return
 		}
+		// Every Graph answer carries request-id and client-request-id (the
+		// caller's, or the request id); an error body repeats its own.
+		rid := newGUID()
+		crid := r.Header.Get("client-request-id")
+		if crid == "" {
+			crid = rid
+		}
+		w.Header().Set("request-id", rid)
+		w.Header().Set("client-request-id", crid)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -24,6 +24,9 @@ func graphRoutes() []graphRoute {
 		{"GET /v1.0/users", "user", (*Tenant).handleListUsers},
 		{"POST /v1.0/users", "user", (*Tenant).handleCreateUser},
 		{"GET /v1.0/users/{id}", "user", (*Tenant).handleGetUser},
+		{"GET /v1.0/users/$count", "user", func(t *Tenant, w http.ResponseWriter, r *http.Request) {
+			serveCount(t, w, r, "User", userFilterProps, t.users)
+		}},
 		{"PATCH /v1.0/users/{id}", "user", (*Tenant).handleUpdateUser},
 		{"DELETE /v1.0/users/{id}", "user", (*Tenant).handleDeleteUser},
 		{"POST /v1.0/$batch", "", (*Tenant).handleBatch},
@@ -44,6 +47,9 @@ func graphRoutes() []graphRoute {
 		{"GET /v1.0/groups", "group", (*Tenant).handleListGroups},
 		{"POST /v1.0/groups", "group", (*Tenant).handleCreateGroup},
 		{"GET /v1.0/groups/{id}", "group", (*Tenant).handleGetGroup},
+		{"GET /v1.0/groups/$count", "group", func(t *Tenant, w http.ResponseWriter, r *http.Request) {
+			serveCount(t, w, r, "Group", groupFilterProps, t.groups)
+		}},
 		{"PATCH /v1.0/groups/{id}", "group", (*Tenant).handleUpdateGroup},
 		{"DELETE /v1.0/groups/{id}", "group", (*Tenant).handleDeleteGroup},
 		{"GET /v1.0/groups/{id}/members", "directoryObject", (*Tenant).handleListMembers},
@@ -51,6 +57,9 @@ func graphRoutes() []graphRoute {
 		{"DELETE /v1.0/groups/{id}/members/{mid}/$ref", "", (*Tenant).handleRemoveMember},
 		{"GET /v1.0/contacts", "orgContact", (*Tenant).handleListContacts},
 		{"GET /v1.0/contacts/{id}", "orgContact", (*Tenant).handleGetContact},
+		{"GET /v1.0/contacts/$count", "orgContact", func(t *Tenant, w http.ResponseWriter, r *http.Request) {
+			serveCount(t, w, r, "OrgContact", contactFilterProps, t.contacts)
+		}},
 		{"POST /v1.0/contacts", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
 		{"PATCH /v1.0/contacts/{id}", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
 		{"DELETE /v1.0/contacts/{id}", "orgContact", func(_ *Tenant, w http.ResponseWriter, r *http.Request) { handleMethodNotAllowed(w, r) }},
@@ -64,6 +73,9 @@ func graphRoutes() []graphRoute {
 		{"GET /v1.0/devices", "device", (*Tenant).handleListDevices},
 		{"POST /v1.0/devices", "device", (*Tenant).handleCreateDevice},
 		{"GET /v1.0/devices/{id}", "device", (*Tenant).handleGetDevice},
+		{"GET /v1.0/devices/$count", "device", func(t *Tenant, w http.ResponseWriter, r *http.Request) {
+			serveCount(t, w, r, "Device", deviceFilterProps, t.devices)
+		}},
 		{"PATCH /v1.0/devices/{id}", "device", (*Tenant).handleUpdateDevice},
 		{"DELETE /v1.0/devices/{id}", "device", (*Tenant).handleDeleteDevice},
 	}

@@ -23,6 +23,9 @@ type served struct {
 	typ    *graphmeta.Type
 	sel    []string // $select, each name spelled as the metadata spells it
 	expand []expansion
+	// count: $count=true in an advanced query (ConsistencyLevel:
+	// eventual); without the header Graph ignores $count=true.
+	count bool
 }
 
 // expansion is one item of $expand: a navigation property and the $select
@@ -128,6 +131,11 @@ func (t *Tenant) typed(typeName string, h http.HandlerFunc) http.HandlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		typ := routeType
+		if id := r.PathValue("id"); strings.HasSuffix(id, ")") {
+			// A function bound to the collection (delta(), ...).
+			writeGErr(w, notImplemented(r, "the function "+id))
+			return
+		}
 		if cast := r.PathValue("cast"); cast != "" {
 			if c := graphmeta.Lookup(cast); c != nil && c.Is(routeType.Name) {
 				typ = c
@@ -145,7 +153,7 @@ func (t *Tenant) typed(typeName string, h http.HandlerFunc) http.HandlerFunc {
 // checkQuery checks $select, $expand, $filter and $orderby against typ.
 func (tn *Tenant) checkQuery(r *http.Request, t *graphmeta.Type) (*served, *graphError) {
 	q := r.URL.Query()
-	s := &served{typ: t}
+	s := &served{typ: t, count: strings.EqualFold(q.Get("$count"), "true") && advanced(r)}
 	sel, e := tn.checkSelect(r, t, q.Get("$select"))
 	if e != nil {
 		return nil, e
@@ -183,6 +191,12 @@ func (tn *Tenant) checkQuery(r *http.Request, t *graphmeta.Type) (*served, *grap
 		return nil, notImplemented(r, "$orderby")
 	}
 	return s, nil
+}
+
+// advanced reports an advanced query: the ConsistencyLevel: eventual header
+// (aad-advanced-queries).
+func advanced(r *http.Request) bool {
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("ConsistencyLevel")), "eventual")
 }
 
 // checkSelect checks a $select list and spells each name as the metadata

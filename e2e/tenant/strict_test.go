@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -261,5 +263,56 @@ func TestEveryGraphRouteIsTyped(t *testing.T) {
 		case !untyped && graphmeta.Lookup(rt.typ) == nil:
 			t.Errorf("%s serves %q, which is not a type of the v1.0 metadata table", rt.pattern, rt.typ)
 		}
+	}
+}
+
+// TestCountAsGraphCounts: counting directory objects is an advanced query
+// (aad-advanced-queries): with ConsistencyLevel: eventual, ?$count=true adds
+// @odata.count and /$count answers the number; without it Graph ignores
+// ?$count=true and refuses /$count.
+func TestCountAsGraphCounts(t *testing.T) {
+	g := newGraphEnv(t, DefaultSeed(), Options{})
+	app := g.appToken(t, "test-app", "Directory.ReadWrite.All")
+	get := func(path string, eventual bool) (int, string, http.Header) {
+		req, _ := http.NewRequest("GET", g.srv.URL+"/v1.0/"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+app)
+		req.Header.Set("client-request-id", "11111111-2222-4333-8444-555555555555")
+		if eventual {
+			req.Header.Set("ConsistencyLevel", "eventual")
+		}
+		resp, err := g.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String(), resp.Header
+	}
+	_, all, _ := get("users?$select=id&$top=999", false)
+	n := strings.Count(all, `"id"`)
+	if n < 3 {
+		t.Fatalf("only %d users: %s", n, all)
+	}
+	st, body, h := get("users?$count=true&$top=1&$select=id", true)
+	var page map[string]any
+	_ = json.Unmarshal([]byte(body), &page)
+	if st != 200 || page["@odata.count"] != float64(n) || len(page["value"].([]any)) != 1 {
+		t.Errorf("$count=true, eventual = %d %s, want @odata.count %d", st, body, n)
+	}
+	if h.Get("request-id") == "" || h.Get("client-request-id") != "11111111-2222-4333-8444-555555555555" {
+		t.Errorf("a success without request ids: %v", h)
+	}
+	if st, body, _ := get("users?$count=true&$top=1", false); st != 200 || strings.Contains(body, "@odata.count") {
+		t.Errorf("$count=true without the header = %d %s, want it ignored", st, body)
+	}
+	if st, body, h := get("users/$count", true); st != 200 || body != strconv.Itoa(n) || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+		t.Errorf("users/$count = %d %q %s, want %d as text", st, body, h.Get("Content-Type"), n)
+	}
+	if st, body, _ := get("users/$count", false); st != 400 || !strings.Contains(body, `"$count is not currently supported."`) {
+		t.Errorf("users/$count without the header = %d %s", st, body)
+	}
+	if st, body, _ := get("users/delta()", false); st != 501 || !strings.Contains(body, "NotImplemented") {
+		t.Errorf("users/delta() = %d %s, want 501", st, body)
 	}
 }
