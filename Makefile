@@ -18,7 +18,7 @@ export HYBRIDSYNC_CHROMIUM ?= /usr/lib/chromium/chromium
 
 .PHONY: help
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## the console (http://127.0.0.1:8080, data in ./data), the tenant emulator and the two demo forests (FORESTS=0: none); prints every account; Ctrl-C stops them
