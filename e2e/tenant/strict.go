@@ -65,18 +65,18 @@ func property(t *graphmeta.Type, name string) (graphmeta.Property, bool) {
 	return graphmeta.Property{}, false
 }
 
-// knownProperty reports whether name is a property of t (property), or a
-// directory extension property registered and available for t.
-func (tn *Tenant) knownProperty(t *graphmeta.Type, name string) bool {
+// knownProperty reports whether name is a property of typ (property), or a
+// directory extension property registered and available for typ.
+func (t *Tenant) knownProperty(typ *graphmeta.Type, name string) bool {
 	if !isExtension(name) {
-		_, ok := property(t, name)
+		_, ok := property(typ, name)
 		return ok
 	}
-	short := t.ShortName()
+	short := typ.ShortName()
 	target := strings.ToUpper(short[:1]) + short[1:]
-	tn.mu.Lock()
-	defer tn.mu.Unlock()
-	return tn.availableExtensionLocked(name, target) != nil
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.availableExtensionLocked(name, target) != nil
 }
 
 // isExtension reports a directory extension property name
@@ -151,16 +151,16 @@ func (t *Tenant) typed(typeName string, h http.HandlerFunc) http.HandlerFunc {
 }
 
 // checkQuery checks $select, $expand, $filter and $orderby against typ.
-func (tn *Tenant) checkQuery(r *http.Request, t *graphmeta.Type) (*served, *graphError) {
+func (t *Tenant) checkQuery(r *http.Request, typ *graphmeta.Type) (*served, *graphError) {
 	q := r.URL.Query()
-	s := &served{typ: t, count: strings.EqualFold(q.Get("$count"), "true") && advanced(r)}
-	sel, e := tn.checkSelect(r, t, q.Get("$select"))
+	s := &served{typ: typ, count: strings.EqualFold(q.Get("$count"), "true") && advanced(r)}
+	sel, e := t.checkSelect(r, typ, q.Get("$select"))
 	if e != nil {
 		return nil, e
 	}
 	s.sel = sel
 	if x := q.Get("$expand"); x != "" {
-		if s.expand, e = tn.checkExpand(r, t, x); e != nil {
+		if s.expand, e = t.checkExpand(r, typ, x); e != nil {
 			return nil, e
 		}
 		if e := checkExpandable(r, s); e != nil {
@@ -173,8 +173,8 @@ func (tn *Tenant) checkQuery(r *http.Request, t *graphmeta.Type) (*served, *grap
 				// A lambda's path (proxyAddresses/any(...)) names its
 				// collection first.
 				name, _, _ := strings.Cut(p, "/")
-				if !tn.knownProperty(t, name) {
-					return nil, noSuchProperty(r, "$filter", name, t)
+				if !t.knownProperty(typ, name) {
+					return nil, noSuchProperty(r, "$filter", name, typ)
 				}
 			}
 		}
@@ -184,8 +184,8 @@ func (tn *Tenant) checkQuery(r *http.Request, t *graphmeta.Type) (*served, *grap
 	if o := q.Get("$orderby"); o != "" {
 		for _, item := range strings.Split(o, ",") {
 			name, _, _ := strings.Cut(strings.TrimSpace(item), " ")
-			if !tn.knownProperty(t, name) {
-				return nil, noSuchProperty(r, "$orderby", name, t)
+			if !t.knownProperty(typ, name) {
+				return nil, noSuchProperty(r, "$orderby", name, typ)
 			}
 		}
 		return nil, notImplemented(r, "$orderby")
@@ -202,7 +202,7 @@ func advanced(r *http.Request) bool {
 // checkSelect checks a $select list and spells each name as the metadata
 // does (Graph matches names case-insensitively and answers with its own
 // spelling).
-func (tn *Tenant) checkSelect(r *http.Request, t *graphmeta.Type, list string) ([]string, *graphError) {
+func (t *Tenant) checkSelect(r *http.Request, typ *graphmeta.Type, list string) ([]string, *graphError) {
 	var out []string
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
@@ -211,22 +211,22 @@ func (tn *Tenant) checkSelect(r *http.Request, t *graphmeta.Type, list string) (
 			continue
 		case name == "*":
 			// Every structural property of the type.
-			for _, p := range t.Properties() {
+			for _, p := range typ.Properties() {
 				if !p.Navigation {
 					out = append(out, p.Name)
 				}
 			}
 			continue
 		case isExtension(name):
-			if !tn.knownProperty(t, name) {
-				return nil, noSuchProperty(r, "$select", name, t)
+			if !t.knownProperty(typ, name) {
+				return nil, noSuchProperty(r, "$select", name, typ)
 			}
 			out = append(out, name)
 			continue
 		}
-		p, ok := property(t, name)
+		p, ok := property(typ, name)
 		if !ok {
-			return nil, noSuchProperty(r, "$select", name, t)
+			return nil, noSuchProperty(r, "$select", name, typ)
 		}
 		if !slices.Contains(out, p.Name) {
 			out = append(out, p.Name)
@@ -235,9 +235,9 @@ func (tn *Tenant) checkSelect(r *http.Request, t *graphmeta.Type, list string) (
 	return out, nil
 }
 
-// checkExpand checks $expand: each item a navigation property of t, with
+// checkExpand checks $expand: each item a navigation property of typ, with
 // at most a $select inside its parentheses.
-func (tn *Tenant) checkExpand(r *http.Request, t *graphmeta.Type, list string) ([]expansion, *graphError) {
+func (t *Tenant) checkExpand(r *http.Request, typ *graphmeta.Type, list string) ([]expansion, *graphError) {
 	var out []expansion
 	for _, item := range splitTopLevel(list) {
 		name, opts, hasOpts := strings.Cut(item, "(")
@@ -245,16 +245,16 @@ func (tn *Tenant) checkExpand(r *http.Request, t *graphmeta.Type, list string) (
 		if name == "*" {
 			return nil, notImplemented(r, "$expand=*")
 		}
-		p, ok := property(t, name)
+		p, ok := property(typ, name)
 		if !ok {
-			return nil, noSuchProperty(r, "$expand", name, t)
+			return nil, noSuchProperty(r, "$expand", name, typ)
 		}
 		if !p.Navigation {
-			// Graph: "Property 'x' on type 'y' is not a navigation property
-			// or complex property. Only navigation properties can be
-			// expanded." (the OData parser's message).
+			// The OData parser's message (Microsoft.OData.Core's expand
+			// binder).
+			// Guess: Graph answers an $expand of a structural property with the OData parser's message.
 			return nil, newGraphError(r, http.StatusBadRequest, "BadRequest",
-				fmt.Sprintf("Parsing OData Select and Expand failed: Property '%s' on type '%s' is not a navigation property or complex property. Only navigation properties can be expanded.", p.Name, t.Name), nil)
+				fmt.Sprintf("Parsing OData Select and Expand failed: Property '%s' on type '%s' is not a navigation property or complex property. Only navigation properties can be expanded.", p.Name, typ.Name), nil)
 		}
 		x := expansion{nav: p}
 		if hasOpts {
@@ -268,7 +268,7 @@ func (tn *Tenant) checkExpand(r *http.Request, t *graphmeta.Type, list string) (
 				if target == nil {
 					return nil, notImplemented(r, "$expand of "+p.Name)
 				}
-				sel, e := tn.checkSelect(r, target, v)
+				sel, e := t.checkSelect(r, target, v)
 				if e != nil {
 					return nil, e
 				}
