@@ -172,7 +172,7 @@ func (t *Tenant) handleCreateApplication(w http.ResponseWriter, r *http.Request)
 	var in struct {
 		DisplayName *string `json:"displayName"`
 	}
-	if _, e := decodeBody(r, readOnlySet("appId", "id", "createdDateTime", "publisherDomain"), &in); e != nil {
+	if _, e := decodeBody(r, nil, &in); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -244,7 +244,7 @@ func (t *Tenant) handleCreateExtensionProperty(w http.ResponseWriter, r *http.Re
 		IsMultiValued bool     `json:"isMultiValued"`
 		TargetObjects []string `json:"targetObjects"`
 	}
-	if _, e := decodeBody(r, readOnlySet("appDisplayName", "isSyncedFromOnPremises", "id"), &in); e != nil {
+	if _, e := decodeBody(r, nil, &in); e != nil {
 		writeGErr(w, e)
 		return
 	}
@@ -325,7 +325,7 @@ func (t *Tenant) handleCreateServicePrincipal(w http.ResponseWriter, r *http.Req
 	var in struct {
 		AppID string `json:"appId"`
 	}
-	if _, e := decodeBody(r, readOnlySet("id"), &in); e != nil {
+	if _, e := decodeBody(r, nil, &in); e != nil {
 		writeGErr(w, e)
 		return
 	}

@@ -42,14 +42,7 @@ func (g *graphEnv) appToken(t *testing.T, appID string, roles ...string) string 
 // wids: the emulator reads roles from the directory.
 func (g *graphEnv) userToken(t *testing.T, upn string) string {
 	t.Helper()
-	f := g.t.signInFacts(upn, "")
-	if !f.Exists {
-		t.Fatalf("no account %s", upn)
-	}
-	now := time.Now()
-	r, _ := http.NewRequest("GET", g.srv.URL, nil)
-	tok, err := g.t.sign(v1, map[string]any{"aud": GraphResource, "iss": g.t.issuerV1(r), "tid": g.t.tenantID, "ver": v1,
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "appid": PasswordGrantClientID, "oid": f.UserID, "sub": f.UserID, "idtyp": "user"})
+	tok, err := g.t.MintToken(TokenSpec{BaseURL: g.srv.URL, User: upn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -323,12 +323,13 @@ const upnDomainMessage = "The domain portion of the userPrincipalName property i
 
 // createUser adds a user. r may be nil while seeding.
 func (t *Tenant) createUser(in userJSON) (*user, *graphError) {
-	return t.createUserReq(nil, in, nil)
+	return t.createUserReq(nil, in, nil, nil)
 }
 
 // createUserReq creates a user from a POST body; raw is the body's
-// properties (for its directory extensions).
-func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json.RawMessage) (*user, *graphError) {
+// properties (for its directory extensions), more those kept without a
+// field (others.go).
+func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json.RawMessage, more others) (*user, *graphError) {
 	seeding := r == nil
 	if seeding {
 		r, _ = http.NewRequest(http.MethodPost, "/", nil)
@@ -361,10 +362,6 @@ func (t *Tenant) createUserReq(r *http.Request, in userJSON, raw map[string]json
 		return nil, badValue(r, "userPrincipalName", upnDomainMessage)
 	}
 	ext, e := t.extensionValuesLocked(r, raw, "User")
-	if e != nil {
-		return nil, e
-	}
-	more, e := othersOf(r, raw, &in)
 	if e != nil {
 		return nil, e
 	}
@@ -450,10 +447,10 @@ func badJSON(r *http.Request) *graphError {
 	return newGraphError(r, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.", nil)
 }
 
-func decodeUser(r *http.Request) (userJSON, map[string]json.RawMessage, *graphError) {
+func decodeUser(r *http.Request) (userJSON, map[string]json.RawMessage, others, *graphError) {
 	var in userJSON
-	raw, e := decodeBody(r, nil, &in)
-	return in, raw, e
+	raw, more, e := decodeWrite(r, nil, &in)
+	return in, raw, more, e
 }
 
 func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
@@ -461,12 +458,12 @@ func (t *Tenant) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
-	in, raw, e := decodeUser(r)
+	in, raw, more, e := decodeUser(r)
 	if e != nil {
 		writeGErr(w, e)
 		return
 	}
-	u, e := t.createUserReq(r, in, raw)
+	u, e := t.createUserReq(r, in, raw, more)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -501,7 +498,7 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		writeGErr(w, e)
 		return
 	}
-	in, raw, e := decodeUser(r)
+	in, raw, more, e := decodeUser(r)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -518,11 +515,6 @@ func (t *Tenant) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ext, e := t.extensionValuesLocked(r, raw, "User")
-	if e != nil {
-		writeGErr(w, e)
-		return
-	}
-	more, e := othersOf(r, raw, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return

@@ -251,15 +251,12 @@ func (t *Tenant) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	raw, e := decodeBody(r, nil, &in)
+	raw, more, e := decodeWrite(r, nil, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
 	}
-	if in.others, e = othersOf(r, raw, &in); e != nil {
-		writeGErr(w, e)
-		return
-	}
+	in.others = more
 	t.mu.Lock()
 	var g *group
 	if in.extensions, e = t.extensionValuesLocked(r, raw, "Group"); e == nil {
@@ -296,7 +293,7 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in groupJSON
-	raw, e := decodeBody(r, nil, &in)
+	raw, more, e := decodeWrite(r, nil, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -316,11 +313,6 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 		return
 	case in.MailNickname != nil && !validNickname(*in.MailNickname):
 		writeGErr(w, badValue(r, "mailNickname", "Invalid value specified for property 'mailNickname' of resource 'Group'."))
-		return
-	}
-	more, e := othersOf(r, raw, &in)
-	if e != nil {
-		writeGErr(w, e)
 		return
 	}
 	t.mu.Lock()

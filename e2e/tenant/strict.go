@@ -357,9 +357,10 @@ func noSuchWriteProperty(r *http.Request, name, typeName string) *graphError {
 // read-only one (by the metadata, or readOnly, the handler's own list) as
 // Graph refuses that. One that Graph would store but the handler does not
 // model (model: the JSON names v decodes) is kept as is by the types that
-// keep others (others.go), and refused as not implemented by the rest,
+// keep others (others.go), and answered 501 NotImplemented by the rest,
 // rather than accepted and dropped. Instance annotations (@odata.type) pass;
-// nav@odata.bind passes when v models it.
+// nav@odata.bind passes when v models it. Every route that decodes a body
+// is typed (routes.go); without a type only readOnly is checked.
 func checkWrite(r *http.Request, raw map[string]json.RawMessage, readOnly map[string]bool, v any) *graphError {
 	s := servedOf(r)
 	model := jsonNames(v)
@@ -373,23 +374,15 @@ func checkWrite(r *http.Request, raw map[string]json.RawMessage, readOnly map[st
 		if readOnly[lower] {
 			return readOnlyProperty(r, name)
 		}
-		if strings.HasPrefix(name, "@") || isExtension(name) {
+		if s == nil || strings.HasPrefix(name, "@") || isExtension(name) {
 			continue
 		}
 		if nav, ok := strings.CutSuffix(name, "@odata.bind"); ok {
-			if s != nil {
-				if p, found := s.typ.Property(nav); !found || !p.Navigation {
-					return noSuchWriteProperty(r, nav, s.typ.Name)
-				}
+			if p, found := s.typ.Property(nav); !found || !p.Navigation {
+				return noSuchWriteProperty(r, nav, s.typ.Name)
 			}
 			if !model[lower] {
 				return notImplemented(r, "binding "+nav)
-			}
-			continue
-		}
-		if s == nil {
-			if !model[lower] {
-				return notImplemented(r, "the property "+name)
 			}
 			continue
 		}
