@@ -349,6 +349,9 @@ func (t *Tenant) handleToken(w http.ResponseWriter, r *http.Request) {
 // learn.microsoft.com/entra/identity-platform/v2-oauth-ropc). It cannot do
 // MFA: accounts that need it get AADSTS50076 with suberror basic_action.
 func (t *Tenant) passwordGrant(r *http.Request, app SeedApp, scope string) (map[string]any, *tokenError) {
+	if terr := t.errFederatedPassword(r.PostForm.Get("username")); terr != nil {
+		return nil, terr
+	}
 	f := t.signInFacts(r.PostForm.Get("username"), r.PostForm.Get("password"))
 	if terr := t.errFacts(f, true); terr != nil {
 		return nil, terr
@@ -566,6 +569,14 @@ func (t *Tenant) idTokenClaims(base string, app SeedApp, f signInFacts, g userGr
 	}
 	if g.SessionID != "" {
 		c["sid"] = g.SessionID
+	}
+	if slices.Equal(g.AMR, amrFederated) {
+		// The identity provider that authenticated the user: for a
+		// federated sign-in, the domain's federation service.
+		// Guess: a federated user's ID token carries idp, the domain's issuerUri.
+		if iss := t.federatedIssuer(f.UPN); iss != "" {
+			c["idp"] = iss
+		}
 	}
 	switch app.GroupMembershipClaims {
 	case "SecurityGroup", "All":

@@ -73,6 +73,7 @@ type signInFlow struct {
 	Created time.Time
 	UserID  string // set once the password was right and MFA is next
 	UPN     string
+	Fed     *fedRedirect // set once sent to a federation service (federation_signin.go)
 }
 
 type authCode struct {
@@ -428,6 +429,9 @@ func (t *Tenant) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	if fl.UserID == "" {
 		upn := strings.TrimSpace(r.PostForm.Get("login"))
 		page.Username = upn
+		if upn != "" && t.startFederatedSignIn(w, r, ctx, fl, upn) {
+			return // home realm discovery: a federated domain's users sign in at its federation service
+		}
 		f := t.signInFacts(upn, r.PostForm.Get("passwd"))
 		// The page texts are the sign-in page's as we remember them; they are
 		// not taken from a published source.
@@ -436,6 +440,8 @@ func (t *Tenant) handleSignIn(w http.ResponseWriter, r *http.Request) {
 			page.Error = "Enter a valid email address, phone number, or Skype name."
 		case !f.Exists:
 			page.Error = "This username may be incorrect. Make sure you typed it correctly. Otherwise, contact your admin."
+		case r.PostForm.Get("passwd") == "":
+			page.Error = "Please enter your password."
 		case f.Locked:
 			page.Error = "Your account is temporarily locked to prevent unauthorized use. Try again later, and if you still have trouble, contact your admin."
 		case !f.PasswordOK:

@@ -23,16 +23,18 @@ const (
 // directory roles the emulator knows; a directoryRole object is "activated"
 // for every template somebody holds.
 var roleNames = map[string]string{
-	RoleGlobalAdministrator:          "Global Administrator",
-	RoleHybridIdentityAdministrator:  "Hybrid Identity Administrator",
-	RoleUserAdministrator:            "User Administrator",
-	RoleDirectorySynchronizationAcct: "Directory Synchronization Accounts",
-	RolePrivilegedRoleAdministrator:  "Privileged Role Administrator",
-	RoleGlobalReader:                 "Global Reader",
-	RoleDomainNameAdministrator:      "Domain Name Administrator",
-	RoleGroupsAdministrator:          "Groups Administrator",
-	RoleIntuneAdministrator:          "Intune Administrator",
-	RoleCloudDeviceAdministrator:     "Cloud Device Administrator",
+	RoleGlobalAdministrator:                   "Global Administrator",
+	RoleHybridIdentityAdministrator:           "Hybrid Identity Administrator",
+	RoleUserAdministrator:                     "User Administrator",
+	RoleDirectorySynchronizationAcct:          "Directory Synchronization Accounts",
+	RolePrivilegedRoleAdministrator:           "Privileged Role Administrator",
+	RoleGlobalReader:                          "Global Reader",
+	RoleDomainNameAdministrator:               "Domain Name Administrator",
+	RoleGroupsAdministrator:                   "Groups Administrator",
+	RoleIntuneAdministrator:                   "Intune Administrator",
+	RoleCloudDeviceAdministrator:              "Cloud Device Administrator",
+	RoleExternalIdentityProviderAdministrator: "External Identity Provider Administrator",
+	RoleSecurityAdministrator:                 "Security Administrator",
 }
 
 // permission is what one kind of call needs: one of the application

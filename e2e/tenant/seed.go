@@ -100,6 +100,9 @@ type SeedDomain struct {
 	// "published", so POST /domains/{id}/verify succeeds; otherwise verify
 	// fails as it does when the record is missing.
 	Verifiable bool `json:"verifiable,omitempty"`
+	// Federation, on a verified custom domain, federates it (federation.go):
+	// the domain is Federated whatever AuthenticationType says.
+	Federation *Federation `json:"federation,omitempty"`
 }
 
 // SeedAccount is a cloud account that can sign in with the password grant.
@@ -178,6 +181,8 @@ const (
 //	mfa.admin      Passw0rd!mfa       Hybrid Identity Administrator, MFA (code 123456)
 //	global.admin   Passw0rd!global    Global Administrator
 //	locked.admin   Passw0rd!locked    Hybrid Identity Administrator, locked
+//	fed.admin      Passw0rd!fed       Hybrid Identity Administrator + Domain Name Administrator
+//	                                  (what Entra Connect asks of whoever federates a domain)
 //	helpdesk.user  Passw0rd!helpdesk  no role, in group "HybridSync Browse"
 //	ops.user       Passw0rd!ops       no role, in group "HybridSync Admins"
 //
@@ -197,6 +202,8 @@ func DefaultSeed() Seed {
 			{UserPrincipalName: "mfa.admin@contoso.onmicrosoft.com", DisplayName: "MFA Admin", Password: "Passw0rd!mfa", MFA: true},
 			{UserPrincipalName: "global.admin@contoso.onmicrosoft.com", DisplayName: "Global Admin", Password: "Passw0rd!global", Roles: []string{RoleGlobalAdministrator}},
 			{UserPrincipalName: "locked.admin@contoso.onmicrosoft.com", DisplayName: "Locked Admin", Password: "Passw0rd!locked", Locked: true},
+			{UserPrincipalName: "fed.admin@contoso.onmicrosoft.com", DisplayName: "Federation Admin", Password: "Passw0rd!fed",
+				Roles: []string{RoleHybridIdentityAdministrator, RoleDomainNameAdministrator}},
 		},
 		Users: []SeedAccount{
 			{UserPrincipalName: "helpdesk.user@contoso.onmicrosoft.com", DisplayName: "Helpdesk User", Password: "Passw0rd!helpdesk"},
@@ -245,6 +252,20 @@ func (s Seed) Validate() error {
 		return fmt.Errorf("tenant: initialDomain %q must end in .onmicrosoft.com", s.InitialDomain)
 	case s.WriteBudget < 0 || s.WriteWindowSeconds < 0:
 		return errors.New("tenant: write budget and window must not be negative")
+	}
+	issuers := map[string]string{}
+	for _, d := range s.Domains {
+		f, err := seedFederation(d, s.InitialDomain)
+		if err != nil {
+			return err
+		}
+		if f == nil {
+			continue
+		}
+		if other, ok := issuers[f.IssuerURI]; ok {
+			return fmt.Errorf("tenant: domains %s and %s have the same federation issuerUri %s", other, d.Name, f.IssuerURI)
+		}
+		issuers[f.IssuerURI] = d.Name
 	}
 	for _, a := range append(append([]SeedAccount{}, s.Admins...), s.Users...) {
 		if !strings.Contains(a.UserPrincipalName, "@") || a.Password == "" {

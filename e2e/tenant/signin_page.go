@@ -54,7 +54,7 @@ dl{font-size:.8rem;color:#666}
 <label for="login">Email or username</label>
 <input id="login" name="login" type="email" autocomplete="username" value="{{.Username}}" required autofocus data-testid="tenant-username">
 <label for="passwd">Password</label>
-<input id="passwd" name="passwd" type="password" autocomplete="current-password" required data-testid="tenant-password">
+<input id="passwd" name="passwd" type="password" autocomplete="current-password" data-testid="tenant-password">
 <button type="submit" data-testid="tenant-signin">Sign in</button>
 </form>
 {{- else if eq .Step "mfa"}}

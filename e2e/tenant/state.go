@@ -71,7 +71,14 @@ func (t *Tenant) seedDirectory(seed Seed) error {
 			at = "Managed"
 		}
 		name := strings.ToLower(d.Name)
-		t.domains = append(t.domains, &domain{Name: name, Verified: d.Verified, Default: d.Default && d.Verified, AuthenticationType: at, Verifiable: d.Verifiable, Code: verificationCode()})
+		fed, err := seedFederation(d, t.initialDomain)
+		if err != nil {
+			return err
+		}
+		if fed != nil {
+			at = "Federated"
+		}
+		t.domains = append(t.domains, &domain{Name: name, Verified: d.Verified, Default: d.Default && d.Verified, AuthenticationType: at, Verifiable: d.Verifiable, Code: verificationCode(), Federation: fed})
 	}
 	for _, n := range seed.VerifiableDomains {
 		t.verifiable[strings.ToLower(n)] = true

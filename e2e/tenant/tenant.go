@@ -57,6 +57,8 @@ type domain struct {
 	AuthenticationType string
 	Verifiable         bool   `json:",omitempty"` // verify succeeds (dirsync.go)
 	Code               string `json:",omitempty"` // the 8 digits of MS=ms######## (dirsync.go)
+	// Federation is the domain's federation configuration (federation.go).
+	Federation *Federation `json:",omitempty"`
 }
 
 type bucket struct {
@@ -146,6 +148,7 @@ func (t *Tenant) routes() {
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", t.handleToken)
 	m.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", t.handleAuthorize)
 	m.HandleFunc("POST /{tenant}"+signInPath, t.handleSignIn)
+	m.HandleFunc("POST "+LoginSRFPath, t.handleLoginSRF)
 	m.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", t.handleLogout)
 	m.HandleFunc("GET /oidc/userinfo", t.handleUserInfo)
 	m.HandleFunc("GET /{tenant}/.well-known/openid-configuration", t.handleDiscoveryV1)

@@ -24,12 +24,13 @@ import (
 //     "cloud_instance_name":"microsoftonline.com",
 //     "cloud_audience_urn":"urn:federation:MicrosoftOnline"};
 //   - a verified Federated domain: the same with account_type Federated,
-//     federation_protocol WSTrust and, when the tenant knows the domain's
-//     federation service (federationEndpoints), federation_metadata_url (its
-//     WS-Trust MEX) and federation_active_auth_url (its usernamemixed
-//     endpoint). Without them MSAL refuses the realm ("federation metadata URL
-//     of user realm is missing"), as a password sign-in to a federated domain
-//     cannot work without its federation service;
+//     federation_protocol WSTrust (SAML20 for a saml domain) and, from its
+//     federation configuration (federation.go), AuthURL (passiveSignInUri),
+//     federation_metadata_url (metadataExchangeUri, its WS-Trust MEX) and
+//     federation_active_auth_url (activeSignInUri, its usernamemixed
+//     endpoint). Without a MEX URL MSAL refuses the realm ("federation
+//     metadata URL of user realm is missing"), as a password sign-in to a
+//     federated domain cannot work without its federation service;
 //   - any other name (unverified, another tenant's, no domain part):
 //     account_type Unknown, which MSAL refuses.
 //
@@ -81,23 +82,23 @@ func (t *Tenant) handleUserRealm(w http.ResponseWriter, r *http.Request) {
 	if strings.EqualFold(d.AuthenticationType, "Federated") {
 		body["account_type"] = "Federated"
 		body["federation_protocol"] = "WSTrust"
-		if mex, active := t.federationEndpoints(d.Name); mex != "" {
-			body["federation_metadata_url"] = mex
-			if active != "" {
-				body["federation_active_auth_url"] = active
+		if fed, ok := t.federationOf(d.Name); ok {
+			if fed.PreferredAuthenticationProtocol == ProtocolSAML {
+				// Guess: a SAML-P domain's user realm says federation_protocol SAML20.
+				body["federation_protocol"] = "SAML20"
+			}
+			// The passive sign-in URL, as GetUserRealm names it.
+			// Guess: user realm 1.0 carries AuthURL, the domain's passiveSignInUri.
+			body["AuthURL"] = fed.PassiveSignInURI
+			if fed.MetadataExchangeURI != "" {
+				body["federation_metadata_url"] = fed.MetadataExchangeURI
+			}
+			if fed.ActiveSignInURI != "" {
+				body["federation_active_auth_url"] = fed.ActiveSignInURI
 			}
 		}
 	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// federationEndpoints are the WS-Trust metadata exchange (MEX) URL and the
-// active (usernamemixed) endpoint of a federated domain's federation service,
-// from its federation configuration (Graph's internalDomainFederation
-// metadataExchangeUri and activeSignInUri). The emulator keeps no federation
-// configuration yet, so every federated domain has none.
-func (t *Tenant) federationEndpoints(domainName string) (mex, active string) {
-	return "", ""
 }
 
 // handleInstanceDiscovery is GET /common/discovery/instance.
