@@ -249,12 +249,12 @@ func renderSAMLPost(w http.ResponseWriter, action string, params url.Values) {
 
 // fedToken is what a federation token says, read from its verified parts.
 type fedToken struct {
-	Issuer      string
-	Audiences   []string
-	NotBefore   time.Time // zero when absent
+	Issuer       string
+	Audiences    []string
+	NotBefore    time.Time // zero when absent
 	NotOnOrAfter time.Time
-	ImmutableID string
-	UPN         string
+	ImmutableID  string
+	UPN          string
 }
 
 // The errors of login.srf. AADSTS50107's text is the one public reports
