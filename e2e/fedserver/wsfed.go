@@ -64,9 +64,13 @@ func (s *Server) serveWSFed(w http.ResponseWriter, r *http.Request, rl role) {
 	if realm != MicrosoftOnline || (rl == rolePing && !s.pingSP.Load()) {
 		// AD FS: MSIS7007 "The requested relying party trust '…' is
 		// unspecified or unsupported."
-		s.fail(w, r, rl, http.StatusBadRequest,
-			fmt.Sprintf("MSIS7007: The requested relying party trust '%s' is unspecified or unsupported.", realm),
-			fmt.Errorf("unknown realm %q", realm))
+		msg := fmt.Sprintf("MSIS7007: The requested relying party trust '%s' is unspecified or unsupported.", realm)
+		if rl == rolePing {
+			// Guess: PingFederate's page for a realm without an enabled SP
+			// connection; its exact wording is not public.
+			msg = fmt.Sprintf("There is no enabled SP connection for the realm '%s'.", realm)
+		}
+		s.fail(w, r, rl, http.StatusBadRequest, msg, fmt.Errorf("unknown realm %q", realm))
 		return
 	}
 	hidden := []field{{"wa", "wsignin1.0"}, {"wtrealm", realm}}
