@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,9 @@ const (
 )
 
 // Finished reports whether a job or step in this state will not change again.
-func Finished(status string) bool { return outcome.Is(status) || status == Skipped }
+func Finished(status string) bool {
+	return outcome.Is(status) || status == Skipped || status == Cancelled
+}
 
 // Type is a kind of job: its title and how its params become steps.
 type Type struct {
@@ -159,6 +162,8 @@ func stepOutcome(ctx context.Context, err error, levels []string) string {
 		return outcome.Of(levels...)
 	case errors.As(err, &stop):
 		return Stopped
+	case isCancelled(ctx):
+		return Cancelled
 	case ctx.Err() != nil:
 		return Interrupted
 	}
@@ -189,6 +194,7 @@ type Runner struct {
 	wg     sync.WaitGroup
 	base   context.Context
 	stop   context.CancelFunc
+	active map[int64]context.CancelCauseFunc // queued and running jobs, for Cancel
 }
 
 // NewRunner makes a runner that runs at most maxConcurrent jobs at once.
@@ -198,7 +204,7 @@ func NewRunner(st *store.Store, hub *Hub, log *slog.Logger, maxConcurrent int) *
 	}
 	base, stop := context.WithCancel(context.Background())
 	return &Runner{st: st, hub: hub, log: log, sem: make(chan struct{}, maxConcurrent),
-		types: map[string]Type{}, base: base, stop: stop}
+		types: map[string]Type{}, base: base, stop: stop, active: map[int64]context.CancelCauseFunc{}}
 }
 
 // Register adds a job type. Call it only while wiring, before the first Start.
@@ -304,10 +310,18 @@ func (r *Runner) start(ctx context.Context, t Type, params []byte, req Request) 
 	}
 	r.emit(store.Event{JobID: id, Kind: "job", Level: "info", Message: msg})
 
+	jobCtx, cancel := context.WithCancelCause(r.base)
+	r.active[id] = cancel
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		r.run(r.base, id, t, steps, &Run{JobID: id, Params: params, By: req.By, r: r})
+		defer func() {
+			r.mu.Lock()
+			delete(r.active, id)
+			r.mu.Unlock()
+			cancel(nil)
+		}()
+		r.run(jobCtx, id, t, steps, &Run{JobID: id, Params: params, By: req.By, r: r})
 	}()
 	return id, nil
 }
@@ -334,6 +348,11 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 		defer func() { <-r.sem }()
 	case <-ctx.Done():
 		// Its steps end with it, or they would stay pending for good.
+		if by, ok := CancelledBy(ctx); ok {
+			r.skipFrom(id, steps, 0, Skipped)
+			r.finish(id, Cancelled, CancelledText(by), time.Time{})
+			return
+		}
 		r.skipFrom(id, steps, 0, Interrupted)
 		r.finish(id, Interrupted, "The server stopped before this job could start.", time.Time{})
 		return
@@ -344,6 +363,11 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 	final := Succeeded
 	for i, s := range steps {
 		pos := i + 1
+		if by, ok := CancelledBy(ctx); ok {
+			r.skipFrom(id, steps, i, Skipped)
+			r.finish(id, Cancelled, CancelledText(by), started)
+			return
+		}
 		if ctx.Err() != nil {
 			r.skipFrom(id, steps, i, Interrupted)
 			r.finish(id, Interrupted, "The server stopped while this job was running. An administrator can retry it.", started)
@@ -362,8 +386,12 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 		final = outcome.Worst(final, status)
 		if err != nil {
 			level, msg := "error", fmt.Sprintf("Step %d failed: %s", pos, err)
-			if status == Stopped {
+			switch status {
+			case Stopped:
 				level, msg = "warn", fmt.Sprintf("Step %d stopped: %s", pos, err)
+			case Cancelled:
+				by, _ := CancelledBy(ctx)
+				level, msg = "warn", fmt.Sprintf("Step %d cancelled by %s", pos, by)
 			}
 			r.setStep(id, store.Step{Position: pos, Name: s.Name, Status: status, StartedAt: stStart, FinishedAt: time.Now(), Detail: err.Error()}, level, msg)
 			rest := Skipped
@@ -372,8 +400,12 @@ func (r *Runner) run(ctx context.Context, id int64, t Type, steps []Step, run *R
 			}
 			r.skipFrom(id, steps, i+1, rest)
 			errText := fmt.Sprintf("%s: %s", s.Name, err)
-			if status == Stopped {
+			switch status {
+			case Stopped:
 				errText = err.Error()
+			case Cancelled:
+				by, _ := CancelledBy(ctx)
+				errText = CancelledText(by)
 			}
 			r.finish(id, status, errText, started)
 			return
@@ -409,6 +441,8 @@ func (r *Runner) finish(id int64, status, errText string, started time.Time) {
 		level, msg = "error", "Job completed with errors: see the problems above the steps"
 	case Stopped:
 		level, msg = "warn", "Job stopped: "+errText
+	case Cancelled:
+		level, msg = "warn", "Job cancelled"+strings.TrimPrefix(errText, "Cancelled")
 	case Failed, Interrupted:
 		level, msg = "error", "Job "+status+": "+errText
 	}
