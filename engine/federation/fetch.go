@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -282,12 +283,18 @@ func transportError(u, who string, err error) *FetchError {
 		} else {
 			fe.Msg = fmt.Sprintf("Could not reach %s at %s: DNS could not resolve %s (%v).", who, u, dnsErr.Name, dnsErr.Err)
 		}
-	case errors.As(err, &unknownCA), errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &certErr):
+	case errors.As(err, &hostErr):
+		fe.Step = "tls"
+		fe.Msg = fmt.Sprintf("Could not reach %s at %s: its TLS certificate is not for this name (%v). The certificate must match the name the server is reached by.", who, u, tlsReason(err))
+	case errors.As(err, &unknownCA), errors.As(err, &invalid), errors.As(err, &certErr):
 		fe.Step = "tls"
 		fe.Msg = fmt.Sprintf("Could not reach %s at %s: its TLS certificate is not trusted (%v). The certificate must be issued for this name by a certificate authority this server trusts.", who, u, tlsReason(err))
 	case errors.As(err, &alert), errors.As(err, &header):
 		fe.Step = "tls"
 		fe.Msg = fmt.Sprintf("Could not reach %s at %s: the TLS handshake failed (%v).", who, u, tlsReason(err))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		fe.Step = "connect"
+		fe.Msg = fmt.Sprintf("Could not reach %s at %s: the connection was refused. Nothing listens on that port, or a firewall refuses the connection.", who, u)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		fe.Step = "connect"
 		fe.Msg = fmt.Sprintf("Could not reach %s at %s: it did not answer in time.", who, u)

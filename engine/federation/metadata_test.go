@@ -98,6 +98,8 @@ func TestParseADFS(t *testing.T) {
 	}
 	signedWant := want
 	signedWant.SignedBy = thumbprint(cert)
+	otherWant := want
+	otherWant.SignedBy = thumbprint(other)
 	portWant := want
 	portWant.EntityID = "http://sts.contoso.test:8443/adfs/services/trust"
 	for _, f := range []*string{&portWant.PassiveSignInURI, &portWant.SignOutURI, &portWant.ActiveSignInURI, &portWant.MetadataExchangeURI, &portWant.SAMLSSOURI, &portWant.SAMLSLOURI} {
@@ -123,6 +125,7 @@ func TestParseADFS(t *testing.T) {
 		{"on port 8443", []byte(strings.ReplaceAll(string(doc), "sts.contoso.test/", "sts.contoso.test:8443/")), &portWant, ""},
 		{"STS endpoint is usernamemixed", withUsernameMixed, &umWant, ""},
 		{"changed after signing", []byte(strings.Replace(string(signed), "https://sts.contoso.test/adfs/ls/", "https://evil.example.test/adfs/ls/", 1)), nil, "does not verify"},
+		{"signed by another certificate (the caller compares SignedBy)", signXML(t, doc, otherKey, other), &otherWant, ""},
 		{"signature by another key", swapSigCert(t, signXML(t, doc, otherKey, other), cert), nil, "does not verify"},
 		{"PingFederate's SAML metadata", metadataDoc(t, "ping-metadata.xml", cert, nil), nil, "not AD FS federation metadata"},
 		{"HTML", []byte("<html><body>Service unavailable</body></html>"), nil, "not federation metadata"},
@@ -253,7 +256,7 @@ func TestParseSAML(t *testing.T) {
 		{"signed", signXML(t, doc, key, cert), &signedWant, false, ""},
 		{"no logout, SSO by redirect", []byte(noSLO.String()), &noSLOWant, false, ""},
 		{"entities: the partner, then the IdP", entities(entity(PingPartnerSpID, spRole), entity("https://ping.contoso.test:9031/idp", idpRole)), &listWant, false, ""},
-		{"entities: nested", entities(`<md:EntitiesDescriptor>`+entity("https://ping.contoso.test:9031/idp", idpRole)+`</md:EntitiesDescriptor>`), &listWant, false, ""},
+		{"entities: nested", entities(`<md:EntitiesDescriptor>` + entity("https://ping.contoso.test:9031/idp", idpRole) + `</md:EntitiesDescriptor>`), &listWant, false, ""},
 		{"entities: the partner alone", entities(entity(PingPartnerSpID, spRole)), nil, true, ""},
 		{"an SP entity", []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x">` + spRole + `</md:EntityDescriptor>`), nil, true, ""},
 		{"empty entities", entities(), nil, true, ""},
