@@ -125,6 +125,10 @@ func farmHost(farm string) (string, error) {
 // https://<host>:<port>/pf/federation_metadata.ping?PartnerSpId=urn:federation:MicrosoftOnline.
 // server is a host name or an https URL (its path is ignored); port 0 takes
 // the URL's port, else PingFederate's default 9031.
+//
+// Guess: which URL Entra Connect reads is not documented; this is
+// PingFederate's per-connection metadata endpoint (without PartnerSpId it
+// would give the server's default signing certificate, not the connection's).
 func PingMetadataURL(server string, port int) (string, error) {
 	base, err := pingBase(server, port)
 	if err != nil {
@@ -220,6 +224,9 @@ func FetchPing(ctx context.Context, hc *http.Client, server string, port int) (*
 	// The server answered, but not with the connection's metadata: is it
 	// PingFederate at all? /pf/heartbeat.ping answers 200 on a running
 	// PingFederate (its documented health check).
+	// Guess: that the heartbeat is enabled (PingFederate's default); a server
+	// with it turned off is reported as "not PingFederate", not as the
+	// missing connection.
 	hb := base + "/pf/heartbeat.ping"
 	hbStatus, _, hbErr := get(ctx, hc, hb, who)
 	if hbErr == nil && hbStatus == http.StatusOK {
