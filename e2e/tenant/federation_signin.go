@@ -210,8 +210,9 @@ func (t *Tenant) authnRequest(id string, fed *Federation) ([]byte, error) {
 		}
 		// The schema puts Signature right after Issuer; the enveloped
 		// transform leaves it out of the digest wherever it is.
-		sig := signed.ChildElements()[len(signed.ChildElements())-1]
-		signed.RemoveChild(sig)
+		// (goxmldsig appends it without making it a child by etree's
+		// book-keeping, so it is taken out by position.)
+		sig := signed.RemoveChildAt(len(signed.Child) - 1)
 		signed.InsertChildAt(1, sig)
 		doc.SetRoot(signed)
 	}
