@@ -83,6 +83,8 @@ type Handler struct {
 	// configureMu makes "no configure job is queued or running, so start one"
 	// one step: two Configure requests at once would otherwise both start.
 	configureMu sync.Mutex
+	// fedLogins are the federated login checks (memory only).
+	fedLogins fedLogins
 	// tenant is the Graph client the lookup reads the tenant with, kept
 	// with its token for the configuration and account it was made for.
 	tenant struct {

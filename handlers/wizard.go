@@ -113,7 +113,11 @@ func readForm(r *http.Request) (setup.Form, error) {
 	}
 	f.Values = r.PostForm
 	if r.MultipartForm != nil {
-		if fh := r.MultipartForm.File["settings_file"]; len(fh) > 0 && fh[0].Size > 0 {
+		fh := r.MultipartForm.File["settings_file"]
+		if len(fh) == 0 {
+			fh = r.MultipartForm.File["certificate_file"]
+		}
+		if len(fh) > 0 && fh[0].Size > 0 {
 			file, err := fh[0].Open()
 			if err != nil {
 				return f, errors.New("The uploaded file could not be read.")
@@ -149,12 +153,6 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.fail(w, r, "Unable to save the wizard's progress", err)
-		return
-	}
-	// Federation is not built yet: Ready says why in place of the button,
-	// and a post (an old page, a script) is refused with the same page.
-	if setup.ConfigureBlocked(&st.Answers) != "" {
-		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, setup.PageReady, setup.Errors{})
 		return
 	}
 	if page, errs := h.wiz.ValidateAll(ctx, &st.Answers); page != "" {
@@ -217,13 +215,13 @@ func (h *Handler) renderWizard(w http.ResponseWriter, r *http.Request, status in
 		case vp.ID == st.Page:
 			state = "next" // where the wizard stopped, not passed yet
 		}
-		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, Coming: vp.Coming != "", NewSection: vp.Section != section})
+		p.Nav = append(p.Nav, wizard.NavItem{ID: vp.ID, Title: vp.Title, Section: vp.Section, State: state, NewSection: vp.Section != section})
 		section = vp.Section
 	}
 	if id == setup.PageReady {
+		p.Notices = setup.ReadyNotices(a)
 		p.Summary = setup.Summary(*a, h.cfg.DataDir)
 		p.Notes = setup.NotesByGroup(a)
-		p.Blocked = setup.ConfigureBlocked(a)
 	}
 	if cfg, err := h.st.ActiveConfiguration(r.Context()); err == nil {
 		p.Active = &cfg

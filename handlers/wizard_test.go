@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -578,18 +577,17 @@ func TestWizardHistory(t *testing.T) {
 	wantHistory(t, c.get("/setup/components"), "/setup/components", "")
 }
 
-// With federation chosen, its pages stay, but Ready says why Configure is not
-// offered, in place of the button, and a post of Configure is refused with
-// the same page: no job starts.
-func TestWizardConfigureBlockedWithFederation(t *testing.T) {
+// With AD FS chosen its pages are real: the farm page refuses to go on
+// without the farm's certificate, says so at the field, and an existing farm
+// without its metadata read is refused the same way.
+func TestWizardADFSFarmRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.signedIn("admin")
 	c.next("express", nil, "components")
 	c.next("components", nil, "user-signin")
 	c.next("user-signin", url.Values{"method": {setup.MethodADFS}, "sso": {"on"}}, "connect-entra")
-	pages := []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering", "optional-features",
-		"adfs-farm", "adfs-servers", "adfs-proxies", "adfs-service-account", "adfs-domain", "ready"}
+	pages := []string{"connect-entra", "directories", "signin-configuration", "ou-filtering", "identifying-users", "group-filtering", "optional-features", "adfs-farm"}
 	for i, p := range pages[:len(pages)-1] {
 		switch p {
 		case "directories":
@@ -599,52 +597,25 @@ func TestWizardConfigureBlockedWithFederation(t *testing.T) {
 		}
 		c.next(p, nil, pages[i+1])
 	}
-	a := e.savedAnswers()
-	msg := setup.ConfigureBlocked(&a)
-	if msg == "" {
-		t.Fatal("AD FS does not block Configure")
+	r := c.page("adfs-farm")
+	resp := c.post("/setup/adfs-farm", withAction(formValues(t, r, "/setup/adfs-farm"), "next"))
+	wantStatus(t, resp, http.StatusUnprocessableEntity, "Next without a certificate")
+	if got := signInText(resp.testid(t, "error-adfs_cert")); got != setup.MsgADFSNeedCert {
+		t.Errorf("the certificate's error: %q", got)
 	}
-
-	r := c.page("ready")
-	if r.find(t, `[data-testid="configure"]`).Length() != 0 {
-		t.Error("Ready offers Configure with AD FS")
+	form := formValues(t, r, "/setup/adfs-farm")
+	form.Set("adfs_farm", setup.FarmExisting)
+	form.Set("adfs_existing", "sts.example.invalid")
+	resp = c.post("/setup/adfs-farm", withAction(form, "next"))
+	wantStatus(t, resp, http.StatusUnprocessableEntity, "Next without the metadata")
+	if got := signInText(resp.testid(t, "error-adfs_existing")); got != setup.MsgADFSReadFirst {
+		t.Errorf("the existing farm's error: %q", got)
 	}
-	if got := signInText(r.testid(t, "configure-blocked")); !strings.Contains(got, msg) {
-		t.Errorf("Ready says %q, want %q", got, msg)
+	if got := resp.find(t, `[data-testid="field-adfs_existing"]`).AttrOr("value", ""); got != "sts.example.invalid" {
+		t.Errorf("what was typed is lost: %q", got)
 	}
-	if got := r.find(t, `[data-testid="configure-blocked"] a`).AttrOr("href", ""); got != "/setup/user-signin" {
-		t.Errorf("the way back links to %q", got)
-	}
-	// Single sign-on was cleared: Ready says so under User sign-in.
-	if got := r.testid(t, "summary-Single sign-on"); got != "No" {
-		t.Errorf("single sign-on %q", got)
-	}
-	if got := r.testid(t, "notes-User sign-in"); !strings.Contains(got, setup.MsgSSOCleared) {
-		t.Errorf("the notes under User sign-in: %q", got)
-	}
-
-	resp := c.post("/setup/configure", withAction(formValues(t, r, "/setup/ready"), "configure"), "HX-Request", "true", "HX-Current-URL", e.srv.URL+"/setup/ready")
-	wantStatus(t, resp, http.StatusUnprocessableEntity, "Configure with AD FS")
-	if resp.find(t, `[data-testid="page-ready"]`).Length() != 1 || !strings.Contains(signInText(resp.testid(t, "configure-blocked")), msg) {
-		t.Error("the refusal is not shown on Ready to configure with its reason")
-	}
-	if got := resp.header.Get("HX-Replace-Url"); got != "/setup/ready" {
-		t.Errorf("HX-Replace-Url %q: the refused page must stay at /setup/ready", got)
-	}
-	if js, _ := e.st.Jobs(context.Background(), 10); len(js) != 0 {
-		t.Errorf("a job started: %+v", js)
-	}
-
-	// Another sign-in method: Configure is offered again.
-	c.next("user-signin", url.Values{"method": {setup.MethodPHS}, "sso": {""}}, "connect-entra")
-	for _, p := range pages[:7] {
-		next := map[string]string{"optional-features": "ready"}[p]
-		if next == "" {
-			next = pages[slices.Index(pages, p)+1]
-		}
-		c.next(p, nil, next)
-	}
-	if r := c.page("ready"); r.find(t, `[data-testid="configure"]`).Length() != 1 || r.find(t, `[data-testid="configure-blocked"]`).Length() != 0 {
-		t.Error("Configure is not offered with password hash synchronization")
+	// Single sign-on was cleared: AD FS offers the same.
+	if a := e.savedAnswers(); a.SignIn.SSO {
+		t.Error("single sign-on stays on with AD FS")
 	}
 }

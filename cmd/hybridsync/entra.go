@@ -58,16 +58,29 @@ func (e *entraFlags) rootCAs() (*x509.CertPool, error) {
 	if e.caFile == "" {
 		return nil, nil
 	}
-	pem, err := os.ReadFile(e.caFile)
+	pool, err := rootsFrom(e.caFile)
 	if err != nil {
 		return nil, fmt.Errorf("--entra-ca: %w", err)
+	}
+	return pool, nil
+}
+
+// rootsFrom is the system's roots and the certificates of a PEM file, or nil
+// for no file (the system's roots alone).
+func rootsFrom(file string) (*x509.CertPool, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("--entra-ca: no PEM certificate in " + e.caFile)
+		return nil, errors.New("no PEM certificate in " + file)
 	}
 	return pool, nil
 }

@@ -176,6 +176,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	tlsCert := fs.String("tls-cert", getenv("HYBRIDSYNC_TLS_CERT"), "serve HTTPS with this certificate `file` [HYBRIDSYNC_TLS_CERT]")
 	tlsKey := fs.String("tls-key", getenv("HYBRIDSYNC_TLS_KEY"), "and this key `file` [HYBRIDSYNC_TLS_KEY]")
 	dnsServer := fs.String("dns-server", getenv("HYBRIDSYNC_DNS_SERVER"), "find domain controllers through this DNS server `host:port` instead of the system resolver [HYBRIDSYNC_DNS_SERVER]")
+	extranetDNS := fs.String("extranet-dns-server", getenv("HYBRIDSYNC_EXTRANET_DNS_SERVER"), "the DNS server `host:port` that stands for the public DNS in the federation checks (Verify federation, PingFederate connectivity); default: the system resolver [HYBRIDSYNC_EXTRANET_DNS_SERVER]")
+	fedCA := fs.String("federation-ca", getenv("HYBRIDSYNC_FEDERATION_CA"), "also trust the CA certificates in this PEM `file` for the federation servers' HTTPS (AD FS, PingFederate metadata) [HYBRIDSYNC_FEDERATION_CA]")
+	farmPoll := fs.Duration("farm-poll", durationOr(getenv("HYBRIDSYNC_FARM_POLL"), 0), "how often Configure asks a new AD FS farm for its metadata while it waits (default 10s) [HYBRIDSYNC_FARM_POLL]")
 	idle := fs.Duration("idle-timeout", durationOr(getenv("HYBRIDSYNC_IDLE_TIMEOUT"), 30*time.Minute), "sign out after this long without a request [HYBRIDSYNC_IDLE_TIMEOUT]")
 	scheduler := fs.Bool("scheduler", getenv("HYBRIDSYNC_SCHEDULER") != "false", "run synchronization cycles on the schedule (false: only on Run now and `hybridsync sync`) [HYBRIDSYNC_SCHEDULER=false]")
 	schedTick := fs.Duration("schedule-check", durationOr(getenv("HYBRIDSYNC_SCHEDULE_CHECK"), time.Minute), "how often the scheduler checks whether a cycle is due [HYBRIDSYNC_SCHEDULE_CHECK]")
@@ -220,14 +223,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	vault := &setup.Vault{}
 	resolver := resolverAt(*dnsServer)
+	fedRoots, err := rootsFrom(*fedCA)
+	if err != nil {
+		return fmt.Errorf("--federation-ca: %w", err)
+	}
 	checker := &setup.StoreChecker{InstallID: installID, OwnDB: ownDB, Box: box, Vault: vault, Resolver: resolver, Store: st,
-		Entra: entraCfg, EntraVault: &setup.EntraVault{}}
+		Entra: entraCfg, EntraVault: &setup.EntraVault{}, Extranet: resolverAt(*extranetDNS), FedRoots: fedRoots}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
 	cyc := cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolver, Log: log})
 	runner.Register(cyc.Type())
 	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker,
-		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}}))
+		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}, FarmPoll: *farmPoll}))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {

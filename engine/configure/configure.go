@@ -47,6 +47,9 @@ type Deps struct {
 	// Scheduler says whether this server runs cycles on the schedule, and
 	// how often it checks whether one is due: what Configure promises.
 	Scheduler Scheduler
+	// FarmWait and FarmPoll: how long Configure waits for a new AD FS farm,
+	// and how often it asks (zero: DefaultFarmWait, DefaultFarmPoll).
+	FarmWait, FarmPoll time.Duration
 }
 
 // Scheduler is the server's scheduler as Configure describes it.
@@ -65,9 +68,6 @@ func Type(d Deps) jobs.Type {
 			if err := json.Unmarshal(raw, &p); err != nil {
 				return nil, fmt.Errorf("configure: bad params: %w", err)
 			}
-			if why := setup.ConfigureBlocked(&p.Answers); why != "" {
-				return nil, errors.New(why)
-			}
 			c := &run{d: d, p: p}
 			steps := []jobs.Step{{Name: "Prepare the sync database", Run: c.prepareDatabase}}
 			steps = append(steps, c.cloudSteps()...)
@@ -82,6 +82,7 @@ func Type(d Deps) jobs.Type {
 				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
 			}
 			steps = append(steps, c.ssoSteps()...)
+			steps = append(steps, c.federationSteps()...)
 			if len(setup.Limitations(&p.Answers)) > 0 {
 				steps = append(steps, jobs.Step{Name: "Name the chosen options hybridsync can't carry out", Run: c.limitations})
 			}
@@ -99,6 +100,9 @@ type run struct {
 	// target says how to open the sync database when it is not the console's
 	// own store; each step opens and closes it, so a failed step leaks nothing.
 	target *store.Options
+	// fedMeta is the federation server's metadata as a step read it, for
+	// the step that federates the domain.
+	fedMeta *setup.FedMetadata
 }
 
 func (c *run) prepareDatabase(ctx context.Context, r *jobs.Run) error {

@@ -34,6 +34,14 @@ const (
 	RoleGlobalAdministrator         = "62e90394-69f5-4237-9190-012177145e10"
 	RoleHybridIdentityAdministrator = "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2"
 	RoleDirectorySynchronization    = "d29b2b05-8046-44ba-8758-1e26182fcf32"
+	RoleDomainNameAdministrator     = "8329153b-31d0-4727-b945-745eb3bc5f31"
+)
+
+// Role names as sessions record them.
+const (
+	RoleNameGlobalAdministrator         = "Global Administrator"
+	RoleNameHybridIdentityAdministrator = "Hybrid Identity Administrator"
+	RoleNameDomainNameAdministrator     = "Domain Name Administrator"
 )
 
 // Config says where the cloud is and which application hybridsync signs in as.
@@ -279,12 +287,16 @@ func (c Config) finish(ctx context.Context, user, how string, ts cloud.TokenSour
 	for _, r := range roles {
 		switch strings.ToLower(r.RoleTemplateID) {
 		case RoleGlobalAdministrator:
-			s.Roles = append(s.Roles, "Global Administrator")
+			s.Roles = append(s.Roles, RoleNameGlobalAdministrator)
 		case RoleHybridIdentityAdministrator:
-			s.Roles = append(s.Roles, "Hybrid Identity Administrator")
+			s.Roles = append(s.Roles, RoleNameHybridIdentityAdministrator)
+		case RoleDomainNameAdministrator:
+			// Not enough on its own; with Hybrid Identity Administrator it
+			// lets the account federate a domain.
+			s.Roles = append(s.Roles, RoleNameDomainNameAdministrator)
 		}
 	}
-	if len(s.Roles) == 0 {
+	if !slices.Contains(s.Roles, RoleNameGlobalAdministrator) && !slices.Contains(s.Roles, RoleNameHybridIdentityAdministrator) {
 		return nil, &Error{Msg: fmt.Sprintf(MsgNotAdmin, s.User, tenantName(tenant))}
 	}
 	return s, nil
@@ -322,4 +334,13 @@ func (e *Error) Unwrap() error { return e.Err }
 func IsMFARequired(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.MFA
+}
+
+// CanFederate reports whether an account with these roles may federate a
+// domain, as Entra Connect requires: a Global Administrator, or a Hybrid
+// Identity Administrator who is also Domain Name Administrator
+// (learn.microsoft.com/entra/identity/hybrid/connect/how-to-connect-install-prerequisites).
+func CanFederate(roles []string) bool {
+	return slices.Contains(roles, RoleNameGlobalAdministrator) ||
+		(slices.Contains(roles, RoleNameHybridIdentityAdministrator) && slices.Contains(roles, RoleNameDomainNameAdministrator))
 }

@@ -24,8 +24,10 @@ type Answers struct {
 	Identifying    Identifying    `json:"identifying"`
 	Extensions     Extensions     `json:"extensions"`
 	SSO            SSO            `json:"sso"`
-	Features       Features       `json:"features"`
-	Ready          Ready          `json:"ready"`
+	// Federation is what the AD FS and PingFederate pages collect.
+	Federation Federation `json:"federation"`
+	Features   Features   `json:"features"`
+	Ready      Ready      `json:"ready"`
 	// The two pages of Microsoft Entra app and attribute filtering.
 	EntraApps       EntraApps       `json:"entraApps"`
 	EntraAttributes EntraAttributes `json:"entraAttributes"`

@@ -88,6 +88,14 @@ type StoreChecker struct {
 	// EntraVault keeps the signed-in administrator's session in memory.
 	Entra      entra.Config
 	EntraVault *EntraVault
+	// Extranet stands for the public DNS on the federation checks (the
+	// Verify page's extranet check, PingFederate's connectivity); nil is the
+	// system's resolver.
+	Extranet *net.Resolver
+	// FedRoots are the CAs trusted for federation servers' HTTPS besides the
+	// system's; Fed holds the federation pages' one-time secrets.
+	FedRoots *x509.CertPool
+	Fed      *FedVault
 
 	schemaMu sync.Mutex
 	schema   map[string]cachedSchema // by forest: several pages read it on every view

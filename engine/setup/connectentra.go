@@ -213,6 +213,20 @@ func connectEntraNotices(a *Answers) []Notice {
 		}
 		n = append(n, Notice{Level: "warn", Text: msg, About: "entra-adfs"})
 	}
+	if server := Federates(a); server != "" {
+		// Said before sign-in too: federation needs more than the role the
+		// page asks for.
+		text := "Federation with " + server + " needs a Global Administrator, or a Hybrid Identity Administrator who is also Domain Name Administrator."
+		level := "info"
+		if c.SignedInAs != "" && !entra.CanFederate(c.Roles) {
+			has := "no administrator role hybridsync knows"
+			if len(c.Roles) > 0 {
+				has = strings.Join(c.Roles, ", ")
+			}
+			text, level = MsgFedRoles+" "+c.SignedInAs+" has: "+has+".", "warn"
+		}
+		n = append(n, Notice{Level: level, Text: text, About: "entra-federation"})
+	}
 	if t := c.Tenant; t != nil && len(t.VerifiedCustomDomains()) == 0 {
 		n = append(n, Notice{Level: "warn", About: "entra-domains", Text: t.DisplayName + " has no verified domain besides " + t.InitialDomain + ": users will sign in as user@" + t.InitialDomain +
 			" until you add and verify your domains." + ptaNoVerified(a)})

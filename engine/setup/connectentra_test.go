@@ -137,9 +137,20 @@ func TestConnectEntraNotices(t *testing.T) {
 	a.SignIn.Method = MethodADFS
 	a.ConnectEntra.SignedInAs = "admin@contoso.com"
 	a.ConnectEntra.Tenant = &entra.Tenant{DisplayName: "Contoso", InitialDomain: "contoso.onmicrosoft.com", Domains: []entra.Domain{{Name: "contoso.onmicrosoft.com", Verified: true, Initial: true}}}
+	a.ConnectEntra.Roles = []string{entra.RoleNameHybridIdentityAdministrator}
 	n := connectEntraNotices(&a)
-	if len(n) != 2 || !strings.Contains(n[0].Text, MsgEntraADFS) || !strings.Contains(n[0].Text, "admin@contoso.com") || !strings.Contains(n[1].Text, "no verified domain") {
+	if len(n) != 3 || !strings.Contains(n[0].Text, MsgEntraADFS) || !strings.Contains(n[0].Text, "admin@contoso.com") ||
+		n[1].Level != "warn" || !strings.Contains(n[1].Text, MsgFedRoles) || !strings.Contains(n[1].Text, "has: Hybrid Identity Administrator.") ||
+		!strings.Contains(n[2].Text, "no verified domain") {
 		t.Errorf("notices %+v", n)
+	}
+	// A Global Administrator, or a Hybrid Identity Administrator who is also
+	// Domain Name Administrator, may federate: the page only says what is needed.
+	for _, roles := range [][]string{{entra.RoleNameGlobalAdministrator}, {entra.RoleNameHybridIdentityAdministrator, entra.RoleNameDomainNameAdministrator}} {
+		a.ConnectEntra.Roles = roles
+		if n := connectEntraNotices(&a); len(n) != 3 || n[1].Level != "info" || strings.Contains(n[1].Text, MsgFedRoles) {
+			t.Errorf("%v: notices %+v", roles, n)
+		}
 	}
 	a.SignIn.Method = MethodPHS
 	a.ConnectEntra.Tenant.Domains = append(a.ConnectEntra.Tenant.Domains, entra.Domain{Name: "contoso.com", Verified: true})

@@ -97,28 +97,6 @@ func TestLimitationOf(t *testing.T) {
 	}
 }
 
-func TestConfigureBlocked(t *testing.T) {
-	for method, want := range map[string]string{
-		MethodADFS: "can't configure federation with AD FS yet",
-		MethodPing: "can't configure federation with PingFederate yet",
-		MethodPHS:  "", MethodPTA: "", MethodNone: "",
-	} {
-		a := Defaults()
-		a.SignIn.Method = method
-		got := ConfigureBlocked(&a)
-		if (want == "") != (got == "") || !strings.Contains(got, want) {
-			t.Errorf("%s: %q, want %q", method, got, want)
-		}
-		if got != "" && (!strings.HasPrefix(got, "Configure is not offered yet: ") || !strings.Contains(got, "User sign-in")) {
-			t.Errorf("%s: %q doesn't say what to do", method, got)
-		}
-		// The method's choice says so too.
-		if at := FederationNotBuilt(method); (want == "") != (at == "") || !strings.Contains(at, strings.TrimPrefix(want, "can't configure ")) {
-			t.Errorf("%s: at the choice %q", method, at)
-		}
-	}
-}
-
 func TestNotesByGroup(t *testing.T) {
 	a := Defaults()
 	a.SignIn = SignIn{Method: MethodPTA, SSO: true}
@@ -170,7 +148,7 @@ func TestNotesByGroup(t *testing.T) {
 		}
 	}
 	for _, p := range Pages {
-		if _, ok := summaryGroupOf[p.ID]; !ok && p.Coming == "" && p.ID != PageExpress {
+		if _, ok := summaryGroupOf[p.ID]; !ok && p.ID != PageExpress {
 			t.Errorf("%s: no summary group for its notices", p.ID)
 		}
 	}

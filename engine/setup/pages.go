@@ -10,9 +10,6 @@ type Page struct {
 	// ShownWhen decides whether the page is part of this run of the wizard; nil
 	// means always.
 	ShownWhen func(a *Answers) bool
-	// Coming, when set, says plainly what this page will do once the capability
-	// behind it lands. Such a page has no fields and invents no data.
-	Coming string
 	// Bind copies the page's fields from a form into the answers. It never fails:
 	// whatever was typed is kept, so that an error never loses input.
 	Bind func(a *Answers, f Form)
@@ -75,20 +72,17 @@ var Pages = []Page{
 	attributeFilteringPage,
 	extensionsPage,
 	ssoPage,
-	coming(PageADFSFarm, "AD FS farm", "Federation with AD FS", usesADFS, comingADFSFarm),
-	coming(PageADFSServers, "Federation servers", "Federation with AD FS", usesADFS, comingADFSServers),
-	coming(PageADFSProxies, "Web Application Proxy servers", "Federation with AD FS", usesADFS, comingADFSProxies),
-	coming(PageADFSAccount, "AD FS service account", "Federation with AD FS", usesADFS, comingADFSAccount),
-	coming(PageADFSDomain, "Microsoft Entra domain", "Federation with AD FS", usesADFS, comingADFSDomain),
-	coming(PagePingDomain, "Verify the domain", "Federation with PingFederate", usesPing, comingPingDomain),
-	coming(PagePingSettings, "Export the PingFederate settings", "Federation with PingFederate", usesPing, comingPingSettings),
-	coming(PagePingConnectivity, "Verify federation connectivity", "Federation with PingFederate", usesPing, comingPingConnectivity),
-	coming(PagePingLogin, "Verify federated login", "Federation with PingFederate", usesPing, comingPingLogin),
+	adfsFarmPage,
+	adfsServersPage,
+	adfsProxiesPage,
+	adfsAccountPage,
+	adfsDomainPage,
+	pingDomainPage,
+	pingSettingsPage,
+	pingConnectivityPage,
+	pingLoginPage,
 	readyPage,
 }
-
-func usesADFS(a *Answers) bool { return a.SignIn.Method == MethodADFS }
-func usesPing(a *Answers) bool { return a.SignIn.Method == MethodPing }
 
 // PageByID finds a page of the table.
 func PageByID(id string) (Page, bool) {

@@ -28,8 +28,8 @@ func TestPagesOrder(t *testing.T) {
 		if p.Title == "" || p.Section == "" {
 			t.Errorf("page %s lacks a title or section", p.ID)
 		}
-		if (p.Coming == "") == (p.Bind == nil) {
-			t.Errorf("page %s: a page either collects answers or says what is coming, not both or neither", p.ID)
+		if p.Bind == nil || p.Validate == nil {
+			t.Errorf("page %s: every page binds its form and has its rules", p.ID)
 		}
 		if got, ok := PageByID(p.ID); !ok || got.ID != p.ID {
 			t.Errorf("PageByID(%s) failed", p.ID)

@@ -62,6 +62,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 		{"Sign-in method", MethodLabel(a.SignIn.Method)},
 		{"Single sign-on", yesNo(a.SignIn.SSOApplies())},
 	}}
+	signIn.Rows = append(signIn.Rows, summarizeFederation(a)...)
 
 	tenant := SummaryGroup{Title: GroupTenant, Rows: summarizeConnectEntra(a)}
 
@@ -144,6 +145,15 @@ var summaryGroupOf = map[string]string{
 	PageAttributeFiltering: GroupFeatures,
 	PageExtensions:         GroupFeatures,
 	PageSSO:                GroupFeatures,
+	PageADFSFarm:           GroupSignIn,
+	PageADFSServers:        GroupSignIn,
+	PageADFSProxies:        GroupSignIn,
+	PageADFSAccount:        GroupSignIn,
+	PageADFSDomain:         GroupSignIn,
+	PagePingDomain:         GroupSignIn,
+	PagePingSettings:       GroupSignIn,
+	PagePingConnectivity:   GroupSignIn,
+	PagePingLogin:          GroupSignIn,
 	PageReady:              GroupConfigure,
 }
 

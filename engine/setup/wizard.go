@@ -109,6 +109,9 @@ func (w *Wizard) Submit(ctx context.Context, st *State, pageID, action string, f
 	return target, errs, nil
 }
 
+// Save stores the wizard's state as it is (a download recorded on a page).
+func (w *Wizard) Save(ctx context.Context, st *State, by string) error { return w.save(ctx, st, by) }
+
 func (w *Wizard) save(ctx context.Context, st *State, by string) error {
 	if err := st.Answers.SealSecrets(w.Box); err != nil {
 		return err

@@ -45,7 +45,6 @@ func props(t *testing.T, id string, a setup.Answers, errs setup.Errors, data any
 	if id == setup.PageReady {
 		p.Summary = setup.Summary(a, "/data")
 		p.Notes = setup.NotesByGroup(&a)
-		p.Blocked = setup.ConfigureBlocked(&a)
 	}
 	return p
 }
@@ -222,14 +221,6 @@ func TestLimitationsAtTheirOptions(t *testing.T) {
 			}
 		}
 	}
-	// The federation methods say, at the choice, that they can't be
-	// configured yet.
-	for _, m := range []string{setup.MethodADFS, setup.MethodPing} {
-		next := docs[setup.PageSignIn].Find(`[data-testid="field-method-` + m + `"]`).Closest("label").Next()
-		if next.AttrOr("data-testid", "") != "not-built-"+m || fold(next.Text()) != setup.FederationNotBuilt(m) {
-			t.Errorf("%s: under it %q", m, next.Text())
-		}
-	}
 	// Single sign-on says it too, and the seed's descriptions are as they were.
 	a.SignIn.SSO = true
 	doc := render(t, props(t, setup.PageSSO, a, nil, nil))
@@ -244,41 +235,21 @@ func TestLimitationsAtTheirOptions(t *testing.T) {
 	}
 }
 
-// TestReadyConfigure: Configure is offered, or with federation, why not.
+// TestReadyConfigure: Configure is offered for every sign-in method; with
+// federation, Ready says the seed's note on name resolution first.
 func TestReadyConfigure(t *testing.T) {
-	for _, tt := range []struct {
-		method  string
-		blocked bool
-	}{
-		{setup.MethodPHS, false},
-		{setup.MethodPTA, false},
-		{setup.MethodNone, false},
-		{setup.MethodADFS, true},
-		{setup.MethodPing, true},
-	} {
+	for _, method := range []string{setup.MethodPHS, setup.MethodPTA, setup.MethodNone, setup.MethodADFS, setup.MethodPing} {
 		a := setup.Defaults()
-		a.SignIn.Method = tt.method
-		doc := render(t, props(t, setup.PageReady, a, nil, nil))
-		button := doc.Find(`[data-testid="configure"]`)
-		why := doc.Find(`[data-testid="configure-blocked"]`)
-		if tt.blocked {
-			if button.Length() != 0 || why.Length() != 1 {
-				t.Errorf("%s: %d Configure buttons, %d reasons", tt.method, button.Length(), why.Length())
-				continue
-			}
-			if !strings.Contains(fold(why.Text()), setup.ConfigureBlocked(&a)) {
-				t.Errorf("%s: says %q", tt.method, why.Text())
-			}
-			if got := why.Find("a").AttrOr("href", ""); got != "/setup/"+setup.PageSignIn {
-				t.Errorf("%s: links to %q, want User sign-in", tt.method, got)
-			}
-			if doc.Find(`[data-testid="back"]`).Length() != 1 {
-				t.Errorf("%s: no Back", tt.method)
-			}
-			continue
+		a.SignIn.Method = method
+		p := props(t, setup.PageReady, a, nil, nil)
+		p.Notices = setup.ReadyNotices(&a)
+		doc := render(t, p)
+		if n := doc.Find(`[data-testid="configure"]`).Length(); n != 1 {
+			t.Errorf("%s: %d Configure buttons", method, n)
 		}
-		if button.Length() != 1 || why.Length() != 0 {
-			t.Errorf("%s: %d Configure buttons, %d reasons", tt.method, button.Length(), why.Length())
+		federates := method == setup.MethodADFS || method == setup.MethodPing
+		if got := strings.Contains(text(doc), setup.MsgFedNameRes); got != federates {
+			t.Errorf("%s: the note on name resolution shown: %v", method, got)
 		}
 	}
 }
@@ -290,7 +261,7 @@ func TestKeptText(t *testing.T) {
 	a.SignIn = setup.SignIn{Method: setup.MethodPTA, SSO: true}
 	withPassword := 0
 	for _, page := range setup.Pages {
-		if page.Coming != "" || page.ID == setup.PageExpress {
+		if page.ID == setup.PageExpress {
 			continue
 		}
 		doc := render(t, props(t, page.ID, a, setup.Errors{"some_field": "bad"}, nil))
@@ -310,8 +281,8 @@ func TestKeptText(t *testing.T) {
 			t.Errorf("%s has a password field, and its error says %q", page.ID, msg)
 		}
 	}
-	if withPassword != 4 {
-		t.Errorf("%d pages with a password field, want 4 (components, directories, connect-entra, single-sign-on)", withPassword)
+	if withPassword != 7 {
+		t.Errorf("%d pages with a password field, want 7 (components, directories, connect-entra, single-sign-on, adfs-farm, adfs-proxies, adfs-service-account)", withPassword)
 	}
 }
 
