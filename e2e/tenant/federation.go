@@ -245,15 +245,15 @@ func (f *Federation) check() (string, error) {
 func federableLocked(r *http.Request, d *domain) *graphError {
 	switch {
 	case d.Initial:
-		// Guess: federating the initial domain answers 400 Request_BadRequest with this text.
+		// Guess: federating the initial domain answers 400 Request_BadRequest "Domain '<name>' is the initial domain of the tenant and cannot be federated. …".
 		return newGraphError(r, http.StatusBadRequest, "Request_BadRequest",
 			fmt.Sprintf("Domain '%s' is the initial domain of the tenant and cannot be federated. Federation can only be configured on a verified custom domain.", d.Name), nil)
 	case !d.Verified:
-		// Guess: federating an unverified domain answers 400 Request_BadRequest with this text.
+		// Guess: federating an unverified domain answers 400 Request_BadRequest "Domain '<name>' is not verified. …".
 		return newGraphError(r, http.StatusBadRequest, "Request_BadRequest",
 			fmt.Sprintf("Domain '%s' is not verified. Federation can only be configured on a verified custom domain.", d.Name), nil)
 	case d.Default:
-		// Guess: federating the default domain answers 400 Request_BadRequest with this text.
+		// Guess: federating the default domain answers 400 Request_BadRequest "Domain '<name>' is the default domain of the tenant and cannot be federated.".
 		return newGraphError(r, http.StatusBadRequest, "Request_BadRequest",
 			fmt.Sprintf("Domain '%s' is the default domain of the tenant and cannot be federated.", d.Name), nil)
 	}
