@@ -98,6 +98,21 @@ func (h *Handler) jobRetry(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
 }
 
+// jobCancel cancels a queued or running job; the job page shows it ending
+// "Cancelled by <user>".
+func (h *Handler) jobCancel(w http.ResponseWriter, r *http.Request) {
+	j, ok := h.loadJob(w, r)
+	if !ok {
+		return
+	}
+	if err := h.runner.Cancel(r.Context(), j.ID, username(r)); err != nil {
+		h.log.Warn("cancel refused", "job", j.ID, "err", err)
+		h.errorPage(w, r, http.StatusConflict, "Can't cancel this job", fmt.Sprintf("Job %d is %s; only a queued or running job can be cancelled.", j.ID, j.Status))
+		return
+	}
+	redirect(w, r, fmt.Sprintf("/jobs/%d", j.ID))
+}
+
 // jobEvents streams a job's events as Server-Sent Events. It starts after the
 // Last-Event-ID the browser sends when it reconnects (or ?after= from the page),
 // so a viewer that was away gets everything it missed, from the store. Each

@@ -63,6 +63,7 @@ var routeTable = []route{
 	{"POST", "/setup/discard", need(auth.Admins), (*Handler).setupDiscard},
 	{"POST", "/setup/{page}", need(auth.Admins), (*Handler).setupSubmit},
 	{"POST", "/jobs/{id}/retry", need(auth.Admins), (*Handler).jobRetry},
+	{"POST", "/jobs/{id}/cancel", need(auth.Admins), (*Handler).jobCancel},
 	{"POST", "/sync/schedule", need(auth.Admins), (*Handler).syncSchedule},
 	{"POST", "/sync/guard", need(auth.Admins), (*Handler).syncGuard},
 	{"GET", "/config/export", need(auth.Admins), (*Handler).configExport},
