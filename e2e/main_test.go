@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,10 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	if fedTLS, err = newFedTLS(filepath.Join(tmp, "federation-ca"), fedADFSName, fedPingName); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
 	binPath = filepath.Join(tmp, "hybridsync")
 	start := time.Now()
 	build := exec.Command("go", "build", "-o", binPath, "./cmd/hybridsync")
@@ -165,7 +170,13 @@ func browserArgs(trustSPKI string) []string {
 	if trustSPKI != "" {
 		args = append(args, "--ignore-certificate-errors-spki-list="+trustSPKI)
 	}
-	return args
+	// The federation servers' names, as the test DNS answers them (the
+	// browser's own resolver asks the system's DNS, which doesn't know them).
+	var rules []string
+	for _, name := range []string{fedADFSName, fedPingName} {
+		rules = append(rules, "MAP "+name+" "+fedAddr[name])
+	}
+	return append(args, "--host-resolver-rules="+strings.Join(rules, ","))
 }
 
 // launchChromium starts a headless chromium with browserArgs(trustSPKI).
@@ -217,7 +228,7 @@ func startBrowser() error {
 	if err != nil {
 		return fmt.Errorf("unable to start the playwright driver: %w", err)
 	}
-	browser, err = launchChromium(tenantTLS.SPKIHash())
+	browser, err = launchChromium(tenantTLS.SPKIHash() + "," + fedTLS.SPKIHash())
 	if err != nil {
 		_ = pw.Stop()
 		pw = nil

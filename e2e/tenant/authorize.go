@@ -315,6 +315,13 @@ func (t *Tenant) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		t.redirectError(w, r, req, &tokenError{code: "temporarily_unavailable", aadsts: 90024, msg: "A transient error has occurred. Try again."})
 		return
 	}
+	// A login hint in a federated domain goes straight to its federation
+	// service, as Entra's home realm discovery does with a known user name.
+	if req.LoginHint != "" {
+		if fl, ok := t.idp.flow(id, t.now()); ok && t.startFederatedSignIn(w, r, id, fl, req.LoginHint) {
+			return
+		}
+	}
 	t.renderSignIn(w, r, signInPage{Step: "password", Ctx: id, Username: req.LoginHint, AppName: req.AppName})
 }
 

@@ -162,6 +162,9 @@ const (
 	// or the same on 127.0.0.1.
 	ConnectClientID     = "5c0e1d2a-7b3f-4c8e-9d10-2a3b4c5d6e01"
 	ConnectCallbackPath = "/setup/connect-entra/callback"
+	// FederatedLoginCallbackPath is where the console's Verify federated
+	// login check comes back (the same application, another redirect URI).
+	FederatedLoginCallbackPath = "/federation/login/callback"
 	// ConsoleClientID and ConsoleClientSecret are hybridsync-console, the
 	// confidential web app the console signs users in with (OpenID Connect,
 	// code flow), groupMembershipClaims SecurityGroup, redirect URI
@@ -221,7 +224,8 @@ func DefaultSeed() Seed {
 			{ClientID: SyncClientID, ClientSecret: SyncClientSecret, DisplayName: "hybridsync", Roles: []string{"Directory.ReadWrite.All"}},
 			{ClientID: PasswordGrantClientID, DisplayName: "hybridsync (password grant)", Public: true},
 			{ClientID: ConnectClientID, DisplayName: "hybridsync-connect", Public: true, RedirectURIs: []string{
-				"http://localhost" + ConnectCallbackPath, "http://127.0.0.1" + ConnectCallbackPath}},
+				"http://localhost" + ConnectCallbackPath, "http://127.0.0.1" + ConnectCallbackPath,
+				"http://localhost" + FederatedLoginCallbackPath, "http://127.0.0.1" + FederatedLoginCallbackPath}},
 			{ClientID: ConsoleClientID, ClientSecret: ConsoleClientSecret, DisplayName: "hybridsync-console", GroupMembershipClaims: "SecurityGroup", RedirectURIs: []string{
 				"http://localhost" + ConsoleCallbackPath, "http://127.0.0.1" + ConsoleCallbackPath}},
 		},

@@ -308,6 +308,10 @@ func (c *run) recordTenant(ctx context.Context, r *jobs.Run) error {
 		r.Warnf("The wizard could not record the tenant: %v", err)
 	}
 	if _, live := c.d.Entra.EntraSession(); live {
+		if server := setup.Federates(&c.p.Answers); server != "" {
+			r.Logf("The administrator's sign-in stays in memory until the domain is federated with %s", server)
+			return nil
+		}
 		c.d.Entra.ForgetEntra()
 		r.Logf("The administrator's sign-in is no longer needed and was dropped from memory")
 	}

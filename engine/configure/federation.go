@@ -318,6 +318,8 @@ func (c *run) fedDomain(ctx context.Context, r *jobs.Run) error {
 	}); err != nil {
 		r.Warnf("The wizard could not record that %s is federated: %v", name, err)
 	}
+	c.d.Entra.ForgetEntra()
+	r.Logf("The administrator's sign-in is no longer needed and was dropped from memory")
 	return nil
 }
 

@@ -89,6 +89,20 @@ var adfsFarmPage = Page{
 		return e
 	},
 	Act: actADFSFarm,
+	View: func(_ context.Context, _ *Answers, chk Checker) any {
+		v := ADFSFarmView{}
+		if fc, ok := chk.(fedChecker); ok {
+			v.HeldFile, _, v.AwaitingPassword = fc.HeldPFX()
+		}
+		return v
+	},
+}
+
+// ADFSFarmView is what the farm page shows beyond the answers: whether an
+// uploaded certificate file waits for its password.
+type ADFSFarmView struct {
+	AwaitingPassword bool
+	HeldFile         string
 }
 
 func actADFSFarm(ctx context.Context, a *Answers, action string, f Form, chk Checker) Errors {
@@ -116,12 +130,17 @@ func actADFSFarm(ctx context.Context, a *Answers, action string, f Form, chk Che
 			return e
 		}
 		cert, err := fc.ReadFarmCert(name, data, f.raw("adfs_cert_password"))
-		if err != nil {
-			if isPFXPasswordErr(err) {
-				fc.HoldPFX(name, data)
-			} else {
-				fc.DropPFX()
-			}
+		switch {
+		case errors.Is(err, federation.ErrPFXPasswordNeeded):
+			fc.HoldPFX(name, data)
+			e.Add("adfs_cert", MsgADFSCertPassword)
+			return e
+		case errors.Is(err, federation.ErrPFXPasswordWrong):
+			fc.HoldPFX(name, data)
+			e.Add("adfs_cert_password", CheckMessage(err))
+			return e
+		case err != nil:
+			fc.DropPFX()
 			e.Add("adfs_cert", CheckMessage(err))
 			return e
 		}
@@ -156,11 +175,6 @@ func actADFSFarm(ctx context.Context, a *Answers, action string, f Form, chk Che
 		return Errors{"": "This page has no such button. Reload the page and try again."}
 	}
 	return e
-}
-
-// isPFXPasswordErr reports whether reading a certificate failed for its password.
-func isPFXPasswordErr(err error) bool {
-	return errors.Is(err, federation.ErrPFXPasswordNeeded) || errors.Is(err, federation.ErrPFXPasswordWrong)
 }
 
 // certCovers reports whether the certificate's names cover the service name

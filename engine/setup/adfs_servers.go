@@ -109,7 +109,14 @@ var adfsProxiesPage = Page{
 		}
 		return actServers(ctx, a, action, chk, &a.Federation.Proxies, &a.Federation.ProxyDraft, false, "proxy_name")
 	},
+	View: func(_ context.Context, _ *Answers, chk Checker) any {
+		fc, ok := chk.(fedChecker)
+		return ProxiesView{CredsHeld: ok && fc.HasProxyCreds()}
+	},
 }
+
+// ProxiesView says whether the AD FS server's administrator is still in memory.
+type ProxiesView struct{ CredsHeld bool }
 
 // validateServers is the Federation servers page's rule, checked when the
 // page is left with Next.
