@@ -479,3 +479,128 @@ func runCycle(t *testing.T, c *client) {
 		t.Fatalf("the cycle ended %s", st)
 	}
 }
+
+// TestFederationWithPingFederate walks federation with PingFederate in the
+// browser: the domain (an unverified one verified on the page, then corp's),
+// the settings export, the server found but without the service provider
+// connection for Microsoft Entra ID (the seed's words), then with it; the
+// endpoints resolved through the intranet and the extranet DNS (a failure
+// first); Configure federates the domain (SAML 2.0) with a Hybrid Identity
+// Administrator who is also Domain Name Administrator; and a synced user
+// signs in through PingFederate with their AD password.
+func TestFederationWithPingFederate(t *testing.T) {
+	needBrowser(t)
+	corp, _ := needForests(t)
+	w := startFedWorld(t, corp)
+	tn := startTenant(t, fedSeed(corp))
+	args := append(tn.flags(), w.serverFlags()...)
+	s := startServer(t, t.TempDir(), args...)
+	p, c := signedInPage(t, s)
+	ping := w.startFedServer(fedserver.Config{PingHost: fedPingName, PingNoSPConnection: true, RelyingParty: tn.Base + tenant.LoginSRFPath}, fedAddr[fedPingName], fedPingPort)
+
+	fedAdmin := url.Values{"entra_user": {"fed.admin@contoso.onmicrosoft.com"}, "entra_password": {"Passw0rd!fed"}}
+	corpCreate := forestForm(t, corp, "", "create", `CORP\Administrator`, forest.AdminPassword)
+	c.walkTo("ping-domain", map[string]url.Values{"user-signin": {"method": {setup.MethodPing}}, "directories": corpCreate, "connect-entra": fedAdmin})
+
+	// Verify the domain: an unverified domain shows its TXT record and is
+	// verified from the page.
+	p.open("/setup/ping-domain")
+	p.onPage("ping-domain")
+	p.selectOption("fed_domain", "northwind.example.test")
+	p.click("next")
+	p.expectText("error-fed_domain", setup.MsgFedNotVerify)
+	p.expectContains("fed-domain-txt", "MS=ms")
+	p.shot("ping-domain-unverified")
+	p.click("fed-domain-verify-button")
+	p.ok(expect.Locator(p.id("field-fed_domain").Locator("option:checked")).ToContainText("Verified"), "verified from the page")
+	p.selectOption("fed_domain", corp.Spec.RoutableSuffix)
+	p.shot("ping-domain")
+	p.click("next")
+
+	// Export the PingFederate settings, then the server: found, but without
+	// the connection to Microsoft Entra ID.
+	p.onPage("ping-settings")
+	exp := c.get("/setup/ping-settings/export")
+	if exp.Status != http.StatusOK || !strings.Contains(exp.Body, "urn:federation:MicrosoftOnline") || !strings.Contains(exp.Body, corp.Spec.RoutableSuffix) {
+		t.Errorf("the settings export: %d\n%s", exp.Status, excerpt(exp.Body))
+	}
+	p.fill("ping_server", fedPingName)
+	p.fill("ping_port", fmt.Sprint(fedPingPort))
+	p.click("ping-read")
+	p.expectText("ping-missing", setup.MsgPingMissing)
+	p.shot("ping-settings-missing")
+	p.click("next")
+	p.expectContains("error-ping_server", setup.MsgPingMissing)
+	ping.SetPingSPConnection(true)
+	p.click("ping-read")
+	p.visible("ping-found")
+	p.expectContains("fed-metadata-signing", thumbprint(ping.SigningCertificate()))
+	p.shot("ping-settings")
+	p.click("next")
+
+	// Verify federation connectivity: the public DNS doesn't know the server.
+	p.onPage("ping-connectivity")
+	w.extra.Remove(fedPingName)
+	p.click("ping-check")
+	p.expectContains("ping-endpoint-"+fedPingName, "Doesn't resolve")
+	p.click("next")
+	p.expectContains("error-ping_connectivity", fedPingName)
+	p.shot("ping-connectivity-extranet")
+	w.extra.SetA(fedPingName, fedAddr[fedPingName])
+	p.click("ping-check")
+	p.expectContains("ping-endpoint-"+fedPingName, fedAddr[fedPingName])
+	p.ok(expect.Locator(p.id("error-ping_connectivity")).ToHaveCount(0), "no error once it resolves")
+	p.shot("ping-connectivity")
+	p.click("next")
+
+	// Verify federated login: possible once Configure federated the domain.
+	p.onPage("ping-login")
+	p.visible("ping-login-after")
+	p.click("next")
+	p.onPage("ready")
+	p.click("configure")
+	slow := playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(120_000)}
+	if err := expect.Locator(p.id("job-status")).ToHaveText("succeeded with warnings", slow); err != nil {
+		log, _ := p.id("job-log").InnerText()
+		t.Fatalf("Configure: %v\n%s", err, log)
+	}
+	// The warnings are the sync features' only: a Hybrid Identity
+	// Administrator may not read or set them; the domain is federated.
+	p.ok(expect.Locator(p.page.Locator(`[data-testid="problem"]`)).Not().ToContainText([]string{"federat"}), "no warning about federation")
+	p.shot("ping-configure-done")
+	g := tn.Graph(t, entraGlobalAdmin, entraGlobalPassword)
+	fcs, err := g.FederationConfigurations(context.Background(), corp.Spec.RoutableSuffix)
+	if err != nil || len(fcs) != 1 || fcs[0].PreferredAuthenticationProtocol != "saml" || !strings.HasPrefix(fcs[0].PassiveSignInURI, "https://"+fedPingName+":") {
+		t.Fatalf("the domain's federation: %+v, %v", fcs, err)
+	}
+
+	// The wizard's page now offers the check; so does Verify federation.
+	p.open("/setup/ping-login")
+	p.visible("ping-login-check")
+	setUserPassword(t, corp, fedUserIndex, fedUserPass)
+	runCycle(t, c)
+	upn := forest.LayoutOf(corp).UserUPN(fedUserIndex)
+	p.open("/federation/verify")
+	p.click("verify-dns")
+	p.expectContains("check-intranet-a", "Passed.")
+	p.fill("login_user", upn)
+	p.click("verify-login")
+	p.ok(expect.Locator(p.id("fed-password")).ToBeVisible(), "PingFederate's sign-in page")
+	p.shot("ping-signin")
+	// A SAML request names no user: PingFederate asks for the user name too.
+	p.ok(p.id("fed-username").Fill(upn), "the user name")
+	p.ok(p.id("fed-password").Fill("not-the-password"), "a wrong password")
+	p.ok(p.id("fed-signin").Click(), "sign in")
+	p.ok(expect.Locator(p.id("fed-error")).ToContainText(fedserver.PingBadCredentials), "refused by AD")
+	p.ok(expect.Locator(p.id("fed-username")).ToHaveValue(upn), "the user name kept")
+	p.ok(p.id("fed-password").Fill(fedUserPass), "the user's AD password")
+	p.ok(p.id("fed-signin").Click(), "sign in")
+	p.ok(expect.Locator(p.id("login-ok")).ToBeVisible(), "the federated sign-in succeeds")
+	p.expectContains("claim-preferred_username", upn)
+	p.shot("ping-login-ok")
+
+	s.stop()
+	expectNoSecrets(t, s, []string{s.dataDir}, map[string]string{
+		"the user's AD password": fedUserPass, "the enterprise admin's password": forest.AdminPassword, "the tenant admin's password": "Passw0rd!fed",
+	})
+}
