@@ -21,7 +21,7 @@ help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## the console (http://127.0.0.1:8080, data in ./data), the tenant emulator and the two demo forests (FORESTS=0: none); prints every account; Ctrl-C stops them
+run: ## the console (http://127.0.0.1:8080, data in ./data), the tenant emulator, the two demo forests (FORESTS=0: none) and the federation demo: test DNS, AD FS and PingFederate stand-ins (FEDERATION=0: none); prints every account; Ctrl-C stops them
 	GO=$(GO) DATA_DIR=$(DATA_DIR) LISTEN=$(LISTEN) TENANT_ADDR=$(TENANT_ADDR) FORESTS=$(FORESTS) scripts/run.sh
 
 .PHONY: deps
