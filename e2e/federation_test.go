@@ -397,10 +397,23 @@ func TestFederationWithADFS(t *testing.T) {
 	}
 	p.ok(expect.Locator(p.id("job-log")).ToContainText("Not yet"), "the wait says why")
 	p.shot("adfs-configure-waiting")
+	// The wait can be cancelled (the job never says succeeded), and retried.
+	p.click("job-cancel")
+	p.ok(expect.Locator(p.id("job-status")).ToHaveText("cancelled", slow), "the job is cancelled")
+	p.ok(expect.Locator(p.id("job-error")).ToContainText("Cancelled by "+adminUser), "who cancelled it")
+	p.shot("adfs-configure-cancelled")
+	// Configure again from Ready (the connector account the first run
+	// created is in the wizard's answers now).
+	p.open("/setup/ready")
+	p.click("configure")
+	if err := expect.Locator(waiting.Locator(".badge")).ToHaveText("running", slow); err != nil {
+		log, _ := p.id("job-log").InnerText()
+		t.Fatalf("the retry does not wait again: %v\n%s", err, log)
+	}
 	// The scripts, each downloadable, for the primary server and the proxy.
 	jobPath := strings.TrimPrefix(p.page.URL(), s.base)
 	for _, name := range []string{"1-primary-" + fedServerName + ".ps1", "2-proxy-" + fedProxyName + ".ps1"} {
-		p.ok(expect.Locator(p.id("job-log")).ToContainText(name), "the job names %s", name)
+		p.ok(expect.Locator(p.id("script-"+name)).ToBeVisible(), "the job page shows %s", name)
 		r := c.get(jobPath + "/scripts/" + name)
 		if r.Status != http.StatusOK || !strings.Contains(r.Body, "#Requires -RunAsAdministrator") || !strings.Contains(r.Body, thumbprint(fedTLS.Leaf)) {
 			t.Errorf("the script %s: %d\n%s", name, r.Status, excerpt(r.Body))

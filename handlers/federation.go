@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 	fedview "github.com/hybridsync/hybridsync/views/federation"
+	jobsview "github.com/hybridsync/hybridsync/views/jobs"
 )
 
 // The Verify federation page (the seed's "Verify your federation
@@ -205,8 +208,35 @@ func (h *Handler) federationLoginCallback(w http.ResponseWriter, r *http.Request
 	redirect(w, r, "/federation/verify?login="+h.fedLogins.keep(l))
 }
 
+// configureScripts are the AD FS deployment scripts of a Configure job,
+// made again from the answers the job ran with; none for other jobs.
+func configureScripts(j store.Job) []federation.Script {
+	if j.Kind != configure.Kind {
+		return nil
+	}
+	var p configure.Params
+	if err := json.Unmarshal(j.Params, &p); err != nil || setup.Federates(&p.Answers) != "AD FS" {
+		return nil
+	}
+	scripts, err := federation.Scripts(configure.Deployment(p.Answers))
+	if err != nil {
+		return nil
+	}
+	return scripts
+}
+
+// jobScripts are a job's scripts as its page shows them.
+func jobScripts(j store.Job) []jobsview.Script {
+	var out []jobsview.Script
+	for _, s := range configureScripts(j) {
+		out = append(out, jobsview.Script{Name: s.FileName, Server: s.Server, Role: s.Role, Text: s.Text,
+			URL: fmt.Sprintf("/jobs/%d/scripts/%s", j.ID, url.PathEscape(s.FileName))})
+	}
+	return out
+}
+
 // GET /jobs/{id}/scripts/{file}: an AD FS deployment script of a Configure
-// job, made again from the answers the job ran with.
+// job.
 func (h *Handler) jobScript(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
@@ -214,21 +244,11 @@ func (h *Handler) jobScript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	j, err := h.st.Job(r.Context(), id)
-	if err != nil || j.Kind != configure.Kind {
-		h.notFound(w, r)
-		return
-	}
-	var p configure.Params
-	if err := json.Unmarshal(j.Params, &p); err != nil || setup.Federates(&p.Answers) != "AD FS" {
-		h.notFound(w, r)
-		return
-	}
-	scripts, err := federation.Scripts(configure.Deployment(p.Answers))
 	if err != nil {
-		h.fail(w, r, "Unable to make the AD FS scripts", err)
+		h.notFound(w, r)
 		return
 	}
-	for _, s := range scripts {
+	for _, s := range configureScripts(j) {
 		if s.FileName == chi.URLParam(r, "file") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Content-Disposition", `attachment; filename="`+s.FileName+`"`)

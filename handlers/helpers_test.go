@@ -571,6 +571,7 @@ func concrete(pattern string, jobID, accountID int64, page string) string {
 	case strings.HasPrefix(p, "/accounts/"):
 		p = strings.Replace(p, "{id}", strconv.FormatInt(accountID, 10), 1)
 	}
+	p = strings.Replace(p, "{file}", "1-primary-adfs1.ps1", 1)
 	return strings.Replace(p, "{page}", page, 1)
 }
 

@@ -81,6 +81,7 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, jobsview.Detail(jobsview.DetailProps{
 		Layout: h.layoutProps(r, h.runner.Title(j.Kind), "jobs"), Job: j, Title: h.runner.Title(j.Kind), Problems: problems[j.ID],
 		Events: evs, LastSeq: last, CanRetry: acct != nil && auth.Satisfies(acct.Roles, auth.Admins),
+		Scripts: jobScripts(j),
 	}))
 }
 
@@ -92,7 +93,7 @@ func (h *Handler) jobRetry(w http.ResponseWriter, r *http.Request) {
 	id, err := h.runner.Retry(r.Context(), j.ID, username(r))
 	if err != nil {
 		h.log.Warn("retry refused", "job", j.ID, "err", err)
-		h.errorPage(w, r, http.StatusConflict, "Can't retry this job", fmt.Sprintf("Job %d is %s; only a failed or interrupted job can be retried.", j.ID, j.Status))
+		h.errorPage(w, r, http.StatusConflict, "Can't retry this job", fmt.Sprintf("Job %d is %s; only a failed, interrupted or cancelled job can be retried.", j.ID, j.Status))
 		return
 	}
 	redirect(w, r, fmt.Sprintf("/jobs/%d", id))

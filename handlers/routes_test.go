@@ -113,6 +113,34 @@ func (f *csrfFixture) wizardPage() string {
 // csrfCases has an entry for every state-changing route; TestCSRF fails on a
 // route without one.
 var csrfCases = map[string]csrfCase{
+	"POST /jobs/{id}/cancel": {
+		// A finished job: refused as not running, past the CSRF check.
+		path: func(f *csrfFixture) string { return fmt.Sprintf("/jobs/%d/cancel", f.failedID) },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusConflict, "cancel a finished job")
+		},
+	},
+	"POST /federation/verify": {
+		// Without federation in the configuration: the page says there is
+		// nothing to verify, past the CSRF check.
+		path: func(*csrfFixture) string { return "/federation/verify" },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "verify federation")
+			if !strings.Contains(string(r.body), "verify-none") {
+				t.Fatalf("verify federation without federation:\n%s", r.body)
+			}
+		},
+	},
+	"POST /federation/login": {
+		// Without federation in the configuration: refused with the reason.
+		path: func(*csrfFixture) string { return "/federation/login" },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{"login_user": {"someone@contoso.com"}} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusUnprocessableEntity, "federated login without federation")
+		},
+	},
 	"POST /first-run": {
 		path: func(*csrfFixture) string { return "/first-run" },
 		form: func(*csrfFixture, csrfMode) url.Values {

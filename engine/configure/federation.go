@@ -214,7 +214,7 @@ func (c *run) fedScripts(ctx context.Context, r *jobs.Run) error {
 	}
 	r.Logf("hybridsync can't run Windows PowerShell on the AD FS servers (there is no maintained Go client for Windows Remote Management): run these scripts yourself, as an administrator, in this order")
 	for i, s := range scripts {
-		r.Logf("%d. %s on %s (%s): download it from this job's page, or /jobs/%d/scripts/%s", i+1, s.FileName, s.Server, s.Role, r.JobID, s.FileName)
+		r.Logf("%d. %s on %s (%s): shown and downloadable on this job's page (/jobs/%d/scripts/%s)", i+1, s.FileName, s.Server, s.Role, r.JobID, s.FileName)
 	}
 	return nil
 }

@@ -332,8 +332,8 @@ func (r *Runner) Retry(ctx context.Context, id int64, by string) (int64, error) 
 	if err != nil {
 		return 0, err
 	}
-	if j.Status != Failed && j.Status != Interrupted {
-		return 0, fmt.Errorf("jobs: job %d is %s; only a failed or interrupted job can be retried", id, j.Status)
+	if j.Status != Failed && j.Status != Interrupted && j.Status != Cancelled {
+		return 0, fmt.Errorf("jobs: job %d is %s; only a failed, interrupted or cancelled job can be retried", id, j.Status)
 	}
 	t, ok := r.types[j.Kind]
 	if !ok {
