@@ -228,14 +228,6 @@ func (p *bpage) clickTo(testID, want string) {
 	}
 }
 
-// isComing reports whether the wizard's steps mark a page as still to come.
-func (p *bpage) isComing(pageID string) bool {
-	p.t.Helper()
-	n, err := p.id("step-" + pageID).Locator(".coming").Count()
-	p.ok(err, "is %s coming", pageID)
-	return n > 0
-}
-
 // leave clicks Next on a wizard page and waits until it is gone (the page
 // after it is not always known in advance).
 func (p *bpage) leave(pageID string) {

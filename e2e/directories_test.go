@@ -166,9 +166,6 @@ func TestConnectDirectories(t *testing.T) {
 		if i > 10 || id == "ready" {
 			t.Fatalf("the wizard did not reach Optional features (at %s)", id)
 		}
-		if p.isComing(id) {
-			p.visible("coming")
-		}
 		if id == "ou-filtering" { // both forests are read, fabrikam through its explicit DC
 			for _, f := range []string{corp.Name, fab.Name} {
 				p.visible("tree-" + f)
