@@ -92,7 +92,9 @@ func startPing(t *testing.T, noConnection bool) (roots *x509.CertPool, host stri
 	fmt.Sscan(p, &port)
 	fs, err := fedserver.New(fedserver.Config{PingHost: net.JoinHostPort(host, p), PingNoSPConnection: noConnection,
 		RelyingParty: "https://127.0.0.1/" + strings.TrimPrefix(tenant.LoginSRFPath, "/"), TLSCert: srv.TLS.Certificates[0],
-		Authenticate: func(context.Context, string, string) (fedserver.Identity, error) { return fedserver.Identity{}, fedserver.ErrBadCredentials }})
+		Authenticate: func(context.Context, string, string) (fedserver.Identity, error) {
+			return fedserver.Identity{}, fedserver.ErrBadCredentials
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

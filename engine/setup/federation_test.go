@@ -185,7 +185,7 @@ func TestFederationFQDN(t *testing.T) {
 // pages only for a new farm, the PingFederate pages only with PingFederate.
 func TestFederationPagesShown(t *testing.T) {
 	for _, tt := range []struct {
-		method, farm string
+		method, farm  string
 		shown, hidden []string
 	}{
 		{MethodADFS, FarmNew, []string{PageADFSFarm, PageADFSServers, PageADFSProxies, PageADFSAccount, PageADFSDomain}, []string{PagePingDomain}},
