@@ -111,7 +111,7 @@ func (w *fedWorld) startFedServer(cfg fedserver.Config, ip string, port int) *fe
 	pool.AppendCertsFromPEM(pem)
 	cfg.LDAPURL, cfg.BaseDN, cfg.LDAPRootCAs = w.corp.LDAPSURL(), w.corp.BaseDN, pool
 	cfg.TLSCert = fedTLS.TLS
-	cfg.SourceAnchor = fedserver.AnchorConsistencyGUID
+	cfg.SourceAnchor = fedserver.AnchorObjectGUID
 	fs, err := fedserver.New(cfg)
 	if err != nil {
 		w.t.Fatalf("the federation server: %v", err)
@@ -139,6 +139,21 @@ func setUserPassword(t *testing.T, f *forest.Forest, i int, password string) {
 	if err := conn.Modify(m); err != nil {
 		t.Fatalf("set the password of user %d: %v", i, err)
 	}
+	// The other tests share the forest: the user's flags go back as seeded
+	// (the password stays, which no other test reads).
+	t.Cleanup(func() {
+		conn, err := f.Dial(context.Background())
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		m := ldap.NewModifyRequest(forest.LayoutOf(f).UserDN(i), nil)
+		m.Replace("userAccountControl", []string{"544"})
+		if err := conn.Modify(m); err != nil {
+			t.Errorf("restore user %d: %v", i, err)
+		}
+	})
 }
 
 // setSPN adds (or, with remove, removes) an SPN on a staff user of corp.
@@ -159,6 +174,11 @@ func setSPN(t *testing.T, f *forest.Forest, i int, spn string, remove bool) {
 		t.Fatalf("the SPN %s on user %d: %v", spn, i, err)
 	}
 }
+
+// objectGUIDAnchor makes objectGUID the sourceAnchor: Configure then writes
+// nothing back to the users (ms-DS-ConsistencyGuid would be), and the forests
+// the other tests share stay as seeded.
+var objectGUIDAnchor = url.Values{"source_anchor": {setup.AnchorAttribute}, "source_anchor_attribute": {"objectGUID"}}
 
 // fedSeed is the test tenant with corp's routable suffix verified: the
 // domain to federate.
@@ -252,7 +272,7 @@ func TestFederationWithADFS(t *testing.T) {
 	// A connector account Configure creates has every right the features
 	// need: Configure can end with no warning.
 	corpCreate := forestForm(t, corp, "", "create", `CORP\Administrator`, forest.AdminPassword)
-	c.walkTo("adfs-farm", map[string]url.Values{"directories": corpCreate, "connect-entra": ga})
+	c.walkTo("adfs-farm", map[string]url.Values{"directories": corpCreate, "connect-entra": ga, "identifying-users": objectGUIDAnchor})
 
 	// The AD FS farm: a wildcard certificate, protected by a password.
 	p.open("/setup/adfs-farm")
@@ -513,7 +533,8 @@ func TestFederationWithPingFederate(t *testing.T) {
 
 	fedAdmin := url.Values{"entra_user": {"fed.admin@contoso.onmicrosoft.com"}, "entra_password": {"Passw0rd!fed"}}
 	corpCreate := forestForm(t, corp, "", "create", `CORP\Administrator`, forest.AdminPassword)
-	c.walkTo("ping-domain", map[string]url.Values{"user-signin": {"method": {setup.MethodPing}}, "directories": corpCreate, "connect-entra": fedAdmin})
+	c.walkTo("ping-domain", map[string]url.Values{"user-signin": {"method": {setup.MethodPing}}, "directories": corpCreate, "connect-entra": fedAdmin,
+		"identifying-users": objectGUIDAnchor})
 
 	// Verify the domain: an unverified domain shows its TXT record and is
 	// verified from the page.
@@ -549,6 +570,15 @@ func TestFederationWithPingFederate(t *testing.T) {
 	p.visible("ping-found")
 	p.expectContains("fed-metadata-signing", thumbprint(ping.SigningCertificate()))
 	p.shot("ping-settings")
+	// Back and Next again: nothing entered is lost.
+	p.click("back")
+	p.onPage("ping-domain")
+	p.ok(expect.Locator(p.id("field-fed_domain")).ToHaveValue(corp.Spec.RoutableSuffix), "the domain kept")
+	p.click("next")
+	p.onPage("ping-settings")
+	p.expectValue("ping_server", fedPingName)
+	p.expectValue("ping_port", fmt.Sprint(fedPingPort))
+	p.visible("ping-found")
 	p.click("next")
 
 	// Verify federation connectivity: the public DNS doesn't know the server.

@@ -58,6 +58,12 @@ func (c Config) oauth(p *oidc.Provider, redirectURI string) *oauth2.Config {
 // StartInteractive returns the address to send the browser to, and what the
 // callback needs to finish the sign-in.
 func (c Config) StartInteractive(ctx context.Context, redirectURI, loginHint string) (string, Pending, error) {
+	return c.start(ctx, c.oauth, redirectURI, loginHint)
+}
+
+// start begins an authorization code sign-in with PKCE and a nonce; extra
+// are further parameters of the authorization request.
+func (c Config) start(ctx context.Context, conf func(*oidc.Provider, string) *oauth2.Config, redirectURI, loginHint string, extra ...oauth2.AuthCodeOption) (string, Pending, error) {
 	if err := c.Check(); err != nil {
 		return "", Pending{}, err
 	}
@@ -72,7 +78,7 @@ func (c Config) StartInteractive(ctx context.Context, redirectURI, loginHint str
 	if loginHint != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
 	}
-	return c.oauth(p, redirectURI).AuthCodeURL(pend.State, opts...), pend, nil
+	return conf(p, redirectURI).AuthCodeURL(pend.State, append(opts, extra...)...), pend, nil
 }
 
 // CallbackError is what the identity platform sent back instead of a code.

@@ -43,20 +43,7 @@ const (
 // StartLoginCheck returns the address to send the browser to for a sign-in
 // of user, which must answer at redirectURI.
 func (c Config) StartLoginCheck(ctx context.Context, redirectURI, user string) (string, Pending, error) {
-	if err := c.Check(); err != nil {
-		return "", Pending{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout())
-	defer cancel()
-	p, _, err := c.provider(ctx)
-	if err != nil {
-		return "", Pending{}, err
-	}
-	pend := Pending{State: randomHex(16), Nonce: randomHex(16), Verifier: oauth2.GenerateVerifier(), RedirectURI: redirectURI, LoginHint: user, Started: time.Now()}
-	conf := c.loginOAuth(p, redirectURI)
-	u := conf.AuthCodeURL(pend.State, oauth2.S256ChallengeOption(pend.Verifier), oidc.Nonce(pend.Nonce),
-		oauth2.SetAuthURLParam("response_mode", "query"), oauth2.SetAuthURLParam("login_hint", user), oauth2.SetAuthURLParam("prompt", "login"))
-	return u, pend, nil
+	return c.start(ctx, c.loginOAuth, redirectURI, user, oauth2.SetAuthURLParam("prompt", "login"))
 }
 
 func (c Config) loginOAuth(p *oidc.Provider, redirectURI string) *oauth2.Config {
