@@ -38,6 +38,9 @@ const (
 	// fedUser is the synced user who signs in through the federation server.
 	fedUserIndex = 1 // tuser001@corp.example.com
 	fedUserPass  = "Fed3rated-Passw0rd!"
+	// An existing AD FS farm, read on the farm page and not chosen.
+	fedOldFarm   = "adfs-old.corp.example.test"
+	fedOldFarmIP = "127.0.0.50"
 )
 
 type fedWorld struct {
@@ -103,6 +106,12 @@ func (w *fedWorld) serverFlags() []string {
 // PingFederate server, signing users in against corp.
 func (w *fedWorld) startFedServer(cfg fedserver.Config, ip string, port int) *fedserver.Server {
 	w.t.Helper()
+	return w.startFedServerWith(cfg, fedTLS, ip, port)
+}
+
+// startFedServerWith is startFedServer serving the certificate cert.
+func (w *fedWorld) startFedServerWith(cfg fedserver.Config, cert *fedCert, ip string, port int) *fedserver.Server {
+	w.t.Helper()
 	pool := x509.NewCertPool()
 	pem, err := os.ReadFile(w.corp.CACertPEM)
 	if err != nil {
@@ -110,7 +119,7 @@ func (w *fedWorld) startFedServer(cfg fedserver.Config, ip string, port int) *fe
 	}
 	pool.AppendCertsFromPEM(pem)
 	cfg.LDAPURL, cfg.BaseDN, cfg.LDAPRootCAs = w.corp.LDAPSURL(), w.corp.BaseDN, pool
-	cfg.TLSCert = fedTLS.TLS
+	cfg.TLSCert = cert.TLS
 	cfg.SourceAnchor = fedserver.AnchorObjectGUID
 	fs, err := fedserver.New(cfg)
 	if err != nil {
@@ -274,10 +283,27 @@ func TestFederationWithADFS(t *testing.T) {
 	corpCreate := forestForm(t, corp, "", "create", `CORP\Administrator`, forest.AdminPassword)
 	c.walkTo("adfs-farm", map[string]url.Values{"directories": corpCreate, "connect-entra": ga, "identifying-users": objectGUIDAnchor})
 
-	// The AD FS farm: a wildcard certificate, protected by a password.
+	// The AD FS farm. An existing farm: its metadata read over HTTPS, its
+	// signing certificate and endpoints shown, the trust re-created.
 	p.open("/setup/adfs-farm")
 	p.onPage("adfs-farm")
 	p.visible("adfs-windows")
+	old, err := issueRSA(fedTLS.CA, fedTLS.CAKey, time.Now(), fedOldFarm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.intra.SetA(fedOldFarm, fedOldFarmIP)
+	oldFarm := w.startFedServerWith(fedserver.Config{ADFSName: fedOldFarm, RelyingParty: tn.Base + tenant.LoginSRFPath}, old, fedOldFarmIP, 443)
+	p.ok(p.id("field-adfs_farm-existing").Check(), "an existing farm")
+	p.fill("adfs_existing", fedOldFarm)
+	p.click("adfs-read")
+	p.expectText("fed-metadata-issuer", "http://"+fedOldFarm+"/adfs/services/trust")
+	p.expectContains("fed-metadata-signing", thumbprint(oldFarm.SigningCertificate()))
+	p.visible("adfs-existing-note")
+	p.shot("adfs-farm-existing")
+	p.ok(p.id("field-adfs_farm-new").Check(), "a new farm after all")
+
+	// A new farm: a wildcard certificate, protected by a password.
 	wild, err := issueRSA(fedTLS.CA, fedTLS.CAKey, time.Now(), "*.fabrikam.example.test")
 	if err != nil {
 		t.Fatal(err)

@@ -164,7 +164,9 @@ func Deployment(a setup.Answers) federation.Deployment {
 		d.UPNAttribute = setup.AttributeUPN
 	}
 	if fd.Farm == setup.FarmExisting {
-		d.FederationServiceName = strings.Split(fd.ExistingServer, ":")[0]
+		// The trust script runs on the server the admin named.
+		server := strings.Split(fd.ExistingServer, ":")[0]
+		d.FederationServiceName, d.Servers = server, []string{server}
 		if fd.Metadata != nil && fd.Metadata.PassiveSignInURI != "" {
 			if host := hostOf(fd.Metadata.PassiveSignInURI); host != "" {
 				d.FederationServiceName = host

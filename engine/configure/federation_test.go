@@ -11,6 +11,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/e2e/fedserver"
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/federation"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
@@ -102,4 +103,42 @@ func startPing(t *testing.T, noConnection bool) (roots *x509.CertPool, host stri
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	return pool, host, port
+}
+
+// TestDeploymentScripts: the answers of each AD FS set-up make scripts
+// (an existing farm's trust script runs on the server the admin named).
+func TestDeploymentScripts(t *testing.T) {
+	newFarm := plainAnswers()
+	newFarm.SignIn.Method = setup.MethodADFS
+	newFarm.Federation = setup.Federation{Farm: setup.FarmNew, ServiceName: "sts.contoso.com", Domain: "contoso.com",
+		Cert:    &setup.FarmCert{FileName: "sts.pfx", Thumbprint: "0123456789ABCDEF0123456789ABCDEF01234567"},
+		Servers: []setup.FedServer{{Name: "adfs1.contoso.com"}}, Proxies: []setup.FedServer{{Name: "wap1.contoso.com"}},
+		AccountType: setup.FedAccountUser, ServiceUser: `CONTOSO\svc-adfs`}
+	existing := plainAnswers()
+	existing.SignIn.Method = setup.MethodADFS
+	existing.Federation = setup.Federation{Farm: setup.FarmExisting, ExistingServer: "adfs.contoso.com:443", Domain: "contoso.com",
+		Metadata: &setup.FedMetadata{PassiveSignInURI: "https://sts.contoso.com/adfs/ls/"}}
+	for _, tt := range []struct {
+		name  string
+		a     setup.Answers
+		files []string
+	}{
+		{"new farm", newFarm, []string{"1-primary-adfs1.contoso.com.ps1", "2-proxy-wap1.contoso.com.ps1"}},
+		{"existing farm", existing, []string{"1-trust-adfs.contoso.com.ps1"}},
+	} {
+		scripts, err := federation.Scripts(Deployment(tt.a))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var got []string
+		for _, s := range scripts {
+			got = append(got, s.FileName)
+			if !strings.Contains(s.Text, "sts.contoso.com") {
+				t.Errorf("%s: %s doesn't name the federation service", tt.name, s.FileName)
+			}
+		}
+		if strings.Join(got, " ") != strings.Join(tt.files, " ") {
+			t.Errorf("%s: scripts %v, want %v", tt.name, got, tt.files)
+		}
+	}
 }

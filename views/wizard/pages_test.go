@@ -255,7 +255,8 @@ func TestReadyConfigure(t *testing.T) {
 }
 
 // TestKeptText: after an error, a page never says nothing was lost above a
-// password field it cleared.
+// password field it cleared. (The AD FS farm page shows its certificate's
+// password only while a protected file waits: TestKeptTextADFSFarm.)
 func TestKeptText(t *testing.T) {
 	a := noisyAnswers()
 	a.SignIn = setup.SignIn{Method: setup.MethodPTA, SSO: true}
@@ -281,8 +282,8 @@ func TestKeptText(t *testing.T) {
 			t.Errorf("%s has a password field, and its error says %q", page.ID, msg)
 		}
 	}
-	if withPassword != 7 {
-		t.Errorf("%d pages with a password field, want 7 (components, directories, connect-entra, single-sign-on, adfs-farm, adfs-proxies, adfs-service-account)", withPassword)
+	if withPassword != 6 {
+		t.Errorf("%d pages with a password field, want 6 (components, directories, connect-entra, single-sign-on, adfs-proxies, adfs-service-account)", withPassword)
 	}
 }
 
@@ -328,5 +329,24 @@ func TestExpressDescribesToday(t *testing.T) {
 	}
 	if !strings.Contains(all, "hybridsync doesn't offer them") {
 		t.Errorf("Express settings doesn't say it is not offered: %s", all)
+	}
+}
+
+// TestKeptTextADFSFarm: the farm page's error says a password is not kept
+// only while it asks for the certificate's password.
+func TestKeptTextADFSFarm(t *testing.T) {
+	a := setup.Defaults()
+	a.SignIn.Method = setup.MethodADFS
+	for _, waiting := range []bool{false, true} {
+		p := props(t, setup.PageADFSFarm, a, setup.Errors{"adfs_cert": "bad"}, setup.ADFSFarmView{AwaitingPassword: waiting, HeldFile: "sts.pfx"})
+		doc := render(t, p)
+		msg := fold(doc.Find(`[data-testid="page-error"]`).Text())
+		fields := doc.Find(`input[type="password"]`).Length()
+		if waiting != (fields == 1) {
+			t.Errorf("waiting %v: %d password fields", waiting, fields)
+		}
+		if want := map[bool]string{false: MsgKeptAll, true: MsgKeptNoPasswd}[waiting]; !strings.Contains(msg, want) {
+			t.Errorf("waiting %v: %q", waiting, msg)
+		}
 	}
 }

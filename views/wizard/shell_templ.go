@@ -170,9 +170,9 @@ func Page(p Props) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var7 string
-				templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(keptText(p.Page.ID))
+				templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(keptText(p))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/wizard/shell.templ`, Line: 56, Col: 148}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/wizard/shell.templ`, Line: 56, Col: 140}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 				if templ_7745c5c3_Err != nil {
@@ -597,11 +597,19 @@ const (
 // is kept sealed (Components.SealSecrets); the one-time passwords of Connect
 // your directories, Connect to Microsoft Entra ID and Single sign-on are
 // never kept.
-func keptText(page string) string {
-	switch page {
+func keptText(p Props) string {
+	if v, ok := p.Data.(setup.ADFSFarmView); ok && p.Page.ID == setup.PageADFSFarm {
+		// The certificate's password is asked for only while a protected
+		// file waits for it.
+		if v.AwaitingPassword {
+			return MsgKeptNoPasswd
+		}
+		return MsgKeptAll
+	}
+	switch p.Page.ID {
 	case setup.PageComponents:
 		return MsgKeptSealedPwd
-	case setup.PageDirectories, setup.PageConnectEntra, setup.PageSSO, setup.PageADFSFarm, setup.PageADFSProxies, setup.PageADFSAccount:
+	case setup.PageDirectories, setup.PageConnectEntra, setup.PageSSO, setup.PageADFSProxies, setup.PageADFSAccount:
 		return MsgKeptNoPasswd
 	}
 	return MsgKeptAll
