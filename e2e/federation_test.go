@@ -479,8 +479,14 @@ func TestFederationWithADFS(t *testing.T) {
 		t.Fatalf("the domain's federation: %+v, %v", fcs, err)
 	}
 
-	// Verify: an A record passes; a CNAME fails with the seed's words.
-	p.open("/federation/verify")
+	// Verify, linked from the job and the configuration: an A record
+	// passes; a CNAME fails with the seed's words.
+	jobPage := p.page.URL()
+	p.open("/config")
+	p.visible("config-federation")
+	p.open(strings.TrimPrefix(jobPage, s.base))
+	p.ok(p.id("job-verify-federation").GetByTestId("verify-federation-link").Click(), "open Verify federation")
+	p.visible("page-verify-federation")
 	p.click("verify-dns")
 	p.expectContains("check-intranet-a", "Passed.")
 	p.expectContains("check-extranet", "Passed.")

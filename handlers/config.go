@@ -33,6 +33,7 @@ func (h *Handler) configPage(w http.ResponseWriter, r *http.Request) {
 	default:
 		p.Found, p.Config, p.Summary = true, cfg, setup.Summary(a, h.cfg.DataDir)
 		p.CanExport = auth.Satisfies(accountFrom(r).Roles, auth.Admins)
+		p.Federation = setup.Federates(&a)
 	}
 	h.render(w, r, http.StatusOK, console.Config(p))
 }

@@ -225,6 +225,15 @@ func configureScripts(j store.Job) []federation.Script {
 	return scripts
 }
 
+// configureFederates reports whether a job is a Configure that federates a domain.
+func configureFederates(j store.Job) bool {
+	if j.Kind != configure.Kind {
+		return false
+	}
+	var p configure.Params
+	return json.Unmarshal(j.Params, &p) == nil && setup.Federates(&p.Answers) != ""
+}
+
 // jobScripts are a job's scripts as its page shows them.
 func jobScripts(j store.Job) []jobsview.Script {
 	var out []jobsview.Script

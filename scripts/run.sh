@@ -24,8 +24,8 @@
 #     127.0.0.41:9031 (e2e/fedserver), signing corp's users in over LDAPS,
 #     with a certificate from the federation test CA kept (and reused) in
 #     $DATA_DIR/federation-ca (HYBRIDSYNC_FEDERATION_CA); WinRM stand-ins on
-#     127.0.0.42:5985 (the AD FS server srv01.corp.example.test) and
-#     127.0.0.43:5985 (the proxy wap1.corp.example.com); and the emulator
+#     127.0.0.38:5985 (the AD FS server srv01.corp.example.test) and
+#     127.0.0.39:5985 (the proxy wap1.corp.example.com); and the emulator
 #     seeded with corp's routable suffix corp.example.com verified;
 #   - the console on $LISTEN with its data in $DATA_DIR, finding corp's DC
 #     through corp's DNS (HYBRIDSYNC_DNS_SERVER, default 127.0.0.2:53, or the
@@ -69,8 +69,8 @@ console_pid= tenant_pid= child_pid= forests_up= tenant_url=
 fed_ca_dir=$DATA_DIR/federation-ca # the federation test CA and the servers' certificate
 fed_adfs=sts.corp.example.test fed_adfs_listen=127.0.0.40:443
 fed_ping=ping.corp.example.test fed_ping_listen=127.0.0.41:9031
-fed_server=srv01.corp.example.test fed_server_ip=127.0.0.42 # the AD FS server: corp's computer SRV01
-fed_proxy=wap1.corp.example.com fed_proxy_ip=127.0.0.43     # the Web Application Proxy: not joined
+fed_server=srv01.corp.example.test fed_server_ip=127.0.0.38 # the AD FS server: corp's computer SRV01
+fed_proxy=wap1.corp.example.com fed_proxy_ip=127.0.0.39     # the Web Application Proxy: not joined
 fed_domain=corp.example.com                                # corp's routable UPN suffix, federated
 fed_winrm="$fed_server_ip:5985 $fed_proxy_ip:5985"
 fed_pids=() fed_names=() fed_logs=() # what the federation demo started, in order
