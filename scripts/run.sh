@@ -339,14 +339,14 @@ token=$(sed -n 's/.*setup_token[=":]*\([A-Za-z0-9_-]*\).*/\1/p' "$console_log" |
 logs=$console_log tenant_ca= forests_flag=false
 if [[ -n $tenant_pid ]]; then logs+=", $tenant_log" tenant_ca=$HYBRIDSYNC_ENTRA_CA; fi
 if [[ $FORESTS == 1 ]]; then logs+=", each forest's log/samba.log" forests_flag=true; fi
-describe_dns=${HYBRIDSYNC_DNS_SERVER:-}
+describe_upstream=
 # The intranet test DNS forwards to corp's, so corp's DC is still found
-# through DNS: describe says so when told corp's own DNS.
-[[ -n $fed_wanted ]] && describe_dns=127.0.0.2:53
+# through DNS: describe says so, naming both.
+[[ -n $fed_wanted ]] && describe_upstream=127.0.0.2:53
 "$bin/forests" describe -dir "$DATA_DIR/forests" -started "$started" -forests="$forests_flag" \
   -console "$scheme://$(reach "$LISTEN")" -setup-token "$token" -data-dir "$DATA_DIR" \
   -console-pid "$console_pid" -tenant "$tenant_url" -tenant-ca "$tenant_ca" -tenant-pid "${tenant_pid:-0}" \
-  -dns "$describe_dns" -logs "$logs"
+  -dns "${HYBRIDSYNC_DNS_SERVER:-}" -dns-upstream "$describe_upstream" -logs "$logs"
 if [[ -n $fed_wanted ]]; then describe_federation; fi
 
 # Wait until a signal (the traps stop everything) or until the console, the

@@ -23,6 +23,7 @@ type block struct {
 	tenantCA                     string // the emulator's test CA file; "" when it serves plain http
 	tenantPID                    int
 	dnsServer                    string
+	dnsUpstream                  string // what the -dns server forwards the names it doesn't know to
 	forests                      bool
 	started                      string // up -started's file
 	logs                         string
@@ -37,6 +38,7 @@ func (b *block) register(fl *flag.FlagSet) {
 	fl.StringVar(&b.tenantCA, "tenant-ca", "", "the test CA `file` the tenant emulator's HTTPS certificate is from (its -tls-dir's ca.pem); empty: plain http")
 	fl.IntVar(&b.tenantPID, "tenant-pid", 0, "the tenant emulator's `pid`")
 	fl.StringVar(&b.dnsServer, "dns", "", "the DNS server (`host:port`) the console finds domain controllers with")
+	fl.StringVar(&b.dnsUpstream, "dns-upstream", "", "the DNS server (`host:port`) the -dns server forwards the names it doesn't know to (make run's intranet test DNS)")
 	fl.BoolVar(&b.forests, "forests", true, "describe the forests (false: make run FORESTS=0)")
 	fl.StringVar(&b.started, "started", "", "up -started's `file`: the forests make run started (the others it leaves running)")
 	fl.StringVar(&b.logs, "logs", "", "where the logs are (`text`)")
@@ -137,8 +139,11 @@ func (b *block) print(w io.Writer, where *where) error {
 			}
 			l := forest.LayoutOf(f)
 			dc := f.IP + ":636   (the console's DNS does not serve this forest)"
-			if b.dnsServer == f.IP+":53" {
+			switch {
+			case b.dnsServer == f.IP+":53":
 				dc = "leave empty: found through DNS (the console asks " + b.dnsServer + ")"
+			case b.dnsUpstream == f.IP+":53":
+				dc = "leave empty: found through DNS (the console asks " + b.dnsServer + ", which asks " + b.dnsUpstream + ")"
 			}
 			line("")
 			line("   %s (%s): DC %s on %s", f.Name, f.NetBIOS, f.DCHostName, f.IP)
