@@ -218,6 +218,20 @@ func (c *run) fedScripts(ctx context.Context, r *jobs.Run) error {
 	for i, s := range scripts {
 		r.Logf("%d. %s on %s (%s): shown and downloadable on this job's page (/jobs/%d/scripts/%s)", i+1, s.FileName, s.Server, s.Role, r.JobID, s.FileName)
 	}
+	// The AD FS server's administrator, entered for the proxies, would have
+	// served a remote Install-WebApplicationProxy; the proxy script asks for
+	// it instead, so it is dropped here, as the proxies page says.
+	if pc, ok := c.d.Checker.(interface{ ForgetProxyCreds() }); ok && c.p.Answers.Federation.ProxyCredsAs != "" {
+		pc.ForgetProxyCreds()
+		r.Logf("The AD FS server's administrator credentials (%s) were dropped from memory: the proxy script asks for them when you run it", c.p.Answers.Federation.ProxyCredsAs)
+		used := c.p.Answers.Federation.ProxyCredsAs + ", dropped by Configure " + time.Now().UTC().Format(time.RFC3339)
+		if err := c.updateWizard(ctx, func(a *setup.Answers) bool {
+			a.Federation.ProxyCredsAs, a.Federation.ProxyCredsUsed = "", used
+			return true
+		}); err != nil {
+			r.Warnf("The wizard could not record that the credentials were dropped: %v", err)
+		}
+	}
 	return nil
 }
 

@@ -75,6 +75,8 @@ var adfsProxiesPage = Page{
 		}
 		fc, _ := chk.(fedChecker)
 		switch {
+		case a.Federation.ProxyCredsAs == "" && a.Federation.ProxyCredsUsed != "":
+			// Taken and dropped by an earlier Configure.
 		case a.Federation.ProxyCredsAs == "":
 			e.Add("proxy_user", MsgProxyNeedCreds)
 		case fc != nil && !fc.HasProxyCreds():
@@ -104,7 +106,7 @@ var adfsProxiesPage = Page{
 				return e
 			}
 			fc.HoldProxyCreds(a.Federation.ProxyUser, pw)
-			a.Federation.ProxyCredsAs = a.Federation.ProxyUser
+			a.Federation.ProxyCredsAs, a.Federation.ProxyCredsUsed = a.Federation.ProxyUser, ""
 			return e
 		}
 		return actServers(ctx, a, action, chk, &a.Federation.Proxies, &a.Federation.ProxyDraft, false, "proxy_name")

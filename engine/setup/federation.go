@@ -36,6 +36,9 @@ type Federation struct {
 	// for the proxies; the vault holds the password.
 	ProxyUser    string `json:"proxyUser,omitempty"`
 	ProxyCredsAs string `json:"proxyCredsAs,omitempty"`
+	// ProxyCredsUsed says an earlier Configure took them and dropped them:
+	// they are not asked for again.
+	ProxyCredsUsed string `json:"proxyCredsUsed,omitempty"`
 
 	// AD FS service account.
 	AccountType string `json:"accountType,omitempty"` // FedAccountGMSA or FedAccountUser

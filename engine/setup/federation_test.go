@@ -243,3 +243,22 @@ func TestADFSAccountRules(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyCredsRules: the AD FS server's administrator is asked for once;
+// after Configure took and dropped it, not again.
+func TestProxyCredsRules(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		fd   Federation
+		want string
+	}{
+		{"never entered", Federation{Proxies: []FedServer{{Name: "wap1"}}}, MsgProxyNeedCreds},
+		{"dropped by Configure", Federation{Proxies: []FedServer{{Name: "wap1"}}, ProxyCredsUsed: `SRV01\administrator, dropped by Configure`}, ""},
+	} {
+		a := fedAnswers(MethodADFS)
+		a.Federation = tt.fd
+		if got := adfsProxiesPage.Validate(context.Background(), &a, nil)["proxy_user"]; got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
