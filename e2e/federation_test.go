@@ -448,10 +448,9 @@ func TestFederationWithADFS(t *testing.T) {
 	p.ok(expect.Locator(p.id("job-status")).ToHaveText("cancelled", slow), "the job is cancelled")
 	p.ok(expect.Locator(p.id("job-error")).ToContainText("Cancelled by "+adminUser), "who cancelled it")
 	p.shot("adfs-configure-cancelled")
-	// Configure again from Ready (the connector account the first run
-	// created is in the wizard's answers now).
-	p.open("/setup/ready")
-	p.click("configure")
+	// Retry: the connector account and the sync service account the first
+	// attempt created are found, and the wait starts again.
+	p.click("retry")
 	if err := expect.Locator(waiting.Locator(".badge")).ToHaveText("running", slow); err != nil {
 		log, _ := p.id("job-log").InnerText()
 		t.Fatalf("the retry does not wait again: %v\n%s", err, log)

@@ -23,6 +23,18 @@ func (c *run) connectForest(ctx context.Context, r *jobs.Run, i int) error {
 	fc := &c.p.Answers.Directories.Forests[i]
 	target := fc.DirectoryTarget(c.d.Resolver)
 	if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {
+		// A retry replays the answers the job started with: an account an
+		// earlier attempt created is in the wizard's answers, not in them.
+		if _, saved, err := c.savedAnswers(ctx); err == nil {
+			for _, sf := range saved.Directories.Forests {
+				if strings.EqualFold(sf.Forest, fc.Forest) && sf.Account == setup.AccountCreate && sf.ConnectorUser != "" {
+					fc.ConnectorUser, fc.ConnectorPassword = sf.ConnectorUser, sf.ConnectorPassword
+					r.Logf("An earlier Configure created %s in %s", fc.ConnectorUser, fc.Forest)
+				}
+			}
+		}
+	}
+	if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {
 		return c.createAccount(ctx, r, fc, target)
 	}
 	pw, err := c.d.Box.Open(fc.ConnectorPassword)
