@@ -183,12 +183,12 @@ func (h *Handler) syncSchedule(w http.ResponseWriter, r *http.Request) {
 	case "resume":
 		s.Suspended, s.SuspendedBy, s.SuspendedAt = false, "", time.Time{}
 	case "interval":
-		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("interval")))
+		d, err := schedule.ParseMinutes(r.PostFormValue("interval"))
 		if err != nil {
-			h.renderSync(w, r, http.StatusUnprocessableEntity, "Enter the interval as a whole number of minutes.")
+			h.renderSync(w, r, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		s.Interval = time.Duration(n) * time.Minute
+		s.Interval = d
 	default:
 		h.renderSync(w, r, http.StatusUnprocessableEntity, "This page has no such button. Reload the page and try again.")
 		return

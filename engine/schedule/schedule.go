@@ -11,6 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -51,6 +53,27 @@ func (s Settings) Check() error {
 		return fmt.Errorf("The interval can't be longer than %s (7 days).", MaxInterval)
 	}
 	return nil
+}
+
+// ParseMinutes reads an interval typed as a whole number of minutes. A
+// number far out of range is refused as out of range, never multiplied into
+// an overflowing duration that could wrap back into range.
+func ParseMinutes(text string) (time.Duration, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	if err != nil {
+		var ne *strconv.NumError
+		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+			return 0, fmt.Errorf("The interval can't be longer than %s (7 days).", MaxInterval)
+		}
+		return 0, errors.New("Enter the interval as a whole number of minutes.")
+	}
+	switch {
+	case n < int64(MinInterval/time.Minute):
+		return 0, fmt.Errorf("The interval can't be shorter than %s.", MinInterval)
+	case n > int64(MaxInterval/time.Minute):
+		return 0, fmt.Errorf("The interval can't be longer than %s (7 days).", MaxInterval)
+	}
+	return time.Duration(n) * time.Minute, nil
 }
 
 // State is what the decision needs to know about the cycles.

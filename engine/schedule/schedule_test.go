@@ -119,3 +119,36 @@ func newStore(t *testing.T) *store.Store {
 	}
 	return st
 }
+
+// TestParseMinutes: what an admin types as the interval; huge numbers are
+// out of range, never wrapped into range by an overflowing multiplication.
+func TestParseMinutes(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want time.Duration
+		err  string
+	}{
+		{"30", 30 * time.Minute, ""},
+		{" 5 ", 5 * time.Minute, ""},
+		{"10080", 7 * 24 * time.Hour, ""},
+		{"4", 0, "shorter"},
+		{"-30", 0, "shorter"},
+		{"10081", 0, "longer"},
+		{"153722867280912930", 0, "longer"}, // ×1 minute overflows int64 nanoseconds
+		{"9007199254741022", 0, "longer"},   // 30 + 2^53: ×1 minute wraps to exactly 30 minutes
+		{"99999999999999999999999", 0, "longer"},
+		{"half an hour", 0, "whole number"},
+		{"", 0, "whole number"},
+	} {
+		got, err := ParseMinutes(tt.in)
+		if tt.err == "" {
+			if err != nil || got != tt.want {
+				t.Errorf("%q: %v, %v; want %v", tt.in, got, err, tt.want)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("%q: %v, %v; want an error saying %q", tt.in, got, err, tt.err)
+		}
+	}
+}
