@@ -9,6 +9,7 @@ import (
 	neturl "net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -73,6 +74,12 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, setup.Errors{"": err.Error()})
 		return
 	}
+	if errs := oversized(form); len(errs) > 0 {
+		// Refused before anything is saved: a huge value would otherwise be
+		// kept in the wizard's answers and read on every page.
+		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, errs)
+		return
+	}
 	target, errs, err := h.wiz.Submit(r.Context(), &st, id, r.PostFormValue("action"), form, username(r))
 	if errors.Is(err, setup.ErrPageHidden) {
 		redirect(w, r, "/setup/"+st.Page)
@@ -91,6 +98,38 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/setup/"+target)
+}
+
+// Limits of a wizard form's values: the CA certificates pasted on Connect
+// your directories may be long; every other field is a name, a DN, a URL or
+// a short list.
+const (
+	maxFieldBytes = 8 << 10
+	maxPEMBytes   = 64 << 10
+)
+
+// oversized finds the fields of a wizard form that are too long or not
+// text (invalid UTF-8), each with its error.
+func oversized(f setup.Form) setup.Errors {
+	errs := setup.Errors{}
+	for name, vs := range f.Values {
+		limit := maxFieldBytes
+		if name == "ca_pem" {
+			limit = maxPEMBytes
+		}
+		for _, v := range vs {
+			switch {
+			case len(v) > limit:
+				errs.Add(name, fmt.Sprintf("This value is too long (%d bytes; at most %d). Nothing of this submission was saved.", len(v), limit))
+			case !utf8.ValidString(v):
+				errs.Add(name, "This value is not valid text (UTF-8). Nothing of this submission was saved.")
+			}
+		}
+	}
+	if len(errs) > 0 {
+		errs.Add("", "A value you submitted is too long or not text, so nothing of this submission was saved; see the field below.")
+	}
+	return errs
 }
 
 // readForm parses a urlencoded or multipart form; an uploaded settings file is

@@ -619,3 +619,27 @@ func TestWizardADFSFarmRules(t *testing.T) {
 		t.Error("single sign-on stays on with AD FS")
 	}
 }
+
+// A value far longer than any field needs, or not UTF-8, is refused before
+// anything of the submission is saved.
+func TestWizardRefusesOversizedValues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.signedIn("admin")
+	c.next("express", nil, "components")
+	for _, tt := range []struct {
+		name, value, want string
+	}{
+		{"too long", strings.Repeat("a", maxFieldBytes+1), "This value is too long"},
+		{"not UTF-8", "Sync\xffAdmins", "not valid text (UTF-8)"},
+	} {
+		r := c.post("/setup/components", url.Values{"action": {"next"}, "custom_groups": {"on"}, "group_admins": {tt.value}})
+		wantStatus(t, r, http.StatusUnprocessableEntity, tt.name)
+		if got := signInText(r.testid(t, "error-group_admins")); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: the field says %q", tt.name, got)
+		}
+		if a := e.savedAnswers(); a.Components.CustomGroups || a.Components.GroupNames["admins"] != "" {
+			t.Errorf("%s: saved %+v", tt.name, a.Components)
+		}
+	}
+}
