@@ -64,6 +64,8 @@ fuzz: ## fuzz the form binders for a while (FUZZTIME=30s each)
 	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzComponentsForm -fuzztime $${FUZZTIME:-30s}
 	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzParseExport -fuzztime $${FUZZTIME:-30s}
 	$(GO) test ./handlers -run '^$$' -fuzz FuzzWizardSubmit -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./engine/federation -run '^$$' -fuzz FuzzParsePFX -fuzztime $${FUZZTIME:-30s}
+	$(GO) test ./engine/federation -run '^$$' -fuzz FuzzParseMetadata -fuzztime $${FUZZTIME:-30s}
 
 .PHONY: bench
 bench: ## benchmarks, printing their figures
