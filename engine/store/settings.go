@@ -10,7 +10,7 @@ import (
 // Setting names.
 const (
 	SettingInstallID      = "install_id"       // this console's identity, made once
-	SettingSessionKeys    = "session_keys"     // cookie hash and block keys, made once, never regenerated
+	SettingSessionKeys    = "session_keys"     // cookie hash and block keys, made once, never regenerated; sealed (handlers/session.go)
 	SettingSetupTokenHash = "setup_token_hash" // the one-time first-run token, hashed; deleted when used
 )
 
@@ -50,6 +50,21 @@ func (s *Store) SettingOrCreate(ctx context.Context, name string, make func() (s
 		return t.setSetting(ctx, name, out)
 	})
 	return out, err
+}
+
+// SwapSetting replaces a setting's value only if it still is old, and reports
+// whether it did: for rewriting a value in another form (sealing a clear one)
+// without undoing another process's change made meanwhile.
+func (s *Store) SwapSetting(ctx context.Context, name, old, new string) (bool, error) {
+	res, err := s.exec(ctx, `UPDATE settings SET value = ? WHERE name = ? AND value = ?`, new, name, old)
+	if err != nil {
+		return false, fmt.Errorf("store: unable to write setting %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: unable to write setting %s: %w", name, err)
+	}
+	return n == 1, nil
 }
 
 // DeleteSetting removes a setting if it exists.

@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -55,6 +56,13 @@ type Options struct {
 	// ReadOnly opens a SQLite file without changing it (no WAL switch, no
 	// writes): for looking into a database that may belong to someone else.
 	ReadOnly bool
+	// Private says the SQLite file's folder is hybridsync's own data directory:
+	// Open makes it 0700, tightening it if it already exists. Set it for the
+	// data directory only, never for a folder others share. Whatever it says,
+	// the database and its -wal and -shm files are made (and kept) 0600.
+	Private bool
+	// Log receives a line for each mode Open tightens; nil: slog.Default().
+	Log *slog.Logger
 }
 
 // SQLitePath is the LocalDB file of a data directory.
@@ -69,8 +77,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			if _, err := os.Stat(o.DSN); err != nil {
 				return nil, fmt.Errorf("store: unable to open %s: %w", o.DSN, err)
 			}
-		} else if err := os.MkdirAll(filepath.Dir(o.DSN), 0o700); err != nil {
-			return nil, fmt.Errorf("store: unable to create the data directory: %w", err)
+		} else if err := lockDown(o); err != nil {
+			return nil, err
 		}
 		// busy_timeout first so that the pragmas after it wait rather than fail;
 		// _txlock=immediate takes the write lock at BEGIN, so a transaction never
