@@ -13,11 +13,13 @@ import (
 	"github.com/gorilla/sessions"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // The session cookie is a gorilla/sessions cookie, signed (HMAC-SHA256) and
-// encrypted (AES-256) with keys made once and kept in the store. It holds the
+// encrypted (AES-256) with keys made once and kept in the store, sealed by the
+// secret key. It holds the
 // session id, the CSRF token and the time of the last request. The store holds
 // only the id's hash and the account, so signing out, or deleting the account,
 // ends the session everywhere.
@@ -35,18 +37,19 @@ type sessionManager struct {
 	lifetime time.Duration
 }
 
+// newSessionManager is newSealedSessionManager without the secret key: it
+// reads the keys as stored and makes new ones in clear. Only handlers.New uses
+// it, until it passes Deps.Box to newSealedSessionManager instead.
 func newSessionManager(ctx context.Context, st *store.Store, secure bool, idle, lifetime time.Duration) (*sessionManager, error) {
-	keys, err := st.SettingOrCreate(ctx, store.SettingSessionKeys, func() (string, error) {
-		return auth.Token(64) + "." + auth.Token(32), nil
-	})
+	return newSealedSessionManager(ctx, st, nil, secure, idle, lifetime)
+}
+
+// newSealedSessionManager makes the session manager, its cookie keys read from
+// the store, where they are kept sealed by the secret key.
+func newSealedSessionManager(ctx context.Context, st *store.Store, box *secret.Box, secure bool, idle, lifetime time.Duration) (*sessionManager, error) {
+	hk, bk, err := sessionKeys(ctx, st, box)
 	if err != nil {
 		return nil, err
-	}
-	hashKey, blockKey, ok := strings.Cut(keys, ".")
-	hk, err1 := base64.RawURLEncoding.DecodeString(hashKey)
-	bk, err2 := base64.RawURLEncoding.DecodeString(blockKey)
-	if !ok || err1 != nil || err2 != nil || len(hk) != 64 || len(bk) != 32 {
-		return nil, errors.New("handlers: the stored session keys are malformed")
 	}
 	cs := sessions.NewCookieStore(hk, bk)
 	// gorilla's defaults are not safe enough: set every flag explicitly.
@@ -59,6 +62,52 @@ func newSessionManager(ctx context.Context, st *store.Store, secure bool, idle, 
 	}
 	cs.MaxAge(int(lifetime.Seconds()))
 	return &sessionManager{cs: cs, st: st, idle: idle, lifetime: lifetime}, nil
+}
+
+// sessionKeys returns the cookie hash and block keys: made once, never
+// regenerated, and stored sealed for secret.PurposeSessionKeys, so that the
+// database alone does not let anyone forge a session cookie. A value kept in
+// clear by an earlier version, or sealed with a key that is no longer the
+// newest, is read and stored sealed anew — the migration is this code, the
+// schema does not change. With a nil box the value is read and made in clear.
+func sessionKeys(ctx context.Context, st *store.Store, box *secret.Box) (hashKey, blockKey []byte, err error) {
+	stored, err := st.SettingOrCreate(ctx, store.SettingSessionKeys, func() (string, error) {
+		keys := auth.Token(64) + "." + auth.Token(32)
+		if box == nil {
+			return keys, nil
+		}
+		return box.SealFor(secret.PurposeSessionKeys, keys)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := stored
+	if secret.IsSealed(stored) {
+		if box == nil {
+			return nil, nil, errors.New("handlers: the session keys are sealed, and no secret key was given to open them")
+		}
+		if keys, err = box.OpenFor(secret.PurposeSessionKeys, stored); err != nil {
+			return nil, nil, fmt.Errorf("handlers: unable to open the session keys (was the secret key replaced?): %w", err)
+		}
+	}
+	hashB64, blockB64, ok := strings.Cut(keys, ".")
+	hk, err1 := base64.RawURLEncoding.DecodeString(hashB64)
+	bk, err2 := base64.RawURLEncoding.DecodeString(blockB64)
+	if !ok || err1 != nil || err2 != nil || len(hk) != 64 || len(bk) != 32 {
+		return nil, nil, errors.New("handlers: the stored session keys are malformed")
+	}
+	if box != nil && (!secret.IsSealed(stored) || box.Stale(stored)) {
+		sealed, err := box.SealFor(secret.PurposeSessionKeys, keys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("handlers: unable to seal the session keys: %w", err)
+		}
+		// Only if unchanged: another console sharing the database may have
+		// sealed them first (the keys in clear are the same either way).
+		if _, err := st.SwapSetting(ctx, store.SettingSessionKeys, stored, sealed); err != nil {
+			return nil, nil, err
+		}
+	}
+	return hk, bk, nil
 }
 
 // session is one request's view of its cookie.
