@@ -81,6 +81,8 @@ type common struct {
 	logFormat string
 	// memoryLimit is the soft memory limit (see metaverse.MemoryLimit).
 	memoryLimit string
+	// secretKeyFile holds the secret keys outside the data directory.
+	secretKeyFile string
 }
 
 func envOr(getenv func(string) string, name, def string) string {
@@ -95,6 +97,7 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.database, "database", envOr(getenv, "HYBRIDSYNC_DATABASE", ""), "empty for the embedded LocalDB in the data directory, or a SQL Server `URL` (sqlserver://user:pass@host/instance?database=HybridSync) [HYBRIDSYNC_DATABASE]")
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "HYBRIDSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [HYBRIDSYNC_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "HYBRIDSYNC_LOG_FORMAT", "text"), "text or json [HYBRIDSYNC_LOG_FORMAT]")
+	fs.StringVar(&c.secretKeyFile, "secret-key-file", getenv("HYBRIDSYNC_SECRET_KEY_FILE"), "read the secret key from this `file` instead of the data directory's secret.key, to keep it off the data disk: base64 keys a line, newest first (the newest seals, all open: that is how a key is rotated), or one raw 32-byte key [HYBRIDSYNC_SECRET_KEY_FILE]")
 	fs.StringVar(&c.memoryLimit, "memory-limit", envOr(getenv, "HYBRIDSYNC_MEMORY_LIMIT", defaultMemoryLimit()), "soft memory `limit` the collector keeps the process under (768MiB, 2GiB, off); GOMEMLIMIT, if set, wins [HYBRIDSYNC_MEMORY_LIMIT]")
 }
 
@@ -125,7 +128,8 @@ func (c *common) storeOptions() (store.Options, error) {
 	}
 	c.dataDir = abs
 	if c.database == "" {
-		return store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(abs)}, nil
+		// The data directory is hybridsync's own: Open makes it 0700.
+		return store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(abs), Private: true}, nil
 	}
 	if !strings.HasPrefix(c.database, "sqlserver://") {
 		return store.Options{}, errors.New("--database must be empty (LocalDB) or a sqlserver:// URL")
@@ -141,6 +145,7 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, allowMigrate b
 	if err != nil {
 		return nil, err
 	}
+	o.Log = log
 	st, err := store.Open(ctx, o)
 	if err != nil {
 		return nil, err
@@ -163,6 +168,21 @@ func (c *common) openStore(ctx context.Context, log *slog.Logger, allowMigrate b
 		return nil, err
 	}
 	return st, nil
+}
+
+// loadBox loads the secret keys: from --secret-key-file, else from
+// HYBRIDSYNC_SECRET_KEY, else from the data directory's secret.key, made on
+// first use. Call it after storeOptions, which makes --data-dir absolute.
+func (c *common) loadBox(getenv func(string) string, log *slog.Logger) (*secret.Box, error) {
+	file := c.secretKeyFile
+	if file != "" {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return nil, fmt.Errorf("bad --secret-key-file: %w", err)
+		}
+		file = abs
+	}
+	return secret.LoadFrom(secret.Source{DataDir: c.dataDir, File: file, Env: getenv("HYBRIDSYNC_SECRET_KEY"), Log: log})
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
@@ -213,7 +233,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	box, err := secret.Load(c.dataDir, getenv("HYBRIDSYNC_SECRET_KEY"))
+	box, err := c.loadBox(getenv, log)
 	if err != nil {
 		return err
 	}
