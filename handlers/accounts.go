@@ -138,27 +138,25 @@ func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	roles, ok := rolesFrom(r)
 	msg, status := "", http.StatusOK
-	switch {
-	case !ok:
+	if !ok {
 		msg, status = "Choose among the four sync groups.", http.StatusUnprocessableEntity
-	case slices.Contains(acct.Roles, string(auth.Admins)) && !slices.Contains(roles, string(auth.Admins)):
-		n, err := h.st.CountRole(r.Context(), string(auth.Admins))
-		if err != nil {
-			h.fail(w, r, "Unable to count administrators", err)
-			return
-		}
-		if n <= 1 {
-			msg, status = "hybridsync needs at least one administrator: add another before removing this one.", http.StatusUnprocessableEntity
-		}
-	}
-	if msg == "" {
-		if err := h.st.SetRoles(r.Context(), id, roles, username(r)); err != nil {
+	} else {
+		// The store counts the administrators and changes the groups in one
+		// transaction: two administrators removing each other at the same
+		// moment can't both succeed.
+		err := h.st.SetRoles(r.Context(), id, roles, username(r))
+		switch {
+		case errors.Is(err, store.ErrLastAdmin):
+			msg, status = msgLastAdmin, http.StatusUnprocessableEntity
+			h.log.Warn("groups not changed: last administrator", "user", username(r), "account", acct.Username, "groups", roles)
+		case err != nil:
 			h.fail(w, r, "Unable to change the groups", err)
 			return
+		default:
+			h.log.Info("groups changed", "user", username(r), "account", acct.Username, "groups", roles)
+			acct.Roles = roles
+			msg = "Saved."
 		}
-		h.log.Info("groups changed", "user", username(r), "account", acct.Username, "groups", roles)
-		acct.Roles = roles
-		msg = "Saved."
 	}
 	if isFragment(r) {
 		h.render(w, r, status, authview.AccountRowView(accountRow(acct, accountFrom(r).ID), h.groupCols(r), mustCSRF(r), msg))
@@ -170,6 +168,9 @@ func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
 	}
 	h.renderAccounts(w, r, status, setup.Errors{}, authview.NewAccount{Member: map[string]bool{}}, "Saved the groups of "+acct.Username+".")
 }
+
+// msgLastAdmin refuses a change that would leave no enabled administrator.
+const msgLastAdmin = "hybridsync needs at least one administrator: add another before removing this one."
 
 func mustCSRF(r *http.Request) string {
 	t, _ := sessionFrom(r).csrf()

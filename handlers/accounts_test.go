@@ -3,13 +3,16 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 func TestAccountGroupsFragment(t *testing.T) {
@@ -173,5 +176,109 @@ func TestRequestLog(t *testing.T) {
 	c.get("/jobs")
 	if !strings.Contains(e.logs.String(), `path=/jobs status=200 user=helpdesk`) {
 		t.Errorf("the request log does not name the user:\n%s", e.logs.String())
+	}
+}
+
+// TestAdminsDemotingEachOther: two administrators, each taking the other out
+// of the administrators at the same moment, must leave one administrator; the
+// request that comes second is refused, saying why (or, when the first was
+// done before it was even let in, refused as no longer an administrator).
+func TestAdminsDemotingEachOther(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.ids["admin2"] = e.createAccount("admin2", string(auth.Admins))
+	a, b := e.signedIn("admin"), e.signedIn("admin2")
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	const rounds = 200
+	refused := 0
+	for round := range rounds {
+		for _, u := range []string{"admin", "admin2"} {
+			if err := e.st.SetRoles(ctx, e.ids[u], []string{string(auth.Admins)}, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// a demotes admin2, b demotes admin: each keeps only Browse for the other.
+		reqs := []*http.Request{}
+		for _, x := range []struct {
+			c      *client
+			target string
+		}{{a, "admin2"}, {b, "admin"}} {
+			form := url.Values{"groups": {string(auth.Browse)}, "csrf_token": {x.c.csrf}}
+			req := x.c.newRequest(http.MethodPost, fmt.Sprintf("/accounts/%d/groups", e.ids[x.target]), strings.NewReader(form.Encode()), "HX-Request", "true")
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			reqs = append(reqs, req)
+		}
+		clients := []*client{a, b}
+		results := make([]result, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range reqs {
+			wg.Go(func() {
+				<-start
+				res, err := clients[i].hc.Do(reqs[i])
+				if err != nil {
+					results[i].err = err
+					return
+				}
+				defer res.Body.Close()
+				body, err := io.ReadAll(res.Body)
+				results[i] = result{status: res.StatusCode, body: string(body), err: err}
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		admins := 0
+		for _, u := range []string{"admin", "admin2"} {
+			acct, err := e.st.AccountByID(ctx, e.ids[u])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if slices.Contains(acct.Roles, string(auth.Admins)) {
+				admins++
+			}
+		}
+		if admins == 0 {
+			t.Fatalf("round %d: no administrator left; answers %d and %d", round, results[0].status, results[1].status)
+		}
+		ok, other := 0, result{}
+		for _, r := range results {
+			if r.err != nil {
+				t.Fatalf("round %d: %v", round, r.err)
+			}
+			if r.status == http.StatusOK {
+				ok++
+			} else {
+				other = r
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d requests succeeded, want 1 (answers %d, %d)", round, ok, results[0].status, results[1].status)
+		}
+		switch other.status {
+		case http.StatusUnprocessableEntity:
+			refused++
+			if !strings.Contains(other.body, "needs at least one administrator") {
+				t.Fatalf("round %d: refused without saying why:\n%s", round, other.body)
+			}
+		case http.StatusForbidden:
+			// The other was demoted before its request was let in.
+		default:
+			t.Fatalf("round %d: the second answer is %d, want 422 or 403:\n%s", round, other.status, other.body)
+		}
+	}
+	t.Logf("%d of %d rounds refused by the last-administrator check, the rest by the role check", refused, rounds)
+}
+
+// TestAdminRoleAgrees: the store keeps an administrator by its own name for
+// the role; it must be auth's.
+func TestAdminRoleAgrees(t *testing.T) {
+	if store.AdminRole != string(auth.Admins) {
+		t.Fatalf("store.AdminRole = %q, auth.Admins = %q", store.AdminRole, auth.Admins)
 	}
 }

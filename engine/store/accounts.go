@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,6 +19,8 @@ type Account struct {
 	CreatedAt    time.Time
 	CreatedBy    string
 	Roles        []string // role keys of the sync groups it belongs to
+	// Disabled accounts sign in by no means and keep no session.
+	Disabled bool
 }
 
 // ErrUsernameTaken is returned when an account with that name exists.
@@ -113,9 +116,16 @@ func (t *Tx) addRole(ctx context.Context, accountID int64, role, by string) erro
 	return nil
 }
 
-// SetRoles replaces an account's sync-group memberships.
+// SetRoles replaces an account's sync-group memberships. It fails with
+// ErrLastAdmin, changing nothing, when that would leave no enabled
+// administrator: the check and the change are one transaction.
 func (s *Store) SetRoles(ctx context.Context, accountID int64, roles []string, by string) error {
 	return s.tx(ctx, func(t *Tx) error {
+		if !slices.Contains(roles, AdminRole) {
+			if err := t.keepAnAdmin(ctx, accountID); err != nil {
+				return err
+			}
+		}
 		if _, err := t.exec(ctx, `DELETE FROM group_members WHERE account_id = ?`, accountID); err != nil {
 			return fmt.Errorf("store: unable to clear group membership: %w", err)
 		}
@@ -149,16 +159,16 @@ func (s *Store) AccountByID(ctx context.Context, id int64) (Account, error) {
 
 func (s *Store) account(ctx context.Context, where string, arg any) (Account, error) {
 	var a Account
-	var created int64
-	err := s.queryRow(ctx, `SELECT id, username, display_name, password_hash, created_at, created_by FROM accounts `+where, arg).
-		Scan(&a.ID, &a.Username, &a.DisplayName, &a.PasswordHash, &created, &a.CreatedBy)
+	var created, disabled int64
+	err := s.queryRow(ctx, `SELECT id, username, display_name, password_hash, created_at, created_by, disabled_at FROM accounts `+where, arg).
+		Scan(&a.ID, &a.Username, &a.DisplayName, &a.PasswordHash, &created, &a.CreatedBy, &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Account{}, ErrNotFound
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("store: unable to read account: %w", err)
 	}
-	a.CreatedAt = time.UnixMilli(created)
+	a.CreatedAt, a.Disabled = time.UnixMilli(created), disabled != 0
 	roles, err := s.rolesOf(ctx, a.ID)
 	if err != nil {
 		return Account{}, err
@@ -186,7 +196,7 @@ func (s *Store) rolesOf(ctx context.Context, id int64) ([]string, error) {
 
 // Accounts lists every account with its roles, by username.
 func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.query(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, a.created_by, COALESCE(m.role, '')
+	rows, err := s.query(ctx, `SELECT a.id, a.username, a.display_name, a.created_at, a.created_by, a.disabled_at, COALESCE(m.role, '')
 		FROM accounts a LEFT JOIN group_members m ON m.account_id = a.id ORDER BY a.username, m.role`)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to list accounts: %w", err)
@@ -195,16 +205,16 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	var out []Account
 	for rows.Next() {
 		var a Account
-		var created int64
+		var created, disabled int64
 		var role string
-		if err := rows.Scan(&a.ID, &a.Username, &a.DisplayName, &created, &a.CreatedBy, &role); err != nil {
+		if err := rows.Scan(&a.ID, &a.Username, &a.DisplayName, &created, &a.CreatedBy, &disabled, &role); err != nil {
 			return nil, fmt.Errorf("store: unable to list accounts: %w", err)
 		}
 		if n := len(out); n > 0 && out[n-1].ID == a.ID {
 			out[n-1].Roles = append(out[n-1].Roles, role)
 			continue
 		}
-		a.CreatedAt = time.UnixMilli(created)
+		a.CreatedAt, a.Disabled = time.UnixMilli(created), disabled != 0
 		if role != "" {
 			a.Roles = []string{role}
 		}
@@ -256,12 +266,19 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// CreateSession stores a session.
+// CreateSession stores a session; ErrDisabled for an account that is
+// disabled (or gone): the check and the insert are one statement.
 func (s *Store) CreateSession(ctx context.Context, se Session) error {
-	_, err := s.exec(ctx, `INSERT INTO sessions (id_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		se.IDHash, se.AccountID, se.CreatedAt.UnixMilli(), se.ExpiresAt.UnixMilli())
+	res, err := s.exec(ctx, `INSERT INTO sessions (id_hash, account_id, created_at, expires_at)
+		SELECT ?, id, ?, ? FROM accounts WHERE id = ? AND disabled_at = 0`,
+		se.IDHash, se.CreatedAt.UnixMilli(), se.ExpiresAt.UnixMilli(), se.AccountID)
 	if err != nil {
 		return fmt.Errorf("store: unable to create session: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("store: unable to create session: %w", err)
+	} else if n == 0 {
+		return ErrDisabled
 	}
 	return nil
 }
@@ -287,7 +304,7 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context) error {
 func (s *Store) SessionAccount(ctx context.Context, idHash string) (Session, Account, error) {
 	rows, err := s.query(ctx, `SELECT s.created_at, s.expires_at, a.id, a.username, a.display_name, a.password_hash, a.created_at, a.created_by, COALESCE(m.role, '')
 		FROM sessions s JOIN accounts a ON a.id = s.account_id LEFT JOIN group_members m ON m.account_id = a.id
-		WHERE s.id_hash = ? AND s.expires_at > ? ORDER BY m.role`, idHash, s.millis())
+		WHERE s.id_hash = ? AND s.expires_at > ? AND a.disabled_at = 0 ORDER BY m.role`, idHash, s.millis())
 	if err != nil {
 		return Session{}, Account{}, fmt.Errorf("store: unable to read session: %w", err)
 	}
