@@ -16,6 +16,7 @@ import (
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -166,7 +167,7 @@ func TestDirectoriesAddExistingAccount(t *testing.T) {
 		if fc.ConnectorPassword == "" || fc.ConnectorPassword == forest.SvcSyncPassword {
 			t.Errorf("%s: the connector password is not sealed: %q", fc.Forest, fc.ConnectorPassword)
 		}
-		if pw, err := e.box.Open(fc.ConnectorPassword); err != nil || pw != forest.SvcSyncPassword {
+		if pw, err := e.box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword); err != nil || pw != forest.SvcSyncPassword {
 			t.Errorf("%s: the sealed password does not open to the typed one (%v)", fc.Forest, err)
 		}
 	}
@@ -339,7 +340,7 @@ func TestDirectoriesCreateAccount(t *testing.T) {
 	if !strings.HasPrefix(fc.ConnectorUser, "hybridsync-") || !strings.HasSuffix(fc.ConnectorUser, "@"+corp.Name) {
 		t.Errorf("the applied connector user is %q", fc.ConnectorUser)
 	}
-	pw, err := e.box.Open(fc.ConnectorPassword)
+	pw, err := e.box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword)
 	if err != nil || pw == "" || pw == fc.ConnectorPassword {
 		t.Fatalf("the applied connector password is not sealed (%v)", err)
 	}
@@ -534,7 +535,7 @@ func TestNoPasswordLeaks(t *testing.T) {
 	if applied.Components.ServiceAccountPassword == "" || applied.Directories.Forests[0].ConnectorPassword == "" {
 		t.Fatalf("the applied configuration lacks a sealed password: %s", cfg.Answers)
 	}
-	created, err := e.box.Open(applied.Directories.Forests[0].ConnectorPassword)
+	created, err := e.box.OpenFor(secret.ForestConnectorPassword(applied.Directories.Forests[0].Forest), applied.Directories.Forests[0].ConnectorPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	secretpkg "github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 	"github.com/hybridsync/hybridsync/views/console"
@@ -188,7 +189,7 @@ func (h *Handler) oidcSettingsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	sealed := old.ClientSecret
 	if !keep {
-		if sealed, err = h.box.Seal(secret); err != nil {
+		if sealed, err = h.box.SealFor(secretpkg.PurposeOIDCClientSecret, secret); err != nil {
 			h.fail(w, r, "Unable to seal the client secret", err)
 			return
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -282,10 +283,10 @@ func TestOIDCSettings(t *testing.T) {
 		!slices.Equal(p.RoleGroups["browse"], []string{"g1", "g2"}) || !slices.Equal(p.RoleGroups["admins"], []string{"G-ADMINS"}) {
 		t.Errorf("saved %+v", p)
 	}
-	if !strings.HasPrefix(p.ClientSecret, "sealed:v1:") || strings.Contains(p.ClientSecret, tenant.ConsoleClientSecret) {
+	if !strings.HasPrefix(p.ClientSecret, "sealed:v2:") || strings.Contains(p.ClientSecret, tenant.ConsoleClientSecret) {
 		t.Errorf("the secret is stored as %q", p.ClientSecret)
 	}
-	if got, err := e.box.Open(p.ClientSecret); err != nil || got != tenant.ConsoleClientSecret {
+	if got, err := e.box.OpenFor(secret.PurposeOIDCClientSecret, p.ClientSecret); err != nil || got != tenant.ConsoleClientSecret {
 		t.Errorf("the sealed secret opens to %q, %v", got, err)
 	}
 	r = admin.get("/accounts/oidc")

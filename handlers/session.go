@@ -37,13 +37,6 @@ type sessionManager struct {
 	lifetime time.Duration
 }
 
-// newSessionManager is newSealedSessionManager without the secret key: it
-// reads the keys as stored and makes new ones in clear. Only handlers.New uses
-// it, until it passes Deps.Box to newSealedSessionManager instead.
-func newSessionManager(ctx context.Context, st *store.Store, secure bool, idle, lifetime time.Duration) (*sessionManager, error) {
-	return newSealedSessionManager(ctx, st, nil, secure, idle, lifetime)
-}
-
 // newSealedSessionManager makes the session manager, its cookie keys read from
 // the store, where they are kept sealed by the secret key.
 func newSealedSessionManager(ctx context.Context, st *store.Store, box *secret.Box, secure bool, idle, lifetime time.Duration) (*sessionManager, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 	"github.com/hybridsync/hybridsync/views/helpdesk"
@@ -81,7 +82,7 @@ func (h *Handler) tenantClient(ctx context.Context) (*cloud.Client, string, erro
 	if ce.SyncAccount == "" {
 		return nil, "", &noTenant{"the configuration records no sync service account to read it as: select Configure in the wizard first."}
 	}
-	pw, err := h.box.Open(ce.SyncPassword)
+	pw, err := h.box.OpenFor(secret.PurposeSyncPassword, ce.SyncPassword)
 	if err != nil {
 		return nil, "", &noTenant{fmt.Sprintf("the saved password of %s can't be read (was the secret key replaced?).", ce.SyncAccount)}
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/outcome"
-	"github.com/hybridsync/hybridsync/engine/secret"
 )
 
 // syncOnce is `hybridsync sync`: one cycle through the same engine and job
@@ -44,7 +43,7 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	box, err := secret.Load(c.dataDir, getenv("HYBRIDSYNC_SECRET_KEY"))
+	box, err := c.loadBox(getenv, log)
 	if err != nil {
 		return err
 	}

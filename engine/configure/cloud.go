@@ -11,6 +11,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -74,7 +75,7 @@ func (c *run) syncAccount(ctx context.Context, r *jobs.Run) error {
 		}
 	}
 	if ce.SyncAccount != "" {
-		pw, err := c.d.Box.Open(ce.SyncPassword)
+		pw, err := c.d.Box.OpenFor(secret.PurposeSyncPassword, ce.SyncPassword)
 		if err != nil {
 			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", ce.SyncAccount)
 		}
@@ -124,7 +125,7 @@ func (c *run) syncAccount(ctx context.Context, r *jobs.Run) error {
 		return fmt.Errorf("the sync service account %s was created but can't sign in: %s", acct.UPN, entra.Message(checkErr))
 	}
 	r.Logf("%s signs in", acct.UPN)
-	sealed, err := c.d.Box.Seal(acct.Password)
+	sealed, err := c.d.Box.SealFor(secret.PurposeSyncPassword, acct.Password)
 	if err != nil {
 		return fmt.Errorf("unable to seal the sync service account's password: %w", err)
 	}
@@ -143,7 +144,7 @@ func (c *run) tokens(cfg entra.Config) (cloud.TokenSource, string, error) {
 		return sess.TokenSource(), sess.User, nil
 	}
 	ce := c.p.Answers.ConnectEntra
-	pw, err := c.d.Box.Open(ce.SyncPassword)
+	pw, err := c.d.Box.OpenFor(secret.PurposeSyncPassword, ce.SyncPassword)
 	if err != nil || ce.SyncAccount == "" {
 		return nil, "", errors.New(MsgEntraGone)
 	}

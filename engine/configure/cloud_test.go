@@ -10,6 +10,7 @@ import (
 	"github.com/hybridsync/hybridsync/e2e/tenant"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -99,7 +100,7 @@ func TestConfigureCreatesTheSyncServiceAccount(t *testing.T) {
 	if !strings.HasPrefix(ce.SyncAccount, "Sync_") || ce.SyncPassword == "" || ce.SyncAccountID == "" {
 		t.Fatalf("the wizard did not record the account: %+v", ce)
 	}
-	pw, err := e.box.Open(ce.SyncPassword)
+	pw, err := e.box.OpenFor(secret.PurposeSyncPassword, ce.SyncPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

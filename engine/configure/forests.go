@@ -8,6 +8,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -37,7 +38,7 @@ func (c *run) connectForest(ctx context.Context, r *jobs.Run, i int) error {
 	if fc.Account == setup.AccountCreate && fc.ConnectorUser == "" {
 		return c.createAccount(ctx, r, fc, target)
 	}
-	pw, err := c.d.Box.Open(fc.ConnectorPassword)
+	pw, err := c.d.Box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword)
 	if err != nil {
 		return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", fc.ConnectorUser)
 	}
@@ -106,7 +107,7 @@ func (c *run) createAccount(ctx context.Context, r *jobs.Run, fc *setup.ForestCo
 		}
 		r.Logf("Granted the permissions the chosen features need on %s", dom.DNS)
 	}
-	sealed, err := c.d.Box.Seal(acct.Password)
+	sealed, err := c.d.Box.SealFor(secret.ForestConnectorPassword(fc.Forest), acct.Password)
 	if err != nil {
 		return err
 	}

@@ -181,7 +181,7 @@ func (r *run) importForest(ctx context.Context, jr *jobs.Run, rec *stepRecord, f
 	if fc == nil || fc.ConnectorUser == "" {
 		return fmt.Errorf("%s has no connector account recorded: select Configure in the wizard first", forest)
 	}
-	pw, err := r.c.d.Box.Open(fc.ConnectorPassword)
+	pw, err := r.c.d.Box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword)
 	if err != nil {
 		return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", fc.ConnectorUser)
 	}
@@ -314,7 +314,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 		if ce.SyncAccount == "" {
 			return errors.New("no sync service account is recorded: select Configure in the wizard first")
 		}
-		pw, err := r.c.d.Box.Open(ce.SyncPassword)
+		pw, err := r.c.d.Box.OpenFor(secret.PurposeSyncPassword, ce.SyncPassword)
 		if err != nil {
 			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", ce.SyncAccount)
 		}
@@ -472,7 +472,7 @@ func (r *run) writeBack(ctx context.Context, jr *jobs.Run, rec *stepRecord) erro
 		if len(wbs) == 0 {
 			continue
 		}
-		pw, err := r.c.d.Box.Open(fc.ConnectorPassword)
+		pw, err := r.c.d.Box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword)
 		if err != nil {
 			return fmt.Errorf("the saved password of %s can't be read (was the secret key replaced?)", fc.ConnectorUser)
 		}

@@ -277,7 +277,7 @@ func (c Components) SQLPasswordPlain(box *secret.Box) (string, error) {
 	if box == nil {
 		return "", errors.New("setup: no key to open the saved password")
 	}
-	return box.Open(c.SQLPassword)
+	return box.OpenFor(secret.PurposeSQLPassword, c.SQLPassword)
 }
 
 // SQLServerDSN is the go-mssqldb connection URL for the answers: the instance by

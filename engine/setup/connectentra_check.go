@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/entra"
+	"github.com/hybridsync/hybridsync/engine/secret"
 )
 
 // EntraVault keeps the signed-in administrator's session (its tokens) and the
@@ -146,7 +147,7 @@ func (s *StoreChecker) EntraRefreshTenant(ctx context.Context, c ConnectEntra) (
 	if c.SyncAccount == "" || c.SyncPassword == "" {
 		return entra.Tenant{}, &CheckError{Msg: "Sign in on Connect to Microsoft Entra ID first: hybridsync reads the tenant's domains with that sign-in."}
 	}
-	pw, err := s.Box.Open(c.SyncPassword)
+	pw, err := s.Box.OpenFor(secret.PurposeSyncPassword, c.SyncPassword)
 	if err != nil {
 		return entra.Tenant{}, &CheckError{Msg: "The saved password of the sync service account can't be read (was the secret key replaced?).", Err: err}
 	}

@@ -166,7 +166,7 @@ func TestSealForestPasswords(t *testing.T) {
 	if fc.newPassword != "" || a.Directories.Draft.password != "" || !strings.HasPrefix(fc.ConnectorPassword, "sealed:") {
 		t.Fatalf("%+v", fc)
 	}
-	if got, _ := box.Open(fc.ConnectorPassword); got != "s3cret" {
+	if got, _ := box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword); got != "s3cret" {
 		t.Fatal(got)
 	}
 	if !reflect.DeepEqual(a.Directories.Draft, ForestDraft{Security: SecurityLDAPS, Account: AccountCreate}) {

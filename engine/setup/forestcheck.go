@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hybridsync/hybridsync/engine/directory"
+	"github.com/hybridsync/hybridsync/engine/secret"
 )
 
 // DirectoryTarget is how to reach a forest, for the directory package.
@@ -90,7 +91,7 @@ func (s *StoreChecker) ForgetAdminCredentials(forest string) { s.Vault.Drop(fore
 func (s *StoreChecker) connect(ctx context.Context, fc ForestConn) (*directory.Conn, error) {
 	user, pw := fc.ConnectorUser, ""
 	if fc.ConnectorPassword != "" {
-		p, err := s.Box.Open(fc.ConnectorPassword)
+		p, err := s.Box.OpenFor(secret.ForestConnectorPassword(fc.Forest), fc.ConnectorPassword)
 		if err != nil {
 			return nil, &CheckError{Msg: "The saved password of " + fc.ConnectorUser + " can't be read; remove the forest and add it again.", Err: err}
 		}

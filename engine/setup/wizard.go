@@ -131,13 +131,14 @@ func (w *Wizard) save(ctx context.Context, st *State, by string) error {
 func (a *Answers) SealSecrets(box *secret.Box) error {
 	c := &a.Components
 	for _, s := range []struct {
-		plain  *string
-		sealed *string
-	}{{&c.newSQLPassword, &c.SQLPassword}, {&c.newServicePassword, &c.ServiceAccountPassword}} {
+		plain   *string
+		sealed  *string
+		purpose string
+	}{{&c.newSQLPassword, &c.SQLPassword, secret.PurposeSQLPassword}, {&c.newServicePassword, &c.ServiceAccountPassword, secret.PurposeServiceAccountPassword}} {
 		if *s.plain == "" {
 			continue
 		}
-		v, err := box.Seal(*s.plain)
+		v, err := box.SealFor(s.purpose, *s.plain)
 		if err != nil {
 			return fmt.Errorf("setup: unable to seal a password: %w", err)
 		}
@@ -149,7 +150,7 @@ func (a *Answers) SealSecrets(box *secret.Box) error {
 		if fc.newPassword == "" {
 			continue
 		}
-		v, err := box.Seal(fc.newPassword)
+		v, err := box.SealFor(secret.ForestConnectorPassword(fc.Forest), fc.newPassword)
 		if err != nil {
 			return fmt.Errorf("setup: unable to seal a password: %w", err)
 		}

@@ -194,13 +194,13 @@ func TestWizardSealsPasswords(t *testing.T) {
 	}
 	saved := reload(t, w)
 	c := saved.Answers.Components
-	if !strings.HasPrefix(c.SQLPassword, "sealed:v1:") || !strings.HasPrefix(c.ServiceAccountPassword, "sealed:v1:") {
+	if !strings.HasPrefix(c.SQLPassword, "sealed:v2:") || !strings.HasPrefix(c.ServiceAccountPassword, "sealed:v2:") {
 		t.Fatalf("passwords not sealed: %q %q", c.SQLPassword, c.ServiceAccountPassword)
 	}
-	if got, err := w.Box.Open(c.SQLPassword); err != nil || got != sqlPW {
+	if got, err := w.Box.OpenFor(secret.PurposeSQLPassword, c.SQLPassword); err != nil || got != sqlPW {
 		t.Fatalf("sealed SQL password opens to %q, %v", got, err)
 	}
-	if got, err := w.Box.Open(c.ServiceAccountPassword); err != nil || got != svcPW {
+	if got, err := w.Box.OpenFor(secret.PurposeServiceAccountPassword, c.ServiceAccountPassword); err != nil || got != svcPW {
 		t.Fatalf("sealed service password opens to %q, %v", got, err)
 	}
 	if c.newSQLPassword != "" || st.Answers.Components.newSQLPassword != "" {
@@ -224,7 +224,7 @@ func TestWizardSealsPasswords(t *testing.T) {
 	if _, _, err := w.Submit(ctx, &saved, PageComponents, ActionBack, f, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := w.Box.Open(reload(t, w).Answers.Components.SQLPassword); got != "Another-Pa55" {
+	if got, _ := w.Box.OpenFor(secret.PurposeSQLPassword, reload(t, w).Answers.Components.SQLPassword); got != "Another-Pa55" {
 		t.Fatalf("new password not saved: %q", got)
 	}
 }
