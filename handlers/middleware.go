@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/views/ui"
@@ -20,10 +17,16 @@ import (
 // file upload (setup.MaxExportSize) with the rest of its form.
 const maxBody = 2 << 20
 
-// logRequests logs each request with its status and duration.
+// logRequests logs each request with its status and duration. Being the
+// outermost middleware, the one every response passes, it also sends
+// Strict-Transport-Security when the console is reached over HTTPS.
 func (h *Handler) logRequests(next http.Handler) http.Handler {
+	hsts := h.cfg.servedOverTLS()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if hsts {
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {
@@ -64,6 +67,18 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach Flush and SetWriteDeadline.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// hstsValue tells browsers to use only HTTPS for this host for a year. No
+// includeSubDomains: the console's host name may share a domain with sites
+// that are not all HTTPS.
+const hstsValue = "max-age=31536000"
+
+// servedOverTLS reports whether browsers reach the console over HTTPS: it
+// serves TLS itself (Secure, set by --tls-cert), or its public URL, the
+// address of a TLS-terminating proxy in front of it, is https.
+func (c Config) servedOverTLS() bool {
+	return c.Secure || len(c.PublicURL) >= 8 && strings.EqualFold(c.PublicURL[:8], "https://")
+}
 
 // securityHeaders sets the headers every response carries.
 func securityHeaders(next http.Handler) http.Handler {
@@ -222,51 +237,4 @@ func (h *Handler) guard(a access, next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
-}
-
-// signInLimiter bounds sign-in attempts per client address, and failed ones per
-// username, with token buckets.
-type signInLimiter struct {
-	mu    sync.Mutex
-	every rate.Limit
-	burst int
-	byKey map[string]*rate.Limiter
-}
-
-func newSignInLimiter(every rate.Limit, burst int) *signInLimiter {
-	return &signInLimiter{every: every, burst: burst, byKey: map[string]*rate.Limiter{}}
-}
-
-func (l *signInLimiter) get(key string) *rate.Limiter {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.byKey) > 10000 { // bounded memory: forget everyone, rarely
-		l.byKey = map[string]*rate.Limiter{}
-	}
-	lim, ok := l.byKey[key]
-	if !ok {
-		lim = rate.NewLimiter(l.every, l.burst)
-		l.byKey[key] = lim
-	}
-	return lim
-}
-
-// allowAttempt takes a token for the client address and checks, without taking
-// one, that the username still has one.
-func (l *signInLimiter) allowAttempt(ip, user string) bool {
-	if !l.get("ip:" + ip).Allow() {
-		return false
-	}
-	return l.get("user:"+strings.ToLower(user)).Tokens() >= 1
-}
-
-// failed takes a token from the username.
-func (l *signInLimiter) failed(user string) { l.get("user:" + strings.ToLower(user)).Allow() }
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
+	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 	authview "github.com/hybridsync/hybridsync/views/auth"
 )
@@ -138,11 +139,11 @@ func (h *Handler) enabledOIDC(ctx context.Context) (oidcSettings, bool, error) {
 	if !p.Enabled {
 		return oidcSettings{}, false, nil
 	}
-	secret, err := h.box.Open(p.ClientSecret)
+	clientSecret, err := h.box.OpenFor(secret.PurposeOIDCClientSecret, p.ClientSecret)
 	if err != nil {
 		return oidcSettings{}, false, fmt.Errorf("unable to open the client secret: %w", err)
 	}
-	return oidcSettings{OIDCProvider: p, secret: secret}, true, nil
+	return oidcSettings{OIDCProvider: p, secret: clientSecret}, true, nil
 }
 
 // oidcButton is the provider's name for the sign-in page's button, or "" when
@@ -159,10 +160,9 @@ func (h *Handler) oidcButton(r *http.Request) string {
 }
 
 // signInMessage shows the sign-in page with a message, the provider's button
-// included.
+// included; next passes safeNext again, as it may come from a session.
 func (h *Handler) signInMessage(w http.ResponseWriter, r *http.Request, status int, msg, next string) {
-	h.render(w, r, status, authview.SignIn(authview.SignInProps{
-		Layout: h.layoutProps(r, "Sign in", ""), Error: msg, Next: next, OIDCName: h.oidcButton(r)}))
+	h.render(w, r, status, authview.SignIn(h.signInProps(r, "", msg, safeNextOrEmpty(next))))
 }
 
 func (p oidcSettings) oauth2Config(provider *oidc.Provider, redirectURI string) *oauth2.Config {

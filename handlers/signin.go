@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -33,21 +35,25 @@ func (h *Handler) signInPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, safeNext(r.URL.Query().Get("next")))
 		return
 	}
-	h.render(w, r, http.StatusOK, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Next: r.URL.Query().Get("next"), OIDCName: h.oidcButton(r)}))
+	h.render(w, r, http.StatusOK, authview.SignIn(h.signInProps(r, "", "", safeNextOrEmpty(r.URL.Query().Get("next")))))
 }
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
 	pw := r.PostFormValue("password")
-	next := r.PostFormValue("next")
+	next := safeNextOrEmpty(r.PostFormValue("next"))
 	show := func(status int, msg string) {
-		h.render(w, r, status, authview.SignIn(authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Username: user, Error: msg, Next: next, OIDCName: h.oidcButton(r)}))
+		h.render(w, r, status, authview.SignIn(h.signInProps(r, user, msg, next)))
 	}
-	if !h.limiter.allowAttempt(clientIP(r), user) {
-		h.log.Warn("sign-in rate limited", "ip", clientIP(r), "username", user)
-		show(http.StatusTooManyRequests, "Too many sign-in attempts. Wait a minute, then try again.")
+	client := clientKey(r)
+	att, wait := h.limiter.begin(client, "user:"+strings.ToLower(user))
+	if att == nil {
+		h.log.Warn("sign-in throttled", "ip", clientIP(r), "username", user, "wait", wait.Round(time.Second))
+		show(http.StatusTooManyRequests, tooMany(w, wait, "sign-in attempts"))
 		return
 	}
+	result := abandoned
+	defer func() { att.finish(result) }()
 	if user == "" || pw == "" {
 		show(http.StatusUnprocessableEntity, "Enter your username and password.")
 		return
@@ -55,7 +61,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	acct, err := h.st.AccountByUsername(r.Context(), user)
 	if errors.Is(err, store.ErrNotFound) {
 		auth.DummyCheck(pw)
-		h.limiter.failed(user)
+		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "no such account")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
@@ -68,7 +74,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		// An account made by sign-in with the identity provider has no local
 		// password: refused exactly as a wrong password is.
 		auth.DummyCheck(pw)
-		h.limiter.failed(user)
+		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "no local password")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
@@ -79,11 +85,12 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		h.limiter.failed(user)
+		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "wrong password")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
+	result = succeeded
 	if err := h.sessions.signIn(w, r, sessionFrom(r), acct.ID); err != nil {
 		h.fail(w, r, "Unable to start the session", err)
 		return
@@ -92,12 +99,57 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, safeNext(next))
 }
 
-// safeNext keeps redirects on this site.
+// signInProps are the sign-in page's; next is already safe.
+func (h *Handler) signInProps(r *http.Request, user, msg, next string) authview.SignInProps {
+	return authview.SignInProps{Layout: h.layoutProps(r, "Sign in", ""), Username: user, Error: msg, Next: next,
+		OIDCName: h.oidcButton(r), Cleartext: !h.cfg.servedOverTLS()}
+}
+
+// safeNext keeps redirects on this site: it returns next re-encoded when next
+// is a path on this site, and "/" for anything else. The rule allows, rather
+// than refuses: next must be printable ASCII with no space or backslash (a
+// tab, a newline or a backslash is dropped or read as "/" by browsers, so
+// "/<tab>/evil" or "/\evil" lead to another site), start with exactly one
+// "/" followed by anything but "/", "\" or their encoded forms, and parse
+// as a path with an optional query and nothing else.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	if next == "/" {
 		return "/"
 	}
-	return next
+	if len(next) < 2 || next[0] != '/' || next[1] == '/' {
+		return "/"
+	}
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	if len(next) >= 4 {
+		switch strings.ToLower(next[1:4]) {
+		case "%2f", "%5c":
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	p := u.EscapedPath()
+	if len(p) < 2 || p[0] != '/' || p[1] == '/' || p[1] == '\\' {
+		return "/"
+	}
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
+}
+
+// safeNextOrEmpty is safeNext that keeps "" as "" (no next given).
+func safeNextOrEmpty(next string) string {
+	if next == "" {
+		return ""
+	}
+	return safeNext(next)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -118,7 +170,7 @@ func (h *Handler) firstRunPage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/signin")
 		return
 	}
-	h.render(w, r, http.StatusOK, authview.FirstRun(authview.FirstRunProps{Layout: h.layoutProps(r, "First run", ""), Errs: setup.Errors{}, AdminGroup: auth.DefaultGroupNames[auth.Admins]}))
+	h.render(w, r, http.StatusOK, authview.FirstRun(authview.FirstRunProps{Layout: h.layoutProps(r, "First run", ""), Errs: setup.Errors{}, AdminGroup: auth.DefaultGroupNames[auth.Admins], Cleartext: !h.cfg.servedOverTLS()}))
 }
 
 func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
@@ -136,9 +188,15 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 	display := strings.TrimSpace(r.PostFormValue("display_name"))
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
 	errs := setup.Errors{}
-	if !h.limiter.allowAttempt(clientIP(r), "first-run") {
-		errs.Add("", "Too many attempts. Wait a minute, then try again.")
+	// The setup token is throttled as sign-in is, per client: one client's
+	// wrong tokens never slow another's.
+	att, wait := h.limiter.begin(clientKey(r), "first-run")
+	if att == nil {
+		h.log.Warn("first run throttled", "ip", clientIP(r), "wait", wait.Round(time.Second))
+		errs.Add("", tooMany(w, wait, "attempts"))
 	}
+	result := abandoned
+	defer func() { att.finish(result) }()
 	if token == "" {
 		errs.Add("token", "Enter the setup token from the server log.")
 	}
@@ -162,7 +220,7 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 		id, err := h.st.CreateFirstAdmin(r.Context(), store.Account{Username: user, DisplayName: display, PasswordHash: hash, Roles: []string{string(auth.Admins)}}, auth.HashToken(token))
 		switch {
 		case errors.Is(err, store.ErrBadSetupToken):
-			h.limiter.failed("first-run")
+			result = failed
 			errs.Add("token", "This setup token is wrong or was already used. Use the newest token in the server log; restarting the server prints a new one.")
 		case errors.Is(err, store.ErrAlreadySetUp):
 			redirect(w, r, "/signin")
@@ -171,6 +229,7 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, "Unable to create the administrator", err)
 			return
 		default:
+			result = succeeded
 			h.log.Info("first administrator created", "user", user)
 			if err := h.sessions.signIn(w, r, sessionFrom(r), id); err != nil {
 				h.fail(w, r, "Unable to start the session", err)
@@ -181,5 +240,5 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.render(w, r, http.StatusUnprocessableEntity, authview.FirstRun(authview.FirstRunProps{
-		Layout: h.layoutProps(r, "First run", ""), Username: user, DisplayName: display, Errs: errs, AdminGroup: auth.DefaultGroupNames[auth.Admins]}))
+		Layout: h.layoutProps(r, "First run", ""), Username: user, DisplayName: display, Errs: errs, AdminGroup: auth.DefaultGroupNames[auth.Admins], Cleartext: !h.cfg.servedOverTLS()}))
 }
