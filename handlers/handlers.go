@@ -109,7 +109,7 @@ type Deps struct {
 // New makes the console's handler.
 func New(ctx context.Context, cfg Config, d Deps) (*Handler, error) {
 	cfg.defaults()
-	sm, err := newSealedSessionManager(ctx, d.Store, d.Box, cfg.Secure, cfg.IdleTimeout, cfg.SessionLifetime)
+	sm, err := newSealedSessionManager(ctx, d.Store, d.Box, cfg.Secure || cfg.servedOverTLS(), cfg.IdleTimeout, cfg.SessionLifetime)
 	if err != nil {
 		return nil, err
 	}

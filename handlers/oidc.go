@@ -363,7 +363,11 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to record the sign-in", err)
 		return
 	}
-	if err := h.sessions.signIn(w, r, s, acct.ID); err != nil {
+	if err := h.sessions.signIn(w, r, s, acct.ID); errors.Is(err, store.ErrDisabled) {
+		h.log.Warn("sign-in refused", "user", acct.Username, "ip", clientIP(r), "method", "oidc", "reason", "account disabled")
+		h.signInMessage(w, r, http.StatusForbidden, "The hybridsync account "+acct.Username+" is disabled. Ask an administrator to enable it.", flow.next)
+		return
+	} else if err != nil {
 		h.fail(w, r, "Unable to start the session", err)
 		return
 	}

@@ -35,6 +35,18 @@ type sessionManager struct {
 	st       *store.Store
 	idle     time.Duration
 	lifetime time.Duration
+	// name is the cookie's: with HTTPS, "__Host-hybridsync", which browsers
+	// accept only Secure, for this host alone and for every path.
+	name string
+}
+
+// sessionCookieName is the session cookie's name: the __Host- prefix when
+// the cookie is Secure.
+func sessionCookieName(secure bool) string {
+	if secure {
+		return "__Host-" + cookieName
+	}
+	return cookieName
 }
 
 // newSealedSessionManager makes the session manager, its cookie keys read from
@@ -54,7 +66,7 @@ func newSealedSessionManager(ctx context.Context, st *store.Store, box *secret.B
 		SameSite: http.SameSiteLaxMode,
 	}
 	cs.MaxAge(int(lifetime.Seconds()))
-	return &sessionManager{cs: cs, st: st, idle: idle, lifetime: lifetime}, nil
+	return &sessionManager{cs: cs, st: st, idle: idle, lifetime: lifetime, name: sessionCookieName(secure)}, nil
 }
 
 // sessionKeys returns the cookie hash and block keys: made once, never
@@ -113,10 +125,10 @@ type session struct {
 // load reads the cookie and its server-side session. A bad or expired cookie
 // simply yields an anonymous session.
 func (m *sessionManager) load(r *http.Request) (*session, error) {
-	gs, err := m.cs.Get(r, cookieName)
+	gs, err := m.cs.Get(r, m.name)
 	if err != nil {
 		// Undecodable (old keys, tampering): start afresh.
-		gs, err = m.cs.New(r, cookieName)
+		gs, err = m.cs.New(r, m.name)
 		if gs == nil {
 			return nil, fmt.Errorf("handlers: unable to start a session: %w", err)
 		}

@@ -173,7 +173,7 @@ func TestSignInRateLimit(t *testing.T) {
 func sessionCookie(t *testing.T, r *response) *http.Cookie {
 	t.Helper()
 	for _, ck := range (&http.Response{Header: r.header}).Cookies() {
-		if ck.Name == cookieName {
+		if ck.Name == cookieName || ck.Name == sessionCookieName(true) {
 			return ck
 		}
 	}
@@ -183,12 +183,24 @@ func sessionCookie(t *testing.T, r *response) *http.Cookie {
 
 func TestSessionCookieFlags(t *testing.T) {
 	t.Parallel()
-	for _, secure := range []bool{false, true} {
-		e := newEnvWith(t, envOptions{cfg: Config{Secure: secure}})
+	for _, tt := range []struct {
+		cfg    Config
+		secure bool
+	}{
+		{Config{}, false},
+		{Config{Secure: true}, true},
+		// Behind a TLS-terminating proxy: the public URL says HTTPS.
+		{Config{PublicURL: "https://console.example.test"}, true},
+	} {
+		secure := tt.secure
+		e := newEnvWith(t, envOptions{cfg: tt.cfg})
 		c := e.newClient()
 		ck := sessionCookie(t, c.get("/signin"))
-		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != secure || ck.Path != "/" {
-			t.Errorf("Secure=%v: cookie HttpOnly=%v SameSite=%v Secure=%v Path=%q", secure, ck.HttpOnly, ck.SameSite, ck.Secure, ck.Path)
+		if !ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode || ck.Secure != secure || ck.Path != "/" || ck.Domain != "" {
+			t.Errorf("Secure=%v: cookie HttpOnly=%v SameSite=%v Secure=%v Path=%q Domain=%q", secure, ck.HttpOnly, ck.SameSite, ck.Secure, ck.Path, ck.Domain)
+		}
+		if want := sessionCookieName(secure); ck.Name != want {
+			t.Errorf("%+v: cookie %q, want %q", tt.cfg, ck.Name, want)
 		}
 		if secure {
 			continue // the jar would not send a Secure cookie over http
@@ -276,5 +288,22 @@ func TestIdleTimeout(t *testing.T) {
 	wantRedirect(t, c.get("/jobs"), "/signin?next=%2Fjobs", "after the idle timeout")
 	if !anonymousWith(e, cookie) {
 		t.Error("the idle session's cookie still works")
+	}
+}
+
+// A disabled account's right password is refused as a wrong one is, not
+// with a failure of the server.
+func TestSignInDisabledAccount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	if _, err := e.st.DisableAccount(context.Background(), e.ids["operator"]); err != nil {
+		t.Fatal(err)
+	}
+	c := e.newClient()
+	c.get("/signin")
+	r := c.post("/signin", url.Values{"username": {"operator"}, "password": {testPassword}})
+	wantStatus(t, r, http.StatusUnauthorized, "a disabled account signs in")
+	if !strings.Contains(string(r.body), msgBadCredentials) {
+		t.Errorf("the refusal says:\n%s", r.body)
 	}
 }

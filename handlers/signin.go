@@ -70,6 +70,15 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to read the account", err)
 		return
 	}
+	if acct.Disabled {
+		// Refused as a wrong password is: a disabled account says nothing
+		// about itself to a stranger.
+		auth.DummyCheck(pw)
+		result = failed
+		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "account disabled")
+		show(http.StatusUnauthorized, msgBadCredentials)
+		return
+	}
 	if acct.PasswordHash == "" {
 		// An account made by sign-in with the identity provider has no local
 		// password: refused exactly as a wrong password is.

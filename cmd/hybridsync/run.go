@@ -34,6 +34,8 @@ commands:
   sync            run one synchronization cycle and print a summary
   migrate         apply pending schema migrations and exit
   config export   print the active configuration as a settings file (JSON)
+  accounts        manage accounts without the browser (list, reset-password,
+                  add-to-group, disable, enable)
   version         print the version
 
 Run "hybridsync <command> -h" for a command's flags. Every flag can also be set
