@@ -35,8 +35,9 @@ type Config struct {
 	Secure          bool
 	IdleTimeout     time.Duration
 	SessionLifetime time.Duration
-	// SignInRate and SignInBurst bound sign-in attempts per client address and,
-	// for failures, per username.
+	// SignInRate and SignInBurst bound failed sign-in attempts per client
+	// address, across all accounts (throttle.go; per account and client there
+	// is also a backoff).
 	SignInRate  rate.Limit
 	SignInBurst int
 	// SSEPing is how often an idle event stream sends a keep-alive comment.
