@@ -2,10 +2,13 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/go-chi/chi/v5"
 
@@ -67,6 +70,23 @@ func rolesFrom(r *http.Request) ([]string, bool) {
 	return roles, true
 }
 
+// maxDisplayName bounds an account's display name (bytes).
+const maxDisplayName = 256
+
+// displayNameProblem says what is wrong with a display name: too long, not
+// text, or holding control characters.
+func displayNameProblem(s string) string {
+	switch {
+	case len(s) > maxDisplayName:
+		return fmt.Sprintf("Use at most %d characters (bytes) for the display name.", maxDisplayName)
+	case !utf8.ValidString(s):
+		return "The display name is not valid text (UTF-8)."
+	case strings.ContainsFunc(s, unicode.IsControl):
+		return "The display name can't hold control characters (tabs, line breaks)."
+	}
+	return ""
+}
+
 func (h *Handler) accountCreate(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		h.renderAccounts(w, r, http.StatusBadRequest, setup.Errors{"": "The form could not be read. Reload the page and try again."}, authview.NewAccount{}, "")
@@ -89,6 +109,10 @@ func (h *Handler) accountCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		errs.Add("groups", "Choose among the four sync groups.")
+	}
+	if msg := displayNameProblem(display); msg != "" {
+		errs.Add("display_name", msg)
+		form.DisplayName = strings.ToValidUTF8(display[:min(len(display), maxDisplayName)], "")
 	}
 	if display == "" {
 		display = user

@@ -139,6 +139,9 @@ func TestAccountCreate(t *testing.T) {
 		{"short password", url.Values{"username": {"fresh"}, "password": {"short"}}, 422, "password", "at least 12"},
 		{"password holds the username", url.Values{"username": {"fresh"}, "password": {"my-fresh-password"}}, 422, "password", "must not contain the username"},
 		{"unknown group", url.Values{"username": {"fresh"}, "password": {testPassword}, "groups": {"wheel"}}, 422, "groups", "four sync groups"},
+		{"huge display name", url.Values{"username": {"fresh"}, "password": {testPassword}, "display_name": {strings.Repeat("x", 1<<20)}}, 422, "display_name", "at most 256"},
+		{"display name not UTF-8", url.Values{"username": {"fresh"}, "password": {testPassword}, "display_name": {"Fresh\xffOne"}}, 422, "display_name", "not valid text"},
+		{"display name with a line break", url.Values{"username": {"fresh"}, "password": {testPassword}, "display_name": {"Fresh\nOne"}}, 422, "display_name", "control characters"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
