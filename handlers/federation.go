@@ -208,36 +208,28 @@ func (h *Handler) federationLoginCallback(w http.ResponseWriter, r *http.Request
 	redirect(w, r, "/federation/verify?login="+h.fedLogins.keep(l))
 }
 
-// configureScripts are the AD FS deployment scripts of a Configure job,
-// made again from the answers the job ran with; none for other jobs.
-func configureScripts(j store.Job) []federation.Script {
+// configureFederation reads a Configure job's answers once: the federation
+// server it configures ("" for none, and for any other job) and, with AD FS,
+// the deployment scripts, made again from the answers the job ran with.
+func configureFederation(j store.Job) (server string, scripts []federation.Script) {
 	if j.Kind != configure.Kind {
-		return nil
+		return "", nil
 	}
 	var p configure.Params
-	if err := json.Unmarshal(j.Params, &p); err != nil || setup.Federates(&p.Answers) != "AD FS" {
-		return nil
+	if err := json.Unmarshal(j.Params, &p); err != nil {
+		return "", nil
 	}
-	scripts, err := federation.Scripts(configure.Deployment(p.Answers))
-	if err != nil {
-		return nil
+	server = setup.Federates(&p.Answers)
+	if server == "AD FS" {
+		scripts, _ = federation.Scripts(configure.Deployment(p.Answers))
 	}
-	return scripts
-}
-
-// configureFederates reports whether a job is a Configure that federates a domain.
-func configureFederates(j store.Job) bool {
-	if j.Kind != configure.Kind {
-		return false
-	}
-	var p configure.Params
-	return json.Unmarshal(j.Params, &p) == nil && setup.Federates(&p.Answers) != ""
+	return server, scripts
 }
 
 // jobScripts are a job's scripts as its page shows them.
-func jobScripts(j store.Job) []jobsview.Script {
+func jobScripts(j store.Job, scripts []federation.Script) []jobsview.Script {
 	var out []jobsview.Script
-	for _, s := range configureScripts(j) {
+	for _, s := range scripts {
 		out = append(out, jobsview.Script{Name: s.FileName, Server: s.Server, Role: s.Role, Text: s.Text,
 			URL: fmt.Sprintf("/jobs/%d/scripts/%s", j.ID, url.PathEscape(s.FileName))})
 	}
@@ -257,7 +249,8 @@ func (h *Handler) jobScript(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	for _, s := range configureScripts(j) {
+	_, scripts := configureFederation(j)
+	for _, s := range scripts {
 		if s.FileName == chi.URLParam(r, "file") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Header().Set("Content-Disposition", `attachment; filename="`+s.FileName+`"`)

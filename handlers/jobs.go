@@ -78,10 +78,11 @@ func (h *Handler) jobPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct := accountFrom(r)
+	server, scripts := configureFederation(j)
 	h.render(w, r, http.StatusOK, jobsview.Detail(jobsview.DetailProps{
 		Layout: h.layoutProps(r, h.runner.Title(j.Kind), "jobs"), Job: j, Title: h.runner.Title(j.Kind), Problems: problems[j.ID],
 		Events: evs, LastSeq: last, CanRetry: acct != nil && auth.Satisfies(acct.Roles, auth.Admins),
-		Scripts: jobScripts(j), Federation: configureFederates(j),
+		Scripts: jobScripts(j, scripts), Federation: server != "",
 	}))
 }
 

@@ -213,9 +213,9 @@ type fedChecker interface {
 	ResolveBoth(ctx context.Context, host string) EndpointCheck
 }
 
-// fedDomainChoices are the tenant's domains an admin may pick to federate:
+// FedDomainChoices are the tenant's domains an admin may pick to federate:
 // its custom domains, verified or not.
-func fedDomainChoices(a *Answers) []entra.Domain {
+func FedDomainChoices(a *Answers) []entra.Domain {
 	t := a.ConnectEntra.Tenant
 	if t == nil {
 		return nil
@@ -230,9 +230,6 @@ func fedDomainChoices(a *Answers) []entra.Domain {
 	return out
 }
 
-// FedDomainChoices is fedDomainChoices for the views.
-func FedDomainChoices(a *Answers) []entra.Domain { return fedDomainChoices(a) }
-
 // validateFedDomain checks the chosen domain against the tenant and the
 // signed-in administrator: the rules of the Microsoft Entra domain pages.
 func validateFedDomain(a *Answers) Errors {
@@ -243,7 +240,7 @@ func validateFedDomain(a *Answers) Errors {
 	}
 	name := strings.ToLower(strings.TrimSpace(a.Federation.Domain))
 	if name == "" {
-		if len(fedDomainChoices(a)) == 0 {
+		if len(FedDomainChoices(a)) == 0 {
 			e.Add("fed_domain", MsgFedNoDomains)
 		} else {
 			e.Add("fed_domain", MsgFedNoDomain)

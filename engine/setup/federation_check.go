@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -340,22 +341,13 @@ func (s *StoreChecker) SPNOwners(ctx context.Context, a *Answers, fsName string)
 		}
 		for _, dns := range got {
 			for _, dn := range dns {
-				if !containsFold(owners, dn) {
+				if !slices.ContainsFunc(owners, func(o string) bool { return strings.EqualFold(o, dn) }) {
 					owners = append(owners, dn)
 				}
 			}
 		}
 	}
 	return owners, nil
-}
-
-func containsFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // FindAccount finds an account in the AD FS forest; "" when there is none.
