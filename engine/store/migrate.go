@@ -144,8 +144,9 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 }
 
 // splitStatements splits a migration into statements at semicolons that end a
-// line. Comments are dropped. Migrations hold no procedures or triggers, so this
-// is enough for both dialects (SQL Server's GO is a client convention, not SQL).
+// line. Comments are dropped. Migrations hold no procedures, and write each
+// trigger on one line (its inner semicolons end no line), so this is enough for
+// both dialects (SQL Server's GO is a client convention, not SQL).
 func splitStatements(body string) []string {
 	var out []string
 	var cur strings.Builder

@@ -28,10 +28,12 @@ type index struct {
 }
 
 // schema is a dialect's tables (in order of columns) and indexes, as parsed from
-// CREATE statements.
+// CREATE statements, and the changes its triggers refuse per table ("delete",
+// "update"): the append-only tables.
 type schema struct {
 	Tables  map[string][]column
 	Indexes map[string]index
+	Refused map[string][]string
 }
 
 var (
@@ -43,7 +45,23 @@ var (
 	dropTableRe = regexp.MustCompile(`(?is)^DROP\s+TABLE\s+([A-Za-z_][A-Za-z0-9_.]*)$`)
 	// dataRe are statements that move rows and change no schema.
 	dataRe = regexp.MustCompile(`(?is)^(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s`)
+	// refuseTriggerRe is a trigger that refuses changes to a table: SQLite's
+	// BEFORE UPDATE|DELETE ON t … RAISE(ABORT, …), SQL Server's ON t INSTEAD
+	// OF UPDATE, DELETE AS … THROW.
+	refuseLiteRe   = regexp.MustCompile(`(?is)^CREATE\s+TRIGGER\s+\w+\s+BEFORE\s+(UPDATE|DELETE)\s+ON\s+(\w+)\s+BEGIN\s+SELECT\s+RAISE\s*\(\s*ABORT\b.*END$`)
+	refuseServerRe = regexp.MustCompile(`(?is)^CREATE\s+TRIGGER\s+\w+\s+ON\s+(\w+)\s+INSTEAD\s+OF\s+([A-Z ,]+?)\s+AS\s+BEGIN\s+THROW\b.*END$`)
 )
+
+// refuse records that table's triggers refuse the events.
+func (sc schema) refuse(table string, events ...string) {
+	for _, e := range events {
+		e = strings.ToLower(strings.TrimSpace(e))
+		if !contains(sc.Refused[table], e) {
+			sc.Refused[table] = append(sc.Refused[table], e)
+			sort.Strings(sc.Refused[table])
+		}
+	}
+}
 
 // parseSchema reads every CREATE TABLE and CREATE INDEX of the statements,
 // the columns ALTER TABLE adds and the tables DROP TABLE drops (with their
@@ -51,9 +69,17 @@ var (
 // knows just enough SQL for our migrations, and fails on anything it does not
 // understand rather than skip it.
 func parseSchema(stmts []string) (schema, error) {
-	sc := schema{Tables: map[string][]column{}, Indexes: map[string]index{}}
+	sc := schema{Tables: map[string][]column{}, Indexes: map[string]index{}, Refused: map[string][]string{}}
 	for _, stmt := range stmts {
 		stmt = strings.TrimSpace(stmt)
+		if m := refuseLiteRe.FindStringSubmatch(stmt); m != nil {
+			sc.refuse(strings.ToLower(m[2]), m[1])
+			continue
+		}
+		if m := refuseServerRe.FindStringSubmatch(stmt); m != nil {
+			sc.refuse(strings.ToLower(m[1]), strings.Split(m[2], ",")...)
+			continue
+		}
 		if m := createIndexRe.FindStringSubmatch(stmt); m != nil {
 			sc.Indexes[strings.ToLower(m[1])] = index{Table: strings.ToLower(m[2]), Columns: splitNames(m[3])}
 			continue
@@ -246,6 +272,12 @@ func TestSchemaDialectsMatch(t *testing.T) {
 			t.Errorf("index %s differs: sqlite %+v, sqlserver %+v", name, a, b)
 		}
 	}
+	if !reflect.DeepEqual(lite.Refused, server.Refused) {
+		t.Errorf("append-only tables differ: sqlite %v, sqlserver %v", lite.Refused, server.Refused)
+	}
+	if want := []string{"delete", "update"}; !reflect.DeepEqual(lite.Refused["audit_events"], want) {
+		t.Errorf("audit_events refuses %v, want %v", lite.Refused["audit_events"], want)
+	}
 	if _, ok := lite.Tables["schema_migrations"]; !ok {
 		t.Error("schema_migrations (createVersionTable) was not parsed")
 	}
@@ -274,7 +306,7 @@ func TestSchemaParserMatchesSQLite(t *testing.T) {
 	s := openTestStore(t)
 	want := dialectSchema(t, SQLite)
 
-	got := schema{Tables: map[string][]column{}, Indexes: map[string]index{}}
+	got := schema{Tables: map[string][]column{}, Indexes: map[string]index{}, Refused: map[string][]string{}}
 	names := queryStrings(t, s, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'`)
 	for _, name := range names {
 		rows, err := s.r.QueryContext(ctx, `SELECT name, "notnull", pk FROM pragma_table_info(?) ORDER BY cid`, name)
@@ -322,6 +354,17 @@ func TestSchemaParserMatchesSQLite(t *testing.T) {
 	}
 	if !reflect.DeepEqual(want.Indexes, got.Indexes) {
 		t.Errorf("indexes:\n parsed: %+v\n sqlite: %+v", want.Indexes, got.Indexes)
+	}
+	for _, sql := range queryStrings(t, s, `SELECT sql FROM sqlite_master WHERE type = 'trigger'`) {
+		m := refuseLiteRe.FindStringSubmatch(sql)
+		if m == nil {
+			t.Errorf("trigger the parser does not read: %s", sql)
+			continue
+		}
+		got.refuse(strings.ToLower(m[2]), m[1])
+	}
+	if !reflect.DeepEqual(want.Refused, got.Refused) {
+		t.Errorf("append-only tables:\n parsed: %v\n sqlite: %v", want.Refused, got.Refused)
 	}
 }
 
