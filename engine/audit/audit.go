@@ -16,10 +16,10 @@ import (
 // The actions. A dot separates an action's kind from the action: filtering
 // on the kind ("account") selects every action of it.
 const (
-	SignIn       = "signin"       // password sign-in; target: the user name typed
-	SignInOIDC   = "signin.oidc"  // sign-in with the identity provider
-	SignOut      = "signout"      // a session ended by its user
-	FirstRun     = "first-run"    // the first administrator created with the setup token
+	SignIn       = "signin"      // password sign-in; target: the user name typed
+	SignInOIDC   = "signin.oidc" // sign-in with the identity provider
+	SignOut      = "signout"     // a session ended by its user
+	FirstRun     = "first-run"   // the first administrator created with the setup token
 	AccountAdd   = "account.create"
 	AccountRoles = "account.groups"
 	AccountOff   = "account.disable"
@@ -33,17 +33,17 @@ const (
 	OIDCSettings    = "oidc.settings"
 	// ConfigureStart is Configure asked for, with the changes it makes
 	// (detail: JSON of []setup.Change); ConfigureEnd is how its job ended.
-	ConfigureStart   = "configure.start"
-	ConfigureEnd     = "configure.end"
-	SetupDiscard     = "setup.discard"
-	SettingsImport   = "setup.import-settings"
-	DomainVerify     = "setup.verify-domain"
-	Schedule         = "sync.schedule"
-	Guard            = "sync.guard"
-	GuardAllowOnce   = "sync.allow-once"
-	SyncRun          = "sync.run"
-	JobRetry         = "job.retry"
-	JobCancel        = "job.cancel"
+	ConfigureStart = "configure.start"
+	ConfigureEnd   = "configure.end"
+	SetupDiscard   = "setup.discard"
+	SettingsImport = "setup.import-settings"
+	DomainVerify   = "setup.verify-domain"
+	Schedule       = "sync.schedule"
+	Guard          = "sync.guard"
+	GuardAllowOnce = "sync.allow-once"
+	SyncRun        = "sync.run"
+	JobRetry       = "job.retry"
+	JobCancel      = "job.cancel"
 )
 
 // Outcomes besides a job's own statuses (engine/outcome), which
