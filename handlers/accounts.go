@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -132,6 +133,7 @@ func (h *Handler) accountCreate(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			h.log.Info("account created", "user", username(r), "account", user, "groups", roles)
+			h.audit(r, audit.AccountAdd, user, audit.Succeeded, "groups: "+h.roleNames(r, roles))
 			h.renderAccounts(w, r, http.StatusOK, setup.Errors{}, authview.NewAccount{Member: map[string]bool{}}, "Added "+user+".")
 			return
 		}
@@ -173,11 +175,13 @@ func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, store.ErrLastAdmin):
 			msg, status = msgLastAdmin, http.StatusUnprocessableEntity
 			h.log.Warn("groups not changed: last administrator", "user", username(r), "account", acct.Username, "groups", roles)
+			h.audit(r, audit.AccountRoles, acct.Username, audit.Refused, "the last administrator; asked for groups: "+h.roleNames(r, roles))
 		case err != nil:
 			h.fail(w, r, "Unable to change the groups", err)
 			return
 		default:
 			h.log.Info("groups changed", "user", username(r), "account", acct.Username, "groups", roles)
+			h.audit(r, audit.AccountRoles, acct.Username, audit.Succeeded, "groups: "+h.roleNames(r, acct.Roles)+" → "+h.roleNames(r, roles))
 			acct.Roles = roles
 			msg = "Saved."
 		}
@@ -195,6 +199,20 @@ func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
 
 // msgLastAdmin refuses a change that would leave no enabled administrator.
 const msgLastAdmin = "hybridsync needs at least one administrator: add another before removing this one."
+
+// roleNames are the sync groups' names of roles, for the audit trail.
+func (h *Handler) roleNames(r *http.Request, roles []string) string {
+	if len(roles) == 0 {
+		return "none"
+	}
+	names := h.groupNames(r.Context())
+	out := make([]string, len(roles))
+	for i, role := range roles {
+		out[i] = names[role]
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
 
 func mustCSRF(r *http.Request) string {
 	t, _ := sessionFrom(r).csrf()
