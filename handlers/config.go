@@ -22,6 +22,28 @@ func (h *Handler) activeAnswers(r *http.Request) (store.Configuration, setup.Ans
 	return cfg, a, err
 }
 
+// configChanges is what applying a would change of the configuration in
+// force, as the audit trail keeps it: JSON of []setup.Change, "[]" for
+// nothing. The first configuration changes every row from nothing.
+func (h *Handler) configChanges(r *http.Request, a setup.Answers) string {
+	var was []setup.SummaryGroup
+	_, old, err := h.activeAnswers(r)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		h.log.Error("unable to read the configuration in force for the audit trail", "err", err)
+		return "the configuration in force could not be read, so what changed is not known"
+	default:
+		was = setup.Summary(old, h.cfg.DataDir)
+	}
+	changes := setup.Changes(was, setup.Summary(a, h.cfg.DataDir))
+	if changes == nil {
+		changes = []setup.Change{}
+	}
+	b, _ := json.Marshal(changes) // strings only: it can't fail
+	return string(b)
+}
+
 func (h *Handler) configPage(w http.ResponseWriter, r *http.Request) {
 	p := console.ConfigProps{Layout: h.layoutProps(r, "Configuration", "config")}
 	cfg, a, err := h.activeAnswers(r)

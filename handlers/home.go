@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
@@ -157,5 +158,6 @@ func (h *Handler) setupDiscard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("wizard draft discarded", "user", username(r), "configuration", cfg.ID)
+	h.audit(r, audit.SetupDiscard, fmt.Sprintf("configuration %d", cfg.ID), audit.Succeeded, "the wizard is back to the configuration in force")
 	redirect(w, r, "/")
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -94,11 +95,16 @@ func (h *Handler) jobRetry(w http.ResponseWriter, r *http.Request) {
 	id, err := h.runner.Retry(r.Context(), j.ID, username(r))
 	if err != nil {
 		h.log.Warn("retry refused", "job", j.ID, "err", err)
+		h.audit(r, audit.JobRetry, jobTarget(j), audit.Refused, "the job is "+j.Status)
 		h.errorPage(w, r, http.StatusConflict, "Can't retry this job", fmt.Sprintf("Job %d is %s; only a failed, interrupted or cancelled job can be retried.", j.ID, j.Status))
 		return
 	}
+	h.audit(r, audit.JobRetry, jobTarget(j), audit.Started, fmt.Sprintf("as job %d", id))
 	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
 }
+
+// jobTarget names a job for the audit trail.
+func jobTarget(j store.Job) string { return fmt.Sprintf("job %d (%s)", j.ID, j.Kind) }
 
 // jobCancel cancels a queued or running job; the job page shows it ending
 // "Cancelled by <user>".
@@ -109,9 +115,11 @@ func (h *Handler) jobCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.runner.Cancel(r.Context(), j.ID, username(r)); err != nil {
 		h.log.Warn("cancel refused", "job", j.ID, "err", err)
+		h.audit(r, audit.JobCancel, jobTarget(j), audit.Refused, "the job is "+j.Status)
 		h.errorPage(w, r, http.StatusConflict, "Can't cancel this job", fmt.Sprintf("Job %d is %s; only a queued or running job can be cancelled.", j.ID, j.Status))
 		return
 	}
+	h.audit(r, audit.JobCancel, jobTarget(j), audit.Succeeded, "")
 	redirect(w, r, fmt.Sprintf("/jobs/%d", j.ID))
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -286,6 +287,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	case !ok || q.Get("state") == "" || subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(flow.state)) != 1:
 		h.log.Warn("OIDC callback without a matching state", "ip", clientIP(r), "had_flow", ok)
+		h.auditAs(r, "", audit.SignInOIDC, "", audit.Refused, "the sign-in did not start in this browser, or was already used")
 		h.signInMessage(w, r, http.StatusBadRequest, "This sign-in didn't start in this browser, or was already used. "+again, "")
 		return
 	case time.Since(flow.started) > oidcFlowTimeout:
@@ -293,6 +295,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	case q.Get("error") != "":
 		h.log.Warn("OIDC sign-in refused by the provider", "ip", clientIP(r), "error", q.Get("error"), "description", q.Get("error_description"))
+		h.auditAs(r, "", audit.SignInOIDC, "", audit.Failed, "refused by "+name+": "+q.Get("error"))
 		h.signInMessage(w, r, http.StatusUnauthorized, providerErrorMessage(name, q.Get("error"), q.Get("error_description")), flow.next)
 		return
 	case q.Get("code") == "":
@@ -302,6 +305,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 
 	failed := func(what string, err error) {
 		h.log.Error("OIDC sign-in failed: "+what, "issuer", p.Issuer, "ip", clientIP(r), "err", err)
+		h.auditAs(r, "", audit.SignInOIDC, "", audit.Failed, name+": "+what)
 		h.signInMessage(w, r, http.StatusBadGateway, "hybridsync couldn't complete your sign-in with "+name+": "+what+". Try again; if it keeps failing, an administrator can find the details in the server log.", flow.next)
 	}
 	provider, err := h.oidc.provider(r.Context(), p.Issuer)
@@ -352,6 +356,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	})
 	if errors.Is(err, store.ErrNoRoles) {
 		h.log.Warn("OIDC sign-in refused: no mapped group", "user", user, "sub", idt.Subject, "groups", len(groups), "ip", clientIP(r))
+		h.auditAs(r, "", audit.SignInOIDC, user, audit.Refused, "in no group mapped to a role ("+name+")")
 		msg := "Your account " + user + " at " + name + " isn't in a group that hybridsync maps to a role. Ask an administrator to add you to one of the groups set under Accounts → Sign-in with an identity provider."
 		if c.ClaimNames[p.GroupsClaim] != "" {
 			msg = "Your account " + user + " is in too many groups for " + name + " to list them in the sign-in token, so hybridsync can't tell which of its roles you have. Ask an administrator: the app registration can send only the groups assigned to it."
@@ -365,6 +370,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.sessions.signIn(w, r, s, acct.ID); errors.Is(err, store.ErrDisabled) {
 		h.log.Warn("sign-in refused", "user", acct.Username, "ip", clientIP(r), "method", "oidc", "reason", "account disabled")
+		h.auditAs(r, "", audit.SignInOIDC, acct.Username, audit.Failed, "account disabled")
 		h.signInMessage(w, r, http.StatusForbidden, "The hybridsync account "+acct.Username+" is disabled. Ask an administrator to enable it.", flow.next)
 		return
 	} else if err != nil {
@@ -372,6 +378,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("signed in", "user", acct.Username, "ip", clientIP(r), "method", "oidc", "groups", acct.Roles)
+	h.auditAs(r, acct.Username, audit.SignInOIDC, acct.Username, audit.Succeeded, "with "+name+"; groups: "+h.roleNames(r, acct.Roles))
 	redirect(w, r, safeNext(flow.next))
 }
 

@@ -5,14 +5,17 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	secretpkg "github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -202,11 +205,38 @@ func (h *Handler) oidcSettingsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	h.oidc.forget()
 	h.log.Info("OIDC provider saved", "user", username(r), "issuer", f.Issuer, "client_id", f.ClientID, "enabled", f.Enabled)
+	h.audit(r, audit.OIDCSettings, f.Issuer, audit.Succeeded, oidcChanges(old, p, !keep))
 	flash := "Saved. Sign-in with " + f.DisplayName + " is off."
 	if f.Enabled {
 		flash = "Saved. The provider's discovery document checked out; the sign-in page offers “Sign in with " + f.DisplayName + "”."
 	}
 	h.renderOIDCSettings(w, r, http.StatusOK, oidcFormOf(p), true, setup.Errors{}, flash)
+}
+
+// oidcChanges words what a save changed of the provider's settings; a new
+// client secret is said to be new, never shown.
+func oidcChanges(old, p store.OIDCProvider, newSecret bool) string {
+	var out []string
+	add := func(what, was, is string) {
+		if was != is {
+			out = append(out, fmt.Sprintf("%s: %q → %q", what, was, is))
+		}
+	}
+	add("enabled", strconv.FormatBool(old.Enabled), strconv.FormatBool(p.Enabled))
+	add("issuer", old.Issuer, p.Issuer)
+	add("client id", old.ClientID, p.ClientID)
+	add("button", old.DisplayName, p.DisplayName)
+	add("groups claim", old.GroupsClaim, p.GroupsClaim)
+	for _, role := range auth.Roles {
+		add("groups for "+role.Label(), strings.Join(old.RoleGroups[string(role)], ", "), strings.Join(p.RoleGroups[string(role)], ", "))
+	}
+	if newSecret {
+		out = append(out, "a new client secret")
+	}
+	if len(out) == 0 {
+		return "no change"
+	}
+	return strings.Join(out, "; ")
 }
 
 // discoveryMessage words a failed discovery for the administrator.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -49,7 +50,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	att, wait := h.limiter.begin(client, "user:"+strings.ToLower(user))
 	if att == nil {
 		h.log.Warn("sign-in throttled", "ip", clientIP(r), "username", user, "wait", wait.Round(time.Second))
-		show(http.StatusTooManyRequests, tooMany(w, wait, "sign-in attempts"))
+		msg := tooMany(w, wait, "sign-in attempts")
+		h.auditAs(r, "", audit.SignIn, user, audit.Refused, msg)
+		show(http.StatusTooManyRequests, msg)
 		return
 	}
 	result := abandoned
@@ -63,6 +66,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		auth.DummyCheck(pw)
 		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "no such account")
+		h.auditAs(r, "", audit.SignIn, user, audit.Failed, "no such account")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
@@ -76,6 +80,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		auth.DummyCheck(pw)
 		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "account disabled")
+		h.auditAs(r, "", audit.SignIn, acct.Username, audit.Failed, "account disabled")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
@@ -85,6 +90,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		auth.DummyCheck(pw)
 		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "no local password")
+		h.auditAs(r, "", audit.SignIn, acct.Username, audit.Failed, "no local password: the account signs in with the identity provider")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
@@ -96,6 +102,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		result = failed
 		h.log.Warn("sign-in failed", "ip", clientIP(r), "username", user, "reason", "wrong password")
+		h.auditAs(r, "", audit.SignIn, acct.Username, audit.Failed, "wrong password")
 		show(http.StatusUnauthorized, msgBadCredentials)
 		return
 	}
@@ -105,6 +112,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("signed in", "user", acct.Username, "ip", clientIP(r))
+	h.auditAs(r, acct.Username, audit.SignIn, acct.Username, audit.Succeeded, "")
 	redirect(w, r, safeNext(next))
 }
 
@@ -162,6 +170,7 @@ func safeNextOrEmpty(next string) string {
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	h.audit(r, audit.SignOut, username(r), audit.Succeeded, "")
 	if err := h.sessions.signOut(w, r, sessionFrom(r)); err != nil {
 		h.fail(w, r, "Unable to end the session", err)
 		return
@@ -203,6 +212,7 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 	if att == nil {
 		h.log.Warn("first run throttled", "ip", clientIP(r), "wait", wait.Round(time.Second))
 		errs.Add("", tooMany(w, wait, "attempts"))
+		h.auditAs(r, "", audit.FirstRun, user, audit.Refused, errs[""])
 	}
 	result := abandoned
 	defer func() { att.finish(result) }()
@@ -230,6 +240,7 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case errors.Is(err, store.ErrBadSetupToken):
 			result = failed
+			h.auditAs(r, "", audit.FirstRun, user, audit.Failed, "wrong or used setup token")
 			errs.Add("token", "This setup token is wrong or was already used. Use the newest token in the server log; restarting the server prints a new one.")
 		case errors.Is(err, store.ErrAlreadySetUp):
 			redirect(w, r, "/signin")
@@ -240,6 +251,7 @@ func (h *Handler) firstRun(w http.ResponseWriter, r *http.Request) {
 		default:
 			result = succeeded
 			h.log.Info("first administrator created", "user", user)
+			h.auditAs(r, user, audit.FirstRun, user, audit.Succeeded, "the first administrator")
 			if err := h.sessions.signIn(w, r, sessionFrom(r), id); err != nil {
 				h.fail(w, r, "Unable to start the session", err)
 				return

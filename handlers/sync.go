@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
@@ -158,14 +159,23 @@ func (h *Handler) syncRun(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to list jobs", err)
 		return
 	} else if ok {
-		h.renderSync(w, r, http.StatusConflict, fmt.Sprintf("A %s is already running (job %d). Wait for it to finish.", strings.ToLower(h.runner.Title(j.Kind)), j.ID))
+		msg := fmt.Sprintf("A %s is already running (job %d). Wait for it to finish.", strings.ToLower(h.runner.Title(j.Kind)), j.ID)
+		h.audit(r, audit.SyncRun, "", audit.Refused, msg)
+		h.renderSync(w, r, http.StatusConflict, msg)
 		return
 	}
-	id, err := h.runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Full: r.PostFormValue("full") == "on", Trigger: cycle.TriggerManual}, By: username(r)})
+	full := r.PostFormValue("full") == "on"
+	kind := "delta"
+	if full {
+		kind = "full"
+	}
+	id, err := h.runner.Start(ctx, jobs.Request{Kind: cycle.Kind, Params: cycle.Params{Full: full, Trigger: cycle.TriggerManual}, By: username(r)})
 	if err != nil {
+		h.audit(r, audit.SyncRun, "", audit.Failed, kind+" cycle: "+err.Error())
 		h.renderSync(w, r, http.StatusUnprocessableEntity, err.Error())
 		return
 	}
+	h.audit(r, audit.SyncRun, fmt.Sprintf("job %d", id), audit.Started, kind+" cycle")
 	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
 }
 
@@ -177,6 +187,7 @@ func (h *Handler) syncSchedule(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to read the schedule", err)
 		return
 	}
+	was := scheduleWords(s)
 	switch r.PostFormValue("action") {
 	case "suspend":
 		s.Suspended, s.SuspendedBy, s.SuspendedAt = true, username(r), time.Now().UTC()
@@ -202,6 +213,7 @@ func (h *Handler) syncSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("sync schedule changed", "user", username(r), "interval", s.Interval, "suspended", s.Suspended)
+	h.audit(r, audit.Schedule, "", audit.Succeeded, was+" → "+scheduleWords(s))
 	redirect(w, r, "/sync")
 }
 
@@ -214,6 +226,8 @@ func (h *Handler) syncGuard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to read the deletion guard", err)
 		return
 	}
+	was := guardWords(g)
+	action, detail := audit.Guard, ""
 	num := func(field string) (int, bool) {
 		n, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(field)))
 		return n, err == nil && n >= 0
@@ -228,6 +242,7 @@ func (h *Handler) syncGuard(w http.ResponseWriter, r *http.Request) {
 		}
 		g.Threshold, g.Percent, g.Enabled = t, pc, t > 0 || pc > 0
 		err = h.st.SetDeletionGuard(ctx, g, username(r))
+		detail = was + " → " + guardWords(g)
 	case "allow":
 		n, ok := num("allow")
 		if !ok || n == 0 {
@@ -235,6 +250,7 @@ func (h *Handler) syncGuard(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		err = h.st.AllowDeletesOnce(ctx, n, username(r))
+		action, detail = audit.GuardAllowOnce, fmt.Sprintf("the next export may delete %d objects, once", n)
 	default:
 		h.renderSync(w, r, http.StatusUnprocessableEntity, "This page has no such button. Reload the page and try again.")
 		return
@@ -244,7 +260,25 @@ func (h *Handler) syncGuard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("deletion guard changed", "user", username(r), "action", r.PostFormValue("action"))
+	h.audit(r, action, "", audit.Succeeded, detail)
 	redirect(w, r, "/sync")
+}
+
+// scheduleWords says what the schedule is, for the audit trail.
+func scheduleWords(s schedule.Settings) string {
+	w := "every " + s.Interval.String()
+	if s.Suspended {
+		w += ", suspended"
+	}
+	return w
+}
+
+// guardWords says what the deletion guard is, for the audit trail.
+func guardWords(g store.DeletionGuard) string {
+	if !g.Enabled {
+		return "off"
+	}
+	return fmt.Sprintf("stop at %d deletes or %d%%", g.Threshold, g.Percent)
 }
 
 // pendingFilter reads the staging review's filter from the query.

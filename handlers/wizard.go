@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -80,7 +81,19 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		h.renderWizard(w, r, http.StatusUnprocessableEntity, &st, id, errs)
 		return
 	}
+	imported := st.Answers.Components.Imported
 	target, errs, err := h.wiz.Submit(r.Context(), &st, id, r.PostFormValue("action"), form, username(r))
+	if err == nil {
+		h.auditImport(r, imported, st.Answers.Components.Imported, form, errs)
+		if r.PostFormValue("action") == setup.ActionFedVerifyDomain {
+			// Asking Graph to verify a domain changes the tenant.
+			outcome, detail := audit.Succeeded, "Microsoft Entra ID verified the domain"
+			if msg := errs["fed_domain"]; msg != "" {
+				outcome, detail = audit.Failed, msg
+			}
+			h.audit(r, audit.DomainVerify, st.Answers.Federation.Domain, outcome, detail)
+		}
+	}
 	if errors.Is(err, setup.ErrPageHidden) {
 		redirect(w, r, "/setup/"+st.Page)
 		return
@@ -98,6 +111,18 @@ func (h *Handler) setupSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect(w, r, "/setup/"+target)
+}
+
+// auditImport records a settings file imported on Install required
+// components, or refused, in the audit trail.
+func (h *Handler) auditImport(r *http.Request, was, is *setup.Imported, f setup.Form, errs setup.Errors) {
+	switch {
+	case f.File != nil && errs["settings_file"] != "":
+		h.audit(r, audit.SettingsImport, f.File.Name, audit.Refused, errs["settings_file"])
+	case is != nil && (was == nil || *was != *is):
+		h.audit(r, audit.SettingsImport, is.FileName, audit.Succeeded,
+			fmt.Sprintf("exported %s by %s from hybridsync %s; applied when Configure runs", is.ExportedAt, is.ExportedBy, is.Version))
+	}
 }
 
 // Limits of a wizard form's values: the CA certificates pasted on Connect
@@ -208,14 +233,18 @@ func (h *Handler) setupConfigure(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to list jobs", err)
 		return
 	} else if ok {
-		h.renderWizard(w, r, http.StatusConflict, &st, setup.PageReady, setup.Errors{"": fmt.Sprintf("A configuration is already being applied (job %d). Wait for it to finish.", j.ID)})
+		msg := fmt.Sprintf("A configuration is already being applied (job %d). Wait for it to finish.", j.ID)
+		h.audit(r, audit.ConfigureStart, "", audit.Refused, msg)
+		h.renderWizard(w, r, http.StatusConflict, &st, setup.PageReady, setup.Errors{"": msg})
 		return
 	}
+	changes := h.configChanges(r, st.Answers)
 	id, err := h.runner.Start(ctx, jobs.Request{Kind: configure.Kind, Params: configure.Params{Answers: st.Answers}, By: username(r)})
 	if err != nil {
 		h.fail(w, r, "Unable to start the configure job", err)
 		return
 	}
+	h.audit(r, audit.ConfigureStart, fmt.Sprintf("job %d", id), audit.Started, changes)
 	redirect(w, r, fmt.Sprintf("/jobs/%d", id))
 }
 

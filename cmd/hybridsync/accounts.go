@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -88,7 +90,7 @@ func accountsCmd(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	a := accountsTool{st: st, log: log, out: stdout, stderr: stderr, in: stdin}
+	a := accountsTool{st: st, log: log, out: stdout, stderr: stderr, in: stdin, actor: cliAuditActor()}
 	switch cmd {
 	case "list":
 		return a.list(ctx)
@@ -128,6 +130,26 @@ type accountsTool struct {
 	log         *slog.Logger
 	out, stderr io.Writer
 	in          io.Reader
+	actor       string // who, in the audit trail
+}
+
+// cliAuditActor is the command line's name in the audit trail: "cli:" and
+// the operating system's user running it.
+func cliAuditActor() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	return "cli:" + name
+}
+
+// record adds a change made here to the audit trail, as the console's are.
+func (a accountsTool) record(ctx context.Context, action, target, outcome, detail string) {
+	e := store.AuditEvent{Actor: a.actor, Client: "local", Action: action, Target: target, Outcome: outcome, Detail: detail}
+	if err := a.st.AppendAudit(ctx, e); err != nil {
+		a.log.Error("audit record not written", "action", action, "target", target, "err", err)
+		fmt.Fprintf(a.stderr, "Warning: the change was made, but could not be recorded in the audit trail: %v\n", err)
+	}
 }
 
 const cliActor = "hybridsync accounts"
@@ -198,6 +220,7 @@ func (a accountsTool) resetPassword(ctx context.Context, username string) error 
 		return err
 	}
 	a.log.Info("password reset", "by", cliActor, "account", acct.Username, "sessions_ended", ended)
+	a.record(ctx, audit.AccountReset, acct.Username, audit.Succeeded, "ended "+sessions(ended))
 	fmt.Fprintf(a.out, "Password of %s reset; %s ended.\n", oneLine(acct.Username), sessions(ended))
 	if acct.Disabled {
 		fmt.Fprintf(a.out, "%s is disabled: hybridsync accounts enable %s lets it sign in.\n", oneLine(acct.Username), oneLine(acct.Username))
@@ -307,6 +330,7 @@ func (a accountsTool) addToGroup(ctx context.Context, username, group string) er
 		return err
 	}
 	a.log.Info("added to group", "by", cliActor, "account", acct.Username, "group", role)
+	a.record(ctx, audit.AccountRoles, acct.Username, audit.Succeeded, "added to "+role.Label())
 	fmt.Fprintf(a.out, "%s is in %s (%s).\n", oneLine(acct.Username), role.Label(), role)
 	return nil
 }
@@ -318,12 +342,14 @@ func (a accountsTool) disable(ctx context.Context, username string) error {
 	}
 	ended, err := a.st.DisableAccount(ctx, acct.ID)
 	if errors.Is(err, store.ErrLastAdmin) {
+		a.record(ctx, audit.AccountOff, acct.Username, audit.Refused, "the only enabled administrator")
 		return fmt.Errorf("%s is the only enabled administrator, and hybridsync needs one: make another first (hybridsync accounts add-to-group <user> admins); nothing changed", oneLine(acct.Username))
 	}
 	if err != nil {
 		return err
 	}
 	a.log.Info("account disabled", "by", cliActor, "account", acct.Username, "sessions_ended", ended)
+	a.record(ctx, audit.AccountOff, acct.Username, audit.Succeeded, "ended "+sessions(ended))
 	fmt.Fprintf(a.out, "%s disabled; %s ended.\n", oneLine(acct.Username), sessions(ended))
 	return nil
 }
@@ -337,6 +363,7 @@ func (a accountsTool) enable(ctx context.Context, username string) error {
 		return err
 	}
 	a.log.Info("account enabled", "by", cliActor, "account", acct.Username)
+	a.record(ctx, audit.AccountOn, acct.Username, audit.Succeeded, "")
 	fmt.Fprintf(a.out, "%s enabled.\n", oneLine(acct.Username))
 	return nil
 }

@@ -108,7 +108,10 @@ func TestAccountsCommand(t *testing.T) {
 		stdin   string
 		wantOut string // regexp
 		wantErr string // substring
-		check   func(t *testing.T, f accountsFixture)
+		// wantAudit is the audit trail's record of it: "action outcome
+		// target"; "" when nothing may be recorded.
+		wantAudit string
+		check     func(t *testing.T, f accountsFixture)
 	}{
 		{
 			name: "list",
@@ -120,7 +123,8 @@ func TestAccountsCommand(t *testing.T) {
 		},
 		{
 			name: "reset a password", args: []string{"reset-password", "alice"}, stdin: newPassword + "\n",
-			wantOut: `^Password of alice reset; 2 sessions ended\.\n$`,
+			wantAudit: "account.reset-password succeeded alice",
+			wantOut:   `^Password of alice reset; 2 sessions ended\.\n$`,
 			check: func(t *testing.T, f accountsFixture) {
 				a := f.account(t, "alice")
 				if !passwordIs(t, a, newPassword) || passwordIs(t, a, oldPassword) {
@@ -136,7 +140,8 @@ func TestAccountsCommand(t *testing.T) {
 		},
 		{
 			name: "reset, the password without a final newline", args: []string{"reset-password", "alice"}, stdin: newPassword,
-			wantOut: `reset`,
+			wantAudit: "account.reset-password succeeded alice",
+			wantOut:   `reset`,
 			check: func(t *testing.T, f accountsFixture) {
 				if !passwordIs(t, f.account(t, "alice"), newPassword) {
 					t.Error("the new password does not verify")
@@ -156,7 +161,8 @@ func TestAccountsCommand(t *testing.T) {
 		{name: "reset takes no password argument", args: []string{"reset-password", "alice", newPassword}, wantErr: "takes 1 argument"},
 		{
 			name: "add to a group by key", args: []string{"add-to-group", "alice", "admins"},
-			wantOut: `^alice is in Administrators \(admins\)\.\n$`,
+			wantAudit: "account.groups succeeded alice",
+			wantOut:   `^alice is in Administrators \(admins\)\.\n$`,
 			check: func(t *testing.T, f accountsFixture) {
 				if r := f.account(t, "alice").Roles; !slices.Equal(r, []string{"admins", "operators"}) {
 					t.Errorf("alice's groups %v", r)
@@ -165,7 +171,8 @@ func TestAccountsCommand(t *testing.T) {
 		},
 		{
 			name: "add to a group by its name, flags after the arguments", args: []string{"add-to-group", "ALICE", "adsyncbrowse", "--log-level", "warn"},
-			wantOut: `^alice is in Browse \(browse\)\.\n$`,
+			wantAudit: "account.groups succeeded alice",
+			wantOut:   `^alice is in Browse \(browse\)\.\n$`,
 			check: func(t *testing.T, f accountsFixture) {
 				if r := f.account(t, "alice").Roles; !slices.Equal(r, []string{"browse", "operators"}) {
 					t.Errorf("alice's groups %v", r)
@@ -175,7 +182,8 @@ func TestAccountsCommand(t *testing.T) {
 		{name: "add to an unknown group", args: []string{"add-to-group", "alice", "root"}, wantErr: `no sync group "root"`},
 		{
 			name: "disable", args: []string{"disable", "alice"},
-			wantOut: `^alice disabled; 2 sessions ended\.\n$`,
+			wantAudit: "account.disable succeeded alice",
+			wantOut:   `^alice disabled; 2 sessions ended\.\n$`,
 			check: func(t *testing.T, f accountsFixture) {
 				if !f.account(t, "alice").Disabled || f.sessions(t, "alice") != 0 {
 					t.Error("alice is not disabled, or keeps sessions")
@@ -184,7 +192,8 @@ func TestAccountsCommand(t *testing.T) {
 		},
 		{
 			name: "disable refused for the last administrator", args: []string{"disable", "root"},
-			wantErr: "root is the only enabled administrator",
+			wantAudit: "account.disable refused root",
+			wantErr:   "root is the only enabled administrator",
 			check: func(t *testing.T, f accountsFixture) {
 				if f.account(t, "root").Disabled || f.sessions(t, "root") != 1 {
 					t.Error("the refused disable changed root")
@@ -211,6 +220,20 @@ func TestAccountsCommand(t *testing.T) {
 			}
 			if tc.check != nil {
 				tc.check(t, f)
+			}
+			evs, err := f.st.AuditEvents(context.Background(), store.AuditFilter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range evs {
+				got = append(got, e.Action+" "+e.Outcome+" "+e.Target)
+				if !strings.HasPrefix(e.Actor, "cli:") || e.Client != "local" || strings.Contains(e.Detail, "password") {
+					t.Errorf("audit record %+v: want actor cli:<user>, client local, no password", e)
+				}
+			}
+			if want := strings.Fields(tc.wantAudit); len(want) == 0 && len(got) > 0 || len(want) > 0 && (len(got) != 1 || got[0] != tc.wantAudit) {
+				t.Errorf("audit trail %q, want [%s]", got, tc.wantAudit)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
@@ -257,6 +258,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	runner.Register(cyc.Type())
 	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker,
 		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}, FarmPoll: *farmPoll}))
+	runner.OnFinish(audit.ConfigureEnds(st, configure.Kind, log))
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {

@@ -3,9 +3,12 @@
 package audit
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -203,4 +206,22 @@ func (j *JSON) Close() error {
 	}
 	_, err := io.WriteString(j.w, "\n]\n")
 	return err
+}
+
+// ConfigureEnds returns the jobs.Runner OnFinish function that records the
+// end of each job of the kind (Configure's) in the audit trail, as its
+// asker's, with its status and error: with ConfigureStart's changes, it says
+// whether they took.
+func ConfigureEnds(st *store.Store, kind string, log *slog.Logger) func(store.Job) {
+	return func(j store.Job) {
+		if j.Kind != kind {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		e := store.AuditEvent{Actor: j.CreatedBy, Client: "server", Action: ConfigureEnd, Target: fmt.Sprintf("job %d", j.ID), Outcome: j.Status, Detail: j.Error}
+		if err := st.AppendAudit(ctx, e); err != nil {
+			log.Error("audit record not written", "action", ConfigureEnd, "job", j.ID, "err", err)
+		}
+	}
 }

@@ -195,6 +195,9 @@ type Runner struct {
 	base   context.Context
 	stop   context.CancelFunc
 	active map[int64]context.CancelCauseFunc // queued and running jobs, for Cancel
+	// finished is told of every job that ends, as the store has it then
+	// (OnFinish): the console records Configure's end in the audit trail.
+	finished func(store.Job)
 }
 
 // NewRunner makes a runner that runs at most maxConcurrent jobs at once.
@@ -205,6 +208,26 @@ func NewRunner(st *store.Store, hub *Hub, log *slog.Logger, maxConcurrent int) *
 	base, stop := context.WithCancel(context.Background())
 	return &Runner{st: st, hub: hub, log: log, sem: make(chan struct{}, maxConcurrent),
 		types: map[string]Type{}, base: base, stop: stop, active: map[int64]context.CancelCauseFunc{}}
+}
+
+// OnFinish has fn told of every job as it ends, including the jobs Recover
+// finds interrupted. fn runs on the job's goroutine: keep it short. Call it
+// only while wiring, before the first Start.
+func (r *Runner) OnFinish(fn func(store.Job)) { r.finished = fn }
+
+// tell passes the job as stored to the OnFinish function.
+func (r *Runner) tell(id int64) {
+	if r.finished == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	j, err := r.st.Job(ctx, id)
+	if err != nil {
+		r.log.Error("unable to read a finished job", "job", id, "err", err)
+		return
+	}
+	r.finished(j)
 }
 
 // Register adds a job type. Call it only while wiring, before the first Start.
@@ -253,6 +276,7 @@ func (r *Runner) Recover(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		r.log.Warn("job interrupted by a server stop", "job", j.ID, "kind", j.Kind)
+		r.tell(j.ID)
 	}
 	return len(js), nil
 }
@@ -447,6 +471,7 @@ func (r *Runner) finish(id int64, status, errText string, started time.Time) {
 		level, msg = "error", "Job "+status+": "+errText
 	}
 	r.setJob(store.Job{ID: id, Status: status, StartedAt: started, FinishedAt: time.Now(), Error: errText}, level, msg)
+	r.tell(id)
 }
 
 // setJob and setStep write with a context of their own: progress must reach the
