@@ -27,6 +27,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/time/rate"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/cycle"
@@ -163,6 +164,7 @@ func newEnvWith(t testing.TB, o envOptions) *env {
 	e.runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: dir, InstallID: installID, Checker: checker, Vault: vault, Resolver: testResolver, Entra: checker}))
 	e.runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: checker.Entra, Resolver: testResolver, Log: log}).Type())
 	e.registerTestTypes()
+	e.runner.OnFinish(audit.ConfigureEnds(st, configure.Kind, log))
 	t.Cleanup(func() {
 		e.release()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -19,10 +19,10 @@ import (
 // The actions. A dot separates an action's kind from the action: filtering
 // on the kind ("account") selects every action of it.
 const (
-	SignIn       = "signin"      // password sign-in; target: the user name typed
-	SignInOIDC   = "signin.oidc" // sign-in with the identity provider
-	SignOut      = "signout"     // a session ended by its user
-	FirstRun     = "first-run"   // the first administrator created with the setup token
+	SignIn       = "signin.password" // password sign-in; target: the user name typed
+	SignInOIDC   = "signin.oidc"     // sign-in with the identity provider
+	SignOut      = "signout"         // a session ended by its user
+	FirstRun     = "first-run"       // the first administrator created with the setup token
 	AccountAdd   = "account.create"
 	AccountRoles = "account.groups"
 	AccountOff   = "account.disable"
@@ -33,7 +33,7 @@ const (
 	AccountPassword = "account.password"
 	AccountReset    = "account.reset-password"
 	AccountSessions = "account.end-sessions"
-	OIDCSettings    = "oidc.settings"
+	OIDCSettings    = "account.oidc-settings"
 	// ConfigureStart is Configure asked for, with the changes it makes
 	// (detail: JSON of []setup.Change); ConfigureEnd is how its job ended.
 	ConfigureStart = "configure.start"
