@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/configure"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // page opens a wizard page and checks that it is the one asked for.
@@ -361,8 +363,27 @@ func TestWizardConfigureAndImport(t *testing.T) {
 			t.Errorf("import %s: error says %q", tc.name, got)
 		}
 	}
+	imports := func() []string {
+		evs, err := e2.st.AuditEvents(context.Background(), store.AuditFilter{Action: audit.SettingsImport})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, ev := range evs {
+			out = append(out, ev.Target+" "+ev.Outcome)
+		}
+		return out
+	}
+	// The two files that could be read as files are recorded refused (the
+	// empty one is no file).
+	if got := imports(); strings.Join(got, ",") != "x.json refused,x.json refused" {
+		t.Errorf("audit trail of the refused imports: %q", got)
+	}
 	r = c2.postMultipart("/setup/components", url.Values{"action": {"next"}, "import_settings": {"on"}, "sql_database": {"HybridSync"}, "sql_permission": {"sa"}}, "settings_file", "exported.json", x.body)
 	wantRedirect(t, r, "/setup/user-signin", "import the export")
+	if got := imports(); len(got) != 3 || got[0] != "exported.json succeeded" {
+		t.Errorf("audit trail after the import: %q", got)
+	}
 	wantKept(t, c2.page("user-signin"), url.Values{"method": {setup.MethodPTA}})
 	r = c2.page("components")
 	if got := r.testid(t, "imported"); !strings.Contains(got, "exported.json") {
@@ -371,6 +392,9 @@ func TestWizardConfigureAndImport(t *testing.T) {
 	wantKept(t, r, url.Values{"custom_groups": {"on"}, "group_admins": {"HS-Admins"}})
 	// The imported settings survive Next without the file again.
 	c2.next("components", nil, "user-signin")
+	if got := imports(); len(got) != 3 {
+		t.Errorf("Next again recorded another import: %q", got)
+	}
 	ws, _ := e2.st.WizardState(context.Background())
 	var a setup.Answers
 	if err := json.Unmarshal(ws.Answers, &a); err != nil {
@@ -439,6 +463,16 @@ func TestWizardConfigureRefusedWhileRunning(t *testing.T) {
 	ids := configureJobs()
 	if len(ids) != 1 {
 		t.Fatalf("%d configure jobs started, want 1", len(ids))
+	}
+	// The audit trail has the one start and the refusals.
+	for outcome, want := range map[string]int{audit.Started: 1, audit.Refused: n - 1} {
+		evs, err := e.st.AuditEvents(context.Background(), store.AuditFilter{Action: audit.ConfigureStart, Outcome: outcome})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != want {
+			t.Errorf("%d Configure records %s, want %d", len(evs), outcome, want)
+		}
 	}
 
 	// And one more, after the others: refused with a message naming the job.
