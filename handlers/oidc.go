@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -378,7 +379,14 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.log.Info("signed in", "user", acct.Username, "ip", clientIP(r), "method", "oidc", "groups", acct.Roles)
-	h.auditAs(r, acct.Username, audit.SignInOIDC, acct.Username, audit.Succeeded, "with "+name+"; groups: "+h.roleNames(r, acct.Roles))
+	detail := "with " + name + "; groups: " + h.roleNames(r, acct.Roles)
+	if slices.Contains(acct.Roles, string(auth.Admins)) && !slices.Contains(roles, string(auth.Admins)) {
+		// The store kept the only enabled administrator one (OIDCSignIn).
+		h.log.Warn("the identity provider no longer makes this account an administrator, but it is the only enabled one: kept", "user", acct.Username)
+		detail += "; kept in " + h.groupNames(r.Context())[string(auth.Admins)] + " although " + name +
+			"'s groups no longer grant it: it is the only enabled administrator. Make another administrator; its next sign-in then follows " + name + "."
+	}
+	h.auditAs(r, acct.Username, audit.SignInOIDC, acct.Username, audit.Succeeded, detail)
 	redirect(w, r, safeNext(flow.next))
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/hybridsync/hybridsync/e2e/tenant"
+	"github.com/hybridsync/hybridsync/engine/audit"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -565,5 +566,38 @@ func TestProviderErrorMessage(t *testing.T) {
 		if got := providerErrorMessage("X", tt.code, tt.desc); got != tt.want {
 			t.Errorf("providerErrorMessage(%q, %q)\n got %q\nwant %q", tt.code, tt.desc, got, tt.want)
 		}
+	}
+}
+
+// The provider takes the groups of the only enabled administrator away: it
+// stays an administrator, signs in, and the audit trail says why.
+func TestOIDCKeepsTheOnlyAdministrator(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tn := newOIDCTenant(t)
+	const opsUser = "ops.user@contoso.onmicrosoft.com"
+	opsPass := seedPassword(t, tn.seed, opsUser)
+	tn.configure(e, map[string]string{"admins": strings.Join(tn.groupIDs(opsUser), "\n")})
+	ops := e.newClient()
+	wantRedirect(t, ops.oidcSignIn(opsUser, opsPass, ""), "/", "first sign-in as ops")
+	ctx := context.Background()
+	if _, err := e.st.DisableAccount(ctx, e.ids["admin"]); err != nil {
+		t.Fatal(err)
+	}
+	// ops, now the only enabled administrator, maps nobody to Administrators.
+	ops.get("/accounts/oidc")
+	wantStatus(t, ops.post("/accounts/oidc", tn.settings(map[string]string{"browse": "some-other-group"})), http.StatusOK, "ops saves the mapping")
+
+	again := e.newClient()
+	wantRedirect(t, again.oidcSignIn(opsUser, opsPass, ""), "/", "sign-in without a mapped group, as the only administrator")
+	if a, err := e.st.AccountByUsername(ctx, opsUser); err != nil || !slices.Equal(a.Roles, []string{"admins"}) {
+		t.Errorf("the only administrator after losing its group: %v, %v", a.Roles, err)
+	}
+	if r := again.get("/accounts"); r.status != http.StatusOK {
+		t.Errorf("GET /accounts: %d", r.status)
+	}
+	got, _ := e.lastAudit(t, audit.SignInOIDC)
+	if got.Outcome != audit.Succeeded || !strings.Contains(got.Detail, "it is the only enabled administrator") {
+		t.Errorf("audit record %+v", got)
 	}
 }

@@ -118,6 +118,19 @@ func (s *Store) OIDCSignIn(ctx context.Context, login OIDCLogin) (Account, error
 				return fmt.Errorf("store: unable to update the identity: %w", err)
 			}
 		}
+		if !slices.Contains(login.Roles, AdminRole) {
+			// The provider no longer makes this account an administrator.
+			// When it is the only enabled one, it stays one: hybridsync is
+			// never left without an administrator. The caller sees the role
+			// kept (Roles holds admins the mapped groups did not grant) and
+			// says so.
+			switch err := t.keepAnAdmin(ctx, id); {
+			case errors.Is(err, ErrLastAdmin):
+				login.Roles = append(slices.Clone(login.Roles), AdminRole)
+			case err != nil:
+				return err
+			}
+		}
 		return t.replaceRoles(ctx, id, login.Roles, login.By)
 	})
 	if err != nil {

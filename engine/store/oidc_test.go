@@ -113,3 +113,34 @@ func TestOIDCSignIn(t *testing.T) {
 		t.Fatalf("no username: %+v, %v", e, err)
 	}
 }
+
+// The provider can take an account out of the administrators, except the
+// only enabled one: hybridsync keeps it, rather than be left without.
+func TestOIDCSignInKeepsTheLastAdmin(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	login := OIDCLogin{Issuer: "https://idp.test", Subject: "boss", Username: "boss@contoso.test", Roles: []string{AdminRole}, By: "OIDC sign-in"}
+	boss, err := s.OIDCSignIn(ctx, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, roles := range [][]string{{"browse"}, nil} {
+		login.Roles = roles
+		a, err := s.OIDCSignIn(ctx, login)
+		if err != nil {
+			t.Fatalf("demoted to %v: %v", roles, err)
+		}
+		if !slices.Contains(a.Roles, AdminRole) {
+			t.Errorf("demoted to %v: the only administrator lost the role (%v)", roles, a.Roles)
+		}
+	}
+	// With another administrator, the provider's word holds.
+	if _, err := s.CreateAccount(ctx, Account{Username: "second", DisplayName: "Second", PasswordHash: "x", CreatedBy: "t", Roles: []string{AdminRole}}); err != nil {
+		t.Fatal(err)
+	}
+	login.Roles = []string{"browse"}
+	a, err := s.OIDCSignIn(ctx, login)
+	if err != nil || !slices.Equal(a.Roles, []string{"browse"}) || a.ID != boss.ID {
+		t.Errorf("demoted with another administrator: %v %v", a.Roles, err)
+	}
+}
