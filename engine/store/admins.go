@@ -186,6 +186,29 @@ func (s *Store) EndSessions(ctx context.Context, accountID int64) (ended int, er
 	return ended, err
 }
 
+// SessionCounts returns how many live sessions each account has, by account
+// id; an account without one is absent.
+func (s *Store) SessionCounts(ctx context.Context) (map[int64]int, error) {
+	rows, err := s.query(ctx, `SELECT account_id, COUNT(*) FROM sessions WHERE expires_at > ? GROUP BY account_id`, s.millis())
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to count sessions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var id int64
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("store: unable to count sessions: %w", err)
+		}
+		out[id] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: unable to count sessions: %w", err)
+	}
+	return out, nil
+}
+
 // CountSessions returns how many live sessions an account has.
 func (s *Store) CountSessions(ctx context.Context, accountID int64) (int, error) {
 	var n int
@@ -193,4 +216,30 @@ func (s *Store) CountSessions(ctx context.Context, accountID int64) (int, error)
 		return 0, fmt.Errorf("store: unable to count sessions: %w", err)
 	}
 	return n, nil
+}
+
+// DeleteAccount deletes an account with its sessions, its sync-group
+// memberships and its link to an identity provider; ErrLastAdmin, with
+// nothing changed, when it is the only enabled administrator. The schema has
+// no ON DELETE CASCADE, so every table that references accounts is cleared
+// here, in the transaction that deletes the account. The audit trail keeps
+// its rows: they name the account, they don't reference it.
+func (s *Store) DeleteAccount(ctx context.Context, accountID int64) error {
+	return s.tx(ctx, func(t *Tx) error {
+		if err := t.accountExists(ctx, accountID); err != nil {
+			return err
+		}
+		if err := t.keepAnAdmin(ctx, accountID); err != nil {
+			return err
+		}
+		for _, table := range []string{"sessions", "group_members", "oidc_identities"} {
+			if _, err := t.exec(ctx, `DELETE FROM `+table+` WHERE account_id = ?`, accountID); err != nil {
+				return fmt.Errorf("store: unable to delete the account's %s: %w", table, err)
+			}
+		}
+		if _, err := t.exec(ctx, `DELETE FROM accounts WHERE id = ?`, accountID); err != nil {
+			return fmt.Errorf("store: unable to delete the account: %w", err)
+		}
+		return nil
+	})
 }

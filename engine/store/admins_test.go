@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -44,6 +46,7 @@ func TestLastAdminKept(t *testing.T) {
 		{"set no roles", func(s *Store, id int64) error { return s.SetRoles(ctx, id, nil, "test") }},
 		{"remove from admins", func(s *Store, id int64) error { return s.RemoveFromGroup(ctx, id, AdminRole) }},
 		{"disable", func(s *Store, id int64) error { _, err := s.DisableAccount(ctx, id); return err }},
+		{"delete", func(s *Store, id int64) error { return s.DeleteAccount(ctx, id) }},
 	}
 	seconds := []struct {
 		second string
@@ -62,10 +65,10 @@ func TestLastAdminKept(t *testing.T) {
 					t.Fatalf("err = %v, want %v", err, sc.want)
 				}
 				a, err := s.AccountByID(ctx, root)
-				if err != nil {
+				if err != nil && !(errors.Is(err, ErrNotFound) && c.name == "delete") {
 					t.Fatal(err)
 				}
-				stillAdmin := slices.Contains(a.Roles, AdminRole) && !a.Disabled
+				stillAdmin := err == nil && slices.Contains(a.Roles, AdminRole) && !a.Disabled
 				if stillAdmin != (sc.want != nil) {
 					t.Errorf("root still an enabled administrator = %v (roles %v, disabled %v)", stillAdmin, a.Roles, a.Disabled)
 				}
@@ -213,4 +216,169 @@ func TestSessionsOfAccount(t *testing.T) {
 			t.Errorf("enabled account reads disabled=%v, %v", a.Disabled, err)
 		}
 	})
+}
+
+// TestDeleteAccount: deleting an account leaves no row that references it,
+// and its name and identity can be used again.
+func TestDeleteAccount(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s := openTestStore(t)
+	root, op, other := adminFixture(t, s, "disabled")
+	ext, err := s.OIDCSignIn(ctx, OIDCLogin{Issuer: "https://idp.test", Subject: "sub-1", Username: "ext", Roles: []string{"browse"}, By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []int64{op, op, ext.ID, root} {
+		if err := s.CreateSession(ctx, Session{IDHash: "h" + strconv.Itoa(i), AccountID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	references := func(id int64) map[string]int {
+		out := map[string]int{}
+		for _, table := range []string{"accounts", "sessions", "group_members", "oidc_identities"} {
+			col := "account_id"
+			if table == "accounts" {
+				col = "id"
+			}
+			var n int
+			if err := s.queryRow(ctx, `SELECT COUNT(*) FROM `+table+` WHERE `+col+` = ?`, id).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				out[table] = n
+			}
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		id   int64
+	}{
+		{"an operator with two sessions", op},
+		{"an account of the identity provider", ext.ID},
+		// Disabled, it is not one of the administrators that must remain.
+		{"a disabled administrator", other},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(references(tc.id)) == 0 {
+				t.Fatal("the fixture gave the account no rows")
+			}
+			if err := s.DeleteAccount(ctx, tc.id); err != nil {
+				t.Fatal(err)
+			}
+			if left := references(tc.id); len(left) > 0 {
+				t.Errorf("rows left that reference the account: %v", left)
+			}
+			if _, err := s.AccountByID(ctx, tc.id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("AccountByID: %v, want ErrNotFound", err)
+			}
+			if err := s.DeleteAccount(ctx, tc.id); !errors.Is(err, ErrNotFound) {
+				t.Errorf("deleting again: %v, want ErrNotFound", err)
+			}
+		})
+	}
+	if _, _, err := s.SessionAccount(ctx, "h3"); err != nil {
+		t.Errorf("the remaining administrator's session: %v", err)
+	}
+	// The name is free again, and the identity makes a new account.
+	if _, err := s.CreateAccount(ctx, Account{Username: "op", DisplayName: "op", PasswordHash: "h", CreatedBy: "test"}); err != nil {
+		t.Errorf("re-creating op: %v", err)
+	}
+	again, err := s.OIDCSignIn(ctx, OIDCLogin{Issuer: "https://idp.test", Subject: "sub-1", Username: "ext", Roles: []string{"browse"}, By: "test"})
+	if err != nil || again.ID == ext.ID || again.Username != "ext" {
+		t.Errorf("signing in with the deleted identity: %+v, %v; want a new account named ext", again, err)
+	}
+	if err := s.DeleteAccount(ctx, root); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("deleting the last administrator: %v, want ErrLastAdmin", err)
+	}
+}
+
+// TestAdminsDeletingEachOtherConcurrently: two stores on one file, each
+// deleting (or disabling) the other of the two enabled administrators at the
+// same moment, leave one.
+func TestAdminsDeletingEachOtherConcurrently(t *testing.T) {
+	ctx := context.Background()
+	path := SQLitePath(t.TempDir())
+	s1, s2 := openAt(t, path), openAt(t, path)
+	survivor, _, _ := adminFixture(t, s1, "")
+	for round := range 50 {
+		var pair [2]int64
+		for i := range pair {
+			id, err := s1.CreateAccount(ctx, Account{Username: fmt.Sprintf("admin-%d-%d", round, i), PasswordHash: "h", CreatedBy: "test", Roles: []string{AdminRole}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pair[i] = id
+		}
+		// Only the pair are administrators now.
+		if err := s1.SetRoles(ctx, survivor, []string{"browse"}, "test"); err != nil {
+			t.Fatal(err)
+		}
+		errs := make([]error, 2)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, x := range []struct {
+			s  *Store
+			id int64
+		}{{s1, pair[1]}, {s2, pair[0]}} {
+			wg.Go(func() {
+				<-start
+				if i == 1 && round%2 == 1 {
+					_, errs[i] = x.s.DisableAccount(ctx, x.id)
+					return
+				}
+				errs[i] = x.s.DeleteAccount(ctx, x.id)
+			})
+		}
+		close(start)
+		wg.Wait()
+		tx, err := s1.w.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := (&Tx{s: s1, tx: tx}).enabledAdmins(ctx)
+		tx.Rollback()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 1 {
+			t.Fatalf("round %d: %d enabled administrators, want 1 (errors %v, %v)", round, len(ids), errs[0], errs[1])
+		}
+		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), ErrLastAdmin) {
+			t.Fatalf("round %d: errors %v, %v; want one nil and one ErrLastAdmin", round, errs[0], errs[1])
+		}
+		survivor = ids[0]
+	}
+}
+
+// TestSessionCounts: live sessions only, per account, as CountSessions counts
+// them one at a time.
+func TestSessionCounts(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	s := openTestStore(t)
+	root, op, _ := adminFixture(t, s, "")
+	for i, se := range []struct {
+		id      int64
+		expires time.Time
+	}{{op, now.Add(time.Hour)}, {op, now.Add(time.Hour)}, {root, now.Add(time.Hour)}, {root, now.Add(-time.Minute)}} {
+		if err := s.CreateSession(ctx, Session{IDHash: "s" + strconv.Itoa(i), AccountID: se.id, CreatedAt: now.Add(-time.Hour), ExpiresAt: se.expires}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.SessionCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]int{op: 2, root: 1}
+	if len(got) != len(want) || got[op] != 2 || got[root] != 1 {
+		t.Fatalf("SessionCounts = %v, want %v", got, want)
+	}
+	for id, n := range want {
+		if c, err := s.CountSessions(ctx, id); err != nil || c != n {
+			t.Errorf("CountSessions(%d) = %d, %v; want %d", id, c, err, n)
+		}
+	}
 }
