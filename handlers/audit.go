@@ -140,6 +140,10 @@ func (h *Handler) auditPage(w http.ResponseWriter, r *http.Request) {
 // auditRow is an event as the page shows it: a Configure's changes listed.
 func auditRow(e store.AuditEvent) auditview.Row {
 	row := auditview.Row{AuditEvent: e, Label: audit.Label(e.Action)}
+	var job int64
+	if n, _ := fmt.Sscanf(e.Target, "job %d", &job); n == 1 && job > 0 {
+		row.Link = fmt.Sprintf("/jobs/%d", job)
+	}
 	if e.Action == audit.ConfigureStart && strings.HasPrefix(e.Detail, "[") {
 		if err := json.Unmarshal([]byte(e.Detail), &row.Changes); err == nil {
 			row.HasChanges = true
