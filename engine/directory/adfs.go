@@ -162,15 +162,13 @@ func (c *Conn) SPNOwners(ctx context.Context, spns ...string) (map[string][]stri
 	if len(spns) == 0 {
 		return out, nil
 	}
-	var or strings.Builder
 	for _, s := range spns {
 		s = strings.TrimSpace(s)
 		if s == "" || strings.ContainsAny(s, "\x00\r\n") {
 			return nil, newError(ErrInvalidInput, nil, "%q is not a service principal name.", s)
 		}
-		fmt.Fprintf(&or, "(servicePrincipalName=%s)", ldap.EscapeFilter(s))
 	}
-	entries, err := c.domainSearch(ctx, "(|"+or.String()+")", []string{"servicePrincipalName"}, "look for accounts holding the service principal names "+strings.Join(spns, ", "))
+	entries, err := c.domainSearch(ctx, spnsFilter(spns), []string{"servicePrincipalName"}, "look for accounts holding the service principal names "+strings.Join(spns, ", "))
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +299,7 @@ func (c *Conn) FindAccount(ctx context.Context, name string) (dn string, class s
 	}
 	domains := fi.Domains
 	user := s
-	var upnFilter string
+	var upn string
 	if dom, u, ok := strings.Cut(s, `\`); ok {
 		d, found := fi.DomainByName(strings.TrimSuffix(strings.TrimSpace(dom), "."))
 		if !found {
@@ -309,7 +307,7 @@ func (c *Conn) FindAccount(ctx context.Context, name string) (dn string, class s
 		}
 		domains, user = []Domain{d}, strings.TrimSpace(u)
 	} else if u, suffix, ok := strings.Cut(s, "@"); ok {
-		upnFilter = "(userPrincipalName=" + ldap.EscapeFilter(s) + ")"
+		upn = s
 		user = u
 		if d, found := fi.DomainByName(suffix); found && strings.EqualFold(d.DNS, suffix) {
 			domains = []Domain{d}
@@ -318,11 +316,8 @@ func (c *Conn) FindAccount(ctx context.Context, name string) (dn string, class s
 	if user == "" || strings.ContainsAny(user, `\@/[]:;|=+*?<>",`) {
 		return "", "", false, newError(ErrInvalidInput, nil, "%q is not a valid account name.", s)
 	}
-	bare := strings.TrimSuffix(user, "$")
-	gmsa := "(&(objectClass=" + ClassGMSA + ")(sAMAccountName=" + ldap.EscapeFilter(bare+"$") + "))"
-	person := "(&(objectCategory=person)(objectClass=user)(sAMAccountName=" + ldap.EscapeFilter(user) + "))"
-	filter := "(|" + gmsa + person + upnFilter + ")"
-	if upnFilter != "" {
+	filter := accountFilter(user, upn)
+	if upn != "" {
 		// A UPN is forest-wide: look in every domain too.
 		domains = fi.Domains
 	}
@@ -369,4 +364,29 @@ func CheckPassword(ctx context.Context, t Target, user, password string) error {
 	}
 	_ = c.Close() // the bind is what was asked; a close error says nothing of the password
 	return nil
+}
+
+// spnsFilter is SPNOwners' filter: any account holding one of spns (trimmed),
+// each escaped so that it is only ever one literal value.
+func spnsFilter(spns []string) string {
+	var or strings.Builder
+	for _, s := range spns {
+		fmt.Fprintf(&or, "(servicePrincipalName=%s)", ldap.EscapeFilter(strings.TrimSpace(s)))
+	}
+	return "(|" + or.String() + ")"
+}
+
+// accountFilter is FindAccount's filter: a gMSA named user$ ("$" added when
+// left off), a person named user, or, when upn is not empty, the account whose
+// userPrincipalName it is. Every typed part is escaped so that it is only ever
+// one literal value.
+func accountFilter(user, upn string) string {
+	bare := strings.TrimSuffix(user, "$")
+	gmsa := "(&(objectClass=" + ClassGMSA + ")(sAMAccountName=" + ldap.EscapeFilter(bare+"$") + "))"
+	person := "(&(objectCategory=person)(objectClass=user)(sAMAccountName=" + ldap.EscapeFilter(user) + "))"
+	var upnFilter string
+	if upn != "" {
+		upnFilter = "(userPrincipalName=" + ldap.EscapeFilter(upn) + ")"
+	}
+	return "(|" + gmsa + person + upnFilter + ")"
 }

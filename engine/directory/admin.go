@@ -41,9 +41,7 @@ func (c *Conn) BoundUser(ctx context.Context) (User, error) {
 		}
 	}
 	if filter == "" {
-		sam, _, _ := strings.Cut(c.bindName, "@")
-		filter = "(&(objectCategory=person)(objectClass=user)(|(userPrincipalName=" + ldap.EscapeFilter(c.bindName) +
-			")(sAMAccountName=" + ldap.EscapeFilter(sam) + ")))"
+		filter = bindNameFilter(c.bindName)
 	}
 	req := ldap.NewSearchRequest(r.DefaultNC, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
 		filter, userAttrs, nil)
@@ -130,4 +128,14 @@ func adminGroup(fi ForestInfo, groups []SID) (bool, string, error) {
 		}
 	}
 	return false, "", nil
+}
+
+// bindNameFilter finds the person a bind name (user@domain, typed on the
+// Directories page) names: by userPrincipalName, or by sAMAccountName for the
+// implicit user@dnsdomain form. Both are escaped so that they are only ever one
+// literal value each.
+func bindNameFilter(bindName string) string {
+	sam, _, _ := strings.Cut(bindName, "@")
+	return "(&(objectCategory=person)(objectClass=user)(|(userPrincipalName=" + ldap.EscapeFilter(bindName) +
+		")(sAMAccountName=" + ldap.EscapeFilter(sam) + ")))"
 }

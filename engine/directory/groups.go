@@ -22,13 +22,11 @@ type Group struct {
 // FindGroups finds up to max groups under baseDN whose cn, name or
 // sAMAccountName starts with namePrefix (escaped for the filter), sorted by name.
 func (c *Conn) FindGroups(ctx context.Context, baseDN, namePrefix string, max int) ([]Group, error) {
-	p := ldap.EscapeFilter(strings.TrimSpace(namePrefix))
 	if max <= 0 {
 		max = 50
 	}
-	filter := fmt.Sprintf("(&(objectCategory=group)(|(cn=%[1]s*)(name=%[1]s*)(sAMAccountName=%[1]s*)))", p)
 	req := ldap.NewSearchRequest(baseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, max, 0, false,
-		filter, []string{"name", "sAMAccountName", "mail", "groupType"}, nil)
+		groupsFilter(namePrefix), []string{"name", "sAMAccountName", "mail", "groupType"}, nil)
 	entries, err := c.search(ctx, req, false)
 	if err != nil {
 		return nil, opError(err, "search for groups named %q", namePrefix)
@@ -55,6 +53,14 @@ func (c *Conn) FindGroups(ctx context.Context, baseDN, namePrefix string, max in
 		out = out[:max]
 	}
 	return out, nil
+}
+
+// groupsFilter is FindGroups' filter: groups whose cn, name or sAMAccountName
+// starts with the typed prefix, escaped so that it is only ever one literal
+// value (an empty prefix matches every group).
+func groupsFilter(namePrefix string) string {
+	p := ldap.EscapeFilter(strings.TrimSpace(namePrefix))
+	return fmt.Sprintf("(&(objectCategory=group)(|(cn=%[1]s*)(name=%[1]s*)(sAMAccountName=%[1]s*)))", p)
 }
 
 // MemberWindow is how many values DirectMemberCount asks for per read: AD's

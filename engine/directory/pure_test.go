@@ -31,6 +31,8 @@ func TestParseUser(t *testing.T) {
 		{in: `FABRIKAM\`, forest: "fabrikam.com", errContains: `DOMAIN\user`},
 		{in: `FABRIKAM\a\b`, forest: "fabrikam.com", errContains: `DOMAIN\user`},
 		{in: `FABRIKAM\syncuser`, forest: "", errContains: "forest name"},
+		{in: `FABRIKAM\syncuser`, forest: "fab\rrikam.com", errContains: "not a valid forest name"},
+		{in: `FABRIKAM\syncuser`, forest: "a@fabrikam.com", errContains: "not a valid forest name"},
 		{in: `AVERYLONGNETBIOSNAME\u`, forest: "f.com", errContains: "not a valid NetBIOS"},
 		{in: `bad..name\u`, forest: "f.com", errContains: "not a valid domain name"},
 		{in: "user@", forest: "f.com", errContains: `user@domain.com`},

@@ -48,6 +48,11 @@ func parseUser(input, forest string) (bind, netbios string, err error) {
 		if forest == "" {
 			return bad("Enter the forest name before a user name in DOMAIN\\user form.")
 		}
+		if !validDNSName(forest) {
+			// The bind name is user@forest: a forest name that is not a DNS
+			// name (a line break, an "@") would make it another name.
+			return bad("%q is not a valid forest name.", forest)
+		}
 		return user + "@" + strings.ToLower(forest), strings.ToUpper(dom), nil
 	}
 	if user, suffix, ok := strings.Cut(s, "@"); ok {
