@@ -59,10 +59,16 @@ func (s Settings) Check() error {
 // number far out of range is refused as out of range, never multiplied into
 // an overflowing duration that could wrap back into range.
 func ParseMinutes(text string) (time.Duration, error) {
-	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	text = strings.TrimSpace(text)
+	n, err := strconv.ParseInt(text, 10, 64)
 	if err != nil {
 		var ne *strconv.NumError
-		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) {
+		// ParseInt reports the range as soon as the digits overflow, before
+		// it reads on: "99999999999999999999x" is no number, not a long one.
+		if errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange) && wholeNumber(text) {
+			if n < 0 { // ParseInt gives the bound it hit: a hugely negative number
+				return 0, fmt.Errorf("The interval can't be shorter than %s.", MinInterval)
+			}
 			return 0, fmt.Errorf("The interval can't be longer than %s (7 days).", MaxInterval)
 		}
 		return 0, errors.New("Enter the interval as a whole number of minutes.")
@@ -74,6 +80,14 @@ func ParseMinutes(text string) (time.Duration, error) {
 		return 0, fmt.Errorf("The interval can't be longer than %s (7 days).", MaxInterval)
 	}
 	return time.Duration(n) * time.Minute, nil
+}
+
+// wholeNumber reports whether s is decimal digits with an optional sign.
+func wholeNumber(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	return s != "" && strings.Trim(s, "0123456789") == ""
 }
 
 // State is what the decision needs to know about the cycles.

@@ -137,7 +137,10 @@ func TestParseMinutes(t *testing.T) {
 		{"153722867280912930", 0, "longer"}, // ×1 minute overflows int64 nanoseconds
 		{"9007199254741022", 0, "longer"},   // 30 + 2^53: ×1 minute wraps to exactly 30 minutes
 		{"99999999999999999999999", 0, "longer"},
+		{"-99999999999999999999999", 0, "shorter"}, // out of int64 range, but below the floor
 		{"half an hour", 0, "whole number"},
+		{"18700000000000000000A", 0, "whole number"}, // overflows before the letter
+		{"+-99999999999999999999", 0, "whole number"},
 		{"", 0, "whole number"},
 	} {
 		got, err := ParseMinutes(tt.in)
