@@ -111,7 +111,12 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	if f, err := strconv.ParseFloat(h, 64); err == nil && f >= 0 && !math.IsInf(f, 0) {
-		return time.Duration(f * float64(time.Second)), true
+		// A float beyond int64 does not convert to a Duration (it comes out
+		// negative on amd64, a wait of nothing): such a wait is the longest.
+		if ns := f * float64(time.Second); ns < math.MaxInt64 {
+			return time.Duration(ns), true
+		}
+		return time.Duration(math.MaxInt64), true
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		return max(0, t.Sub(now)), true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Error is a Microsoft Graph error response:
@@ -69,7 +70,12 @@ func parseError(status int, body []byte, retryAfter time.Duration) *Error {
 	}
 	msg := strings.TrimSpace(string(body))
 	if len(msg) > 200 {
-		msg = msg[:200]
+		// Cut at a character's start: the message is shown and stored as text.
+		n := 200
+		for n > 0 && n > 200-utf8.UTFMax && !utf8.RuneStart(msg[n]) {
+			n--
+		}
+		msg = msg[:n]
 	}
 	e.Message = msg
 	return e
