@@ -33,24 +33,12 @@ func accountRow(a store.Account, self int64) authview.AccountRow {
 	for _, r := range a.Roles {
 		m[r] = true
 	}
-	return authview.AccountRow{ID: a.ID, Username: a.Username, DisplayName: a.DisplayName, Member: m, Self: a.ID == self}
+	// Sessions -1: not counted here (h.accountRowFor counts them).
+	return authview.AccountRow{ID: a.ID, Username: a.Username, DisplayName: a.DisplayName, Member: m, Self: a.ID == self, Disabled: a.Disabled, Sessions: -1}
 }
 
 func (h *Handler) renderAccounts(w http.ResponseWriter, r *http.Request, status int, errs setup.Errors, form authview.NewAccount, flash string) {
-	accts, err := h.st.Accounts(r.Context())
-	if err != nil {
-		h.fail(w, r, "Unable to list accounts", err)
-		return
-	}
-	self := accountFrom(r).ID
-	external := h.externalAccounts(r.Context()) // handlers/oidc.go
-	rows := make([]authview.AccountRow, len(accts))
-	for i, a := range accts {
-		rows[i] = accountRow(a, self)
-		rows[i].External = external[a.ID]
-	}
-	h.render(w, r, status, authview.Accounts(authview.AccountsProps{
-		Layout: h.layoutProps(r, "Accounts", "accounts"), Accounts: rows, Groups: h.groupCols(r), Errs: errs, Form: form, Flash: flash}))
+	h.renderAccountsPage(w, r, status, authview.AccountsProps{Errs: errs, Form: form, Flash: flash}) // handlers/account_manage.go
 }
 
 func (h *Handler) accountsPage(w http.ResponseWriter, r *http.Request) {

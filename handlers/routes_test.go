@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/schedule"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // publicRoutes are the only routes anyone may use without signing in. A new
@@ -301,6 +303,67 @@ var csrfCases = map[string]csrfCase{
 			p, err := f.e.st.OIDCProvider(context.Background())
 			if err != nil || p.Issuer != "https://idp.example.test/"+mode.String() {
 				t.Fatalf("provider not saved as asked: %+v, %v", p, err)
+			}
+		},
+	},
+	"POST /accounts/{id}/disable": {
+		path: func(f *csrfFixture) string { return fmt.Sprintf("/accounts/%d/disable", f.e.ids["helpdesk"]) },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "disable an account")
+			if a, err := f.e.st.AccountByID(context.Background(), f.e.ids["helpdesk"]); err != nil || !a.Disabled {
+				t.Fatalf("not disabled: %+v, %v", a, err)
+			}
+		},
+	},
+	"POST /accounts/{id}/enable": {
+		// Sorted after disable: enables helpdesk again.
+		path: func(f *csrfFixture) string { return fmt.Sprintf("/accounts/%d/enable", f.e.ids["helpdesk"]) },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "enable an account")
+			if a, err := f.e.st.AccountByID(context.Background(), f.e.ids["helpdesk"]); err != nil || a.Disabled {
+				t.Fatalf("not enabled: %+v, %v", a, err)
+			}
+		},
+	},
+	"POST /accounts/{id}/end-sessions": {
+		path: func(f *csrfFixture) string { return fmt.Sprintf("/accounts/%d/end-sessions", f.e.ids["operator"]) },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "end an account's sessions")
+		},
+	},
+	"POST /accounts/{id}/delete": {
+		// The first accepted request deletes pwreset; the second, past the
+		// CSRF check, finds no account left to delete.
+		path: func(f *csrfFixture) string { return fmt.Sprintf("/accounts/%d/delete", f.e.ids["pwreset"]) },
+		form: func(*csrfFixture, csrfMode) url.Values { return url.Values{} },
+		accept: func(t *testing.T, f *csrfFixture, mode csrfMode, r *response) {
+			if mode == csrfField {
+				wantStatus(t, r, http.StatusOK, "delete an account")
+			} else {
+				wantStatus(t, r, http.StatusNotFound, "delete a deleted account")
+			}
+			if _, err := f.e.st.AccountByID(context.Background(), f.e.ids["pwreset"]); !errors.Is(err, store.ErrNotFound) {
+				t.Fatalf("not deleted: %v", err)
+			}
+		},
+	},
+	"POST /account/password": {
+		// Changed and changed back: sign-out's case signs in again with it.
+		path: func(*csrfFixture) string { return "/account/password" },
+		form: func(_ *csrfFixture, mode csrfMode) url.Values {
+			from, to := testPassword, testPassword+" two"
+			if mode != csrfField {
+				from, to = to, from
+			}
+			return url.Values{"current": {from}, "password": {to}, "confirm": {to}}
+		},
+		accept: func(t *testing.T, f *csrfFixture, _ csrfMode, r *response) {
+			wantStatus(t, r, http.StatusOK, "change the own password")
+			if got := r.testid(t, "flash"); got != msgPasswordChanged {
+				t.Fatalf("the page says %q", got)
 			}
 		},
 	},
