@@ -37,6 +37,9 @@ var routeTable = []route{
 	{"GET", "/auth/oidc/callback", public, (*Handler).oidcCallback},
 
 	{"GET", "/", signedIn, (*Handler).home},
+	// Every account changes its own password, whatever its groups.
+	{"GET", "/account/password", signedIn, (*Handler).passwordPage},
+	{"POST", "/account/password", signedIn, (*Handler).passwordChange},
 
 	// Read-only views: the helpdesk's Browse role and up.
 	{"GET", "/config", need(auth.Browse), (*Handler).configPage},
@@ -76,6 +79,14 @@ var routeTable = []route{
 	{"GET", "/accounts", need(auth.Admins), (*Handler).accountsPage},
 	{"POST", "/accounts", need(auth.Admins), (*Handler).accountCreate},
 	{"POST", "/accounts/{id}/groups", need(auth.Admins), (*Handler).accountGroups},
+	{"POST", "/accounts/{id}/disable", need(auth.Admins), (*Handler).accountDisable},
+	{"POST", "/accounts/{id}/enable", need(auth.Admins), (*Handler).accountEnable},
+	{"POST", "/accounts/{id}/end-sessions", need(auth.Admins), (*Handler).accountEndSessions},
+	{"GET", "/accounts/{id}/delete", need(auth.Admins), (*Handler).accountDeletePage},
+	{"POST", "/accounts/{id}/delete", need(auth.Admins), (*Handler).accountDelete},
+	{"GET", "/audit", need(auth.Admins), (*Handler).auditPage},
+	{"GET", "/audit.csv", need(auth.Admins), (*Handler).auditCSV},
+	{"GET", "/audit.json", need(auth.Admins), (*Handler).auditJSON},
 	{"GET", "/accounts/oidc", need(auth.Admins), (*Handler).oidcSettingsPage},
 	{"POST", "/accounts/oidc", need(auth.Admins), (*Handler).oidcSettingsSave},
 }
