@@ -93,7 +93,7 @@ func TestOIDCSignIn(t *testing.T) {
 	for _, label := range []string{"Overview", "Configuration", "Jobs"} {
 		q.ok(expect.Locator(nav.GetByRole("link", pwName(label))).ToBeVisible(), "nav link %s", label)
 	}
-	for _, label := range []string{"Setup", "Accounts"} {
+	for _, label := range []string{"Setup", "Accounts", "Audit"} {
 		q.ok(expectCount(nav.GetByRole("link", pwName(label)), 0), "no nav link %s for Browse", label)
 	}
 	q.shot("overview-browse")

@@ -77,7 +77,7 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	for _, label := range []string{"Overview", "Configuration", "Jobs"} {
 		p.ok(expect.Locator(nav.GetByRole("link", pwName(label))).ToBeVisible(), "nav link %s", label)
 	}
-	for _, label := range []string{"Setup", "Accounts"} {
+	for _, label := range []string{"Setup", "Accounts", "Audit"} {
 		p.ok(expectCount(nav.GetByRole("link", pwName(label)), 0), "no nav link %s for Browse", label)
 	}
 	p.ok(expectCount(p.id("open-wizard"), 0), "no wizard button for Browse")
@@ -114,7 +114,7 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.visible("configured")
 
 	// Setup and Accounts are refused.
-	for _, path := range []string{"/setup", "/setup/ready", "/accounts"} {
+	for _, path := range []string{"/setup", "/setup/ready", "/accounts", "/audit"} {
 		if st := p.open(path); st != http.StatusForbidden {
 			t.Errorf("GET %s as Browse: %d, want 403", path, st)
 		}

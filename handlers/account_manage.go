@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -263,10 +262,7 @@ func (h *Handler) accountDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// What it was, for whoever reads the trail later: the account is gone.
-	detail := "groups: none"
-	if len(acct.Roles) > 0 {
-		detail = "groups: " + strings.Join(acct.Roles, ", ")
-	}
+	detail := "groups: " + h.roleNames(r, acct.Roles)
 	if acct.Disabled {
 		detail += "; was disabled"
 	}

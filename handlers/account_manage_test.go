@@ -328,7 +328,7 @@ func TestAccountDelete(t *testing.T) {
 	if !helpdesk.signedOut() {
 		t.Error("the deleted account's session still works")
 	}
-	wantAudit(t, e, audit.AccountDrop, "admin", "helpdesk", audit.Succeeded, "groups: browse")
+	wantAudit(t, e, audit.AccountDrop, "admin", "helpdesk", audit.Succeeded, "groups: ADSyncBrowse")
 	// Again: there is nothing left to delete.
 	wantStatus(t, admin.post(path, nil), http.StatusNotFound, "delete again")
 	wantStatus(t, admin.get(path), http.StatusNotFound, "delete page of a deleted account")

@@ -175,7 +175,12 @@ func (h *Handler) accountGroups(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if isFragment(r) {
-		h.render(w, r, status, authview.AccountRowView(accountRow(acct, accountFrom(r).ID), h.groupCols(r), mustCSRF(r), msg))
+		row, err := h.accountRowFor(r, acct)
+		if err != nil {
+			h.fail(w, r, "Unable to read the account", err)
+			return
+		}
+		h.render(w, r, status, authview.AccountRowView(row, h.groupCols(r), mustCSRF(r), msg))
 		return
 	}
 	if status != http.StatusOK {
