@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/PuerkitoBio/goquery"
@@ -403,29 +401,7 @@ func TestAdminsDisablingEachOther(t *testing.T) {
 			reqs[i] = c.newRequest(http.MethodPost, fmt.Sprintf("/accounts/%d/%s", e.ids[names[1-i]], action), strings.NewReader(form.Encode()), "HX-Request", "true")
 			reqs[i].Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
-		type result struct {
-			status int
-			body   string
-			err    error
-		}
-		results := make([]result, 2)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range reqs {
-			wg.Go(func() {
-				<-start
-				res, err := clients[i].hc.Do(reqs[i])
-				if err != nil {
-					results[i].err = err
-					return
-				}
-				defer res.Body.Close()
-				body, err := io.ReadAll(res.Body)
-				results[i] = result{res.StatusCode, string(body), err}
-			})
-		}
-		close(start)
-		wg.Wait()
+		results := race(clients, reqs)
 
 		enabled := 0
 		for _, n := range names {

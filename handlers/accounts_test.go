@@ -192,11 +192,6 @@ func TestAdminsDemotingEachOther(t *testing.T) {
 	ctx := context.Background()
 	e.ids["admin2"] = e.createAccount("admin2", string(auth.Admins))
 	a, b := e.signedIn("admin"), e.signedIn("admin2")
-	type result struct {
-		status int
-		body   string
-		err    error
-	}
 	const rounds = 200
 	refused := 0
 	for round := range rounds {
@@ -217,24 +212,7 @@ func TestAdminsDemotingEachOther(t *testing.T) {
 			reqs = append(reqs, req)
 		}
 		clients := []*client{a, b}
-		results := make([]result, 2)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range reqs {
-			wg.Go(func() {
-				<-start
-				res, err := clients[i].hc.Do(reqs[i])
-				if err != nil {
-					results[i].err = err
-					return
-				}
-				defer res.Body.Close()
-				body, err := io.ReadAll(res.Body)
-				results[i] = result{status: res.StatusCode, body: string(body), err: err}
-			})
-		}
-		close(start)
-		wg.Wait()
+		results := race(clients, reqs)
 
 		admins := 0
 		for _, u := range []string{"admin", "admin2"} {
@@ -249,7 +227,7 @@ func TestAdminsDemotingEachOther(t *testing.T) {
 		if admins == 0 {
 			t.Fatalf("round %d: no administrator left; answers %d and %d", round, results[0].status, results[1].status)
 		}
-		ok, other := 0, result{}
+		ok, other := 0, raceResult{}
 		for _, r := range results {
 			if r.err != nil {
 				t.Fatalf("round %d: %v", round, r.err)
@@ -284,4 +262,35 @@ func TestAdminRoleAgrees(t *testing.T) {
 	if store.AdminRole != string(auth.Admins) {
 		t.Fatalf("store.AdminRole = %q, auth.Admins = %q", store.AdminRole, auth.Admins)
 	}
+}
+
+// raceResult is one answer of race.
+type raceResult struct {
+	status int
+	body   string
+	err    error
+}
+
+// race sends each request with its client at the same moment and returns
+// the answers in order.
+func race(clients []*client, reqs []*http.Request) []raceResult {
+	results := make([]raceResult, len(reqs))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range reqs {
+		wg.Go(func() {
+			<-start
+			res, err := clients[i].hc.Do(reqs[i])
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			defer res.Body.Close()
+			body, err := io.ReadAll(res.Body)
+			results[i] = raceResult{status: res.StatusCode, body: string(body), err: err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return results
 }

@@ -21,14 +21,10 @@ import (
 // lastAudit is the newest audit record of an action.
 func (e *env) lastAudit(t *testing.T, action string) (store.AuditEvent, bool) {
 	t.Helper()
-	evs, err := e.st.AuditEvents(context.Background(), store.AuditFilter{Action: action, Limit: 1})
-	if err != nil {
-		t.Fatal(err)
+	if evs := auditOf(t, e, action); len(evs) > 0 {
+		return evs[0], true
 	}
-	if len(evs) == 0 {
-		return store.AuditEvent{}, false
-	}
-	return evs[0], true
+	return store.AuditEvent{}, false
 }
 
 // tryPassword signs in from a new browser, as a stranger would.

@@ -127,21 +127,7 @@ func TestAdminsDemotingEachOtherConcurrently(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		tx, err := s1.w.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := (&Tx{s: s1, tx: tx}).enabledAdmins(ctx)
-		tx.Rollback()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) != 1 {
-			t.Fatalf("round %d: %d enabled administrators, want 1 (errors %v, %v)", round, len(ids), errs[0], errs[1])
-		}
-		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), ErrLastAdmin) {
-			t.Fatalf("round %d: errors %v, %v; want one nil and one ErrLastAdmin", round, errs[0], errs[1])
-		}
+		wantOneAdminLeft(t, s1, round, errs)
 		for _, id := range []int64{a, b} {
 			if err := s1.EnableAccount(ctx, id); err != nil {
 				t.Fatal(err)
@@ -334,22 +320,7 @@ func TestAdminsDeletingEachOtherConcurrently(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
-		tx, err := s1.w.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids, err := (&Tx{s: s1, tx: tx}).enabledAdmins(ctx)
-		tx.Rollback()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ids) != 1 {
-			t.Fatalf("round %d: %d enabled administrators, want 1 (errors %v, %v)", round, len(ids), errs[0], errs[1])
-		}
-		if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), ErrLastAdmin) {
-			t.Fatalf("round %d: errors %v, %v; want one nil and one ErrLastAdmin", round, errs[0], errs[1])
-		}
-		survivor = ids[0]
+		survivor = wantOneAdminLeft(t, s1, round, errs)
 	}
 }
 
@@ -381,4 +352,28 @@ func TestSessionCounts(t *testing.T) {
 			t.Errorf("CountSessions(%d) = %d, %v; want %d", id, c, err, n)
 		}
 	}
+}
+
+// wantOneAdminLeft fails unless exactly one administrator is enabled after a
+// round of two removing each other, and exactly one of them was refused with
+// ErrLastAdmin; it returns that administrator.
+func wantOneAdminLeft(t *testing.T, s *Store, round int, errs []error) int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := (&Tx{s: s, tx: tx}).enabledAdmins(ctx)
+	tx.Rollback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 {
+		t.Fatalf("round %d: %d enabled administrators, want 1 (errors %v, %v)", round, len(ids), errs[0], errs[1])
+	}
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs...), ErrLastAdmin) {
+		t.Fatalf("round %d: errors %v, %v; want one nil and one ErrLastAdmin", round, errs[0], errs[1])
+	}
+	return ids[0]
 }
