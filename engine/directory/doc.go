@@ -21,6 +21,14 @@
 // Grant/CheckRights on the domain root's DACL, through the small
 // security-descriptor codec in sd.go; EnsureSSOAccount for AZUREADSSOACC$.
 //
+// Writeback (writebackprep.go): DeviceWritebackReadiness and
+// GroupWritebackReadiness say whether a forest can take device and group
+// writeback (schema level, CN=RegisteredDevices and the Device Registration
+// Service object, the OU, the connector account's rights);
+// PrepareDeviceWriteback and PrepareGroupWriteback create and grant what is
+// missing with one-time admin credentials, idempotently; the Commands
+// functions give the PowerShell an admin runs instead.
+//
 // Invariants: no HTTP here; passwords are never logged or put in errors;
 // nothing is written over a connection that is not encrypted.
 package directory
