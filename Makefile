@@ -60,11 +60,12 @@ graph-sdk: ## Microsoft's Graph SDK for Go and azidentity against the tenant emu
 	cd e2e/graphsdk && $(GO) test -count=1 -timeout 30m ./...
 
 .PHONY: fuzz
-fuzz: ## fuzz every parser of outside input for a while (FUZZTIME=6s each, 17 targets, ~3 min)
+fuzz: ## fuzz every parser of outside input for a while (FUZZTIME=6s each, 18 targets, ~3 min)
 	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzComponentsForm -fuzztime $${FUZZTIME:-6s}
 	$(GO) test ./engine/setup -run '^$$' -fuzz FuzzParseExport -fuzztime $${FUZZTIME:-6s}
 	$(GO) test ./engine/setup -run '^$$' -fuzz '^FuzzDNKey$$' -fuzztime $${FUZZTIME:-6s}
 	$(GO) test ./handlers -run '^$$' -fuzz FuzzWizardSubmit -fuzztime $${FUZZTIME:-6s}
+	$(GO) test ./handlers -run '^$$' -fuzz '^FuzzSafeNext$$' -fuzztime $${FUZZTIME:-6s}
 	$(GO) test ./engine/federation -run '^$$' -fuzz FuzzParsePFX -fuzztime $${FUZZTIME:-6s}
 	$(GO) test ./engine/federation -run '^$$' -fuzz FuzzParseMetadata -fuzztime $${FUZZTIME:-6s}
 	@# engine/directory's TestMain starts two Samba forests unless -short; its fuzz targets need none.
