@@ -2,8 +2,10 @@ package tenant
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -22,6 +24,12 @@ type device struct {
 	OperatingSystemVersion string
 	TrustType              string
 	RegistrationDateTime   time.Time
+	// IsCompliant is read-only through Graph (Intune or an MDM app sets
+	// it); the seed may set it.
+	IsCompliant *bool `json:",omitempty"`
+	// RegisteredOwners are user ids: the registeredOwners relationship
+	// ("the user who registered the device": device resource).
+	RegisteredOwners []string `json:",omitempty"`
 	// Others are the properties kept without a field (others.go).
 	Others others `json:",omitempty"`
 }
@@ -47,7 +55,7 @@ func (d *device) json(sel []string) map[string]any {
 		"deviceId":                      d.DeviceID,
 		"deviceVersion":                 nil,
 		"displayName":                   d.DisplayName,
-		"isCompliant":                   nil,
+		"isCompliant":                   boolOrNil(d.IsCompliant),
 		"isManaged":                     nil,
 		"onPremisesLastSyncDateTime":    nil,
 		"onPremisesSyncEnabled":         nil,
@@ -135,6 +143,7 @@ func (t *Tenant) createDeviceLocked(r *http.Request, in deviceJSON) (*device, *g
 	t.seq++
 	d.Seq = t.seq
 	t.devices[d.ID] = d
+	t.recordLocked(change{Kind: "device", ID: d.ID, Created: true})
 	t.changedLocked()
 	return d, nil
 }
@@ -184,7 +193,7 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in deviceJSON
-	_, more, e := decodeWrite(r, deviceReadOnly, &in)
+	raw, more, e := decodeWrite(r, deviceReadOnly, &in)
 	if e != nil {
 		writeGErr(w, e)
 		return
@@ -209,6 +218,9 @@ func (t *Tenant) handleUpdateDevice(w http.ResponseWriter, r *http.Request) {
 		d.OperatingSystemVersion = *in.OperatingSystemVersion
 	}
 	d.Others.apply(more)
+	if props := changedProps(r, raw); len(props) > 0 {
+		t.recordLocked(change{Kind: "device", ID: d.ID, Props: props})
+	}
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -227,6 +239,112 @@ func (t *Tenant) handleDeleteDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(t.devices, d.ID)
 	t.forgetObjectLocked(d.ID)
+	t.recordLocked(change{Kind: "device", ID: d.ID, Deleted: true})
+	t.changedLocked()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func boolOrNil(b *bool) any {
+	if b == nil {
+		return nil
+	}
+	return *b
+}
+
+// permDeviceOwners: device-post-registeredowners and
+// device-delete-registeredowners name only the delegated
+// Directory.AccessAsUser.All ("Application: Not supported"); the emulator
+// lets through the roles that may write devices.
+var permDeviceOwners = permission{roles: permDevices.roles}
+
+// handleListRegisteredOwners: GET /devices/{id}/registeredOwners — the
+// owners as directoryObjects with their @odata.type (device-list-registeredowners).
+func (t *Tenant) handleListRegisteredOwners(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	d := t.devices[strings.ToLower(r.PathValue("id"))]
+	var items []pageItem
+	if d != nil {
+		for i, id := range d.RegisteredOwners {
+			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
+				items = append(items, pageItem{seq: int64(i + 1), body: m})
+			}
+		}
+	}
+	t.mu.Unlock()
+	if d == nil {
+		writeGErr(w, notFound(r, r.PathValue("id")))
+		return
+	}
+	servePage(w, r, "directoryObjects", items)
+}
+
+// handleAddRegisteredOwner: POST /devices/{id}/registeredOwners/$ref
+// {"@odata.id": ".../directoryObjects/{id}"} → 204 ("Add a user as a
+// registered owner of the device": device-post-registeredowners). The
+// relationship is a navigation property, which delta queries don't track
+// (delta-query-overview, "Navigation properties"): no change is recorded.
+func (t *Tenant) handleAddRegisteredOwner(w http.ResponseWriter, r *http.Request) {
+	if e := t.authorizeWrite(r, permDeviceOwners); e != nil {
+		writeGErr(w, e)
+		return
+	}
+	var in struct {
+		ID string `json:"@odata.id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		writeGErr(w, badJSON(r))
+		return
+	}
+	if in.ID == "" {
+		// The groups' $ref answer (groups.go).
+		writeGraphError(w, r, http.StatusBadRequest, "BadRequest", "The request URI is not valid. The @odata.id property is required.", nil)
+		return
+	}
+	oid := refID(in.ID)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.devices[strings.ToLower(r.PathValue("id"))]
+	switch {
+	case d == nil:
+		writeGErr(w, notFound(r, r.PathValue("id")))
+		return
+	case t.users[oid] == nil:
+		if _, _, ok := t.objectJSONLocked(oid, nil); ok {
+			writeGErr(w, notImplemented(r, "registered owners other than users"))
+			return
+		}
+		writeGErr(w, notFound(r, oid))
+		return
+	case slices.Contains(d.RegisteredOwners, oid):
+		// The answer to any reference added twice (groups.go's members).
+		writeGErr(w, newGraphError(r, http.StatusBadRequest, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'registeredOwners'.", nil))
+		return
+	}
+	d.RegisteredOwners = append(d.RegisteredOwners, oid)
+	t.changedLocked()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleRemoveRegisteredOwner: DELETE /devices/{id}/registeredOwners/{oid}/$ref → 204.
+func (t *Tenant) handleRemoveRegisteredOwner(w http.ResponseWriter, r *http.Request) {
+	if e := t.authorizeWrite(r, permDeviceOwners); e != nil {
+		writeGErr(w, e)
+		return
+	}
+	oid := strings.ToLower(r.PathValue("oid"))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	d := t.devices[strings.ToLower(r.PathValue("id"))]
+	if d == nil {
+		writeGErr(w, notFound(r, r.PathValue("id")))
+		return
+	}
+	if !slices.Contains(d.RegisteredOwners, oid) {
+		// The groups' answer for a member that isn't one (groups.go).
+		writeGErr(w, newGraphError(r, http.StatusBadRequest, "Request_BadRequest", "One or more removed object references do not exist for the following modified properties: 'registeredOwners'.", nil))
+		return
+	}
+	d.RegisteredOwners = slices.DeleteFunc(d.RegisteredOwners, func(m string) bool { return m == oid })
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -28,11 +28,14 @@ type objects struct {
 	// verifiable are the domain names whose verification records are
 	// "published": POST /domains/{id}/verify succeeds for them.
 	verifiable map[string]bool
+	// journal is the change log delta queries read (delta.go).
+	journal journal
 }
 
 func newObjects() objects {
 	return objects{groups: map[string]*group{}, contacts: map[string]*contact{}, devices: map[string]*device{},
-		applications: map[string]*application{}, servicePrincipals: map[string]*servicePrincipal{}, dirSync: defaultDirSync(), verifiable: map[string]bool{}}
+		applications: map[string]*application{}, servicePrincipals: map[string]*servicePrincipal{}, dirSync: defaultDirSync(), verifiable: map[string]bool{},
+		journal: journal{Epoch: newGUID()}}
 }
 
 // signInFacts is what sign-in needs to know about an account, copied under t.mu.
@@ -104,11 +107,20 @@ func (t *Tenant) memberOfLocked(id string) []string {
 	return out
 }
 
-// forgetObjectLocked drops a deleted object from group memberships and role
-// assignments. Caller holds t.mu.
+// forgetObjectLocked drops a deleted object from group memberships and
+// owners, devices' registered owners and role assignments. Caller holds t.mu.
 func (t *Tenant) forgetObjectLocked(id string) {
 	for _, g := range t.groups {
-		g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == id })
+		if slices.Contains(g.Members, id) {
+			g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == id })
+			// "either by removing the membership or by deleting the user
+			// object itself" (delta-query-groups).
+			t.recordMemberLocked(g.ID, id, true)
+		}
+		g.Owners = slices.DeleteFunc(g.Owners, func(m string) bool { return m == id })
+	}
+	for _, d := range t.devices {
+		d.RegisteredOwners = slices.DeleteFunc(d.RegisteredOwners, func(m string) bool { return m == id })
 	}
 	t.assignments = slices.DeleteFunc(t.assignments, func(a *roleAssignment) bool { return a.PrincipalID == id })
 }

@@ -27,6 +27,7 @@ type group struct {
 	GroupTypes      []string
 	ProxyAddresses  []string
 	Members         []string // object ids, in the order added
+	Owners          []string `json:",omitempty"` // object ids, in the order added
 	CreatedDateTime time.Time
 	// Extensions are directory extension values by full name (applications.go).
 	Extensions map[string]any `json:",omitempty"`
@@ -102,6 +103,7 @@ type groupJSON struct {
 	SecurityEnabled *bool     `json:"securityEnabled"`
 	GroupTypes      *[]string `json:"groupTypes"`
 	Members         []string  `json:"members@odata.bind"`
+	Owners          []string  `json:"owners@odata.bind"`
 	// Read-only through Graph; sent, they are refused.
 	Mail           *string   `json:"mail"`
 	ProxyAddresses *[]string `json:"proxyAddresses"`
@@ -235,12 +237,31 @@ func (t *Tenant) createGroupLocked(r *http.Request, in groupJSON, seeding bool) 
 			g.Members = append(g.Members, id)
 		}
 	}
+	for _, ref := range in.Owners {
+		// group-post-groups: owners@odata.bind names users or service
+		// principals.
+		id := refID(ref)
+		m, _, ok := t.objectJSONLocked(id, nil)
+		if _, sp := t.servicePrincipals[id]; !ok && !sp {
+			return nil, notFound(r, id)
+		}
+		if ok && m["@odata.type"] != typeOfObject("user") {
+			return nil, notImplemented(r, "group owners other than users and service principals")
+		}
+		if !slices.Contains(g.Owners, id) {
+			g.Owners = append(g.Owners, id)
+		}
+	}
 	applyExtensions(&g.Extensions, in.extensions)
 	g.Others.apply(in.others)
 	t.seq++
 	g.Seq = t.seq
 	t.groups[g.ID] = g
 	t.indexProxiesLocked(g.ID, addrs)
+	t.recordLocked(change{Kind: "group", ID: g.ID, Created: true})
+	for _, m := range g.Members {
+		t.journal.rememberType(m, t.memberTypeLocked(m))
+	}
 	t.changedLocked()
 	return g, nil
 }
@@ -314,6 +335,9 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	case in.MailNickname != nil && !validNickname(*in.MailNickname):
 		writeGErr(w, badValue(r, "mailNickname", "Invalid value specified for property 'mailNickname' of resource 'Group'."))
 		return
+	case in.Owners != nil:
+		writeGErr(w, notImplemented(r, "adding owners by an update (POST /groups/{id}/owners/$ref)"))
+		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -364,6 +388,12 @@ func (t *Tenant) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 	g.Members = append(g.Members, add...)
 	applyExtensions(&g.Extensions, ext)
 	g.Others.apply(more)
+	if props := slices.DeleteFunc(changedProps(r, raw), func(p string) bool { return p == "members" }); len(props) > 0 {
+		t.recordLocked(change{Kind: "group", ID: g.ID, Props: props})
+	}
+	for _, id := range add {
+		t.recordMemberLocked(g.ID, id, false)
+	}
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -383,6 +413,7 @@ func (t *Tenant) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
 	delete(t.groups, g.ID)
 	t.unindexProxiesLocked(g.ID, addresses(g.ProxyAddresses, g.Mail))
 	t.forgetObjectLocked(g.ID)
+	t.recordLocked(change{Kind: "group", ID: g.ID, Deleted: true})
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -454,6 +485,7 @@ func (t *Tenant) handleAddMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.Members = append(g.Members, mid)
+	t.recordMemberLocked(g.ID, mid, false)
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -480,6 +512,28 @@ func (t *Tenant) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.Members = slices.DeleteFunc(g.Members, func(m string) bool { return m == mid })
+	t.recordMemberLocked(g.ID, mid, true)
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// handleListOwners: GET /groups/{id}/owners — the owners as directoryObjects
+// with their @odata.type, in the order added.
+func (t *Tenant) handleListOwners(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	g := t.groups[strings.ToLower(r.PathValue("id"))]
+	var items []pageItem
+	if g != nil {
+		for i, id := range g.Owners {
+			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
+				items = append(items, pageItem{seq: int64(i + 1), body: m})
+			}
+		}
+	}
+	t.mu.Unlock()
+	if g == nil {
+		writeGErr(w, notFound(r, r.PathValue("id")))
+		return
+	}
+	servePage(w, r, "directoryObjects", items)
 }

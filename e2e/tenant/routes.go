@@ -59,6 +59,13 @@ func graphRoutes() []graphRoute {
 		{"PATCH /v1.0/groups/{id}", "group", (*Tenant).handleUpdateGroup},
 		{"DELETE /v1.0/groups/{id}", "group", (*Tenant).handleDeleteGroup},
 		{"GET /v1.0/groups/{id}/members", "directoryObject", (*Tenant).handleListMembers},
+		{"GET /v1.0/groups/{id}/owners", "directoryObject", (*Tenant).handleListOwners},
+		// delta is a function bound to the collection: /delta, /delta() and
+		// the fully qualified /microsoft.graph.delta (delta-query-overview).
+		{"GET /v1.0/groups/delta", "group", (*Tenant).handleGroupsDelta},
+		{"GET /v1.0/groups/delta()", "group", (*Tenant).handleGroupsDelta},
+		{"GET /v1.0/groups/microsoft.graph.delta", "group", (*Tenant).handleGroupsDelta},
+		{"GET /v1.0/groups/microsoft.graph.delta()", "group", (*Tenant).handleGroupsDelta},
 		{"POST /v1.0/groups/{id}/members/$ref", "", (*Tenant).handleAddMember},
 		{"DELETE /v1.0/groups/{id}/members/{mid}/$ref", "", (*Tenant).handleRemoveMember},
 		{"GET /v1.0/contacts", "orgContact", (*Tenant).handleListContacts},
@@ -84,5 +91,12 @@ func graphRoutes() []graphRoute {
 		}},
 		{"PATCH /v1.0/devices/{id}", "device", (*Tenant).handleUpdateDevice},
 		{"DELETE /v1.0/devices/{id}", "device", (*Tenant).handleDeleteDevice},
+		{"GET /v1.0/devices/delta", "device", (*Tenant).handleDevicesDelta},
+		{"GET /v1.0/devices/delta()", "device", (*Tenant).handleDevicesDelta},
+		{"GET /v1.0/devices/microsoft.graph.delta", "device", (*Tenant).handleDevicesDelta},
+		{"GET /v1.0/devices/microsoft.graph.delta()", "device", (*Tenant).handleDevicesDelta},
+		{"GET /v1.0/devices/{id}/registeredOwners", "directoryObject", (*Tenant).handleListRegisteredOwners},
+		{"POST /v1.0/devices/{id}/registeredOwners/$ref", "", (*Tenant).handleAddRegisteredOwner},
+		{"DELETE /v1.0/devices/{id}/registeredOwners/{oid}/$ref", "", (*Tenant).handleRemoveRegisteredOwner},
 	}
 }

@@ -319,6 +319,9 @@ type Options struct {
 	TokenLifetime time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// DeltaPageSize is how many objects a page of a delta query holds
+	// (default DefaultDeltaPageSize).
+	DeltaPageSize int
 	// StatePath, when set, keeps the directory in a file: loaded at start
 	// when it exists (else seeded), written back after every write (see
 	// Tenant.Close). Signing keys are new at every start.

@@ -55,6 +55,15 @@ type SeedDevice struct {
 	TrustType              string `json:"trustType,omitempty"`
 	// Disabled devices have accountEnabled false.
 	Disabled bool `json:"disabled,omitempty"`
+	// RegisteredOwner is the userPrincipalName of the user who registered
+	// the device (registeredOwners).
+	RegisteredOwner string `json:"registeredOwner,omitempty"`
+	// IsManaged, IsCompliant (read-only through Graph: Intune sets it),
+	// DeviceVersion and PhysicalIDs as the device resource has them.
+	IsManaged     *bool    `json:"isManaged,omitempty"`
+	IsCompliant   *bool    `json:"isCompliant,omitempty"`
+	DeviceVersion *int     `json:"deviceVersion,omitempty"`
+	PhysicalIDs   []string `json:"physicalIds,omitempty"`
 }
 
 // seedDirectory fills a new tenant from its seed. t.mu is not held: the
@@ -181,8 +190,22 @@ func (t *Tenant) seedDirectory(seed Seed) error {
 		if sd.TrustType != "" {
 			in.TrustType = &sd.TrustType
 		}
-		if _, gerr := t.createDeviceLocked(r, in); gerr != nil {
+		d, gerr := t.createDeviceLocked(r, in)
+		if gerr != nil {
 			return fmt.Errorf("tenant: unable to seed device %s: %s", sd.DisplayName, gerr.Message)
+		}
+		d.IsCompliant = sd.IsCompliant
+		for name, v := range map[string]any{"isManaged": sd.IsManaged, "deviceVersion": sd.DeviceVersion, "physicalIds": sd.PhysicalIDs} {
+			if b, _ := json.Marshal(v); string(b) != "null" {
+				d.Others.apply(others{name: b})
+			}
+		}
+		if sd.RegisteredOwner != "" {
+			id, ok := t.byUPN[strings.ToLower(sd.RegisteredOwner)]
+			if !ok {
+				return fmt.Errorf("tenant: device %s: no user %q to own it", sd.DisplayName, sd.RegisteredOwner)
+			}
+			d.RegisteredOwners = []string{id}
 		}
 	}
 	return nil
@@ -229,6 +252,10 @@ type stateFile struct {
 	DirSync           dirSync             `json:"dirSync"`
 	OrgSyncEnabled    *bool               `json:"orgSyncEnabled"`
 	Verifiable        []string            `json:"verifiableDomains"`
+	// Journal is the change log delta queries read (delta.go); a state
+	// file without one starts a new log, and the tokens handed out before
+	// are refused.
+	Journal *journal `json:"journal,omitempty"`
 }
 
 // persist is the state file's writer: every successful write marks the
@@ -263,7 +290,7 @@ func (t *Tenant) changedLocked() {
 func (t *Tenant) snapshotLocked() stateFile {
 	s := stateFile{Format: stateFormat, TenantID: t.tenantID, DisplayName: t.displayName, InitialDomain: t.initialDomain,
 		CreatedAt: t.createdAt, Seq: t.seq, Domains: t.domains, DirSync: t.dirSync, OrgSyncEnabled: t.orgSyncEnabled,
-		RoleAssignments: t.assignments}
+		RoleAssignments: t.assignments, Journal: &t.journal}
 	for _, u := range t.users {
 		s.Users = append(s.Users, u)
 	}
@@ -328,6 +355,14 @@ func (t *Tenant) loadState(s stateFile) error {
 		t.dirSync = s.DirSync
 	}
 	t.orgSyncEnabled = s.OrgSyncEnabled
+	if s.Journal != nil && s.Journal.Epoch != "" {
+		t.journal = *s.Journal
+	}
+	for _, g := range t.groups {
+		for _, m := range g.Members {
+			t.journal.rememberType(m, t.memberTypeLocked(m))
+		}
+	}
 	for _, n := range s.Verifiable {
 		t.verifiable[n] = true
 	}

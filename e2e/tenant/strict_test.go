@@ -105,7 +105,9 @@ func TestWhatTheEmulatorDoesNotModelIsRefused(t *testing.T) {
 		{"GET", "users?$orderby=displayName", nil},
 		{"GET", "users?$expand=manager", nil},
 		{"POST", "groups", map[string]any{"displayName": "O", "mailNickname": "o", "mailEnabled": false, "securityEnabled": true,
-			"owners@odata.bind": []string{"https://graph.microsoft.com/v1.0/users/x"}}},
+			"acceptedSenders@odata.bind": []string{"https://graph.microsoft.com/v1.0/users/x"}}},
+		{"GET", "devices?$expand=registeredOwners", nil},
+		{"GET", "groups/delta?$top=5", nil},
 		{"POST", "applications", map[string]any{"displayName": "A", "notes": "kept nowhere"}},
 	} {
 		st, _, b := g.call(t, app, tt.method, tt.path, tt.body)

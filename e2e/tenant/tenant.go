@@ -30,6 +30,7 @@ type Tenant struct {
 	window        time.Duration
 	tokenLifetime time.Duration
 	now           func() time.Time
+	deltaPage     int // objects per delta page (delta.go)
 
 	mux   *http.ServeMux // identity platform
 	graph http.Handler   // /v1.0/..., behind token validation
@@ -83,6 +84,7 @@ func New(seed Seed, opts Options) (*Tenant, error) {
 		budget:        DefaultWriteBudget,
 		window:        DefaultWriteWindow,
 		tokenLifetime: time.Hour,
+		deltaPage:     DefaultDeltaPageSize,
 		now:           time.Now,
 		apps:          map[string]SeedApp{},
 		users:         map[string]*user{},
@@ -105,6 +107,9 @@ func New(seed Seed, opts Options) (*Tenant, error) {
 	}
 	if opts.TokenLifetime > 0 {
 		t.tokenLifetime = opts.TokenLifetime
+	}
+	if opts.DeltaPageSize > 0 {
+		t.deltaPage = opts.DeltaPageSize
 	}
 	if opts.Now != nil {
 		t.now = opts.Now
