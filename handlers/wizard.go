@@ -319,7 +319,8 @@ func wizardHistory(w http.ResponseWriter, r *http.Request, url string) {
 }
 
 // GET /setup/ou-filtering/children: one level of a forest's OU tree, as the
-// fragment an expanded node loads.
+// fragment an expanded node loads: with the checkboxes of Domain and OU
+// filtering, or with pick=group_ou the radio buttons of Writeback.
 func (h *Handler) ouChildren(w http.ResponseWriter, r *http.Request) {
 	st, err := h.wiz.Load(r.Context())
 	if err != nil {
@@ -341,6 +342,16 @@ func (h *Handler) ouChildren(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Warn("unable to list OUs", "forest", forest, "dn", dn, "err", err)
 		h.render(w, r, http.StatusOK, wizard.TreeError(setup.CheckMessage(err)))
+		return
+	}
+	if r.URL.Query().Get("pick") == "group_ou" {
+		// The Writeback page's tree: a radio button per OU.
+		chosen := r.URL.Query().Get("chosen")
+		picks := make([]setup.TreeNode, len(nodes))
+		for i, n := range nodes {
+			picks[i] = setup.TreeNode{Node: n, Selected: strings.EqualFold(n.DN, chosen)}
+		}
+		h.render(w, r, http.StatusOK, wizard.PickLevel(forest, picks, chosen))
 		return
 	}
 	h.render(w, r, http.StatusOK, wizard.TreeLevel(forest, st.Answers.OUFiltering.Forests[forest].Mark(nodes)))

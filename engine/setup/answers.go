@@ -24,6 +24,8 @@ type Answers struct {
 	Identifying    Identifying    `json:"identifying"`
 	Extensions     Extensions     `json:"extensions"`
 	SSO            SSO            `json:"sso"`
+	// Writeback is the Writeback page (group and device writeback).
+	Writeback Writeback `json:"writeback"`
 	// Federation is what the AD FS and PingFederate pages collect.
 	Federation Federation `json:"federation"`
 	Features   Features   `json:"features"`

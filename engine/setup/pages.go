@@ -42,6 +42,7 @@ const (
 	PageAppFiltering       = "app-filtering"
 	PageAttributeFiltering = "attribute-filtering"
 	PageExtensions         = "directory-extensions"
+	PageWriteback          = "writeback"
 	PageSSO                = "single-sign-on"
 	PageADFSFarm           = "adfs-farm"
 	PageADFSServers        = "adfs-servers"
@@ -71,6 +72,7 @@ var Pages = []Page{
 	appFilteringPage,
 	attributeFilteringPage,
 	extensionsPage,
+	writebackPage,
 	ssoPage,
 	adfsFarmPage,
 	adfsServersPage,

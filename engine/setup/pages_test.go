@@ -10,6 +10,9 @@ var seedOrder = []string{
 	PageExpress, PageComponents, PageSignIn, PageConnectEntra,
 	PageDirectories, PageSignInConfig, PageOUFiltering, PageIdentifying, PageGroupFiltering, PageFeatures,
 	PageAppFiltering, PageAttributeFiltering, PageExtensions,
+	// Entra Connect adds its writeback pages after the optional features'
+	// own pages; hybridsync gathers them on one.
+	PageWriteback,
 	PageSSO,
 	PageADFSFarm, PageADFSServers, PageADFSProxies, PageADFSAccount, PageADFSDomain,
 	PagePingDomain, PagePingSettings, PagePingConnectivity, PagePingLogin,
@@ -57,6 +60,9 @@ func TestPageConditions(t *testing.T) {
 		{"PHS + SSO", func(a *Answers) { a.SignIn.SSO = true }, []string{PageSSO}},
 		{"PTA + SSO", func(a *Answers) { a.SignIn = SignIn{Method: MethodPTA, SSO: true} }, []string{PageSSO}},
 		{"PTA", func(a *Answers) { a.SignIn = SignIn{Method: MethodPTA} }, nil},
+		{"group writeback", func(a *Answers) { a.Features.GroupWriteback = true }, []string{PageWriteback}},
+		{"device writeback", func(a *Answers) { a.Features.DeviceWriteback = true }, []string{PageWriteback}},
+		{"password writeback only", func(a *Answers) { a.Features.PasswordWriteback = true }, nil},
 		{"AD FS", func(a *Answers) { a.SignIn = SignIn{Method: MethodADFS} }, adfs},
 		{"AD FS + SSO (refused, never shown)", func(a *Answers) { a.SignIn = SignIn{Method: MethodADFS, SSO: true} }, adfs},
 		{"PingFederate", func(a *Answers) { a.SignIn = SignIn{Method: MethodPing} }, ping},

@@ -118,6 +118,7 @@ func Summary(a Answers, dataDir string) []SummaryGroup {
 	}
 	feat.Rows = append(feat.Rows, summarizeAppFiltering(a)...)
 	feat.Rows = append(feat.Rows, summarizeExtensions(a)...)
+	feat.Rows = append(feat.Rows, summarizeWriteback(a)...)
 	feat.Rows = append(feat.Rows, summarizeSSO(a)...)
 	if a.Features.LegacySyncActive {
 		feat.Rows = append(feat.Rows, SummaryRow{"Azure AD Sync or DirSync active", "Yes"})
@@ -145,6 +146,7 @@ var summaryGroupOf = map[string]string{
 	PageAttributeFiltering: GroupFeatures,
 	PageExtensions:         GroupFeatures,
 	PageSSO:                GroupFeatures,
+	PageWriteback:          GroupFeatures,
 	PageADFSFarm:           GroupSignIn,
 	PageADFSServers:        GroupSignIn,
 	PageADFSProxies:        GroupSignIn,
