@@ -82,6 +82,7 @@ func Type(d Deps) jobs.Type {
 				steps = append(steps, jobs.Step{Name: name, Run: func(ctx context.Context, r *jobs.Run) error { return c.connectForest(ctx, r, i) }})
 			}
 			steps = append(steps, c.ssoSteps()...)
+			steps = append(steps, c.writebackSteps()...)
 			steps = append(steps, c.federationSteps()...)
 			if len(setup.Limitations(&p.Answers)) > 0 {
 				steps = append(steps, jobs.Step{Name: "Name the chosen options hybridsync can't carry out", Run: c.limitations})

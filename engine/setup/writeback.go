@@ -96,8 +96,8 @@ type writebackChecker interface {
 // WritebackShown reports whether the Writeback page is part of the wizard.
 func WritebackShown(a *Answers) bool { return a.Features.GroupWriteback || a.Features.DeviceWriteback }
 
-// WritebackForests are the forests the chosen writebacks write into, each once.
-func (w Writeback) forests(a *Answers) []string {
+// Forests are the forests the chosen writebacks write into, each once.
+func (w Writeback) Forests(a *Answers) []string {
 	var out []string
 	if a.Features.GroupWriteback && w.GroupForest != "" {
 		out = append(out, w.GroupForest)
@@ -191,7 +191,7 @@ func validateWriteback(ctx context.Context, a *Answers, chk Checker) Errors {
 	if wc == nil {
 		return e
 	}
-	for _, forest := range w.forests(a) {
+	for _, forest := range w.Forests(a) {
 		fc, _ := a.Directories.forestConn(forest)
 		adm := w.Admins[fc.Forest]
 		if adm.EnteredAs != "" && !wc.HasWritebackAdmin(fc.Forest) {
@@ -286,7 +286,7 @@ func viewWriteback(ctx context.Context, a *Answers, chk Checker) any {
 	if wc == nil {
 		return v
 	}
-	for _, forest := range w.forests(a) {
+	for _, forest := range w.Forests(a) {
 		fc, _ := a.Directories.forestConn(forest)
 		ou := ""
 		if a.Features.GroupWriteback && strings.EqualFold(forest, w.GroupForest) {
@@ -396,7 +396,7 @@ func summarizeWriteback(a Answers) []SummaryRow {
 	if a.Features.DeviceWriteback {
 		rows = append(rows, SummaryRow{"Device writeback", "Devices of the users of " + w.DeviceForest})
 	}
-	for _, forest := range w.forests(&a) {
+	for _, forest := range w.Forests(&a) {
 		if adm := w.Admins[forest]; adm.EnteredAs != "" {
 			rows = append(rows, SummaryRow{"Prepare " + forest + " for writeback", "with the enterprise admin " + adm.EnteredAs + " (once, by Configure)"})
 		}
