@@ -464,12 +464,22 @@ func (s *server) kill() {
 // action=add_forest: a forest to add (see forestForm).
 func (c *client) driveWizard(answers map[string]url.Values) string {
 	c.t.Helper()
+	return c.driveWizardTo(answers, "")
+}
+
+// driveWizardTo is driveWizard that stops when it reaches the page stop
+// (without submitting it) and returns its path; "" goes on to Configure.
+func (c *client) driveWizardTo(answers map[string]url.Values, stop string) string {
+	c.t.Helper()
 	r := c.get("/setup")
 	for i := 0; i < 30; i++ {
 		if r.Status != http.StatusOK || !strings.HasPrefix(r.URL, "/setup/") {
 			c.t.Fatalf("wizard: %d at %s:\n%s", r.Status, r.URL, excerpt(r.Body))
 		}
 		page := strings.TrimPrefix(r.URL, "/setup/")
+		if page == stop {
+			return r.URL
+		}
 		vals := url.Values{}
 		for k, v := range answers[page] {
 			vals[k] = v

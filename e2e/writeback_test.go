@@ -1,0 +1,52 @@
+package e2e
+
+import (
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/mxschmitt/playwright-go"
+)
+
+// TestWritebackPageInTheBrowser: device writeback into corp. The Writeback
+// page reads that the forest is not prepared yet, takes an enterprise admin's
+// credentials, and Configure prepares the forest in a step of its own; the
+// page then finds it ready.
+func TestWritebackPageInTheBrowser(t *testing.T) {
+	needBrowser(t)
+	corp, _ := needForests(t)
+	s := startServer(t, t.TempDir())
+	p, c := signedInPage(t, s)
+	const name = "corp.example.test"
+	c.driveWizardTo(map[string]url.Values{
+		"directories":       corpWithSvcSync(t),
+		"optional-features": {"password_hash_sync": {"on"}, "device_writeback": {"on"}},
+	}, "writeback")
+
+	p.open("/setup/writeback")
+	p.onPage("writeback")
+	p.ok(expect.Locator(p.id("field-device_forest-"+name)).ToBeChecked(), "the only forest is chosen")
+	p.visible("wb-prepare-" + name)
+	p.visible("limit-device-writeback")
+	p.ok(expect.Locator(p.id("wb-"+name).GetByTestId("wb-schema")).ToContainText("2012 R2"), "the schema level")
+	p.fill("wb_user:"+name, corp.AdminUPN)
+	p.fill("wb_password:"+name, corp.AdminPassword)
+	p.click("wb-admin-" + name)
+	p.ok(expect.Locator(p.id("wb-entered-"+name)).ToContainText(corp.AdminUPN), "credentials entered")
+	p.shot("writeback")
+	p.click("next")
+	p.onPage("ready")
+	p.ok(expect.Locator(p.id("summary-Device writeback")).ToContainText(name), "the summary")
+
+	p.click("configure")
+	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/\d+$`)), "Configure leads to the job")
+	step := "Prepare " + name + " for writeback"
+	slow := playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(60_000)}
+	p.ok(expect.Locator(p.jobStep(step).Locator(".badge")).ToHaveText("succeeded", slow), "the preparing step")
+	p.ok(expect.Locator(p.id("job-log")).ToContainText("Created CN=RegisteredDevices,"+corp.BaseDN), "the log says what was created")
+	p.shot("configured")
+
+	p.open("/setup/writeback")
+	p.visible("wb-ready-" + name)
+	p.ok(expectCount(p.page.Locator(`input[type="password"]`), 0), "no credentials asked for a prepared forest")
+}
