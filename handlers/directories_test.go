@@ -456,7 +456,11 @@ func TestDirectoriesGroupWritebackNeedsExchange(t *testing.T) {
 	if box := c.page("optional-features").find(t, `input[name="group_writeback"][type="checkbox"]`); box.Is("[disabled]") {
 		t.Error("group writeback is not offered with Exchange in the forest")
 	}
-	c.next("optional-features", url.Values{"group_writeback": {"on"}}, "ready")
+	// Chosen, it adds the Writeback page, where fabrikam can be chosen.
+	c.next("optional-features", url.Values{"group_writeback": {"on"}}, "writeback")
+	if c.page("writeback").find(t, `[data-testid="field-group_forest-`+fab.Name+`"]`).Length() != 1 {
+		t.Error("Writeback does not offer fabrikam for the groups")
+	}
 }
 
 // TestNoPasswordLeaks types real passwords through the pages, runs Configure
