@@ -102,15 +102,16 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/1$`)), "job 1 address")
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("interrupted"), "job 1 status")
 	// Prepare the sync database, the three tenant steps, Verify the AD DS
-	// connector account of corp.example.test, Name the chosen options
-	// hybridsync can't carry out (password hash sync), Create the sync
-	// groups, Save the active configuration.
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 8), "job 1 steps")
+	// connector account of corp.example.test, Prepare corp.example.test for
+	// writeback, Name the chosen options hybridsync can't carry out
+	// (password hash sync), Create the sync groups, Save the active
+	// configuration.
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 9), "job 1 steps")
 	p.ok(expectCount(p.id("retry"), 0), "no Retry for Browse")
 	p.shot("job-interrupted")
 	p.open(job2)
 	p.ok(expect.Locator(p.page.Locator(`[data-testid="job-status"] .badge`)).ToHaveText("succeeded with warnings"), "job 2 status")
-	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 8), "job 2 steps")
+	p.ok(expectCount(p.page.Locator(`[data-testid="job-steps"] > li`), 9), "job 2 steps")
 	p.visible("configured")
 
 	// Setup and Accounts are refused.
