@@ -16,7 +16,7 @@ type AuditEvent struct {
 	Client  string // the client's address; "local" for the command line
 	Action  string // engine/audit names the actions
 	Target  string
-	Outcome string // succeeded, failed, refused or started
+	Outcome string // succeeded, failed, refused, started, or a Configure job's status
 	Detail  string
 }
 

@@ -7,8 +7,9 @@
 -- stranger), or "cli:<os user>" for the hybridsync command on the data folder;
 -- client the address it came from ("local" for the command line); action what
 -- was done (engine/audit names them); target what it was done to; outcome
--- succeeded, failed, refused or started; detail the rest, in words or as JSON
--- (a configuration's changes). Nothing secret is ever written here.
+-- succeeded, failed, refused, started, or a Configure job's own status;
+-- detail the rest, in words or as JSON (a configuration's changes). Nothing
+-- secret is ever written here.
 CREATE TABLE audit_events (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     at      INTEGER NOT NULL,
