@@ -673,7 +673,7 @@ func (im *domainImport) object(e *ldap.Entry) (o *Object, more int, err error) {
 			more = last + 1
 		}
 	}
-	o.InScope, o.Reason = im.scope.Decide(o.DN, im.domain.DN)
+	o.InScope, o.Reason = im.scope.DecideObject(o, im.domain.DN)
 	return o, more, nil
 }
 
@@ -795,7 +795,7 @@ func (im *domainImport) delta(ctx context.Context, part store.CSPartition, dc st
 				continue
 			}
 			o := FromRow(r)
-			o.InScope, o.Reason = im.scope.Decide(o.DN, im.domain.DN)
+			o.InScope, o.Reason = im.scope.DecideObject(o, im.domain.DN)
 			b.Objects = append(b.Objects, toRow(o, im.domain.DN))
 		}
 		if err := im.apply(ctx, b); err != nil {
@@ -1037,7 +1037,7 @@ func (im *domainImport) deltaBatch(ctx context.Context, entries []*ldap.Entry, p
 				}
 			}
 		}
-		o.InScope, o.Reason = im.scope.Decide(o.DN, im.domain.DN)
+		o.InScope, o.Reason = im.scope.DecideObject(o, im.domain.DN)
 		if !o.InScope {
 			im.res.OutOfScope++
 		}

@@ -17,7 +17,19 @@ const (
 	ReasonNotPilotMember = "Not a direct member of the pilot group %s: group filtering synchronizes only the group's direct members (nested members are not)."
 	ReasonDeleted        = "Deleted in Active Directory."
 	ReasonGone           = "No longer found in Active Directory by a full import (deleted, or moved out of the domain)."
+	ReasonWrittenBack    = "A group written back from Microsoft Entra ID (adminDescription %s): never imported back as an object of its own, as Microsoft Entra Connect's filter on the Group_ prefix does."
 )
+
+// WrittenBackPrefix starts the adminDescription of a group that group
+// writeback wrote (Group_<objectId>); Microsoft Entra Connect's inbound rules
+// filter such groups out (research B1.2: adminDescription is "used for
+// filtering out AD to cloud sync").
+const WrittenBackPrefix = "Group_"
+
+// WrittenBack reports whether o is a group written back from the tenant.
+func WrittenBack(o *Object) bool {
+	return o.Class == ClassGroup && strings.HasPrefix(o.Attr("admindescription"), WrittenBackPrefix)
+}
 
 // Scope decides which objects sync keeps: domain and OU filtering first (with
 // Sync all new OUs off, an object in an OU created after Configure recorded
@@ -101,6 +113,15 @@ func (s *Scope) Decide(dn, domainDN string) (bool, string) {
 		return false, sprintf(ReasonNotPilotMember, s.PilotGroup)
 	}
 	return true, sprintf(ReasonPilotMember, s.PilotGroup)
+}
+
+// DecideObject is Decide for an object read with its attributes: a group
+// written back from the tenant is out of scope wherever it is.
+func (s *Scope) DecideObject(o *Object, domainDN string) (bool, string) {
+	if WrittenBack(o) {
+		return false, sprintf(ReasonWrittenBack, o.Attr("admindescription"))
+	}
+	return s.Decide(o.DN, domainDN)
 }
 
 // excludedBy is the excluded (or unreachable) container that holds dn, the
