@@ -156,6 +156,7 @@ func (c *Cycle) steps(p Params) ([]jobs.Step, error) {
 		tenant = a.ConnectEntra.Tenant.InitialDomain
 	}
 	add(name, tenant, step, r.export)
+	r.writebackSteps(add)
 	return steps, nil
 }
 
