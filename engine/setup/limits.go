@@ -96,17 +96,28 @@ var limitations = []Limitation{
 	{
 		ID:      LimitGroupWriteback,
 		Feature: "Group writeback",
-		Does:    "Configure switches group writeback on in the tenant's directory synchronization features.",
-		Cannot:  "hybridsync writes no Microsoft 365 group back to Active Directory yet: that comes in a later release.",
-		Action:  "Until then, create the on-premises groups you need yourself, or clear this option so that the tenant's setting stays off.",
+		Does: "Configure switches group writeback on in the tenant's directory synchronization features and prepares the chosen " +
+			"organizational unit (or gives the commands). Each cycle writes every Microsoft 365 group into it as a universal distribution group (cn, displayName, " +
+			"description, adminDescription Group_<objectId>, msDS-ExternalDirectoryObjectId where the schema has it) with the members " +
+			"that are users synchronized from that forest or written-back groups, one membership change at a time, and deletes it when it is deleted in the tenant.",
+		Cannot: "Written-back groups carry no mail attributes (mail, proxyAddresses, mailNickname, msExchRecipientTypeDetails…): hybridsync " +
+			"does not make them Exchange recipients, so on-premises Exchange can't deliver to them. Cloud-only members and members " +
+			"from other forests are left out (the run history says so), and only Microsoft 365 groups are written back, not security groups.",
+		Action: "Mail-enable the groups on-premises yourself if on-premises mailboxes must send to them; otherwise address the groups " +
+			"by their cloud address, which Exchange Online delivers.",
 	},
 	{
 		ID:      LimitDeviceWriteback,
 		Feature: "Device writeback",
-		Does:    "Configure switches device writeback on in the tenant's directory synchronization features.",
-		Cannot:  "hybridsync writes no device from Microsoft Entra ID back to Active Directory yet: that comes in a later release.",
-		Action: "Until then, don't rely on written-back devices (for on-premises conditional access, for example), or clear this option " +
-			"so that the tenant's setting stays off.",
+		Does: "Configure switches device writeback on in the tenant's directory synchronization features and prepares the forest (or gives the commands). " +
+			"Each cycle writes every registered or joined device whose registered owner is a user synchronized from the chosen forest " +
+			"into CN=RegisteredDevices as an msDS-Device (device id, display name, enabled, OS type and version, alternative " +
+			"security ids, owner's SID, cloud anchor, physical ids, managed) and removes it when it is deleted in the tenant.",
+		Cannot: "msDS-KeyCredentialLink (Windows Hello for Business keys) and msDS-DeviceTrustType are not written, and msDS-IsCompliant " +
+			"only where the schema is Windows Server 2016 or later. Some values' formats are assumed, not confirmed against a device " +
+			"Microsoft Entra Connect wrote: the object's name, the msDS-CloudAnchor value and the msDS-DeviceID byte order (see ARCHITECTURE.md).",
+		Action: "Test on-premises conditional access or certificate trust with one written-back device before relying on it; " +
+			"Windows Hello for Business key trust needs Microsoft Entra Connect or Cloud Sync.",
 	},
 }
 
