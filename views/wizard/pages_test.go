@@ -301,6 +301,8 @@ func TestOurNameTheirWords(t *testing.T) {
 		"Microsoft Entra Connect uses a private",
 		"Microsoft Entra Connect's private API",
 		"Microsoft Entra Connect writes back",
+		"Microsoft Entra Connect wrote:", // a device written by Microsoft's product
+		"Microsoft Entra Connect or Cloud Sync",
 	}
 	a := noisyAnswers()
 	a.SignIn = setup.SignIn{Method: setup.MethodPTA, SSO: true}
