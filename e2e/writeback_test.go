@@ -11,7 +11,8 @@ import (
 // TestWritebackPageInTheBrowser: device writeback into corp. The Writeback
 // page reads that the forest is not prepared yet, takes an enterprise admin's
 // credentials, and Configure prepares the forest in a step of its own; the
-// page then finds it ready.
+// page then finds it ready, and a sync cycle run by hand has its writeback
+// step, in the job and in the run history.
 func TestWritebackPageInTheBrowser(t *testing.T) {
 	needBrowser(t)
 	corp, _ := needForests(t)
@@ -49,4 +50,13 @@ func TestWritebackPageInTheBrowser(t *testing.T) {
 	p.open("/setup/writeback")
 	p.visible("wb-ready-" + name)
 	p.ok(expectCount(p.page.Locator(`input[type="password"]`), 0), "no credentials asked for a prepared forest")
+
+	p.open("/sync")
+	p.click("sync-run")
+	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/jobs/\d+$`)), "Run now leads to the cycle")
+	wb := p.jobStep("Write devices back into " + name).Locator(".badge")
+	p.ok(expect.Locator(wb).ToHaveText(regexp.MustCompile(`^succeeded`), playwright.LocatorAssertionsToHaveTextOptions{Timeout: playwright.Float(90_000)}), "the writeback step ends")
+	p.shot("cycle")
+	p.open("/sync")
+	p.ok(expect.Locator(p.id("sync-cycles").Locator("li").First()).ToContainText("write-back devices"), "the run history has the writeback step")
 }
