@@ -15,26 +15,37 @@ func (s *StoreChecker) CheckSSOCredentials(ctx context.Context, fc ForestConn, u
 	if s.Vault == nil {
 		return errors.New("setup: no credential vault configured")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := directory.Dial(ctx, fc.DirectoryTarget(s.Resolver), user, password)
+	group, err := s.adminGroup(ctx, fc, user, password)
 	if err != nil {
-		return adminError(err, "hybridsync can't connect to "+fc.Forest+" with these credentials.")
+		return err
 	}
-	defer conn.Close()
-	me, err := conn.BoundUser(ctx)
-	if err != nil {
-		return adminError(err, "Connected, but hybridsync can't read the account it signed in as.")
-	}
-	admin, _, err := conn.IsAdmin(ctx, me.DN)
-	if err != nil {
-		return adminError(err, "Connected, but hybridsync can't read the account's group memberships.")
-	}
-	if !admin {
+	if group == "" {
 		return &CheckError{Msg: "Creating the single sign-on computer account needs a domain administrator: " + user + " is not a member of Domain Admins or Enterprise Admins of " + fc.Forest + "."}
 	}
 	s.Vault.Put(SSOVaultKey(fc.Forest), ForestCredentials{User: user, Password: password})
 	return nil
+}
+
+// adminGroup signs in to a forest as user and names the administrators'
+// group the account is in ("Enterprise Admins", "Domain Admins (CORP)"), or
+// "" when it is in neither.
+func (s *StoreChecker) adminGroup(ctx context.Context, fc ForestConn, user, password string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
+	defer cancel()
+	conn, err := directory.Dial(ctx, fc.DirectoryTarget(s.Resolver), user, password)
+	if err != nil {
+		return "", adminError(err, "hybridsync can't connect to "+fc.Forest+" with these credentials.")
+	}
+	defer conn.Close()
+	me, err := conn.BoundUser(ctx)
+	if err != nil {
+		return "", adminError(err, "Connected, but hybridsync can't read the account it signed in as.")
+	}
+	_, group, err := conn.IsAdmin(ctx, me.DN)
+	if err != nil {
+		return "", adminError(err, "Connected, but hybridsync can't read the account's group memberships.")
+	}
+	return group, nil
 }
 
 // HasSSOCredentials reports whether the vault still holds a forest's single

@@ -73,22 +73,11 @@ func (s *StoreChecker) CheckWritebackAdmin(ctx context.Context, fc ForestConn, u
 	if s.Vault == nil {
 		return errors.New("setup: no credential vault configured")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*s.timeout())
-	defer cancel()
-	conn, err := directory.Dial(ctx, fc.DirectoryTarget(s.Resolver), user, password)
+	group, err := s.adminGroup(ctx, fc, user, password)
 	if err != nil {
-		return adminError(err, "hybridsync can't connect to "+fc.Forest+" with these credentials.")
+		return err
 	}
-	defer conn.Close()
-	me, err := conn.BoundUser(ctx)
-	if err != nil {
-		return adminError(err, "Connected, but hybridsync can't read the account it signed in as.")
-	}
-	admin, group, err := conn.IsAdmin(ctx, me.DN)
-	if err != nil {
-		return adminError(err, "Connected, but hybridsync can't read the account's group memberships.")
-	}
-	if !admin || group != "Enterprise Admins" {
+	if group != "Enterprise Admins" {
 		return &CheckError{Msg: "Preparing " + fc.Forest + " for writeback needs an enterprise admin: " + user + " is not a member of Enterprise Admins of " + fc.Forest + "."}
 	}
 	s.Vault.Put(WritebackVaultKey(fc.Forest), ForestCredentials{User: user, Password: password})
