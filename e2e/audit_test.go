@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxschmitt/playwright-go"
 )
@@ -33,6 +34,14 @@ func TestAuditTrailInTheBrowser(t *testing.T) {
 	}
 	if st, err := admin.waitJob(admin.driveWizard(map[string]url.Values{"ready": {"staging": {"on"}}})); err != nil || !strings.HasPrefix(st, "succeeded") {
 		t.Fatalf("second Configure: %s (%v)", st, err)
+	}
+
+	// The end of a Configure is recorded just after its job shows it ended.
+	for deadline := time.Now().Add(10 * time.Second); strings.Count(admin.get("/audit?action=configure.end").Body, `data-action="configure.end"`) < 2; {
+		if time.Now().After(deadline) {
+			t.Fatal("the two Configure ends are not in the audit trail after 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// Configuration → Change history: the two Configures, newest first.

@@ -27,6 +27,22 @@ func (e *env) lastAudit(t *testing.T, action string) (store.AuditEvent, bool) {
 	return store.AuditEvent{}, false
 }
 
+// waitAudit waits until the audit trail holds n records of the action, and
+// returns the newest.
+func (e *env) waitAudit(t *testing.T, action string, n int) store.AuditEvent {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if evs := auditOf(t, e, action); len(evs) >= n {
+			return evs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fewer than %d %s records after 10 s", n, action)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // tryPassword signs in from a new browser, as a stranger would.
 func tryPassword(e *env, user, pw string) *response {
 	c := e.newClient()
@@ -260,8 +276,9 @@ func TestAuditConfigureChanges(t *testing.T) {
 	if !ok || first.Actor != "admin" || !strings.Contains(first.Detail, `"label":"Staging mode","new":"No"`) {
 		t.Fatalf("first Configure recorded as %+v", first)
 	}
-	end, ok := e.lastAudit(t, audit.ConfigureEnd)
-	if !ok || end.Target != first.Target || (end.Outcome != jobs.Succeeded && end.Outcome != jobs.Warnings) || end.Actor != "admin" {
+	// The runner tells of a job's end just after the job shows it ended.
+	end := e.waitAudit(t, audit.ConfigureEnd, 1)
+	if end.Target != first.Target || (end.Outcome != jobs.Succeeded && end.Outcome != jobs.Warnings) || end.Actor != "admin" {
 		t.Fatalf("first Configure's end recorded as %+v (start %+v)", end, first)
 	}
 
@@ -271,6 +288,7 @@ func TestAuditConfigureChanges(t *testing.T) {
 	v.Set("staging", "on")
 	id := jobIDFrom(t, c.post("/setup/configure", v))
 	e.waitJob(id, 60*time.Second)
+	e.waitAudit(t, audit.ConfigureEnd, 2)
 	second, _ := e.lastAudit(t, audit.ConfigureStart)
 	var cs []setup.Change
 	if err := json.Unmarshal([]byte(second.Detail), &cs); err != nil {
