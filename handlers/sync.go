@@ -19,7 +19,9 @@ import (
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/metaverse"
 	"github.com/hybridsync/hybridsync/engine/schedule"
+	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
+	"github.com/hybridsync/hybridsync/engine/writeback"
 	"github.com/hybridsync/hybridsync/views/helpdesk"
 )
 
@@ -307,8 +309,14 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 	if len(objs) > most {
 		objs = objs[:most]
 	}
+	wbs, chosen, err := h.pendingWritebacks(r, f)
+	if err != nil {
+		h.fail(w, r, "Unable to read the pending writebacks", err)
+		return
+	}
 	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
-	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Held: held, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv}))
+	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Held: held, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv,
+		Writebacks: wbs, WritebackChosen: chosen}))
 }
 
 // GET /sync/pending.csv: the staging review as CSV, one row per attribute change.
@@ -319,11 +327,52 @@ func (h *Handler) syncPendingCSV(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return
 	}
+	wbs, _, err := h.pendingWritebacks(r, f)
+	if err != nil {
+		h.fail(w, r, "Unable to read the pending writebacks", err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="hybridsync-pending-exports.csv"`)
 	if err := export.WriteCSV(w, changes, f); err != nil {
 		h.log.Warn("unable to write the pending exports", "err", err)
+		return
 	}
+	if err := writeback.WriteCSV(w, wbs); err != nil {
+		h.log.Warn("unable to write the pending writebacks", "err", err)
+	}
+}
+
+// pendingWritebacks are the chosen writebacks' pending changes that the
+// review's filter selects (its text, in the cloud object's name, id, DN or
+// member; an operation or kind filter is about exports and selects none), and
+// whether any writeback is chosen.
+func (h *Handler) pendingWritebacks(r *http.Request, f export.Filter) ([]writeback.Op, bool, error) {
+	cfg, a, err := h.activeAnswers(r)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !setup.WritebackShown(&a) {
+		return nil, false, nil
+	}
+	if f.Op != "" || f.Kind != "" {
+		return nil, true, nil
+	}
+	ops, err := cycle.PendingWritebacks(r.Context(), h.st, a, cfg.ID)
+	if err != nil {
+		return nil, true, err
+	}
+	text := strings.ToLower(f.Text)
+	var out []writeback.Op
+	for _, op := range ops {
+		if text == "" || strings.Contains(strings.ToLower(op.Name+" "+op.CloudID+" "+op.DN+" "+op.Value), text) {
+			out = append(out, op)
+		}
+	}
+	return out, true, nil
 }
 
 // GET /sync/lookup?q=: an object's path through import, sync and export.

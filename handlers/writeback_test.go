@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // walkToWriteback takes the wizard to Writeback with fabrikam (svc-sync) and
@@ -143,5 +146,46 @@ func TestWritebackWithoutCredentialsWarns(t *testing.T) {
 	}
 	if log := e.jobLog(t, id); !strings.Contains(log, "New-ADObject") && !strings.Contains(log, "dsacls") {
 		t.Errorf("the commands are not in the log:\n%s", log)
+	}
+}
+
+// The staging review lists the pending writebacks (and its CSV has them),
+// when a writeback is chosen; its text filter applies to them, an operation
+// or kind filter (about exports) selects none.
+func TestPendingWritebacksInTheReview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	a := setup.Defaults()
+	a.Features.GroupWriteback = true
+	a.Directories.Forests = []setup.ForestConn{{Forest: "fabrikam.example.test", RootDN: "DC=fabrikam,DC=example,DC=test"}}
+	a.Writeback = setup.Writeback{GroupForest: "fabrikam.example.test", GroupOU: "OU=M365,DC=fabrikam,DC=example,DC=test", GroupNaming: setup.NamingObjectID}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.SaveActiveConfiguration(ctx, store.Configuration{InstallID: "handlers-test", Answers: raw, AppliedBy: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	const id = "3a5c3221-c465-48c0-95b8-e9305786a271"
+	if err := e.st.SaveWritebackObjects(ctx, []store.WritebackObject{{Kind: store.WritebackKindGroup, CloudID: id, Forest: "fabrikam.example.test",
+		Tenant: json.RawMessage(`{"id":"` + id + `","displayName":"Sales Team"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.signedIn("helpdesk")
+	r := c.get("/sync/pending")
+	wantStatus(t, r, http.StatusOK, "the staging review")
+	row := r.find(t, `[data-testid="pending-wb-`+id+`"]`)
+	if row.Length() != 1 || !strings.Contains(row.Text(), "Sales Team") || !strings.Contains(row.Text(), "CN=Group_"+id+",OU=M365") {
+		t.Errorf("pending writeback row: %q", row.Text())
+	}
+	for q, want := range map[string]int{"?text=sales": 1, "?text=nomatch": 0, "?op=add": 0, "?kind=user": 0} {
+		if n := c.get("/sync/pending" + q).find(t, `[data-testid="pending-wb-`+id+`"]`).Length(); n != want {
+			t.Errorf("%s: %d rows, want %d", q, n, want)
+		}
+	}
+	csv := c.get("/sync/pending.csv").text()
+	if !strings.Contains(csv, "Sales Team,"+id+",writeback group,add,adminDescription,,Group_"+id) {
+		t.Errorf("the CSV:\n%s", csv)
 	}
 }

@@ -50,23 +50,12 @@ func (r *run) writebackSteps(add func(name, connector, step string, fn func(cont
 func (r *run) writeback(ctx context.Context, jr *jobs.Run, rec *stepRecord, kind, forest string) error {
 	st := r.c.d.Store
 	staging := r.a.Ready.Staging || r.p.DryRun
-	var fc *setup.ForestConn
-	for i := range r.a.Directories.Forests {
-		if strings.EqualFold(r.a.Directories.Forests[i].Forest, forest) {
-			fc = &r.a.Directories.Forests[i]
-		}
-	}
-	if fc == nil {
+	opts, fc, ok := WritebackOptions(r.a, r.cfg.ID, kind)
+	if !ok || !strings.EqualFold(fc.Forest, forest) {
 		return fmt.Errorf("the writeback forest %s is not among the connected forests: choose it again on Writeback and select Configure", forest)
 	}
 	what := map[string]string{store.WritebackKindGroup: "Microsoft 365 group", store.WritebackKindDevice: "device"}[kind]
-	rootDN := fc.RootDN
-	if rootDN == "" && len(fc.Domains) > 0 {
-		rootDN = fc.Domains[0].DN
-	}
-	opts := writeback.Options{Kind: kind, ConfigurationID: r.cfg.ID, Forest: fc.Forest, Connector: connector.Spec{Forest: *fc}.Name(),
-		GroupOU: r.a.Writeback.GroupOU, GroupNaming: r.a.Writeback.GroupNaming,
-		DevicesDN: directory.RegisteredDevicesDN(directory.Domain{DN: rootDN})}
+	rootDN := rootDNOf(fc)
 
 	// The tenant, read as the sync service account (also in staging mode:
 	// reads change nothing, and the review needs them).
@@ -213,6 +202,64 @@ func (r *run) writeback(ctx context.Context, jr *jobs.Run, rec *stepRecord, kind
 	}
 	rec.row.Note = note + notWritten
 	return nil
+}
+
+// rootDNOf is a forest's root domain DN.
+func rootDNOf(fc setup.ForestConn) string {
+	if fc.RootDN == "" && len(fc.Domains) > 0 {
+		return fc.Domains[0].DN
+	}
+	return fc.RootDN
+}
+
+// WritebackOptions are the options of one kind of writeback (store.WritebackKindGroup
+// or WritebackKindDevice) of a configuration, as its cycle step uses them,
+// with the forest it writes into; ok is false when the kind is not chosen or
+// its forest is not connected.
+func WritebackOptions(a setup.Answers, configurationID int64, kind string) (writeback.Options, setup.ForestConn, bool) {
+	w := a.Writeback
+	forest := ""
+	switch kind {
+	case store.WritebackKindGroup:
+		if a.Features.GroupWriteback && w.GroupOU != "" {
+			forest = w.GroupForest
+		}
+	case store.WritebackKindDevice:
+		if a.Features.DeviceWriteback {
+			forest = w.DeviceForest
+		}
+	}
+	if forest == "" {
+		return writeback.Options{}, setup.ForestConn{}, false
+	}
+	for _, fc := range a.Directories.Forests {
+		if strings.EqualFold(fc.Forest, forest) {
+			return writeback.Options{Kind: kind, ConfigurationID: configurationID, Forest: fc.Forest, Connector: connector.Spec{Forest: fc}.Name(),
+				GroupOU: w.GroupOU, GroupNaming: w.GroupNaming,
+				DevicesDN: directory.RegisteredDevicesDN(directory.Domain{DN: rootDNOf(fc)})}, fc, true
+		}
+	}
+	return writeback.Options{}, setup.ForestConn{}, false
+}
+
+// PendingWritebacks is what the chosen writebacks would change in the
+// forests, from what the last cycle read of the tenant: in staging mode, what
+// is kept for review. Attributes that need the forest's schema to decide
+// (msDS-ExternalDirectoryObjectId, msDS-IsCompliant) are left out.
+func PendingWritebacks(ctx context.Context, st *store.Store, a setup.Answers, configurationID int64) ([]writeback.Op, error) {
+	var out []writeback.Op
+	for _, kind := range []string{store.WritebackKindGroup, store.WritebackKindDevice} {
+		opts, _, ok := WritebackOptions(a, configurationID, kind)
+		if !ok {
+			continue
+		}
+		plan, err := writeback.MakePlan(ctx, st, opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, plan.Ops...)
+	}
+	return out, nil
 }
 
 // writebackWhere names where a writeback writes.

@@ -1,6 +1,7 @@
 package cycle_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"os"
@@ -348,6 +349,22 @@ func TestWritebackStagingWritesNothing(t *testing.T) {
 	}
 	if es := search(t, w.f, w.groupsOU, "(adminDescription=Group_"+id+")"); len(es) != 0 {
 		t.Fatalf("staging mode wrote %s", es[0].DN)
+	}
+	// The staging review lists it, and its CSV has a row per attribute.
+	cfg, err := w.st.ActiveConfiguration(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending, err := cycle.PendingWritebacks(context.Background(), w.st, w.a, cfg.ID)
+	if err != nil || len(pending) != 1 || pending[0].Op != writeback.OpAdd || pending[0].CloudID != id {
+		t.Fatalf("pending writebacks %+v, %v", pending, err)
+	}
+	var buf bytes.Buffer
+	if err := writeback.WriteCSV(&buf, pending); err != nil {
+		t.Fatal(err)
+	}
+	if csv := buf.String(); !strings.Contains(csv, "WBS Team,"+id+",writeback group,add,adminDescription,,Group_"+id) {
+		t.Errorf("the review CSV:\n%s", csv)
 	}
 	w.a.Ready.Staging = false
 	w.apply()

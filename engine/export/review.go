@@ -117,7 +117,7 @@ func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
 		for _, row := range rows {
 			rec := []string{r.Object, r.Key, r.Kind, r.Op, row.Attribute, row.Old, row.New, r.Source, r.Held}
 			for i := range rec {
-				rec[i] = csvSafe(rec[i])
+				rec[i] = CSVSafe(rec[i])
 			}
 			if err := cw.Write(rec); err != nil {
 				return fmt.Errorf("export: unable to write the CSV: %w", err)
@@ -131,10 +131,10 @@ func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
 	return nil
 }
 
-// csvSafe defuses formula injection (OWASP "CSV Injection"): a cell that
+// CSVSafe defuses formula injection (OWASP "CSV Injection"): a cell that
 // starts with = + - @ or a tab/carriage return is read as a formula by
 // spreadsheets, so it gets a leading quote.
-func csvSafe(s string) string {
+func CSVSafe(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
