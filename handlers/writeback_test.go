@@ -180,7 +180,7 @@ func TestPendingWritebacksInTheReview(t *testing.T) {
 		t.Errorf("pending writeback row: %q", row.Text())
 	}
 	for q, want := range map[string]int{"?text=sales": 1, "?text=nomatch": 0, "?op=add": 0, "?kind=user": 0} {
-		if n := c.get("/sync/pending" + q).find(t, `[data-testid="pending-wb-`+id+`"]`).Length(); n != want {
+		if n := c.get("/sync/pending"+q).find(t, `[data-testid="pending-wb-`+id+`"]`).Length(); n != want {
 			t.Errorf("%s: %d rows, want %d", q, n, want)
 		}
 	}
