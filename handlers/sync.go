@@ -460,5 +460,40 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 		p.Found = append(p.Found, hit)
 	}
 	h.readTenant(ctx, q, &p, targets)
+	if p.Writebacks, err = h.writebackHits(r, q); err != nil {
+		h.fail(w, r, "Unable to search the written-back objects", err)
+		return
+	}
 	h.render(w, r, http.StatusOK, helpdesk.Lookup(p))
+}
+
+// writebackHits are the written-back groups and devices the lookup finds,
+// each with its path from the tenant into the forest and what the chosen
+// writebacks would still change in it.
+func (h *Handler) writebackHits(r *http.Request, q string) ([]helpdesk.WritebackHit, error) {
+	objs, err := h.st.FindWritebackObjects(r.Context(), q, 20)
+	if err != nil || len(objs) == 0 {
+		return nil, err
+	}
+	pending := map[string][]writeback.Op{}
+	if cfg, a, err := h.activeAnswers(r); err == nil {
+		ops, err := cycle.PendingWritebacks(r.Context(), h.st, a, cfg.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, op := range ops {
+			pending[op.Kind+"|"+op.CloudID] = append(pending[op.Kind+"|"+op.CloudID], op)
+		}
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	out := make([]helpdesk.WritebackHit, len(objs))
+	for i, o := range objs {
+		var t struct {
+			DisplayName string `json:"displayName"`
+		}
+		_ = json.Unmarshal(o.Tenant, &t) // a name is a nicety: the id says which
+		out[i] = helpdesk.WritebackHit{Object: o, Name: t.DisplayName, Pending: pending[o.Kind+"|"+o.CloudID]}
+	}
+	return out, nil
 }

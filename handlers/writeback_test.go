@@ -188,4 +188,21 @@ func TestPendingWritebacksInTheReview(t *testing.T) {
 	if !strings.Contains(csv, "Sales Team,"+id+",writeback group,add,adminDescription,,Group_"+id) {
 		t.Errorf("the CSV:\n%s", csv)
 	}
+
+	// The helpdesk lookup shows its path from the tenant into the forest.
+	r = c.get("/sync/lookup?q=sales+team")
+	hit := r.find(t, `[data-testid="writeback-0"]`)
+	if hit.Length() != 1 || hit.Find(`[data-testid="writeback-state"]`).Text() != "pending" ||
+		!strings.Contains(hit.Find(`[data-testid="writeback-words"]`).Text(), "Not written yet") || hit.Find(`[data-testid="writeback-pending"] tbody tr`).Length() != 1 {
+		t.Errorf("the lookup shows:\n%s", hit.Text())
+	}
+	// Deleted in the tenant after it was written: the next cycle deletes it.
+	dn := "CN=Group_" + id + ",OU=M365,DC=fabrikam,DC=example,DC=test"
+	if err := e.st.SaveWritebackObjects(ctx, []store.WritebackObject{{Kind: store.WritebackKindGroup, CloudID: id, Forest: "fabrikam.example.test",
+		Tenant: json.RawMessage(`{"id":"` + id + `","displayName":"Sales Team"}`), Removed: true, DN: dn}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.get("/sync/lookup?q="+id).find(t, `[data-testid="writeback-0"] [data-testid="writeback-words"]`).Text(); !strings.Contains(got, "Deleted in the tenant: the next cycle deletes "+dn) {
+		t.Errorf("the lookup of a deleted group says %q", got)
+	}
 }

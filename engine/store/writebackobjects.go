@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,6 +60,28 @@ func (s *Store) WritebackObjects(ctx context.Context, kind string) ([]WritebackO
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to read the written-back %ss: %w", kind, err)
 	}
+	return scanWritebackObjects(rows)
+}
+
+// FindWritebackObjects finds, for the helpdesk lookup, up to limit objects of
+// either kind whose cloud id is q, or whose DN or tenant state (its display
+// name, device id…) holds q, ignoring case.
+func (s *Store) FindWritebackObjects(ctx context.Context, q string, limit int) ([]WritebackObject, error) {
+	l := strings.ToLower(strings.TrimSpace(q))
+	if l == "" {
+		return nil, nil
+	}
+	like := "%" + likeLiteral(s.dialect, l) + "%"
+	top, tail := s.limit(limit)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+top+wbObjectColumns+` FROM writeback_objects
+		WHERE LOWER(cloud_id) = ? OR LOWER(dn) LIKE ? ESCAPE '\' OR LOWER(tenant) LIKE ? ESCAPE '\' ORDER BY kind, cloud_id`+tail), l, like, like)
+	if err != nil {
+		return nil, fmt.Errorf("store: unable to search the written-back objects: %w", err)
+	}
+	return scanWritebackObjects(rows)
+}
+
+func scanWritebackObjects(rows *sql.Rows) ([]WritebackObject, error) {
 	defer rows.Close()
 	var out []WritebackObject
 	for rows.Next() {
@@ -65,19 +89,19 @@ func (s *Store) WritebackObjects(ctx context.Context, kind string) ([]WritebackO
 		var tenant, members, written, writtenMembers string
 		var removed, started, at, updated int64
 		if err := rows.Scan(&o.Kind, &o.CloudID, &o.Forest, &tenant, &members, &removed, &o.DN, &written, &writtenMembers, &started, &at, &updated); err != nil {
-			return nil, fmt.Errorf("store: unable to read a written-back %s: %w", kind, err)
+			return nil, fmt.Errorf("store: unable to read a written-back object: %w", err)
 		}
 		o.Tenant = json.RawMessage(tenant)
 		if err := errors.Join(json.Unmarshal([]byte(members), &o.Members), json.Unmarshal([]byte(written), &o.Written),
 			json.Unmarshal([]byte(writtenMembers), &o.WrittenMembers)); err != nil {
-			return nil, fmt.Errorf("store: the written-back %s %s is unreadable: %w", kind, o.CloudID, err)
+			return nil, fmt.Errorf("store: the written-back %s %s is unreadable: %w", o.Kind, o.CloudID, err)
 		}
 		o.Removed = removed != 0
 		o.CreateStartedAt, o.WrittenAt, o.UpdatedAt = fromMillis(started), fromMillis(at), fromMillis(updated)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: unable to read the written-back %ss: %w", kind, err)
+		return nil, fmt.Errorf("store: unable to read the written-back objects: %w", err)
 	}
 	return out, nil
 }

@@ -57,3 +57,29 @@ func TestWritebackObjects(t *testing.T) {
 		t.Error("an unknown kind was read")
 	}
 }
+
+// The helpdesk lookup finds written-back objects by cloud id, DN or display
+// name, either kind, ignoring case; wildcards are literal.
+func TestFindWritebackObjects(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	if err := s.SaveWritebackObjects(ctx, []WritebackObject{
+		{Kind: WritebackKindGroup, CloudID: "g-1", Forest: "corp.test", Tenant: json.RawMessage(`{"displayName":"Sales Team"}`), DN: "CN=Group_g-1,OU=M365,DC=corp,DC=test"},
+		{Kind: WritebackKindDevice, CloudID: "d-1", Forest: "corp.test", Tenant: json.RawMessage(`{"displayName":"LAPTOP-42","deviceId":"abc"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{"g-1": "g-1", "sales": "g-1", "ou=m365": "g-1", "laptop-42": "d-1", "ABC": "d-1", "%": "", "nothing": ""} {
+		got, err := s.FindWritebackObjects(ctx, q, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := ""
+		for _, o := range got {
+			ids += o.CloudID
+		}
+		if ids != want {
+			t.Errorf("%q found %q, want %q", q, ids, want)
+		}
+	}
+}
