@@ -51,10 +51,13 @@ func (r *Runner) Cancel(ctx context.Context, id int64, by string) error {
 	r.mu.Lock()
 	cancel, ok := r.active[id]
 	r.mu.Unlock()
-	if !ok {
-		if _, err := r.st.Job(ctx, id); err != nil {
-			return err
-		}
+	j, err := r.st.Job(ctx, id)
+	if err != nil {
+		return err
+	}
+	// A job leaves the active set a moment after its end is stored (the
+	// OnFinish function runs in between): what the store says decides.
+	if !ok || Finished(j.Status) {
 		return fmt.Errorf("%w: job %d", ErrNotRunning, id)
 	}
 	r.emit(store.Event{JobID: id, Kind: "job", Level: "warn", Message: fmt.Sprintf("Cancel requested by %s", by)})

@@ -65,3 +65,23 @@ func TestRecoverTellsOnFinish(t *testing.T) {
 		t.Errorf("told %+v", told)
 	}
 }
+
+// While the OnFinish function runs, the job has ended in the store but is
+// still among the runner's active jobs: Cancel goes by the store and
+// refuses, as for any finished job.
+func TestCancelWhileOnFinishRuns(t *testing.T) {
+	st := newStore(t)
+	r := newRunner(t, st, 1)
+	hold := make(chan struct{})
+	r.OnFinish(func(store.Job) { <-hold })
+	defer close(hold)
+	r.Register(typeOf("quick", ok))
+	id, err := r.Start(context.Background(), Request{Kind: "quick", By: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the job to end", func() bool { return Finished(job(t, st, id).Status) })
+	if err := r.Cancel(context.Background(), id, "bob"); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("cancel of an ended job: %v, want ErrNotRunning", err)
+	}
+}
