@@ -260,22 +260,13 @@ var permDeviceOwners = permission{roles: permDevices.roles}
 // handleListRegisteredOwners: GET /devices/{id}/registeredOwners — the
 // owners as directoryObjects with their @odata.type (device-list-registeredowners).
 func (t *Tenant) handleListRegisteredOwners(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	d := t.devices[strings.ToLower(r.PathValue("id"))]
-	var items []pageItem
-	if d != nil {
-		for i, id := range d.RegisteredOwners {
-			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
-				items = append(items, pageItem{seq: int64(i + 1), body: m})
-			}
+	t.serveLinked(w, r, func() ([]string, bool) {
+		o := t.devices[strings.ToLower(r.PathValue("id"))]
+		if o == nil {
+			return nil, false
 		}
-	}
-	t.mu.Unlock()
-	if d == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	servePage(w, r, "directoryObjects", items)
+		return o.RegisteredOwners, true
+	})
 }
 
 // handleAddRegisteredOwner: POST /devices/{id}/registeredOwners/$ref

@@ -424,25 +424,37 @@ func memberExists(r *http.Request) *graphError {
 	return newGraphError(r, http.StatusBadRequest, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'.", nil)
 }
 
-// handleListMembers: GET /groups/{id}/members — direct members as
-// directoryObjects with their @odata.type, paged in the order added.
-func (t *Tenant) handleListMembers(w http.ResponseWriter, r *http.Request) {
+// serveLinked answers a GET of an object's links (members, owners,
+// registered owners) as directoryObjects with their @odata.type, paged in the
+// order added; links reads them under the tenant's lock, and says whether the
+// object exists.
+func (t *Tenant) serveLinked(w http.ResponseWriter, r *http.Request, links func() ([]string, bool)) {
 	t.mu.Lock()
-	g := t.groups[strings.ToLower(r.PathValue("id"))]
+	ids, found := links()
 	var items []pageItem
-	if g != nil {
-		for i, id := range g.Members {
-			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
-				items = append(items, pageItem{seq: int64(i + 1), body: m})
-			}
+	for i, id := range ids {
+		if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
+			items = append(items, pageItem{seq: int64(i + 1), body: m})
 		}
 	}
 	t.mu.Unlock()
-	if g == nil {
+	if !found {
 		writeGErr(w, notFound(r, r.PathValue("id")))
 		return
 	}
 	servePage(w, r, "directoryObjects", items)
+}
+
+// handleListMembers: GET /groups/{id}/members — direct members as
+// directoryObjects with their @odata.type, paged in the order added.
+func (t *Tenant) handleListMembers(w http.ResponseWriter, r *http.Request) {
+	t.serveLinked(w, r, func() ([]string, bool) {
+		o := t.groups[strings.ToLower(r.PathValue("id"))]
+		if o == nil {
+			return nil, false
+		}
+		return o.Members, true
+	})
 }
 
 // handleAddMember: POST /groups/{id}/members/$ref {"@odata.id": ".../directoryObjects/{id}"} → 204.
@@ -520,20 +532,11 @@ func (t *Tenant) handleRemoveMember(w http.ResponseWriter, r *http.Request) {
 // handleListOwners: GET /groups/{id}/owners — the owners as directoryObjects
 // with their @odata.type, in the order added.
 func (t *Tenant) handleListOwners(w http.ResponseWriter, r *http.Request) {
-	t.mu.Lock()
-	g := t.groups[strings.ToLower(r.PathValue("id"))]
-	var items []pageItem
-	if g != nil {
-		for i, id := range g.Owners {
-			if m, _, ok := t.objectJSONLocked(id, selectOf(r)); ok {
-				items = append(items, pageItem{seq: int64(i + 1), body: m})
-			}
+	t.serveLinked(w, r, func() ([]string, bool) {
+		o := t.groups[strings.ToLower(r.PathValue("id"))]
+		if o == nil {
+			return nil, false
 		}
-	}
-	t.mu.Unlock()
-	if g == nil {
-		writeGErr(w, notFound(r, r.PathValue("id")))
-		return
-	}
-	servePage(w, r, "directoryObjects", items)
+		return o.Owners, true
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hybridsync/hybridsync/engine/export"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -122,7 +123,8 @@ var Outcomes = []string{Succeeded, Failed, Refused, Started, "succeeded-with-war
 var csvHeader = []string{"id", "time", "actor", "client", "action", "target", "outcome", "detail"}
 
 // CSV writes events as CSV, one per line; each ends up in a spreadsheet as
-// text, never as a formula (a value starting =, +, - or @ gets a leading ').
+// text, never as a formula (export.CSVSafe: a user name typed at the sign-in
+// page lands here).
 type CSV struct{ w *csv.Writer }
 
 func NewCSV(w io.Writer) (*CSV, error) {
@@ -131,22 +133,13 @@ func NewCSV(w io.Writer) (*CSV, error) {
 }
 
 func (c *CSV) Write(e store.AuditEvent) error {
-	return c.w.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), cell(e.Actor), cell(e.Client),
-		cell(e.Action), cell(e.Target), cell(e.Outcome), cell(e.Detail)})
+	return c.w.Write([]string{strconv.FormatInt(e.ID, 10), e.At.UTC().Format(time.RFC3339Nano), export.CSVSafe(e.Actor), export.CSVSafe(e.Client),
+		export.CSVSafe(e.Action), export.CSVSafe(e.Target), export.CSVSafe(e.Outcome), export.CSVSafe(e.Detail)})
 }
 
 func (c *CSV) Close() error {
 	c.w.Flush()
 	return c.w.Error()
-}
-
-// cell keeps a spreadsheet from reading a value as a formula (CWE-1236): a
-// user name typed at the sign-in page lands here.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // Event is an event as the JSON download writes it.

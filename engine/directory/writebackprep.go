@@ -753,7 +753,7 @@ func (c *Conn) domainOf(ctx context.Context, dn string) (Domain, error) {
 	}
 	best := Domain{}
 	for _, d := range fi.Domains {
-		if dnUnder(dn, d.DN) && len(d.DN) > len(best.DN) {
+		if DNUnder(dn, d.DN) && len(d.DN) > len(best.DN) {
 			best = d
 		}
 	}
@@ -763,8 +763,8 @@ func (c *Conn) domainOf(ctx context.Context, dn string) (Domain, error) {
 	return best, nil
 }
 
-// dnUnder reports whether dn is base or below it (case-insensitive, by RDNs).
-func dnUnder(dn, base string) bool {
+// DNUnder reports whether dn is base or below it (case-insensitive, by RDNs).
+func DNUnder(dn, base string) bool {
 	d, err1 := ldap.ParseDN(dn)
 	b, err2 := ldap.ParseDN(base)
 	if err1 != nil || err2 != nil {

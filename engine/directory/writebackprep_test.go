@@ -115,8 +115,8 @@ func TestDNUnder(t *testing.T) {
 		{"OU=A,DC=fabrikam,DC=example,DC=test", "DC=corp,DC=example,DC=test", false},
 		{"not a dn", "DC=corp", false},
 	} {
-		if got := dnUnder(tc.dn, tc.base); got != tc.want {
-			t.Errorf("dnUnder(%q, %q) = %v", tc.dn, tc.base, got)
+		if got := DNUnder(tc.dn, tc.base); got != tc.want {
+			t.Errorf("DNUnder(%q, %q) = %v", tc.dn, tc.base, got)
 		}
 	}
 }

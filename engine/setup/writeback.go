@@ -172,7 +172,7 @@ func validateWriteback(ctx context.Context, a *Answers, chk Checker) Errors {
 			e.Add("group_forest", MsgWBNoExchange)
 		case w.GroupOU == "":
 			e.Add("group_ou", MsgWBGroupOU)
-		case !dnUnder(w.GroupOU, fc.RootDN):
+		case !directory.DNUnder(w.GroupOU, fc.RootDN):
 			e.Add("group_ou", MsgWBGroupOUForest)
 		}
 		if w.GroupNaming != NamingObjectID && w.GroupNaming != NamingDisplayName {
@@ -353,12 +353,6 @@ func actWriteback(ctx context.Context, a *Answers, action string, f Form, chk Ch
 	adm.EnteredAs, adm.EnteredAt = adm.User, time.Now().UTC().Format(time.RFC3339)
 	w.Admins[fc.Forest] = adm
 	return e
-}
-
-// dnUnder reports whether dn is base or below it (case-insensitive).
-func dnUnder(dn, base string) bool {
-	d, b := strings.ToLower(strings.TrimSpace(dn)), strings.ToLower(strings.TrimSpace(base))
-	return b != "" && (d == b || strings.HasSuffix(d, ","+b))
 }
 
 // GroupCN is the cn of a written-back group: Group_<objectId>, or the display
