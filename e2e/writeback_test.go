@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"testing"
 
 	"github.com/mxschmitt/playwright-go"
+
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // TestWritebackPageInTheBrowser: device writeback into corp. The Writeback
@@ -16,7 +20,8 @@ import (
 func TestWritebackPageInTheBrowser(t *testing.T) {
 	needBrowser(t)
 	corp, _ := needForests(t)
-	s := startServer(t, t.TempDir())
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
 	p, c := signedInPage(t, s)
 	const name = "corp.example.test"
 	c.driveWizardTo(map[string]url.Values{
@@ -59,4 +64,27 @@ func TestWritebackPageInTheBrowser(t *testing.T) {
 	p.shot("cycle")
 	p.open("/sync")
 	p.ok(expect.Locator(p.id("sync-cycles").Locator("li").First()).ToContainText("write-back devices"), "the run history has the writeback step")
+
+	// A device written back earlier and since deleted in the tenant (put in
+	// the console's store as a cycle would leave it): the review lists its
+	// pending delete, and the lookup shows its path into the forest.
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(dataDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const devID = "5d2f0c1e-8b6a-4f3e-9d21-0a1b2c3d4e5f"
+	devDN := "CN=5d2f0c1e-8b6a-4f3e-9d21-0a1b2c3d4e5f,CN=RegisteredDevices," + corp.BaseDN
+	if err := st.SaveWritebackObjects(context.Background(), []store.WritebackObject{{Kind: store.WritebackKindDevice, CloudID: devID, Forest: name,
+		Tenant: json.RawMessage(`{"id":"` + devID + `","displayName":"LAPTOP-ALICE"}`), Removed: true, DN: devDN}}); err != nil {
+		t.Fatal(err)
+	}
+	p.open("/sync/pending")
+	p.ok(expect.Locator(p.id("pending-wb-"+devID)).ToContainText("delete"), "the pending delete in the review")
+	p.open("/sync/pending?text=laptop-alice") // the review filtered to it, for the screenshot
+	p.ok(expect.Locator(p.id("pending-wb-"+devID)).ToBeVisible(), "the filtered review")
+	p.shot("pending-writebacks")
+	p.open("/sync/lookup?q=laptop-alice")
+	p.ok(expect.Locator(p.id("writeback-0").GetByTestId("writeback-words")).ToContainText("the next cycle deletes "+devDN), "the lookup's path")
+	p.shot("lookup-writeback")
 }
