@@ -46,6 +46,7 @@ func TestAuditTrailInTheBrowser(t *testing.T) {
 
 	// Configuration → Change history: the two Configures, newest first.
 	p.open("/config")
+	p.shot("config")
 	p.click("change-history")
 	p.ok(expect.Page(p.page).ToHaveURL(regexp.MustCompile(`/audit\?action=configure$`)), "change history address")
 	starts := p.page.Locator(`tr[data-action="configure.start"]`)
