@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Writeback object kinds (writeback_objects.kind, migration 015).
@@ -92,11 +94,12 @@ func scanWritebackObjects(rows *sql.Rows) ([]WritebackObject, error) {
 			return nil, fmt.Errorf("store: unable to read a written-back object: %w", err)
 		}
 		o.Tenant = json.RawMessage(tenant)
-		if err := errors.Join(json.Unmarshal([]byte(members), &o.Members), json.Unmarshal([]byte(written), &o.Written),
+		w, werr := decodeWritten(written)
+		if err := errors.Join(json.Unmarshal([]byte(members), &o.Members), werr,
 			json.Unmarshal([]byte(writtenMembers), &o.WrittenMembers)); err != nil {
 			return nil, fmt.Errorf("store: the written-back %s %s is unreadable: %w", o.Kind, o.CloudID, err)
 		}
-		o.Removed = removed != 0
+		o.Written, o.Removed = w, removed != 0
 		o.CreateStartedAt, o.WrittenAt, o.UpdatedAt = fromMillis(started), fromMillis(at), fromMillis(updated)
 		out = append(out, o)
 	}
@@ -126,7 +129,7 @@ func (s *Store) SaveWritebackObjects(ctx context.Context, objs []WritebackObject
 			if err != nil {
 				return err
 			}
-			written, err := json.Marshal(nonNilAttrs(o.Written))
+			written, err := encodeWritten(o.Written)
 			if err != nil {
 				return err
 			}
@@ -134,7 +137,7 @@ func (s *Store) SaveWritebackObjects(ctx context.Context, objs []WritebackObject
 			if err != nil {
 				return err
 			}
-			args := []any{o.Forest, tenant, string(members), boolInt(o.Removed), o.DN, string(written), string(wm),
+			args := []any{o.Forest, tenant, string(members), boolInt(o.Removed), o.DN, written, string(wm),
 				toMillis(o.CreateStartedAt), toMillis(o.WrittenAt), now, o.Kind, o.CloudID}
 			// An UPDATE, then an INSERT when it found no row: the same SQL in
 			// both dialects (the transaction holds the write lock in SQLite;
@@ -162,6 +165,67 @@ func (s *Store) DeleteWritebackObject(ctx context.Context, kind, cloudID string)
 		return fmt.Errorf("store: unable to forget the written-back %s %s: %w", kind, cloudID, err)
 	}
 	return nil
+}
+
+// encodeWritten is the JSON of the values written. A value that is not
+// UTF-8 text (msDS-DeviceID, msDS-RegisteredOwner: binary) is kept as
+// {"base64": …}, since a JSON string would replace its bytes with U+FFFD and
+// the next plan would find it changed, every cycle; text values are plain
+// strings, as rows saved before held them all.
+func encodeWritten(attrs map[string][]string) (string, error) {
+	out := make(map[string][]any, len(attrs))
+	for k, vs := range attrs {
+		enc := make([]any, len(vs))
+		for i, v := range vs {
+			if utf8.ValidString(v) {
+				enc[i] = v
+			} else {
+				enc[i] = binaryValue{Base64: base64.StdEncoding.EncodeToString([]byte(v))}
+			}
+		}
+		out[k] = enc
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "", fmt.Errorf("store: unable to encode the values written: %w", err)
+	}
+	return string(b), nil
+}
+
+// binaryValue is a value written that is not UTF-8 text.
+type binaryValue struct {
+	Base64 string `json:"base64"`
+}
+
+// decodeWritten reads what encodeWritten wrote.
+func decodeWritten(s string) (map[string][]string, error) {
+	var raw map[string][]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &raw); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(raw))
+	for k, vs := range raw {
+		dec := make([]string, len(vs))
+		for i, v := range vs {
+			if len(v) > 0 && v[0] == '{' {
+				var bv binaryValue
+				if err := json.Unmarshal(v, &bv); err != nil {
+					return nil, err
+				}
+				b, err := base64.StdEncoding.DecodeString(bv.Base64)
+				if err != nil {
+					return nil, err
+				}
+				dec[i] = string(b)
+				continue
+			}
+			if err := json.Unmarshal(v, &dec[i]); err != nil {
+				return nil, err
+			}
+		}
+		out[k] = dec
+	}
+	return out, nil
 }
 
 func nonNilMap(m map[string]string) map[string]string {

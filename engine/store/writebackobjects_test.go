@@ -83,3 +83,44 @@ func TestFindWritebackObjects(t *testing.T) {
 		}
 	}
 }
+
+// The values written come back byte for byte, binary ones too (a device's
+// msDS-DeviceID and its owner's SID): otherwise the next plan finds them
+// changed and rewrites every device on every cycle. Rows saved before binary
+// values were marked (all plain strings) still read.
+func TestWritebackWrittenValuesRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	guid := string([]byte{0x1e, 0x0c, 0x2f, 0x5d, 0x6a, 0x8b, 0x3e, 0x4f, 0x9d, 0x21, 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f})
+	sid := string([]byte{1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 0xfe, 0xa1, 0xc3, 0x99, 0xff, 0x80, 0x00, 0x7f})
+	for _, tc := range []struct {
+		name    string
+		written map[string][]string
+	}{
+		{"text", map[string][]string{"displayName": {"LAPTOP-Zürich"}, "msDS-IsEnabled": {"TRUE"}}},
+		{"binary", map[string][]string{"msDS-DeviceID": {guid}, "msDS-RegisteredOwner": {sid}}},
+		{"both in one attribute", map[string][]string{"altSecurityIdentities": {"X509:<SHA1-TP-PUBKEY>ab", guid}}},
+		{"text that looks like the marker", map[string][]string{"description": {`{"base64":"AAAA"}`}}},
+		{"empty values", map[string][]string{"description": {""}, "info": {}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := WritebackObject{Kind: WritebackKindDevice, CloudID: "d-" + tc.name, Forest: "corp.test", DN: "CN=d,DC=corp,DC=test", Written: tc.written}
+			if err := s.SaveWritebackObjects(ctx, []WritebackObject{o}); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.WritebackObjects(ctx, WritebackKindDevice)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, g := range got {
+				if g.CloudID == o.CloudID && !reflect.DeepEqual(g.Written, tc.written) {
+					t.Errorf("read back %q, want %q", g.Written, tc.written)
+				}
+			}
+		})
+	}
+	legacy, err := decodeWritten(`{"displayName":["Team"],"member":[]}`)
+	if err != nil || !reflect.DeepEqual(legacy, map[string][]string{"displayName": {"Team"}, "member": {}}) {
+		t.Errorf("a row of plain strings reads as %q, %v", legacy, err)
+	}
+}
