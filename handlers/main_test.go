@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/hybridsync/hybridsync/e2e/forest"
 )
 
@@ -28,8 +26,8 @@ import (
 // tests end. Every run restores a fresh copy, so what the tests write
 // (connector accounts, grants, schema) never leaks into the next run.
 //
-// corp keeps the seed's schema, without Exchange; fabrikam gets stand-ins of
-// the Exchange schema attributes at start, for the Exchange features.
+// corp's schema has no Exchange; fabrikam's seed has Exchange's (see
+// forest.Spec.Exchange), for the Exchange features and group writeback.
 var live struct {
 	once           sync.Once
 	corp, fabrikam *forest.Forest
@@ -104,46 +102,7 @@ func startForests() {
 		return
 	}
 	live.corp, live.fabrikam = fs[0], fs[1]
-	if err := addExchangeSchema(ctx, live.fabrikam); err != nil {
-		live.err = fmt.Errorf("fabrikam: adding the Exchange schema stand-ins: %w", err)
-		return
-	}
 	log.Printf("test forests up in %s", time.Since(start).Round(10*time.Millisecond))
-}
-
-// addExchangeSchema adds the attributeSchema objects that make a schema count
-// as Exchange-extended (mailNickname and msExchRecipientTypeDetails; see
-// directory.ExchangeSchemaAttributes), as engine/directory's live test does.
-func addExchangeSchema(ctx context.Context, f *forest.Forest) error {
-	conn, err := f.Dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	schemaNC := "CN=Schema,CN=Configuration," + f.BaseDN
-	for _, a := range []struct{ cn, name, oid, syntax, om string }{
-		{"ms-Exch-Mail-Nickname", "mailNickname", "1.2.840.113556.1.2.447", "2.5.5.12", "64"},
-		{"ms-Exch-Recipient-Type-Details", "msExchRecipientTypeDetails", "1.2.840.113556.1.4.7000.102.50776", "2.5.5.16", "65"},
-	} {
-		req := ldap.NewAddRequest("CN="+a.cn+","+schemaNC, nil)
-		req.Attribute("objectClass", []string{"top", "attributeSchema"})
-		req.Attribute("cn", []string{a.cn})
-		req.Attribute("lDAPDisplayName", []string{a.name})
-		req.Attribute("attributeID", []string{a.oid})
-		req.Attribute("attributeSyntax", []string{a.syntax})
-		req.Attribute("oMSyntax", []string{a.om})
-		req.Attribute("isSingleValued", []string{"TRUE"})
-		req.Attribute("adminDescription", []string{"hybridsync test stand-in for the Exchange schema attribute"})
-		if err := conn.Add(req); err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultEntryAlreadyExists) {
-			return fmt.Errorf("add %s: %w", a.cn, err)
-		}
-	}
-	refresh := ldap.NewModifyRequest("", nil)
-	refresh.Replace("schemaUpdateNow", []string{"1"})
-	if err := conn.Modify(refresh); err != nil {
-		log.Printf("fabrikam: schemaUpdateNow: %v", err)
-	}
-	return nil
 }
 
 // forests returns corp (no Exchange) and fabrikam (Exchange schema), or skips

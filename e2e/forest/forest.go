@@ -10,7 +10,13 @@
 // StartTLS verify against Forest.CACertPEM.
 //
 // The two standard forests are Corp (corp.example.test, CORP, 127.0.0.2) and
-// Fabrikam (fabrikam.example.test, FABRIKAM, 127.0.0.3). Up restores a forest
+// Fabrikam (fabrikam.example.test, FABRIKAM, 127.0.0.3). Both have the
+// Windows Server 2012 R2 schema (objectVersion 69, with msDS-Device, which
+// device writeback needs); only fabrikam's is prepared for Exchange, which the
+// Exchange features and group writeback need. What device and group writeback
+// create in a forest (CN=RegisteredDevices, the Device Registration Service
+// objects, the connector account's rights) is left to hybridsync's Configure,
+// as a real forest would get it. Up restores a forest
 // from a tarball cache (<module>/.cache/forests/<name>-<SeedVersion>.tar) when
 // one exists, and otherwise provisions, seeds (see Seed and Layout), saves the
 // tarball and starts it; Options.Rebuild forces the slow path.
@@ -52,7 +58,7 @@ import (
 // SeedVersion names the provisioning options and the seed data. Cached tarballs
 // carry it in their file name; bump it whenever Provision or Seed changes what
 // ends up in a forest, so stale caches are not restored.
-const SeedVersion = "s1"
+const SeedVersion = "s2"
 
 // AdminPassword is the Administrator password of every forest this package
 // provisions (a test secret, never used outside loopback).
@@ -66,6 +72,9 @@ type Spec struct {
 	HostName          string // the DC's host name, e.g. dc-corp
 	RoutableSuffix    string // extra UPN suffix that is routable, e.g. corp.example.com
 	NonRoutableSuffix string // extra UPN suffix that is not, e.g. contoso.local
+	// Exchange: the seed prepares the schema for Exchange
+	// (PrepareExchangeSchema), as in a forest where Exchange was installed.
+	Exchange bool
 }
 
 // The two standard forests.
@@ -77,6 +86,7 @@ var (
 	Fabrikam = Spec{
 		Name: "fabrikam.example.test", NetBIOS: "FABRIKAM", IP: "127.0.0.3", HostName: "dc-fabrikam",
 		RoutableSuffix: "fabrikam.example.com", NonRoutableSuffix: "fabrikam.local",
+		Exchange: true,
 	}
 )
 
@@ -275,6 +285,9 @@ func Provision(ctx context.Context, spec Spec, dir string) (*Forest, error) {
 		"--server-role=dc",
 		"--dns-backend=SAMBA_INTERNAL",
 		"--adminpass=" + AdminPassword,
+		// Samba's default, said outright: msDS-Device and the device
+		// registration classes come with the 2012 R2 schema.
+		"--base-schema=2012_R2",
 		"--backend-store=mdb",
 	}
 	for _, o := range f.perDCOptions() {

@@ -330,6 +330,36 @@ func checkForest(ctx context.Context, t *testing.T, f *forest.Forest, all []*for
 		}
 	})
 
+	t.Run("schema: 2012 R2, and Exchange's where the spec has it", func(t *testing.T) {
+		schemaNC := "CN=Schema,CN=Configuration," + f.BaseDN
+		es := search(t, conn, schemaNC, ldap.ScopeBaseObject, "(objectClass=*)", "objectVersion")
+		if v, _ := strconv.Atoi(es[0].GetAttributeValue("objectVersion")); v < 69 {
+			t.Errorf("schema objectVersion %d, want 69 (2012 R2) or later", v)
+		}
+		if n := len(search(t, conn, schemaNC, ldap.ScopeSingleLevel, "(&(objectClass=classSchema)(lDAPDisplayName=msDS-Device))", "dn")); n != 1 {
+			t.Errorf("msDS-Device class: %d, want 1", n)
+		}
+		for _, a := range forest.ExchangeSchema {
+			n := len(search(t, conn, schemaNC, ldap.ScopeSingleLevel, "(&(objectClass=attributeSchema)(lDAPDisplayName="+a.Name+"))", "dn"))
+			if want := map[bool]int{true: 1, false: 0}[f.Spec.Exchange]; n != want {
+				t.Errorf("attribute %s: %d, want %d", a.Name, n, want)
+			}
+		}
+		if !f.Spec.Exchange {
+			return
+		}
+		// A user can hold the Exchange attributes now (on this test's own copy).
+		m := ldap.NewModifyRequest(l.UserDN(1), nil)
+		m.Replace("mailNickname", []string{"tuser001"})
+		m.Replace("msExchRecipientTypeDetails", []string{"1"})
+		if err := conn.Modify(m); err != nil {
+			t.Fatalf("set the Exchange attributes on a user: %v", err)
+		}
+		if got := search(t, conn, l.UserDN(1), ldap.ScopeBaseObject, "(objectClass=*)", "mailNickname")[0].GetAttributeValue("mailNickname"); got != "tuser001" {
+			t.Errorf("mailNickname %q", got)
+		}
+	})
+
 	t.Run("DNS SRV for the DC", func(t *testing.T) {
 		r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer

@@ -77,6 +77,9 @@ import (
 //
 // The forest's Partitions container gets uPNSuffixes RoutableSuffix and
 // NonRoutableSuffix.
+//
+// Schema: a forest whose Spec has Exchange (fabrikam) gets ExchangeSchema
+// (PrepareExchangeSchema); the other keeps Samba's 2012 R2 schema as it is.
 const (
 	StaffUsers          = 300
 	DisabledEvery       = 25
@@ -363,6 +366,13 @@ func Seed(ctx context.Context, f *Forest) error {
 	up.Add("uPNSuffixes", []string{f.Spec.RoutableSuffix, f.Spec.NonRoutableSuffix})
 	if err := modifyTolerant(conn, up); err != nil {
 		return fmt.Errorf("seed %s: uPNSuffixes: %w", f.Name, err)
+	}
+
+	// 5. Exchange's schema, where the spec has Exchange.
+	if f.Spec.Exchange {
+		if err := PrepareExchangeSchema(ctx, f); err != nil {
+			return fmt.Errorf("seed %s: %w", f.Name, err)
+		}
 	}
 	return nil
 }

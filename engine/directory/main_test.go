@@ -22,7 +22,8 @@ import (
 // in parallel) and beside a developer's `make forests` on .2/.3. Their cached
 // tarballs live in <cache>/engine-directory and also hold BenchOU (2,000 child
 // OUs, added once). Every run restores a fresh copy, so what the tests write
-// (accounts, grants, schema) never leaks into the next run.
+// (accounts, grants, schema) never leaks into the next run. fabrikam's schema
+// has Exchange's attributes from its seed; corp's has none.
 var live forest.Pair
 
 // BenchOUName is the OU (under the corp domain root) with BenchOUChildren
