@@ -26,7 +26,7 @@ func TestBrowseUserIsReadOnly(t *testing.T) {
 		"components":  {"custom_location": {"on"}, "location": {syncDir}},
 		"user-signin": {"method": {"password-hash-sync"}},
 		"directories": corpWithSvcSync(t),
-		// The test forests have no Exchange schema, so Exchange hybrid
+		// corp's schema has no Exchange, so Exchange hybrid
 		// deployment can't be chosen: device writeback instead.
 		"optional-features": {"password_hash_sync": {"on"}, "device_writeback": {"on"}},
 	})

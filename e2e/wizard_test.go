@@ -449,6 +449,14 @@ func TestWizardPagesAnAdminReads(t *testing.T) {
 		p.noOverflow(id)
 		p.leave(id)
 	}
+	// Only corp is left, and its schema has no Exchange: the Exchange
+	// features and group writeback can't be chosen, and say why.
+	why := "Not available: it needs Exchange in your on-premises Active Directory, and the schema of corp.example.test has no Exchange attributes."
+	for _, field := range []string{"group_writeback", "exchange_hybrid", "exchange_public_folders"} {
+		p.ok(expect.Locator(p.id("field-"+field)).ToBeDisabled(), "%s is disabled", field)
+		label := p.page.Locator("label.choice").Filter(playwright.LocatorFilterOptions{Has: p.id("field-" + field)})
+		p.ok(expect.Locator(label).ToContainText(why), "%s says why it is disabled", field)
+	}
 	p.check("legacy_sync_active")
 	p.check("password_writeback")
 	p.check("device_writeback")

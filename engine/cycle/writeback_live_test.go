@@ -298,6 +298,12 @@ func TestWritebackDeviceLifecycle(t *testing.T) {
 	if row := w.step(j.ID, cycle.StepWriteBackDevices); row.Adds != 1 || row.Errors != 0 || row.Connector != w.f.Name {
 		t.Errorf("run history: %+v", row)
 	}
+	// Nothing changed in the tenant: the next cycle writes nothing (what was
+	// written, binary values included, is remembered byte for byte).
+	j, _ = w.run()
+	if row := w.step(j.ID, cycle.StepWriteBackDevices); row.Adds+row.Updates+row.Deletes+row.Errors != 0 {
+		t.Errorf("a cycle with nothing changed wrote: %+v", row)
+	}
 
 	// Disabled in the tenant: msDS-IsEnabled follows.
 	res, err := g.Batch(ctx, []cloud.BatchRequest{{Method: "PATCH", URL: "/devices/" + d.ID, Body: map[string]any{"accountEnabled": false}}})

@@ -63,6 +63,7 @@ const (
 	MsgWBNoExchange    = "Group writeback is available only if you have Exchange in your on-premises Active Directory: the schema of this forest has no Exchange attributes."
 	MsgWBNotStored     = "The enterprise admin credentials are used once, by Configure, to prepare the forest (create the device containers, grant the connector account its rights). They are kept in memory until then and never stored."
 	MsgWBAdminGone     = "Enter the enterprise admin credentials for this forest again: hybridsync keeps them only in memory, and the server restarted (or they expired) since you entered them. Or forget them: Configure then gives you the commands to run instead."
+	MsgWBChooseOU      = "Choose the organizational unit for the groups above, then select Refresh: hybridsync checks it and the connector account's rights on it."
 	MsgWBPrepareLater  = "Configure prepares this forest with the enterprise admin credentials you enter below. Without them, Configure gives you the commands an enterprise admin runs instead, and writeback into this forest waits until they have run."
 )
 
@@ -300,6 +301,12 @@ func viewWriteback(ctx context.Context, a *Answers, chk Checker) any {
 		v.Readiness[fc.Forest] = r
 	}
 	return v
+}
+
+// OUPending reports whether forest receives the groups but no organizational
+// unit is chosen yet, so its readiness for groups is still unknown.
+func (w Writeback) OUPending(a *Answers, forest string) bool {
+	return a.Features.GroupWriteback && strings.EqualFold(w.GroupForest, forest) && w.GroupOU == ""
 }
 
 // NeedsPreparation reports whether Configure prepares (or asks an admin to

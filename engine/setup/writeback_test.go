@@ -188,3 +188,30 @@ func TestGroupCN(t *testing.T) {
 		}
 	}
 }
+
+// TestOUPending: a forest receiving the groups is not ready before its
+// organizational unit is chosen (the page says so instead of "ready").
+func TestOUPending(t *testing.T) {
+	cases := []struct {
+		name    string
+		groups  bool
+		forest  string
+		ou      string
+		ask     string
+		pending bool
+	}{
+		{"no OU yet", true, "corp.test", "", "corp.test", true},
+		{"no OU yet, any case", true, "corp.test", "", "CORP.test", true},
+		{"OU chosen", true, "corp.test", "OU=G,DC=corp,DC=test", "corp.test", false},
+		{"another forest", true, "corp.test", "", "fab.test", false},
+		{"group writeback off", false, "corp.test", "", "corp.test", false},
+	}
+	for _, c := range cases {
+		a := &Answers{}
+		a.Features.GroupWriteback = c.groups
+		a.Writeback = Writeback{GroupForest: c.forest, GroupOU: c.ou}
+		if got := a.Writeback.OUPending(a, c.ask); got != c.pending {
+			t.Errorf("%s: OUPending %v, want %v", c.name, got, c.pending)
+		}
+	}
+}
