@@ -37,7 +37,7 @@ type Space interface {
 	SaveCSConnectorState(ctx context.Context, c store.CSConnector) error
 	CSContainers(ctx context.Context, connector, partition string) (map[string]string, error)
 	SaveCSContainers(ctx context.Context, connector, partition string, containers map[string]string) error
-	MoveCSSubtrees(ctx context.Context, connector, partition string, moves []store.CSMove, decide func(dn string) (bool, string)) (int, error)
+	MoveCSSubtrees(ctx context.Context, connector, partition string, moves []store.CSMove, decide func(o *store.CSObject) (bool, string)) (int, error)
 }
 
 // Spec is one forest's import.
@@ -886,8 +886,10 @@ func (im *domainImport) followContainers(ctx context.Context, now map[string]str
 		}
 	}
 	if changed > 0 {
-		n, err := im.sp.MoveCSSubtrees(ctx, im.connector, im.domain.DN, moves, func(dn string) (bool, string) {
-			return im.scope.Decide(dn, im.domain.DN)
+		// By the object, not its DN alone: a group written back from the
+		// tenant stays out of scope in its OU's new place.
+		n, err := im.sp.MoveCSSubtrees(ctx, im.connector, im.domain.DN, moves, func(o *store.CSObject) (bool, string) {
+			return im.scope.DecideObject(&Object{DN: o.DN, Class: o.Class, Attrs: o.Attrs}, im.domain.DN)
 		})
 		if err != nil {
 			return fmt.Errorf("connector: unable to follow the renamed or moved containers of %s: %w", im.domain.DNS, err)

@@ -42,6 +42,8 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 	nested := "OU=Nested," + movers
 	sibling := "OU=Movers2," + root // a similar name, never moved
 	group := "CN=Rename Group," + root
+	writtenBack := "CN=Ren WB," + movers
+	const wbAnchor = "Group_4f9e2c1a-7b3d-4e8f-9a6b-5c4d3e2f1a0b"
 	users := map[string]string{ // sAMAccountName → DN as created
 		"ren-ann": "CN=Ren Ann," + movers,
 		"ren-bob": "CN=Ren Bob," + movers,
@@ -85,6 +87,14 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 	g.Attribute("sAMAccountName", []string{"ren-group"})
 	g.Attribute("member", []string{users["ren-ann"]})
 	do("add "+group, admin.Add(g))
+	// A group written back from the tenant, in the OU that moves: out of
+	// scope by its adminDescription wherever the OU goes.
+	wb := ldap.NewAddRequest(writtenBack, nil)
+	wb.Attribute("objectClass", []string{"group"})
+	wb.Attribute("sAMAccountName", []string{"ren-wb"})
+	wb.Attribute("groupType", []string{"8"})
+	wb.Attribute("adminDescription", []string{wbAnchor})
+	do("add "+writtenBack, admin.Add(wb))
 
 	scope := connector.Scope{Filter: setup.ForestFilter{Excluded: []string{excluded}}}
 	spec := specOf(t, corp, scope)
@@ -98,8 +108,8 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 			anchors[sam[0]] = o.Anchor
 		}
 	}
-	if len(anchors) != len(users)+1 {
-		t.Fatalf("the full import read %d of the test's objects, want %d: %v", len(anchors), len(users)+1, anchors)
+	if len(anchors) != len(users)+2 {
+		t.Fatalf("the full import read %d of the test's objects, want %d: %v", len(anchors), len(users)+2, anchors)
 	}
 	record, err := sp.CSContainers(ctx, corp.Name, corp.BaseDN)
 	if err != nil {
@@ -169,6 +179,7 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 	}
 	in := connector.ReasonInScope
 	out := fmt.Sprintf(connector.ReasonExcludedOU, excluded)
+	wbOut := fmt.Sprintf(connector.ReasonWrittenBack, wbAnchor)
 
 	// Nested renames: the OU and the OU inside it.
 	movers2 := "OU=Movers Renamed," + root
@@ -176,8 +187,9 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 	t.Run("renamed OU and the OU inside it", func(t *testing.T) {
 		do("rename "+movers, admin.ModifyDN(ldap.NewModifyDNRequest(movers, "OU=Movers Renamed", true, "")))
 		do("rename the nested OU", admin.ModifyDN(ldap.NewModifyDNRequest("OU=Nested,"+movers2, "OU=Nested Renamed", true, "")))
-		since := delta(t, 3, 2)
+		since := delta(t, 4, 2)
 		check(t, map[string]want{
+			"ren-wb":  {"CN=Ren WB," + movers2, false, wbOut},
 			"ren-ann": {"CN=Ren Ann," + movers2, true, in},
 			"ren-bob": {"CN=Ren Bob," + movers2, true, in},
 			"ren-cid": {"CN=Ren Cid," + nested2, true, in},
@@ -185,7 +197,7 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 		})
 		// The moved users, and the group whose member's DN changed, are
 		// what the next delta sync reads.
-		if got, want := changedSince(t, since), []string{"ren-ann", "ren-bob", "ren-cid", "ren-group"}; !slices.Equal(got, want) {
+		if got, want := changedSince(t, since), []string{"ren-ann", "ren-bob", "ren-cid", "ren-group", "ren-wb"}; !slices.Equal(got, want) {
 			t.Errorf("changed: %v, want %v", got, want)
 		}
 		members, err := sp.CSMembers(ctx, corp.Name, anchors["ren-group"])
@@ -222,21 +234,23 @@ func TestOURenameFollowedByDelta(t *testing.T) {
 	movers3 := "OU=Movers Renamed," + excluded
 	t.Run("moved under an excluded OU", func(t *testing.T) {
 		do("move "+movers2, admin.ModifyDN(ldap.NewModifyDNRequest(movers2, "OU=Movers Renamed", true, excluded)))
-		since := delta(t, 3, 2)
+		since := delta(t, 4, 2)
 		check(t, map[string]want{
+			"ren-wb":  {"CN=Ren WB," + movers3, false, wbOut}, // its adminDescription speaks first
 			"ren-ann": {"CN=Ren Ann," + movers3, false, out},
 			"ren-bob": {"CN=Ren Bob," + movers3, false, out},
 			"ren-cid": {"CN=Ren Cid,OU=Nested Renamed," + movers3, false, out},
 			"ren-dee": {users["ren-dee"], true, in},
 		})
-		if got, want := changedSince(t, since), []string{"ren-ann", "ren-bob", "ren-cid", "ren-group"}; !slices.Equal(got, want) {
+		if got, want := changedSince(t, since), []string{"ren-ann", "ren-bob", "ren-cid", "ren-group", "ren-wb"}; !slices.Equal(got, want) {
 			t.Errorf("changed: %v, want %v", got, want)
 		}
 	})
 	t.Run("moved back out", func(t *testing.T) {
 		do("move "+movers3, admin.ModifyDN(ldap.NewModifyDNRequest(movers3, "OU=Movers", true, root)))
-		delta(t, 3, 2)
+		delta(t, 4, 2)
 		check(t, map[string]want{
+			"ren-wb":  {"CN=Ren WB," + movers, false, wbOut},
 			"ren-ann": {"CN=Ren Ann," + movers, true, in},
 			"ren-cid": {"CN=Ren Cid,OU=Nested Renamed," + movers, true, in},
 		})

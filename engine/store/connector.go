@@ -865,7 +865,8 @@ func movedDN(dn string, byOld map[string]string) (string, bool) {
 // MoveCSSubtrees follows containers that were renamed or moved: every live
 // object of the partition below a move's Old (compared without regard to
 // case) takes the DN below its New, gets its scope decided again with decide
-// (nil keeps it) and is marked changed; the membership rows that name it
+// (given the object with its new DN and stored attributes; nil keeps it) and
+// is marked changed; the membership rows that name it
 // follow it, and the groups holding them are marked changed. One transaction.
 // An object follows the move of its nearest container, so moves may list
 // containers that kept their DN (Old == New): one below a moved container
@@ -876,7 +877,7 @@ func movedDN(dn string, byOld map[string]string) (string, bool) {
 // the row digest are Go's, and SQLite's lower() folds ASCII only. The rows
 // below are found by one read of the partition's (anchor, dn) pairs; the
 // moved ones are written with one prepared statement each.
-func (s *Store) MoveCSSubtrees(ctx context.Context, connector, partition string, moves []CSMove, decide func(dn string) (bool, string)) (int, error) {
+func (s *Store) MoveCSSubtrees(ctx context.Context, connector, partition string, moves []CSMove, decide func(o *CSObject) (bool, string)) (int, error) {
 	byOld := make(map[string]string, len(moves))
 	for _, m := range moves {
 		byOld[strings.ToLower(m.Old)] = m.New
@@ -920,7 +921,7 @@ func (s *Store) MoveCSSubtrees(ctx context.Context, connector, partition string,
 				keys = append(keys, DNKey(o.DN))
 				o.DN = newDN[o.Anchor]
 				if decide != nil {
-					o.InScope, o.Reason = decide(o.DN)
+					o.InScope, o.Reason = decide(o)
 				}
 			}
 			var out CSApplied

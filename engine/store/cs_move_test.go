@@ -32,9 +32,14 @@ func TestMoveCSSubtrees(t *testing.T) {
 		{"g2", "CN=Other Group,OU=Groups," + dom},
 	}
 	excluded := "OU=Excluded," + dom
-	decide := func(dn string) (bool, string) {
-		if strings.HasSuffix(strings.ToLower(dn), ","+strings.ToLower(excluded)) {
+	// decide is given the object: g2 is out of scope by an attribute
+	// (as a written-back group is), wherever it moves.
+	decide := func(o *CSObject) (bool, string) {
+		if strings.HasSuffix(strings.ToLower(o.DN), ","+strings.ToLower(excluded)) {
 			return false, "excluded"
+		}
+		if d := o.Attrs["admindescription"]; len(d) > 0 && strings.HasPrefix(d[0], "Group_") {
+			return false, "written back"
 		}
 		return true, "in scope"
 	}
@@ -81,6 +86,10 @@ func TestMoveCSSubtrees(t *testing.T) {
 			"u2": "cn=Bob,OU=People," + dom,
 		}, []string{"g1"}},
 		{"nothing below", []CSMove{{"OU=Empty," + dom, "OU=Still Empty," + dom}}, nil, nil},
+		{"the groups' OU renamed: decided by the object, g2 stays out", []CSMove{{"OU=Groups," + dom, "OU=Teams," + dom}}, map[string]string{
+			"g1": "CN=Group,OU=Teams," + dom,
+			"g2": "CN=Other Group,OU=Teams," + dom,
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,8 +107,12 @@ func TestMoveCSSubtrees(t *testing.T) {
 				if strings.HasPrefix(r.anchor, "g") {
 					class = "group"
 				}
+				attrs := map[string][]string{"samaccountname": {r.anchor}}
+				if r.anchor == "g2" {
+					attrs["admindescription"] = []string{"Group_0a1b"}
+				}
 				objs = append(objs, CSObject{Connector: conn, Anchor: r.anchor, Partition: part, DN: r.dn, Class: class,
-					Attrs: map[string][]string{"samaccountname": {r.anchor}}, InScope: true, Reason: "in scope"})
+					Attrs: attrs, InScope: true, Reason: "in scope"})
 			}
 			members := map[string][]string{"g1": {seed[0].dn, seed[1].dn, seed[2].dn, seed[3].dn}, "g2": {seed[3].dn, seed[4].dn}}
 			if _, err := s.ApplyCS(ctx, conn, CSBatch{Objects: objs, Members: members}); err != nil {
@@ -138,7 +151,7 @@ func TestMoveCSSubtrees(t *testing.T) {
 					t.Errorf("%s: DN %q, want %q", r.anchor, o.DN, want)
 				}
 				if ok {
-					if in, why := decide(want); o.InScope != in || o.Reason != why {
+					if in, why := decide(&CSObject{DN: want, Attrs: o.Attrs}); o.InScope != in || o.Reason != why {
 						t.Errorf("%s: in scope %v (%q), want %v (%q)", r.anchor, o.InScope, o.Reason, in, why)
 					}
 				}
@@ -186,6 +199,9 @@ func TestMoveCSSubtrees(t *testing.T) {
 				}
 			}
 			for a, dn := range tt.want {
+				if strings.HasPrefix(a, "g") { // the groups are members of none
+					continue
+				}
 				groups, err := s.CSMemberOf(ctx, conn, dn)
 				if err != nil {
 					t.Fatal(err)
