@@ -54,6 +54,7 @@ func (r *run) writeback(ctx context.Context, jr *jobs.Run, rec *stepRecord, kind
 	if !ok || !strings.EqualFold(fc.Forest, forest) {
 		return fmt.Errorf("the writeback forest %s is not among the connected forests: choose it again on Writeback and select Configure", forest)
 	}
+	opts.Full = r.p.Full
 	what := map[string]string{store.WritebackKindGroup: "Microsoft 365 group", store.WritebackKindDevice: "device"}[kind]
 	rootDN := rootDNOf(fc)
 

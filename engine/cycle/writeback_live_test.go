@@ -330,6 +330,62 @@ func TestWritebackDeviceLifecycle(t *testing.T) {
 	}
 }
 
+// TestWritebackDeviceOwnerChange: Graph's device delta does not report a
+// change of registered owners, so a delta cycle leaves msDS-RegisteredOwner
+// as it was; a full cycle reads the devices again and writes the new owner.
+func TestWritebackDeviceOwnerChange(t *testing.T) {
+	w := newWBRig(t, "WBO", "Ann", "Ben")
+	ctx := context.Background()
+	g := w.global()
+	const devID = "2e3d4c5b-6f7a-4b2c-9d0e-1f2a3b4c5d6e"
+	d, err := g.CreateDevice(ctx, cloud.Device{AccountEnabled: true, DisplayName: "WBO-LAPTOP", DeviceID: devID, OperatingSystem: "Windows",
+		OperatingSystemVersion: "10.0.22631.3447", TrustType: "Workplace",
+		AlternativeSecurityIDs: []cloud.AlternativeSecurityID{{Type: 2, Key: utf16le("X509:<SHA1-TP-PUBKEY>89ABCDEF0123456789ABCDEF0123456789ABCDEFoaBcDeFgHiJkLmNoPqRsTuVwXyZ=")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.AddRegisteredOwner(ctx, d.ID, w.users["Ann"]); err != nil {
+		t.Fatal(err)
+	}
+	w.run()
+	container := "CN=RegisteredDevices," + w.f.BaseDN
+	owner := func() string {
+		t.Helper()
+		es := search(t, w.f, container, "(cn="+devID+")", "msDS-RegisteredOwner")
+		if len(es) != 1 {
+			t.Fatalf("written-back devices: %d, want 1", len(es))
+		}
+		return string(es[0].GetRawAttributeValue("msDS-RegisteredOwner"))
+	}
+	ann, ben := objectSID(t, w.f, w.userDNs["Ann"]), objectSID(t, w.f, w.userDNs["Ben"])
+	if owner() != ann {
+		t.Fatal("the device's owner in AD is not Ann")
+	}
+
+	// Ben owns it now, and Ann no longer does.
+	if err := g.AddRegisteredOwner(ctx, d.ID, w.users["Ben"]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := g.Batch(ctx, []cloud.BatchRequest{{Method: "DELETE", URL: "/devices/" + d.ID + "/registeredOwners/" + w.users["Ann"] + "/$ref"}})
+	if err != nil || res[0].Err() != nil {
+		t.Fatalf("remove Ann as owner: %v %v", err, res)
+	}
+	j, _ := w.run()
+	if row := w.step(j.ID, cycle.StepWriteBackDevices); row.Updates != 0 {
+		t.Errorf("a delta cycle updated the device: %+v (Graph's delta does not report owners)", row)
+	}
+	if owner() != ann {
+		t.Error("the owner changed without a full cycle")
+	}
+	j, _ = w.cycle(cycle.Params{Full: true})
+	if row := w.step(j.ID, cycle.StepWriteBackDevices); row.Updates != 1 || row.Errors != 0 {
+		t.Errorf("full cycle: %+v, want one update", row)
+	}
+	if owner() != ben {
+		t.Error("a full cycle did not write Ben as the owner")
+	}
+}
+
 func utf16le(s string) []byte {
 	var b []byte
 	for _, r := range s {

@@ -79,6 +79,10 @@ type Options struct {
 	// ExternalID: the schema has msDS-ExternalDirectoryObjectId; Compliant:
 	// msDS-IsCompliant. Unknown (staging reads no schema): false.
 	ExternalID, Compliant bool
+	// Full reads everything instead of the changes since the last round (a
+	// full cycle): what Graph's delta does not tell, such as a device's
+	// registered owners changing, is read again.
+	Full bool
 }
 
 // Operations.
@@ -163,6 +167,9 @@ func Read(ctx context.Context, st *store.Store, g Graph, o Options) (int, bool, 
 	link, err := st.WritebackDelta(ctx, o.ConfigurationID, deltaKind)
 	if err != nil {
 		return 0, false, err
+	}
+	if o.Full {
+		link = ""
 	}
 	rows, err := st.WritebackObjects(ctx, o.Kind)
 	if err != nil {
