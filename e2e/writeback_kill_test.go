@@ -19,6 +19,7 @@ import (
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/engine/cloud"
+	"github.com/hybridsync/hybridsync/engine/directory"
 	"github.com/hybridsync/hybridsync/engine/writeback"
 )
 
@@ -40,6 +41,7 @@ func TestWritebackSurvivesAKill(t *testing.T) {
 	tag := randomTag(t, 4) // this run's objects: an OU, its user, the devices' ids
 	ouDN, owner := killOwner(t, corp, tag)
 	container := "CN=RegisteredDevices," + corp.BaseDN
+	unprepareAfter(t, corp)
 	t.Cleanup(func() { removeDevices(t, corp, container, tag) })
 
 	// A tenant whose write budget lets the test register its devices
@@ -482,4 +484,43 @@ func stepCount(t *testing.T, step *goquery.Selection, col string) int {
 		t.Fatalf("the step's %s: %q", col, cell.Text())
 	}
 	return n
+}
+
+// unprepareAfter undoes, when the test ends, the device writeback preparation
+// Configure makes in f — if f was not prepared before — so that the tests
+// after this one find the forest as its seed left it (TestWritebackPageInTheBrowser
+// shows Configure preparing it): CN=RegisteredDevices (with the rights granted
+// on it) and CN=Device Registration Configuration, each deleted with what it
+// holds.
+func unprepareAfter(t *testing.T, f *forest.Forest) {
+	t.Helper()
+	conn := adminLDAP(t, f)
+	dns := []string{
+		directory.RegisteredDevicesDN(directory.Domain{DN: f.BaseDN}),
+		directory.DeviceRegistrationConfigDN("CN=Configuration," + f.BaseDN),
+	}
+	for _, dn := range dns {
+		_, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", []string{"1.1"}, nil))
+		if err == nil {
+			t.Logf("%s was prepared before this test: left as it is", dn)
+			return
+		}
+		if !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+			t.Fatalf("look for %s: %v", dn, err)
+		}
+	}
+	t.Cleanup(func() {
+		c, err := f.Dial(context.Background())
+		if err != nil {
+			t.Errorf("undo the preparation: dial %s: %v", f.Name, err)
+			return
+		}
+		defer c.Close()
+		for _, dn := range dns {
+			err := c.Del(ldap.NewDelRequest(dn, []ldap.Control{ldap.NewControlSubtreeDelete()}))
+			if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) {
+				t.Errorf("undo the preparation: delete %s: %v", dn, err)
+			}
+		}
+	})
 }

@@ -135,11 +135,20 @@ func TestExchangeFeaturesFollowTheSchema(t *testing.T) {
 		t.Fatal("refused before any forest is connected")
 	}
 	a.Directories.Forests = []ForestConn{{Forest: "corp.example.test", HasExchange: true}, {Forest: "fabrikam.example.test"}}
-	for _, f := range []string{"group_writeback", "exchange_hybrid", "exchange_public_folders"} {
+	// Exchange hybrid and public folders need Exchange in every forest.
+	for _, f := range []string{"exchange_hybrid", "exchange_public_folders"} {
 		ok, why := FeatureOffered(&a, f)
 		if ok || !strings.Contains(why, "fabrikam.example.test") || strings.Contains(why, "corp.example.test") {
 			t.Errorf("%s offered=%v why=%q", f, ok, why)
 		}
+	}
+	// Group writeback writes into one forest with Exchange: corp is enough.
+	if ok, why := FeatureOffered(&a, "group_writeback"); !ok {
+		t.Errorf("group writeback refused with Exchange in corp: %q", why)
+	}
+	a.Directories.Forests[0].HasExchange = false
+	if ok, why := FeatureOffered(&a, "group_writeback"); ok || !strings.Contains(why, "corp.example.test, fabrikam.example.test") {
+		t.Errorf("group writeback without Exchange anywhere: offered=%v why=%q", ok, why)
 	}
 	if ok, _ := FeatureOffered(&a, "password_writeback"); !ok {
 		t.Error("password writeback depends on Exchange")

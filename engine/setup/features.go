@@ -101,6 +101,8 @@ var featuresPage = Page{
 }
 
 // exchangeFeatures need the Exchange attributes in every forest's schema.
+// Group writeback needs them only in the forest it writes into, chosen on
+// Writeback among those that have them: one such forest is enough.
 var exchangeFeatures = map[string]bool{"exchange_hybrid": true, "exchange_public_folders": true, "group_writeback": true}
 
 // FeatureOffered reports whether a feature can be chosen with the forests
@@ -109,15 +111,20 @@ func FeatureOffered(a *Answers, field string) (bool, string) {
 	if !exchangeFeatures[field] {
 		return true, ""
 	}
-	all, any := a.Directories.HasExchangeSchema()
-	if !any || all {
+	all, known := a.Directories.HasExchangeSchema()
+	if !known || all {
 		return true, ""
 	}
-	var without []string
+	var with, without []string
 	for _, fc := range a.Directories.Forests {
-		if !fc.HasExchange {
+		if fc.HasExchange {
+			with = append(with, fc.Forest)
+		} else {
 			without = append(without, fc.Forest)
 		}
+	}
+	if field == "group_writeback" && len(with) > 0 {
+		return true, ""
 	}
 	return false, "Not available: it needs Exchange in your on-premises Active Directory, and the schema of " +
 		strings.Join(without, ", ") + " has no Exchange attributes."
