@@ -266,6 +266,18 @@ func viewWriteback(ctx context.Context, a *Answers, chk Checker) any {
 			w.DeviceForest = only
 		}
 	}
+	if a.Features.GroupWriteback && w.GroupForest == "" {
+		// The only forest whose schema has Exchange, which group writeback needs.
+		var with []string
+		for _, fc := range a.Directories.Forests {
+			if fc.HasExchange {
+				with = append(with, fc.Forest)
+			}
+		}
+		if len(with) == 1 {
+			w.GroupForest = with[0]
+		}
+	}
 	if w.GroupNaming == "" {
 		w.GroupNaming = NamingObjectID
 	}

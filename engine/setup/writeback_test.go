@@ -215,3 +215,20 @@ func TestOUPending(t *testing.T) {
 		}
 	}
 }
+
+// TestWritebackDefaultsToTheExchangeForest: with two forests and Exchange in
+// one, group writeback goes to that one unless another is chosen.
+func TestWritebackDefaultsToTheExchangeForest(t *testing.T) {
+	a := Defaults()
+	a.Features.GroupWriteback = true
+	a.Directories.Forests = []ForestConn{{Forest: "corp.test"}, {Forest: "fab.test", HasExchange: true}}
+	viewWriteback(context.Background(), &a, nil)
+	if a.Writeback.GroupForest != "fab.test" {
+		t.Errorf("group forest %q, want fab.test", a.Writeback.GroupForest)
+	}
+	a.Writeback.GroupForest = "corp.test" // chosen: kept (and refused by the rules)
+	viewWriteback(context.Background(), &a, nil)
+	if a.Writeback.GroupForest != "corp.test" {
+		t.Errorf("the chosen forest became %q", a.Writeback.GroupForest)
+	}
+}
