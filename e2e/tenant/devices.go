@@ -312,6 +312,7 @@ func (t *Tenant) handleAddRegisteredOwner(w http.ResponseWriter, r *http.Request
 		return
 	}
 	d.RegisteredOwners = append(d.RegisteredOwners, oid)
+	// Guess: a change of a device's registered owners is not reported by /devices/delta.
 	t.changedLocked()
 	w.WriteHeader(http.StatusNoContent)
 }
