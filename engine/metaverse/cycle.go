@@ -20,7 +20,10 @@ type Store interface {
 type Result struct {
 	Full bool
 	// Changes are the pending exports of the objects this cycle touched
-	// (all of them after a full sync), in export order (Order).
+	// (all of them after a full sync), in export order (Order) — unless
+	// there are more than MaxResultChanges: then nil, and the store's
+	// pending exports (store.PendingExports) are the only copy. The counts
+	// below count them all.
 	Changes []Change
 	// Writebacks are every object whose objectGUID must still be written
 	// into ms-DS-ConsistencyGuid.
@@ -31,6 +34,11 @@ type Result struct {
 	Adds, Updates, Deletes, Memberships int
 }
 
+// MaxResultChanges bounds Result.Changes: a full sync of a million
+// objects would hold a million changes (about 1.5 GB) that the store
+// already has.
+const MaxResultChanges = 100_000
+
 // ErrNeedsFull is returned by a delta sync before any full sync ran.
 var ErrNeedsFull = errors.New("metaverse: a delta sync needs a full sync first")
 
@@ -39,6 +47,12 @@ var ErrNeedsFull = errors.New("metaverse: a delta sync needs a full sync first")
 // diffs the touched objects against the exported state and saves the
 // metaverse, the joins with their traces, and the pending exports.
 func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector.Object) (*Result, error) {
+	return e.SyncEach(ctx, st, full, Each(objs))
+}
+
+// SyncEach is Sync reading its objects one at a time: a caller that reads
+// them from the store need not hold the connector spaces at once.
+func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects) (*Result, error) {
 	if !full && !e.loaded {
 		return nil, ErrNeedsFull
 	}
@@ -54,10 +68,14 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 		e.Restore(m)
 	}
 	var t Touched
+	var err error
 	if full {
-		t = e.Full(objs)
+		t, err = e.full(objs)
 	} else {
-		t = e.Delta(objs)
+		t, err = e.delta(objs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("metaverse: unable to read the connector spaces: %w", err)
 	}
 	stored, err := st.MetaverseExported(ctx, t.Keys, full)
 	if err != nil {
@@ -96,7 +114,7 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 	}
 	w.Objects = func(yield func(store.MVObject, error) bool) {
 		for _, k := range t.Keys {
-			if o := e.mv[k]; o != nil && !yield(storedObject(o), nil) {
+			if o := e.desired(k); o != nil && !yield(storedObject(o), nil) {
 				return
 			}
 		}
@@ -115,20 +133,29 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
 				return
 			}
+			// Written: the store has it, and the next cycle that needs it
+			// computes it again.
+			en.tr = nil
 		}
 	}
+	keep := len(plan) <= MaxResultChanges
+	written := 0
 	w.Pending = func(yield func(store.MVPending, error) bool) {
-		if len(plan) > 0 {
+		if len(plan) > 0 && keep {
 			changes = make([]Change, 0, len(plan))
 		}
 		for _, p := range plan {
-			chs := Diff(e.mv[p.key], exported[p.key])
+			chs := Diff(e.desired(p.key), exported[p.key])
 			if p.sub >= len(chs) {
 				yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
 				return
 			}
 			c := chs[p.sub]
-			changes = append(changes, c)
+			if keep {
+				changes = append(changes, c)
+			}
+			res.count(&c)
+			written++
 			tb = c.appendJSON(tb[:0])
 			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: orderOf(c),
 				AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: tb}, nil) {
@@ -140,21 +167,32 @@ func (e *Engine) Sync(ctx context.Context, st Store, full bool, objs []connector
 		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
 	}
 	res.Changes = changes
-	if len(changes) != len(plan) {
-		res.Changes = e.Pending(t.Keys, exported, full)
-	}
-	for _, c := range res.Changes {
-		switch c.Op {
-		case OpAdd:
-			res.Adds++
-		case OpUpdate:
-			res.Updates++
-		case OpDelete:
-			res.Deletes++
+	if written != len(plan) {
+		// A store that did not ask for every pending export.
+		all := e.Pending(t.Keys, exported, full)
+		res.Adds, res.Updates, res.Deletes, res.Memberships = 0, 0, 0, 0
+		for i := range all {
+			res.count(&all[i])
 		}
-		res.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
+		res.Changes = nil
+		if keep {
+			res.Changes = all
+		}
 	}
 	return res, nil
+}
+
+// count adds a pending export to the result's counts.
+func (r *Result) count(c *Change) {
+	switch c.Op {
+	case OpAdd:
+		r.Adds++
+	case OpUpdate:
+		r.Updates++
+	case OpDelete:
+		r.Deletes++
+	}
+	r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
 }
 
 func storedObject(o *Object) store.MVObject {

@@ -3,6 +3,7 @@ package metaverse
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -219,5 +220,105 @@ func TestUnrecordedExportOfAGoneObjectIsDeleted(t *testing.T) {
 		if want := []string{created[0].Key + " cloud-" + created[0].Key}; !slices.Equal(deletes, want) {
 			t.Errorf("full %v: deletes %q, want %q (all: %v)", full, deletes, want, summary(res.Changes))
 		}
+	}
+}
+
+// A sequence that fails half-way ends the cycle with its error, writes
+// nothing, and leaves the engine needing a full sync.
+func TestSyncEachFails(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	objs := bigGroup(10)
+	e := NewEngine(baseConfig())
+	if _, err := e.Sync(ctx, st, true, objs); err != nil {
+		t.Fatal(err)
+	}
+	broken := errors.New("the store went away")
+	for _, full := range []bool{false, true} {
+		half := func(yield func(*connector.Object, error) bool) {
+			if yield(&objs[0], nil) {
+				yield(nil, broken)
+			}
+		}
+		if _, err := e.SyncEach(ctx, st, full, half); !errors.Is(err, broken) {
+			t.Fatalf("full %v: %v, want the sequence's error", full, err)
+		}
+		if _, err := e.Sync(ctx, st, false, nil); err != ErrNeedsFull {
+			t.Fatalf("full %v: a delta after a failed cycle: %v, want ErrNeedsFull", full, err)
+		}
+		if n, _ := st.PendingCounts(ctx); n[OpAdd] != 11 {
+			t.Fatalf("full %v: pending %v, want the first sync's 11 adds", full, n)
+		}
+		if _, err := e.Sync(ctx, st, true, objs); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The engine holds no trace between cycles: a delta that re-evaluates an
+// object — or only a group's members, after one moved — computes its trace
+// again, and writes what a fresh engine's full sync gives for the same
+// objects.
+func TestTracesComputedAgain(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		change func(objs []connector.Object) []connector.Object
+	}{
+		// The group still lists the old DN: its members are resolved again,
+		// its own object is not.
+		{"a member renamed", func(objs []connector.Object) []connector.Object {
+			u := objs[1]
+			u.DN = "CN=renamed,OU=Users,DC=corp,DC=example,DC=test"
+			return []connector.Object{u}
+		}},
+		{"a member deleted", func(objs []connector.Object) []connector.Object {
+			u := objs[2]
+			u.Deleted = true
+			return []connector.Object{u}
+		}},
+		{"a title changed", func(objs []connector.Object) []connector.Object {
+			return []connector.Object{user(corp, 4, "u00003", "title=Boss")}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			objs := bigGroup(5)
+			e := NewEngine(baseConfig())
+			if _, err := e.Sync(ctx, st, true, objs); err != nil {
+				t.Fatal(err)
+			}
+			changed := tt.change(objs)
+			if _, err := e.Sync(ctx, st, false, changed); err != nil {
+				t.Fatal(err)
+			}
+			// The directory as it is now, synced by a fresh engine.
+			var now []connector.Object
+			for _, o := range objs {
+				for _, c := range changed {
+					if c.Anchor == o.Anchor {
+						o = c
+					}
+				}
+				if !o.Deleted {
+					now = append(now, o)
+				}
+			}
+			fresh := NewEngine(baseConfig())
+			fresh.Full(now)
+			for _, o := range now {
+				j, err := st.MetaverseJoin(ctx, o.Connector, o.Anchor)
+				if err != nil {
+					t.Fatalf("%s: %v", o.DN, err)
+				}
+				want, _ := fresh.Why(SourceID{o.Connector, o.Anchor})
+				want.Cloud = nil
+				b, _ := json.Marshal(want)
+				if string(j.Trace) != string(b) {
+					t.Errorf("trace of %s:\n got %s\nwant %s", o.DN, j.Trace, b)
+				}
+			}
+		})
 	}
 }

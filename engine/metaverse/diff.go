@@ -130,12 +130,12 @@ func (e *Engine) Pending(keys []string, exported map[string]*Exported, all bool)
 	var out []Change
 	for _, k := range keys {
 		seen[k] = true
-		out = append(out, Diff(e.mv[k], exported[k])...)
+		out = append(out, Diff(e.desired(k), exported[k])...)
 	}
 	if all {
 		for _, k := range slices.Sorted(maps.Keys(exported)) {
 			if !seen[k] {
-				out = append(out, Diff(e.mv[k], exported[k])...)
+				out = append(out, Diff(e.desired(k), exported[k])...)
 			}
 		}
 	}
@@ -157,6 +157,9 @@ func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []
 	var out []planned
 	one := func(k string) {
 		d, x := e.mv[k], exported[k]
+		if d != nil && x != nil && x.Kind == d.Kind {
+			d = e.desired(k) // differs compares the attributes
+		}
 		switch {
 		case d == nil && x == nil:
 		case d == nil:

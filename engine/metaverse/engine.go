@@ -2,6 +2,7 @@ package metaverse
 
 import (
 	"cmp"
+	"iter"
 	"maps"
 	"slices"
 	"strconv"
@@ -14,15 +15,17 @@ import (
 // entry is one connector-space object as the engine holds it.
 type entry struct {
 	id      SourceID
-	obj     *connector.Object
+	obj     *csObject
 	dn      string   // lower case
 	members []string // a group's member DNs, lower case
 	rank    int      // the forest's precedence
 	cluster string   // join cluster; "" when not synced by the object's own rules
 	key     string   // the metaverse object it is part of; "" when none
 	kind    string   // that object's kind
-	tr      trace
-	base    int // steps of the object's own rules; a rebuild keeps these
+	// tr is the object's trace while a cycle evaluates it, until it is
+	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
+	// compute it again from the object when they need it.
+	tr *trace
 }
 
 // cluster is the objects that the matching rule joins into one metaverse
@@ -38,14 +41,15 @@ type cluster struct {
 type Engine struct {
 	cfg      Config
 	cs       map[SourceID]*entry
-	dns      map[string]map[string]SourceID   // connector → lower DN → object
+	dns      map[string]map[string]*entry     // connector → lower DN → object
 	refs     map[string]map[string][]SourceID // connector → lower member DN → groups listing it
 	clusters map[string]*cluster
 	mv       map[string]*Object
 	owner    map[string]string // key → cluster
 	prior    map[SourceID]string
 	wb       map[SourceID]Writeback
-	loaded   bool // a full sync ran
+	strs     map[string]string // interned strings many objects share
+	loaded   bool              // a full sync ran
 
 	run *run
 }
@@ -58,6 +62,9 @@ type run struct {
 	src      map[SourceID]bool
 	oldKey   map[SourceID]string
 	oldDN    map[SourceID]string
+	// full: every object is new (a full sync reset the engine), so that
+	// oldKey and oldDN hold nothing — "" for all, as a lookup gives.
+	full bool
 }
 
 // NewEngine returns an engine with empty connector spaces.
@@ -69,12 +76,13 @@ func NewEngine(cfg Config) *Engine {
 
 func (e *Engine) reset() {
 	e.cs = map[SourceID]*entry{}
-	e.dns = map[string]map[string]SourceID{}
+	e.dns = map[string]map[string]*entry{}
 	e.refs = map[string]map[string][]SourceID{}
 	e.clusters = map[string]*cluster{}
 	e.mv = map[string]*Object{}
 	e.owner = map[string]string{}
 	e.wb = map[SourceID]Writeback{}
+	e.strs = map[string]string{}
 }
 
 // Restore gives the engine the keys objects were joined to before (from the
@@ -97,9 +105,31 @@ type Touched struct {
 	Sources []SourceID
 }
 
+// Objects is a sequence of connector-space objects, each valid only until
+// the next is asked for: the engine keeps what it needs of each (csObject),
+// so that a caller can read a million objects one at a time. A sequence
+// may yield an error, which ends the cycle.
+type Objects = iter.Seq2[*connector.Object, error]
+
+// Each is objs as a sequence.
+func Each(objs []connector.Object) Objects {
+	return func(yield func(*connector.Object, error) bool) {
+		for i := range objs {
+			if !yield(&objs[i], nil) {
+				return
+			}
+		}
+	}
+}
+
 // Full replaces the connector spaces with objs and evaluates everything.
-// The engine keeps pointers into objs: don't change them afterwards.
+// The engine keeps the objects' strings, not the objects.
 func (e *Engine) Full(objs []connector.Object) Touched {
+	t, _ := e.full(Each(objs))
+	return t
+}
+
+func (e *Engine) full(objs Objects) (Touched, error) {
 	for id, en := range e.cs {
 		if en.key != "" {
 			e.prior[id] = en.key
@@ -108,23 +138,36 @@ func (e *Engine) Full(objs []connector.Object) Touched {
 	old := slices.Collect(maps.Keys(e.mv))
 	e.reset()
 	e.begin()
-	for i := range objs {
-		e.add(&objs[i])
+	e.run.full = true
+	for o, err := range objs {
+		if err != nil {
+			e.abandon()
+			return Touched{}, err
+		}
+		e.add(o)
 	}
 	for _, k := range old {
 		e.run.keys[k] = true
 	}
 	e.loaded = true
-	return e.finish()
+	return e.finish(), nil
 }
 
 // Delta applies the changed connector-space objects (new, changed, or
 // Deleted) and re-evaluates them, their joins and the groups that
 // reference them.
 func (e *Engine) Delta(changed []connector.Object) Touched {
+	t, _ := e.delta(Each(changed))
+	return t
+}
+
+func (e *Engine) delta(changed Objects) (Touched, error) {
 	e.begin()
-	for i := range changed {
-		o := &changed[i]
+	for o, err := range changed {
+		if err != nil {
+			e.abandon()
+			return Touched{}, err
+		}
 		id := SourceID{o.Connector, o.Anchor}
 		if old := e.cs[id]; old != nil {
 			e.remove(old)
@@ -135,7 +178,15 @@ func (e *Engine) Delta(changed []connector.Object) Touched {
 			e.add(o)
 		}
 	}
-	return e.finish()
+	return e.finish(), nil
+}
+
+// abandon leaves a cycle whose input failed half-way: the engine holds a
+// part of it, so the next cycle must be a full one.
+func (e *Engine) abandon() {
+	e.run = nil
+	e.loaded = false
+	e.reset()
 }
 
 func (e *Engine) begin() {
@@ -146,6 +197,9 @@ func (e *Engine) begin() {
 // note remembers an object's key and DN before the cycle changed it.
 func (e *Engine) note(id SourceID, old *entry) {
 	e.run.src[id] = true
+	if e.run.full {
+		return
+	}
 	if _, ok := e.run.oldKey[id]; ok {
 		return
 	}
@@ -156,10 +210,11 @@ func (e *Engine) note(id SourceID, old *entry) {
 	e.run.oldKey[id], e.run.oldDN[id] = old.key, old.dn
 }
 
-func (e *Engine) add(o *connector.Object) {
+func (e *Engine) add(in *connector.Object) {
+	o := compact(in, e.strs)
 	id := SourceID{o.Connector, o.Anchor}
 	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
-	en.tr.steps = make([]tstep, 0, 6) // a user's steps, without growing
+	en.tr = &trace{steps: make([]tstep, 0, 6)} // a user's steps, without growing
 	e.cs[id] = en
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
@@ -167,12 +222,12 @@ func (e *Engine) add(o *connector.Object) {
 	e.run.src[id] = true
 	idx := e.dns[o.Connector]
 	if idx == nil {
-		idx = map[string]SourceID{}
+		idx = map[string]*entry{}
 		e.dns[o.Connector] = idx
 	}
-	idx[en.dn] = id
-	if eligible(o, &en.tr) {
-		if cv, ok := e.cfg.joinValue(id, o, &en.tr); ok {
+	idx[en.dn] = en
+	if eligible(o, en.tr) {
+		if cv, ok := e.cfg.joinValue(id, o, en.tr); ok {
 			en.cluster = cv
 			cl := e.clusters[cv]
 			if cl == nil {
@@ -182,28 +237,40 @@ func (e *Engine) add(o *connector.Object) {
 			cl.ids = append(cl.ids, id)
 			e.run.clusters[cv] = true
 			if o.Class == connector.ClassGroup {
-				e.addRefs(en)
+				e.addRefs(en, in.Members)
 			}
 		}
 	}
-	en.base = len(en.tr.steps)
+	en.tr.base = len(en.tr.steps)
 }
 
-func (e *Engine) addRefs(en *entry) {
+// held is an entry's trace, computed again from the object's own rules
+// when it is no longer held: the steps add kept (a rebuild adds the rest).
+func (e *Engine) held(en *entry) *trace {
+	if en.tr == nil {
+		t := &trace{steps: make([]tstep, 0, 6)}
+		if eligible(en.obj, t) {
+			e.cfg.joinValue(en.id, en.obj, t)
+		}
+		t.base = len(t.steps)
+		en.tr = t
+	}
+	return en.tr
+}
+
+func (e *Engine) addRefs(en *entry, members []string) {
 	r := e.refs[en.id.Connector]
 	if r == nil {
 		r = map[string][]SourceID{}
 		e.refs[en.id.Connector] = r
 	}
 	idx := e.dns[en.id.Connector]
-	en.members = make([]string, len(en.obj.Members))
-	for i, m := range en.obj.Members {
+	en.members = make([]string, len(members))
+	for i, m := range members {
 		dn := strings.ToLower(m)
 		// The member's own entry holds the same lower-case DN: share it.
-		if id, ok := idx[dn]; ok {
-			if m := e.cs[id]; m != nil && m.dn == dn {
-				dn = m.dn
-			}
+		if m := idx[dn]; m != nil {
+			dn = m.dn
 		}
 		en.members[i] = dn
 		r[dn] = append(r[dn], en.id)
@@ -213,7 +280,7 @@ func (e *Engine) addRefs(en *entry) {
 func (e *Engine) remove(en *entry) {
 	id := en.id
 	e.note(id, en)
-	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == id {
+	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == en {
 		delete(idx, en.dn)
 	}
 	if r := e.refs[id.Connector]; r != nil {
@@ -273,6 +340,13 @@ func (e *Engine) finish() Touched {
 		}
 	}
 	for g := range r.groups {
+		// A group whose members changed but whose own object did not has no
+		// trace held: its rebuild makes it again (and the same object).
+		if en := e.cs[g]; en != nil && en.tr == nil && en.cluster != "" {
+			e.rebuild(en.cluster)
+		}
+	}
+	for g := range r.groups {
 		e.resolveMembers(g)
 	}
 	t := Touched{Keys: slices.Sorted(maps.Keys(r.keys)), Sources: slices.SortedFunc(maps.Keys(r.src), compareSource)}
@@ -301,8 +375,9 @@ func (e *Engine) rebuild(cid string) {
 		if _, seen := e.run.oldKey[id]; !seen {
 			e.note(id, en)
 		}
-		en.tr.steps = en.tr.steps[:en.base]
-		en.tr.synced, en.tr.reason, en.tr.primary, en.tr.joinedWith = false, tstep{}, false, nil
+		tr := e.held(en)
+		tr.steps = tr.steps[:tr.base]
+		tr.synced, tr.reason, tr.primary, tr.joinedWith = false, tstep{}, false, nil
 		en.key, en.kind = "", ""
 		delete(e.wb, id)
 		ens = append(ens, en)
@@ -333,7 +408,7 @@ func (e *Engine) rebuild(cid string) {
 		return cmp.Or(cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class)), cmp.Compare(a.rank, b.rank))
 	})
 	primary := chosen[0]
-	var mailbox *connector.Object
+	var mailbox *csObject
 	if kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
 		// The enabled account-forest user is the primary; the disabled
 		// resource-forest user holds the mailbox.
@@ -368,14 +443,14 @@ func (e *Engine) rebuild(cid string) {
 		return
 	}
 	if other, taken := e.owner[key]; taken && other != cid {
-		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.mv[key].Source + "): not synchronized."
+		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.sourceOf(e.mv[key]) + "): not synchronized."
 		for _, en := range chosen {
 			en.tr.drop(rSourceAnchor, msg)
 		}
 		return
 	}
 
-	all := make([]*connector.Object, len(chosen))
+	all := make([]*csObject, len(chosen))
 	srcIDs := make([]SourceID, len(chosen))
 	for i, en := range chosen {
 		all[i], srcIDs[i] = en.obj, en.id
@@ -383,18 +458,22 @@ func (e *Engine) rebuild(cid string) {
 	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
 	upn := ""
 	if kind == KindUser {
-		upn = e.cfg.signIn(primary.obj, &primary.tr)
+		upn = e.cfg.signIn(primary.obj, primary.tr)
 	}
-	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, Source: primary.id.Connector + ": " + primary.obj.DN}
-	obj.Attrs = e.cfg.flowAttrs(kind, key, upn, sources{all: all, mailbox: mailbox}, &primary.tr)
+	// The attributes are not kept: desired computes them from the sources
+	// when they are written or diffed. Only the steps they add to the
+	// trace are recorded now.
+	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, upn: upn}
+	e.cfg.flowExtensions(sources{all: all, mailbox: mailbox}, nil, primary.tr)
 	e.mv[key], e.owner[key], cl.key = obj, cid, key
 	e.run.keys[key] = true
 	if writeback {
 		e.wb[primary.id] = Writeback{Connector: primary.id.Connector, Anchor: primary.id.Anchor, DN: primary.obj.DN, Value: key}
 	}
+	source := primary.id.Connector + ": " + primary.obj.DN
 	for _, en := range chosen {
 		en.key, en.kind = key, kind
-		t := &en.tr
+		t := en.tr
 		t.synced, t.primary = true, en == primary
 		for _, o := range chosen {
 			if o != en {
@@ -409,7 +488,7 @@ func (e *Engine) rebuild(cid string) {
 				t.add(tstep{rule: rJoin, outcome: oKept, msg: msgProjected, a: kind})
 			}
 		} else {
-			t.reason = tstep{a: "Joined to " + obj.Source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
+			t.reason = tstep{a: "Joined to " + source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
 			t.step(rJoin, oKept, t.reason.a)
 		}
 	}
@@ -461,11 +540,7 @@ func (e *Engine) resolveMembers(g SourceID) {
 	idx := e.dns[g.Connector]
 	keys := make([]string, 0, len(en.members))
 	for _, dn := range en.members {
-		id, ok := idx[dn]
-		if !ok {
-			continue
-		}
-		if m := e.cs[id]; m != nil && m.key != "" && m.key != en.key {
+		if m := idx[dn]; m != nil && m.key != "" && m.key != en.key {
 			keys = append(keys, m.key)
 		}
 	}
@@ -481,8 +556,43 @@ func (e *Engine) resolveMembers(g SourceID) {
 
 // Object returns the metaverse object of a key.
 func (e *Engine) Object(key string) (*Object, bool) {
-	o, ok := e.mv[key]
-	return o, ok
+	o := e.desired(key)
+	return o, o != nil
+}
+
+// desired is the metaverse object of a key with its attributes, computed
+// from its sources (nil when there is none). The engine keeps each object
+// without them (docs/adr/0010-scale.md): they are a function of the
+// sources, which a change of any source rebuilds.
+func (e *Engine) desired(key string) *Object {
+	o := e.mv[key]
+	if o == nil {
+		return nil
+	}
+	all := make([]*csObject, len(o.Sources))
+	for i, id := range o.Sources {
+		all[i] = e.cs[id].obj
+	}
+	var mailbox *csObject
+	if o.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
+		// As rebuild chose it: the first disabled user after the primary.
+		for _, c := range all[1:] {
+			if c.Class == connector.ClassUser && disabled(c) {
+				mailbox = c
+				break
+			}
+		}
+	}
+	d := *o
+	d.Source = e.sourceOf(o)
+	d.Attrs = e.cfg.flowAttrs(o.Kind, o.Key, o.upn, sources{all: all, mailbox: mailbox}, nil)
+	return &d
+}
+
+// sourceOf is a metaverse object's Source: its primary's connector and DN.
+func (e *Engine) sourceOf(o *Object) string {
+	p := o.Sources[0]
+	return p.Connector + ": " + e.cs[p].obj.DN
 }
 
 // Len is the number of metaverse objects.
@@ -492,14 +602,22 @@ func (e *Engine) Len() int { return len(e.mv) }
 func (e *Engine) Keys() []string { return slices.Sorted(maps.Keys(e.mv)) }
 
 // Why is a connector-space object's path through the rules, with the cloud
-// attributes it contributes to.
+// attributes it contributes to. When the trace is no longer held (a cycle
+// wrote it), Why evaluates the object's join cluster again, as a delta
+// would: the same rules over the same objects give the same trace.
 func (e *Engine) Why(id SourceID) (Trace, bool) {
 	en := e.cs[id]
 	if en == nil {
 		return Trace{}, false
 	}
+	if en.tr == nil && en.cluster != "" {
+		e.begin()
+		e.run.clusters[en.cluster] = true
+		e.finish()
+	}
+	e.held(en)
 	t := en.render()
-	if o := e.mv[t.Key]; o != nil {
+	if o := e.desired(t.Key); o != nil {
 		t.Cloud = o.Attrs
 	}
 	return t, true

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
@@ -90,19 +89,19 @@ var mailboxAttrs = map[string]bool{
 
 // sources is a metaverse object's joined objects in precedence order.
 type sources struct {
-	all     []*connector.Object // primary first
-	mailbox *connector.Object   // with SID matching: the disabled resource-forest user
+	all     []*csObject // primary first
+	mailbox *csObject   // with SID matching: the disabled resource-forest user
 }
 
 // get is an attribute's values from the first object that has it.
 func (s sources) get(name string) []string {
 	if s.mailbox != nil && mailboxAttrs[name] {
-		if v := s.mailbox.Attrs[name]; len(v) > 0 {
+		if v := s.mailbox.values(name); len(v) > 0 {
 			return v
 		}
 	}
 	for _, o := range s.all {
-		if v := o.Attrs[name]; len(v) > 0 {
+		if v := o.values(name); len(v) > 0 {
 			return v
 		}
 	}
@@ -118,7 +117,8 @@ func (s sources) first(names ...string) string {
 	return ""
 }
 
-// flowAttrs computes the cloud attributes of a metaverse object.
+// flowAttrs computes the cloud attributes of a metaverse object (t nil:
+// recording nothing, the trace already has its steps).
 func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string][]string {
 	p := s.all[0]
 	out := make(map[string][]string, 24)
@@ -164,7 +164,7 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 		set("mailNickname", s.first("mailnickname", "samaccountname", "cn"))
 		gt, _ := strconv.ParseInt(p.Attr("grouptype"), 10, 64)
 		set("securityEnabled", strconv.FormatBool(gt&groupSecurity != 0))
-		set("mailEnabled", strconv.FormatBool(p.Attr("mail") != "" || len(p.Attrs["proxyaddresses"]) > 0))
+		set("mailEnabled", strconv.FormatBool(p.Attr("mail") != "" || len(p.values("proxyaddresses")) > 0))
 		set("onPremisesSamAccountName", p.Attr("samaccountname"))
 		set("onPremisesDomainName", dnsDomain(p.DN))
 		if sid := p.Attr("objectsid"); sid != "" {
@@ -192,7 +192,8 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 	return out
 }
 
-// flowExtensions adds the directory extension attributes an object has.
+// flowExtensions adds the directory extension attributes an object has to
+// out, and the values it leaves out to t (either may be nil).
 // Values longer than setup.MaxExtensionValue characters are not synced.
 func (c Config) flowExtensions(s sources, out map[string][]string, t *trace) {
 	for _, x := range c.Extensions {
@@ -203,7 +204,9 @@ func (c Config) flowExtensions(s sources, out map[string][]string, t *trace) {
 		var keep []string
 		for _, v := range vals {
 			if len([]rune(v)) > setup.MaxExtensionValue {
-				t.step(rExtensions, oInfo, "A value of "+x.Name+" is longer than 250 characters: not synced.")
+				if t != nil {
+					t.step(rExtensions, oInfo, "A value of "+x.Name+" is longer than 250 characters: not synced.")
+				}
 				continue
 			}
 			if x.Type == setup.ExtBoolean {
@@ -218,6 +221,9 @@ func (c Config) flowExtensions(s sources, out map[string][]string, t *trace) {
 			keep = keep[:1]
 		} else {
 			slices.Sort(keep)
+		}
+		if out == nil {
+			continue
 		}
 		prop := ExtensionProperty(c.ExtensionAppID, x.Name)
 		if !c.Unsynced[prop] {
@@ -259,9 +265,9 @@ func (c Config) PropertyType(prop string) string {
 // (the SHA-1 thumbprint in hex, the Base64 SHA-256 of the public key), in
 // UTF-16LE and Base64 as Graph's Edm.Binary takes it. Values that are not
 // certificates are skipped; the deviceId falls back to objectGUID.
-func deviceIdentity(o *connector.Object) (id string, keys []string) {
+func deviceIdentity(o *csObject) (id string, keys []string) {
 	id = o.Anchor
-	for _, v := range o.Attrs["usercertificate"] {
+	for _, v := range o.values("usercertificate") {
 		cert, err := parseCertificate(v)
 		if err != nil {
 			continue

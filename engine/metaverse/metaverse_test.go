@@ -341,7 +341,8 @@ func TestObjectKinds(t *testing.T) {
 // exportAll stands for an export that confirmed every desired object.
 func exportAll(e *Engine) map[string]*Exported {
 	out := map[string]*Exported{}
-	for k, o := range e.mv {
+	for k := range e.mv {
+		o := e.desired(k)
 		out[k] = &Exported{Key: k, Kind: o.Kind, CloudID: "id-" + k, Attrs: o.Attrs, Members: slices.Clone(o.Members)}
 	}
 	return out

@@ -47,7 +47,7 @@ var syncAccountPrefixes = []string{"msol_", "aad_", "sync_", "support_388945a0",
 // eligible applies the rules that look at one object alone: scope, class,
 // system objects, the per-kind conditions. It records them in t and returns
 // false when the object is not synced.
-func eligible(o *connector.Object, t *trace) bool {
+func eligible(o *csObject, t *trace) bool {
 	if o.Deleted {
 		t.drop(rScope, "Deleted in the forest (or moved out of the imported partitions).")
 		return false
@@ -81,12 +81,12 @@ func eligible(o *connector.Object, t *trace) bool {
 		}
 	case KindGroup:
 		gt, _ := strconv.ParseInt(o.Attr("grouptype"), 10, 64)
-		if gt&groupSecurity == 0 && o.Attr("mail") == "" && len(o.Attrs["proxyaddresses"]) == 0 {
+		if gt&groupSecurity == 0 && o.Attr("mail") == "" && len(o.values("proxyaddresses")) == 0 {
 			t.drop(rClass, "A distribution group that is not mail-enabled: only security groups and mail-enabled groups are synchronized.")
 			return false
 		}
 	case KindDevice:
-		if len(o.Attrs["usercertificate"]) == 0 {
+		if len(o.values("usercertificate")) == 0 {
 			t.drop(rClass, "A computer without userCertificate: only computers registered for hybrid join (userCertificate populated) become devices.")
 			return false
 		}
@@ -102,7 +102,7 @@ func eligible(o *connector.Object, t *trace) bool {
 // joinValue is the object's join cluster under the matching rule: objects
 // with the same value form one metaverse object. ok false: the object is
 // not synced (an unpopulated matching attribute), the reason in t.
-func (c Config) joinValue(id SourceID, o *connector.Object, t *trace) (string, bool) {
+func (c Config) joinValue(id SourceID, o *csObject, t *trace) (string, bool) {
 	single := "o:" + id.Connector + "\x00" + id.Anchor
 	kind := kindOf(o.Class)
 	if kind == KindContact && c.Matching == setup.MatchMail {
@@ -166,7 +166,7 @@ func (c Config) joinValue(id SourceID, o *connector.Object, t *trace) (string, b
 	return single, true
 }
 
-func disabled(o *connector.Object) bool {
+func disabled(o *csObject) bool {
 	uac, err := strconv.ParseInt(o.Attr("useraccountcontrol"), 10, 64)
 	return err == nil && uac&uacDisabled != 0
 }
@@ -175,7 +175,7 @@ func disabled(o *connector.Object) bool {
 // object: its value, where it came from, and whether objectGUID must be
 // written back into ms-DS-ConsistencyGuid. "" when the attribute is
 // unpopulated.
-func (c Config) anchor(kind string, o *connector.Object) (value, why string, writeback bool) {
+func (c Config) anchor(kind string, o *csObject) (value, why string, writeback bool) {
 	guid := objectGUID(o)
 	if kind != KindUser {
 		if guid == "" {
@@ -211,7 +211,7 @@ func (c Config) anchor(kind string, o *connector.Object) (value, why string, wri
 
 // objectGUID is the object's objectGUID as Base64 of its 16 bytes: the
 // imported attribute, or else the anchor's string form converted.
-func objectGUID(o *connector.Object) string {
+func objectGUID(o *csObject) string {
 	if v := o.Attr("objectguid"); v != "" {
 		return v
 	}
@@ -254,7 +254,7 @@ func sidText(b64 string) string {
 // sAMAccountName@<domain> (Microsoft Entra Connect's default rule); a
 // suffix that is not a verified domain becomes the initial onmicrosoft.com
 // domain. It records each decision in t.
-func (c Config) signIn(o *connector.Object, t *trace) string {
+func (c Config) signIn(o *csObject, t *trace) string {
 	attr := c.SignInAttribute
 	if attr == "" {
 		attr = setup.AttributeUPN

@@ -108,6 +108,7 @@ func signInFrom(attr string, sam bool) string {
 // DN and class are the object's, the key and kind the entry's.
 type trace struct {
 	steps      []tstep
+	base       int   // steps of the object's own rules; a rebuild keeps these
 	reason     tstep // the zero value words ""
 	synced     bool
 	primary    bool
