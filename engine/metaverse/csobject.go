@@ -9,20 +9,22 @@ import (
 )
 
 // csObject is one connector-space object as the engine keeps it between
-// cycles (docs/adr/0010-scale.md): its values in one slice, each attribute
-// a slot of an interned name's number and where its values end — no map
-// per object, and nothing of the caller's connector.Object but its strings.
-// A group's members are the entry's, by lower-case DN.
+// cycles (docs/adr/0010-scale.md): its values in one string, each value
+// where it ends in it, each attribute a slot of an interned name's number
+// and where its values end — no map and no string header per value, and
+// nothing of the caller's connector.Object but a few of its strings. A
+// group's members are the entry's, by lower-case DN.
 type csObject struct {
 	Connector, Anchor, DN string
 	Class, Reason         string
 	InScope, Deleted      bool
 	attrs                 []csAttr
-	vals                  []string
+	ends                  []uint32 // where each value ends in blob
+	blob                  string
 }
 
 // csAttr is one attribute of a csObject: its name's number (attrID) and
-// the end of its values in csObject.vals (they start where the previous
+// the end of its values in csObject.ends (they start where the previous
 // attribute's end).
 type csAttr struct{ id, end uint32 }
 
@@ -31,16 +33,25 @@ type csAttr struct{ id, end uint32 }
 func compact(o *connector.Object, strs map[string]string) *csObject {
 	c := &csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
 		Reason: intern(strs, o.Reason), InScope: o.InScope, Deleted: o.Deleted}
-	n := 0
+	n, size := 0, 0
 	for _, v := range o.Attrs {
 		n += len(v)
+		for _, s := range v {
+			size += len(s)
+		}
 	}
 	c.attrs = make([]csAttr, 0, len(o.Attrs))
-	c.vals = make([]string, 0, n)
+	c.ends = make([]uint32, 0, n)
+	var blob strings.Builder
+	blob.Grow(size)
 	for name, v := range o.Attrs {
-		c.vals = append(c.vals, v...)
-		c.attrs = append(c.attrs, csAttr{id: attrID(name), end: uint32(len(c.vals))})
+		for _, s := range v {
+			blob.WriteString(s)
+			c.ends = append(c.ends, uint32(blob.Len()))
+		}
+		c.attrs = append(c.attrs, csAttr{id: attrID(name), end: uint32(len(c.ends))})
 	}
+	c.blob = blob.String()
 	return c
 }
 
@@ -55,24 +66,52 @@ func intern(strs map[string]string, s string) string {
 	return s
 }
 
-// values are an attribute's values (nil when it has none); the caller must
-// not change them.
-func (o *csObject) values(name string) []string {
+// find is where an attribute's values are in ends: [lo, hi), empty when
+// it has none.
+func (o *csObject) find(name string) (lo, hi uint32) {
 	names := *attrNames.Load()
 	var start uint32
 	for _, a := range o.attrs {
 		if names[a.id] == name {
-			return o.vals[start:a.end:a.end]
+			return start, a.end
 		}
 		start = a.end
 	}
-	return nil
+	return 0, 0
+}
+
+// value is the i-th value.
+func (o *csObject) value(i uint32) string {
+	var start uint32
+	if i > 0 {
+		start = o.ends[i-1]
+	}
+	return o.blob[start:o.ends[i]]
+}
+
+// count is how many values an attribute has.
+func (o *csObject) count(name string) int {
+	lo, hi := o.find(name)
+	return int(hi - lo)
+}
+
+// values are an attribute's values (nil when it has none), in a new slice.
+func (o *csObject) values(name string) []string {
+	lo, hi := o.find(name)
+	if lo == hi {
+		return nil
+	}
+	out := make([]string, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, o.value(i))
+	}
+	return out
 }
 
 // Attr is an attribute's first value, or "".
 func (o *csObject) Attr(name string) string {
-	if v := o.values(name); len(v) > 0 {
-		return v[0]
+	if lo, hi := o.find(name); lo < hi {
+		return o.value(lo)
 	}
 	return ""
 }

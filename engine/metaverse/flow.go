@@ -93,25 +93,33 @@ type sources struct {
 	mailbox *csObject   // with SID matching: the disabled resource-forest user
 }
 
-// get is an attribute's values from the first object that has it.
-func (s sources) get(name string) []string {
-	if s.mailbox != nil && mailboxAttrs[name] {
-		if v := s.mailbox.values(name); len(v) > 0 {
-			return v
-		}
+// holder is the first object that has values of an attribute, or nil.
+func (s sources) holder(name string) *csObject {
+	if s.mailbox != nil && mailboxAttrs[name] && s.mailbox.count(name) > 0 {
+		return s.mailbox
 	}
 	for _, o := range s.all {
-		if v := o.values(name); len(v) > 0 {
-			return v
+		if o.count(name) > 0 {
+			return o
 		}
+	}
+	return nil
+}
+
+// get is an attribute's values from the first object that has it.
+func (s sources) get(name string) []string {
+	if o := s.holder(name); o != nil {
+		return o.values(name)
 	}
 	return nil
 }
 
 func (s sources) first(names ...string) string {
 	for _, n := range names {
-		if v := s.get(n); len(v) > 0 && v[0] != "" {
-			return v[0]
+		if o := s.holder(n); o != nil {
+			if v := o.Attr(n); v != "" {
+				return v
+			}
 		}
 	}
 	return ""
@@ -129,8 +137,7 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 	}
 	setMulti := func(prop string, v []string) {
 		if len(v) > 0 && !c.Unsynced[prop] {
-			v = slices.Clone(v)
-			slices.Sort(v)
+			slices.Sort(v) // v is new: get and deviceIdentity make it
 			out[prop] = slices.Compact(v)
 		}
 	}
@@ -164,7 +171,7 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 		set("mailNickname", s.first("mailnickname", "samaccountname", "cn"))
 		gt, _ := strconv.ParseInt(p.Attr("grouptype"), 10, 64)
 		set("securityEnabled", strconv.FormatBool(gt&groupSecurity != 0))
-		set("mailEnabled", strconv.FormatBool(p.Attr("mail") != "" || len(p.values("proxyaddresses")) > 0))
+		set("mailEnabled", strconv.FormatBool(p.Attr("mail") != "" || p.count("proxyaddresses") > 0))
 		set("onPremisesSamAccountName", p.Attr("samaccountname"))
 		set("onPremisesDomainName", dnsDomain(p.DN))
 		if sid := p.Attr("objectsid"); sid != "" {

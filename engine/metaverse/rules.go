@@ -81,12 +81,12 @@ func eligible(o *csObject, t *trace) bool {
 		}
 	case KindGroup:
 		gt, _ := strconv.ParseInt(o.Attr("grouptype"), 10, 64)
-		if gt&groupSecurity == 0 && o.Attr("mail") == "" && len(o.values("proxyaddresses")) == 0 {
+		if gt&groupSecurity == 0 && o.Attr("mail") == "" && o.count("proxyaddresses") == 0 {
 			t.drop(rClass, "A distribution group that is not mail-enabled: only security groups and mail-enabled groups are synchronized.")
 			return false
 		}
 	case KindDevice:
-		if len(o.values("usercertificate")) == 0 {
+		if o.count("usercertificate") == 0 {
 			t.drop(rClass, "A computer without userCertificate: only computers registered for hybrid join (userCertificate populated) become devices.")
 			return false
 		}
