@@ -96,7 +96,7 @@ func mvMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), 
 // in one transaction, in batches.
 func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	now := s.millis()
-	return s.tx(ctx, func(t *Tx) error {
+	return s.tx(ctx, func(t *Tx) (err error) {
 		if w.Full {
 			// DELETE rather than TRUNCATE: SQL Server's TRUNCATE needs ALTER
 			// on the table, which a DBO-created database may not grant.
@@ -105,6 +105,15 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 					return fmt.Errorf("store: unable to clear %s: %w", table, err)
 				}
 			}
+			rebuild, err := t.dropMVIndexes(ctx)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if rerr := rebuild(); rerr != nil && err == nil {
+					err = rerr
+				}
+			}()
 		} else {
 			if err := t.deleteIn(ctx, `DELETE FROM mv_objects WHERE mv_key IN (%s)`, w.ObjectKeys); err != nil {
 				return fmt.Errorf("store: unable to replace metaverse objects: %w", err)
@@ -122,7 +131,7 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 		// as json.Marshal encodes them.
 		var buf []byte
 		var names []string
-		err := insertSeq(ctx, t, "mv_objects", "mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at",
+		err = insertSeq(ctx, t, "mv_objects", "mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at",
 			w.Objects, func(o MVObject) ([]any, error) {
 				buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
 				attrs := string(buf)
@@ -148,6 +157,59 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				return []any{p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount, string(p.Change), now}, nil
 			})
 	})
+}
+
+// mvWriteCache is the SQLite page cache of the writer during a sync's
+// write (KiB, as cache_size takes it negative): the default 2 MB makes
+// every row of a million-object write miss on its indexes' pages.
+const mvWriteCache = 64 << 10
+
+// dropMVIndexes drops the secondary indexes of the tables a full sync
+// rewrites, so that the rows go in without an index to keep in step, and
+// returns what creates them again — one sorted build each, inside the same
+// transaction, from the definitions the schema holds (sqlite_master), so
+// that no definition is written twice. SQLite only: SQL Server keeps its
+// indexes (its DDL would need ALTER on the table, which a DBO-created
+// database may not grant), and writes as before.
+func (t *Tx) dropMVIndexes(ctx context.Context) (rebuild func() error, err error) {
+	none := func() error { return nil }
+	if t.s.dialect != SQLite {
+		return none, nil
+	}
+	if _, err := t.exec(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, mvWriteCache)); err != nil {
+		return none, fmt.Errorf("store: unable to size the page cache: %w", err)
+	}
+	rows, err := t.tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
+		WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('mv_objects', 'mv_joins', 'mv_pending') ORDER BY name`)
+	if err != nil {
+		return none, fmt.Errorf("store: unable to list the metaverse indexes: %w", err)
+	}
+	var names, defs []string
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			rows.Close()
+			return none, fmt.Errorf("store: unable to list the metaverse indexes: %w", err)
+		}
+		names, defs = append(names, name), append(defs, def)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return none, fmt.Errorf("store: unable to list the metaverse indexes: %w", err)
+	}
+	for _, name := range names {
+		if _, err := t.exec(ctx, `DROP INDEX `+name); err != nil {
+			return none, fmt.Errorf("store: unable to drop index %s: %w", name, err)
+		}
+	}
+	return func() error {
+		for i, def := range defs {
+			if _, err := t.exec(ctx, def); err != nil {
+				return fmt.Errorf("store: unable to build index %s again: %w", names[i], err)
+			}
+		}
+		return nil
+	}, nil
 }
 
 // AppendJSONString appends s as json.Marshal encodes it: as it is when it
