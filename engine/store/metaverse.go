@@ -159,25 +159,19 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	})
 }
 
-// mvWriteCache is the SQLite page cache of the writer during a sync's
-// write (KiB, as cache_size takes it negative): the default 2 MB makes
-// every row of a million-object write miss on its indexes' pages.
-const mvWriteCache = 64 << 10
-
 // dropMVIndexes drops the secondary indexes of the tables a full sync
 // rewrites, so that the rows go in without an index to keep in step, and
 // returns what creates them again — one sorted build each, inside the same
 // transaction, from the definitions the schema holds (sqlite_master), so
-// that no definition is written twice. SQLite only: SQL Server keeps its
-// indexes (its DDL would need ALTER on the table, which a DBO-created
-// database may not grant), and writes as before.
+// that no definition is written twice. The tables' own keys take the rows
+// in the order they come (metaverse key, connector and anchor, export
+// order), so SQLite's default 2 MB page cache is enough. SQLite only: SQL
+// Server keeps its indexes (its DDL would need ALTER on the table, which a
+// DBO-created database may not grant), and writes as before.
 func (t *Tx) dropMVIndexes(ctx context.Context) (rebuild func() error, err error) {
 	none := func() error { return nil }
 	if t.s.dialect != SQLite {
 		return none, nil
-	}
-	if _, err := t.exec(ctx, fmt.Sprintf(`PRAGMA cache_size = -%d`, mvWriteCache)); err != nil {
-		return none, fmt.Errorf("store: unable to size the page cache: %w", err)
 	}
 	rows, err := t.tx.QueryContext(ctx, `SELECT name, sql FROM sqlite_master
 		WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('mv_objects', 'mv_joins', 'mv_pending') ORDER BY name`)
