@@ -85,6 +85,10 @@ fuzz: ## fuzz every parser of outside input for a while (FUZZTIME=6s each, 18 ta
 bench: ## benchmarks, printing their figures
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
 
+.PHONY: bench-scale
+bench-scale: ## the million-object benchmarks (an hour or more on 2 cores, several GB): full sync, deltas, a 250,000-member group; each prints its time and peak RSS
+	HYBRIDSYNC_BENCH_SCALE=1 $(GO) test -run '^$$' -bench '^BenchmarkScale' -benchtime 1x -count=1 -timeout 90m ./engine/metaverse
+
 .PHONY: forests
 forests: ## start the two Samba AD test forests (127.0.0.2, 127.0.0.3) and print how to reach them
 	GO=$(GO) scripts/forests.sh up

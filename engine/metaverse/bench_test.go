@@ -2,6 +2,7 @@ package metaverse
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -11,46 +12,87 @@ import (
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // synthetic is a two-forest directory of n objects: 95% users, the rest
 // groups — one of 50,000 members, two of 10,000, and small ones of 20.
-func synthetic(n int) []connector.Object {
-	nGroups := n / 20
-	nUsers := n - nGroups
+func synthetic(n int) []connector.Object { return syntheticWith(n, 50_000) }
+
+// syntheticWith is synthetic with a first group of big members, held at
+// once; its members' DNs are the users' own strings.
+func syntheticWith(n, big int) []connector.Object {
+	d := newSynth(n, big)
 	objs := make([]connector.Object, 0, n+n/50)
-	for i := range nUsers {
-		forest := corp
-		if i%3 == 2 {
-			forest = fab
-		}
-		objs = append(objs, benchUser(forest, i))
+	for i := range d.nUsers {
+		objs = append(objs, d.user(i))
 	}
-	for g := range nGroups {
-		o := obj(corp, connector.ClassGroup, 10_000_000+g, fmt.Sprintf("CN=G%05d,OU=Groups,DC=corp,DC=example,DC=test", g),
-			"grouptype=-2147483646", "samaccountname=G"+strconv.Itoa(g), "description=synthetic group")
-		size := 20
-		switch g {
-		case 0:
-			size = 50_000
-		case 1, 2:
-			size = 10_000
-		}
-		for k := range size {
-			u := &objs[(g*7919+k*3)%nUsers]
-			if u.Connector == corp {
-				o.Members = append(o.Members, u.DN)
-			}
-		}
-		objs = append(objs, o)
+	for g := range d.nGroups {
+		objs = append(objs, d.group(g, func(i int) string { return objs[i].DN }))
 	}
 	return objs
 }
 
+// synth is the synthetic directory, built an object at a time (object):
+// what a caller reading the store a row at a time hands the engine.
+type synth struct{ n, big, nUsers, nGroups int }
+
+func newSynth(n, big int) synth { return synth{n: n, big: big, nUsers: n - n/20, nGroups: n / 20} }
+
+// object is the i-th object: users first, then groups.
+func (d synth) object(i int) connector.Object {
+	if i < d.nUsers {
+		return d.user(i)
+	}
+	return d.group(i-d.nUsers, func(i int) string { return benchDN(corp, i) })
+}
+
+// each is the directory as a sequence of objects.
+func (d synth) each() Objects {
+	return func(yield func(*connector.Object, error) bool) {
+		for i := range d.n {
+			o := d.object(i)
+			if !yield(&o, nil) {
+				return
+			}
+		}
+	}
+}
+
+func (d synth) user(i int) connector.Object {
+	forest := corp
+	if i%3 == 2 {
+		forest = fab
+	}
+	return benchUser(forest, i)
+}
+
+// group is the g-th group; dn is the DN of the i-th user.
+func (d synth) group(g int, dn func(i int) string) connector.Object {
+	o := obj(corp, connector.ClassGroup, 10_000_000+g, fmt.Sprintf("CN=G%05d,OU=Groups,DC=corp,DC=example,DC=test", g),
+		"grouptype=-2147483646", "samaccountname=G"+strconv.Itoa(g), "description=synthetic group")
+	size := 20
+	switch g {
+	case 0:
+		size = d.big
+	case 1, 2:
+		size = 10_000
+	}
+	for k := range size {
+		if i := (g*7919 + k*3) % d.nUsers; i%3 != 2 { // users of corp
+			o.Members = append(o.Members, dn(i))
+		}
+	}
+	return o
+}
+
+func benchDN(forest string, i int) string {
+	return fmt.Sprintf("CN=user%06d,OU=Staff,", i) + "DC=" + strings.Join(strings.Split(forest, "."), ",DC=")
+}
+
 func benchUser(forest string, i int) connector.Object {
-	dc := "DC=" + strings.Join(strings.Split(forest, "."), ",DC=")
 	name := fmt.Sprintf("user%06d", i)
-	return obj(forest, connector.ClassUser, i+1, "CN="+name+",OU=Staff,"+dc,
+	return obj(forest, connector.ClassUser, i+1, benchDN(forest, i),
 		"samaccountname="+name, "useraccountcontrol=512", "userprincipalname="+name+"@example.test",
 		"mail="+name+"@example.test", "proxyaddresses=SMTP:"+name+"@example.test", "proxyaddresses=smtp:"+name+"@corp.local",
 		"givenname=Given"+name, "sn=Sur"+name, "displayname=User "+name, "title=Engineer", "department=R&D",
@@ -61,8 +103,12 @@ func benchUser(forest string, i int) connector.Object {
 // the console sets (MemoryLimit), a collection returning what earlier
 // benchmarks of this process left to the system, and the peak resident set
 // reset (Linux's clear_refs 5), so that peakRSS measures this benchmark.
-func measureMemory(b *testing.B) {
-	debug.SetMemoryLimit(MemoryLimit)
+func measureMemory(b *testing.B) { measureMemoryUnder(b, MemoryLimit) }
+
+// measureMemoryUnder is measureMemory under another soft memory limit (the
+// console's --memory-limit).
+func measureMemoryUnder(b *testing.B, limit int64) {
+	debug.SetMemoryLimit(limit)
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("the peak RSS can't be reset (%v): it is the process's since its start", err)
@@ -136,56 +182,14 @@ func BenchmarkDeltaSync100k(b *testing.B) {
 		b.StopTimer()
 		st := openStore(b)
 		e := NewEngine(baseConfig())
-		full, err := e.Sync(ctx, st, true, objs)
-		if err != nil {
+		if _, err := e.Sync(ctx, st, true, objs); err != nil {
 			b.Fatal(err)
 		}
-		for done := range slices.Chunk(full.Changes, 5_000) {
-			done = slices.Clone(done)
-			for i := range done {
-				done[i].CloudID = "cloud-" + done[i].Key
-			}
-			if err := st.RecordExported(ctx, Confirmed(done)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		full = nil
-		var delta []connector.Object
-		deleted := map[string]bool{}
-		for i := 0; i < 1000; i++ { // 1% deleted
-			o := objs[i*90]
-			o.Deleted = true
-			deleted[o.DN] = true
-			delta = append(delta, o)
-		}
-		var added []string
-		for i := 0; i < 1000; i++ { // 1% added
-			u := benchUser(corp, 200_000+i)
-			added = append(added, u.DN)
-			delta = append(delta, u)
-		}
-		for i := 0; i < 5000; i++ { // 5% changed
-			o := objs[i*19+7]
-			if deleted[o.DN] {
-				continue
-			}
-			o.Attrs = maps2(o.Attrs)
-			o.Attrs["title"] = []string{"Manager"}
-			delta = append(delta, o)
-		}
-		for g := nUsers; g < len(objs); g++ { // groups losing deleted members; the big one gains the new users
-			o := objs[g]
-			kept := slices.DeleteFunc(slices.Clone(o.Members), func(dn string) bool { return deleted[dn] })
-			if g == nUsers {
-				kept = append(kept, added...)
-			}
-			if len(kept) != len(o.Members) || g == nUsers {
-				o.Members = kept
-				delta = append(delta, o)
-			}
-		}
+		confirmPending(b, st)
+		delta := churn(len(objs), nUsers, func(i int) connector.Object { return objs[i] })
 		measureMemory(b)
 		b.StartTimer()
+		var err error
 		if res, err = e.Sync(ctx, st, false, delta); err != nil {
 			b.Fatal(err)
 		}
@@ -196,6 +200,75 @@ func BenchmarkDeltaSync100k(b *testing.B) {
 	b.ReportMetric(float64(res.Memberships), "memberships")
 	b.ReportMetric(peakRSS(), "peak-RSS-MB")
 	b.ReportMetric(float64(MemoryLimit>>20), "memory-limit-MB")
+}
+
+// confirmPending stands for an export that confirmed every pending export:
+// it reads them from the store in pages of 5,000 and confirms each page, as
+// an export does, giving each add a cloud id.
+func confirmPending(b *testing.B, st *store.Store) {
+	ctx := context.Background()
+	for {
+		page, err := st.PendingExports(ctx, store.PendingFilter{Limit: 5_000})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(page) == 0 {
+			return
+		}
+		done := make([]Change, len(page))
+		for i, p := range page {
+			if err := json.Unmarshal(p.Change, &done[i]); err != nil {
+				b.Fatal(err)
+			}
+			done[i].CloudID = "cloud-" + done[i].Key
+		}
+		if err := st.RecordExported(ctx, Confirmed(done)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// churn is a delta of a synthetic directory of n objects, nUsers of them
+// users, the i-th being at(i): 1% of its objects deleted (users), 1% users
+// added, 5% users changed, and the groups whose membership those change —
+// each group loses its deleted members, and the first group gains the new
+// users.
+func churn(n, nUsers int, at func(i int) connector.Object) []connector.Object {
+	var delta []connector.Object
+	deleted := map[string]bool{}
+	for i := 0; i < n/100; i++ { // 1% deleted
+		o := at(i * 90)
+		o.Deleted = true
+		deleted[o.DN] = true
+		delta = append(delta, o)
+	}
+	var added []string
+	for i := 0; i < n/100; i++ { // 1% added
+		u := benchUser(corp, 2*n+i)
+		added = append(added, u.DN)
+		delta = append(delta, u)
+	}
+	for i := 0; i < n/20; i++ { // 5% changed
+		o := at(i*19 + 7)
+		if deleted[o.DN] {
+			continue
+		}
+		o.Attrs = maps2(o.Attrs)
+		o.Attrs["title"] = []string{"Manager"}
+		delta = append(delta, o)
+	}
+	for g := nUsers; g < n; g++ { // groups losing deleted members; the big one gains the new users
+		o := at(g)
+		kept := slices.DeleteFunc(slices.Clone(o.Members), func(dn string) bool { return deleted[dn] })
+		if g == nUsers {
+			kept = append(kept, added...)
+		}
+		if len(kept) != len(o.Members) || g == nUsers {
+			o.Members = kept
+			delta = append(delta, o)
+		}
+	}
+	return delta
 }
 
 func maps2(m map[string][]string) map[string][]string {
