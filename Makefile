@@ -87,7 +87,7 @@ bench: ## benchmarks, printing their figures
 
 .PHONY: bench-scale
 bench-scale: ## the million-object benchmarks (an hour or more on 2 cores, several GB): full sync, deltas, a 250,000-member group; each prints its time and peak RSS
-	HYBRIDSYNC_BENCH_SCALE=1 $(GO) test -run '^$$' -bench '^BenchmarkScale' -benchtime 1x -count=1 -timeout 90m ./engine/metaverse
+	HYBRIDSYNC_BENCH_SCALE=1 $(GO) test -run '^$$' -bench '^BenchmarkScale' -benchtime 1x -count=1 -timeout 240m ./engine/metaverse
 
 .PHONY: forests
 forests: ## start the two Samba AD test forests (127.0.0.2, 127.0.0.3) and print how to reach them
