@@ -123,7 +123,8 @@ func Each(objs []connector.Object) Objects {
 }
 
 // Full replaces the connector spaces with objs and evaluates everything.
-// The engine keeps the objects' strings, not the objects.
+// The engine copies what it keeps of each object (csObject): objs may change
+// afterwards.
 func (e *Engine) Full(objs []connector.Object) Touched {
 	t, _ := e.full(Each(objs))
 	return t
