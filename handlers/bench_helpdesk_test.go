@@ -39,6 +39,13 @@ func benchHelpdesk(b *testing.B, every time.Duration) {
 	c.hc.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
 	pages := []string{"/", "/config", "/jobs", fmt.Sprintf("/jobs/%d", id), "/sync/errors"}
 
+	viewPages(b, c, every, func(i int64) string { return e.srv.URL + pages[i%int64(len(pages))] })
+}
+
+// viewPages has 200 viewers open b.N pages in all (page(i) is the i-th),
+// each viewer one page every `every` (0: as fast as they come back), and
+// reports the latency percentiles and the throughput.
+func viewPages(b *testing.B, c *client, every time.Duration, page func(i int64) string) {
 	const viewers = 200
 	lat := make([]time.Duration, b.N)
 	var next int64
@@ -60,7 +67,7 @@ func benchHelpdesk(b *testing.B, every time.Duration) {
 					return
 				}
 				start := time.Now()
-				resp, err := c.hc.Get(e.srv.URL + pages[i%int64(len(pages))])
+				resp, err := c.hc.Get(page(i))
 				if err != nil {
 					b.Error(err)
 					return
@@ -68,7 +75,7 @@ func benchHelpdesk(b *testing.B, every time.Duration) {
 				_, _ = io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
+					b.Errorf("%s: status %d", page(i), resp.StatusCode)
 					return
 				}
 				lat[i] = time.Since(start)

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -292,22 +294,16 @@ func pendingFilter(r *http.Request) export.Filter {
 // GET /sync/pending: the staging review.
 func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 	f := pendingFilter(r)
-	total, err := h.st.PendingCounts(r.Context())
-	if err != nil {
-		h.fail(w, r, "Unable to count the pending exports", err)
-		return
-	}
-	// The store selects by operation and kind; Review matches the text.
-	changes, err := cycle.PendingChanges(r.Context(), h.st, f.Op, f.Kind)
+	const most = 200 // a page of objects; the CSV has them all
+	rev, err := cycle.ReviewPending(r.Context(), h.st, f, most)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return
 	}
-	objs := export.Review(changes, f)
-	matching, held := len(objs), helpdesk.HeldCounts(objs)
-	const most = 200 // a page of objects; the CSV has them all
-	if len(objs) > most {
-		objs = objs[:most]
+	objs := rev.Objects
+	held := make([]helpdesk.HeldCount, 0, len(rev.Held))
+	for _, reason := range slices.Sorted(maps.Keys(rev.Held)) {
+		held = append(held, helpdesk.HeldCount{Reason: reason, N: rev.Held[reason]})
 	}
 	wbs, chosen, err := h.pendingWritebacks(r, f)
 	if err != nil {
@@ -315,7 +311,7 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
-	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: matching, Held: held, Total: total[metaverse.OpAdd] + total[metaverse.OpUpdate] + total[metaverse.OpDelete], CSV: csv,
+	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: rev.Matching, Held: held, Total: rev.Total, CSV: csv,
 		Writebacks: wbs, WritebackChosen: chosen}))
 }
 

@@ -407,25 +407,11 @@ func tellHeld(jr *jobs.Run, res *export.Result) {
 // cycle left (staged, failed, stopped).
 func PendingChanges(ctx context.Context, st *store.Store, op, kind string) ([]metaverse.Change, error) {
 	var out []metaverse.Change
-	f := store.PendingFilter{Op: op, Kind: kind, Limit: 1000}
-	for {
-		rows, err := st.PendingExports(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, row := range rows {
-			var c metaverse.Change
-			if err := json.Unmarshal(row.Change, &c); err != nil {
-				return nil, fmt.Errorf("cycle: the pending export of %s is corrupt: %w", row.Key, err)
-			}
-			out = append(out, c)
-		}
-		if len(rows) < f.Limit {
-			return out, nil
-		}
-		last := rows[len(rows)-1]
-		f.AfterOrder, f.AfterKey = last.Order, last.Key
-	}
+	err := EachPending(ctx, st, op, kind, func(c metaverse.Change) bool {
+		out = append(out, c)
+		return true
+	})
+	return out, err
 }
 
 // writesBack reports whether the sourceAnchor is ms-DS-ConsistencyGuid, so

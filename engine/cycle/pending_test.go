@@ -1,0 +1,89 @@
+package cycle_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/hybridsync/hybridsync/engine/cycle"
+	"github.com/hybridsync/hybridsync/engine/export"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
+	"github.com/hybridsync/hybridsync/engine/store"
+)
+
+// TestReviewPending: a page of the staging review read from the store's
+// index and the page's rows is what reviewing every pending export gave —
+// the first objects, the counts and the held changes — for each filter.
+func TestReviewPending(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var changes []metaverse.Change
+	for i := range 2600 {
+		c := metaverse.Change{Key: fmt.Sprintf("k%05d", i), Kind: metaverse.KindUser, Op: metaverse.OpAdd, Source: fmt.Sprintf("corp: CN=U%05d", i),
+			Attrs: []metaverse.AttrChange{{Name: "userPrincipalName", New: []string{fmt.Sprintf("u%05d@corp.test", i)}}}}
+		switch {
+		case i%10 == 1:
+			c.Op = metaverse.OpUpdate
+		case i%10 == 2:
+			c.Op, c.Attrs = metaverse.OpDelete, []metaverse.AttrChange{{Name: "displayName", Old: []string{fmt.Sprintf("Gone %05d", i)}}}
+		case i%10 == 3:
+			c.Kind = metaverse.KindContact
+		case i%10 == 4: // a distribution group: held
+			c.Kind, c.Attrs = metaverse.KindGroup, []metaverse.AttrChange{{Name: "displayName", New: []string{fmt.Sprintf("DL %05d", i)}}, {Name: "securityEnabled", New: []string{"false"}}}
+		case i%10 == 5: // a security group: not held
+			c.Kind, c.Attrs = metaverse.KindGroup, []metaverse.AttrChange{{Name: "displayName", New: []string{fmt.Sprintf("SG %05d", i)}}, {Name: "securityEnabled", New: []string{"true"}}}
+		}
+		changes = append(changes, c)
+	}
+	w := store.MVWrite{Full: true, Pending: func(yield func(store.MVPending, error) bool) {
+		for i, c := range changes {
+			raw, err := json.Marshal(c)
+			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: i % 3, AttrCount: len(c.Attrs), Change: raw}, err) {
+				return
+			}
+		}
+	}}
+	if err := st.SaveMetaverse(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []export.Filter{
+		{}, {Op: "delete"}, {Kind: "group"}, {Kind: "contact", Op: "add"}, {Op: "add", Kind: "group"},
+		{Text: "u0012"}, {Text: "dl 0"}, {Text: "gone", Op: "delete"}, {Text: "nothing matches this"},
+	} {
+		for _, most := range []int{1, 200, 5000} {
+			got, err := cycle.ReviewPending(ctx, st, f, most)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What reviewing every pending export gives.
+			all, err := cycle.PendingChanges(ctx, st, f.Op, f.Kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := export.Review(all, f)
+			want := cycle.PendingReview{Matching: len(objs), Total: len(changes), Held: map[string]int{}}
+			for _, o := range objs {
+				if o.Held != "" {
+					want.Held[o.Held]++
+				}
+			}
+			want.Objects = objs[:min(most, len(objs))]
+			if len(want.Objects) == 0 {
+				want.Objects = nil
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%+v, %d: matching %d total %d held %v, %d objects; want matching %d total %d held %v, %d objects",
+					f, most, got.Matching, got.Total, got.Held, len(got.Objects), want.Matching, want.Total, want.Held, len(want.Objects))
+			}
+		}
+	}
+}
