@@ -2,9 +2,11 @@ package connector_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hybridsync/hybridsync/e2e/forest"
@@ -26,9 +28,22 @@ func TestMain(m *testing.M) {
 	// password hash sync: "Replicating Directory Changes" (and "… All"), so
 	// its imports use plain DirSync; corp's stays an ordinary user (DirSync
 	// with the object-security flag).
-	os.Exit(forest.RunWithPair(m, &live, "engine-connector", "127.0.0.42", "127.0.0.43", func(ctx context.Context, fs []*forest.Forest, _ string) error {
+	//
+	// With HYBRIDSYNC_BENCH_SCALE=1 the package runs on the scale forests
+	// instead (scale_bench_test.go): corp holds about 100,000 objects, seeded
+	// once into <cache>/engine-connector-scale; the live tests then skip.
+	name, pair := "engine-connector", &live
+	if benchScale() {
+		name, pair = scaleCacheName, &scale
+		live.Err = errors.New("HYBRIDSYNC_BENCH_SCALE=1: the forests hold the 100,000-object corp; live tests skipped")
+		reuseBaseTarballs(name)
+	}
+	os.Exit(forest.RunWithPair(m, pair, name, "127.0.0.42", "127.0.0.43", func(ctx context.Context, fs []*forest.Forest, cache string) error {
 		if err := grantReplication(ctx, fs[1]); err != nil {
 			return fmt.Errorf("grant svc-sync on %s: %w", fs[1].Name, err)
+		}
+		if benchScale() {
+			return ensureScaleCorp(ctx, fs[0], filepath.Join(cache, fs[0].Spec.CacheFile()))
 		}
 		return nil
 	}))
