@@ -32,6 +32,12 @@ func procState(pid int) (string, int) {
 
 // hasOpen reports whether process pid has path open.
 func hasOpen(pid int, path string) bool {
+	// The kernel names open files by their real path: a forest reached
+	// through a symbolic link (a worktree whose .cache links to another's)
+	// is compared by where the link leads.
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		path = real
+	}
 	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
 	fds, err := os.ReadDir(fdDir)
 	if err != nil {
