@@ -1,15 +1,10 @@
 package connector_test
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,38 +95,8 @@ func seedBenchUsers(ctx context.Context, f *forest.Forest) error {
 // second.
 func ldapsearchRate(b *testing.B, f *forest.Forest, attrs []string) (int, float64) {
 	b.Helper()
-	path, err := exec.LookPath("ldapsearch")
-	if err != nil {
-		b.Skipf("ldapsearch not installed (ldap-utils; scripts/e2e-deps.sh installs it): %v", err)
-	}
-	l := forest.LayoutOf(f)
-	args := append([]string{"-LLL", "-x", "-H", f.LDAPSURL(), "-D", l.SvcSyncUPN, "-w", forest.SvcSyncPassword,
-		"-b", f.BaseDN, "-E", "pr=1000/noprompt", connector.ObjectFilter}, attrs...)
-	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), "LDAPTLS_CACERT="+f.CACertPEM, "LDAPTLS_REQCERT=demand")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	n := 0
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "dn: ") || strings.HasPrefix(sc.Text(), "dn:: ") {
-			n++
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		b.Fatalf("ldapsearch: %v\n%s", err, stderr.String())
-	}
-	took := time.Since(start)
-	return n, float64(n) / took.Seconds()
+	s := ldapsearchScale(b, f, attrs)
+	return s.n, s.rate()
 }
 
 // importPairs is how many ldapsearch-then-import pairs one benchmark

@@ -336,9 +336,9 @@ func (s scaleSide) String() string {
 	return fmt.Sprintf("%d objects in %.2f s = %.0f objects/s, peak RSS %d MB", s.n, s.took.Seconds(), s.rate(), s.peakRSS>>20)
 }
 
-// ldapsearchScale runs Debian's ldapsearch as ldapsearchRate does (same DC,
-// account, filter, attributes, page size) and returns what it read, with its
-// peak RSS from its rusage.
+// ldapsearchScale runs Debian's ldapsearch against f's DC as the connector
+// account, with the import's filter, the attributes given and its page size
+// (1,000), and returns what it read, with its peak RSS from its rusage.
 func ldapsearchScale(b *testing.B, f *forest.Forest, attrs []string) scaleSide {
 	b.Helper()
 	path, err := exec.LookPath("ldapsearch")

@@ -18,14 +18,7 @@ import (
 // the first objects, the counts and the held changes — for each filter.
 func TestReviewPending(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := emptyStore(t)
 	var changes []metaverse.Change
 	for i := range 2600 {
 		c := metaverse.Change{Key: fmt.Sprintf("k%05d", i), Kind: metaverse.KindUser, Op: metaverse.OpAdd, Source: fmt.Sprintf("corp: CN=U%05d", i),
@@ -86,4 +79,19 @@ func TestReviewPending(t *testing.T) {
 			}
 		}
 	}
+}
+
+// emptyStore is a migrated SQLite store of its own, closed when the test ends.
+func emptyStore(t *testing.T) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

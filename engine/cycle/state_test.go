@@ -18,14 +18,7 @@ import (
 // and whether synchronization was set to start.
 func TestScheduleState(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(t.TempDir())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := emptyStore(t)
 	now := time.Now()
 	s, err := cycle.ScheduleState(ctx, st, now)
 	if err != nil || s.Configured || !s.LastStart.IsZero() || s.Running || s.Configuring {

@@ -825,19 +825,13 @@ func (s *Store) PendingExports(ctx context.Context, f PendingFilter) ([]MVPendin
 
 // PendingCounts counts pending exports by operation.
 func (s *Store) PendingCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.query(ctx, `SELECT op, COUNT(*) FROM mv_pending GROUP BY op`)
+	tally, err := s.PendingTally(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: unable to count pending exports: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
-		var op string
-		var n int
-		if err := rows.Scan(&op, &n); err != nil {
-			return nil, fmt.Errorf("store: unable to count pending exports: %w", err)
-		}
-		out[op] = n
+	for k, n := range tally {
+		out[k.Op] += n
 	}
-	return out, rows.Err()
+	return out, nil
 }
