@@ -150,10 +150,3 @@ func (c *Conn) hasExchangeSchema(ctx context.Context, schemaNC string) (bool, er
 	}
 	return exchangeSchemaPresent(found), nil
 }
-
-// InvalidateCache forgets what Forest cached (after a schema change, say).
-func (c *Conn) InvalidateCache() {
-	c.mu.Lock()
-	c.forest = nil
-	c.mu.Unlock()
-}
