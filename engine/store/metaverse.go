@@ -737,8 +737,8 @@ func (t *Tx) reducePending(ctx context.Context, c MVConfirmed, cloudID string, n
 			v, ok := confirmed[a.Name]
 			return ok && slices.Equal(v, a.New)
 		})
-		p.AddMembers = slices.DeleteFunc(p.AddMembers, func(m string) bool { return slices.Contains(c.AddMembers, m) })
-		p.RemoveMembers = slices.DeleteFunc(p.RemoveMembers, func(m string) bool { return slices.Contains(c.RemoveMembers, m) })
+		p.AddMembers = withoutAll(p.AddMembers, c.AddMembers)
+		p.RemoveMembers = withoutAll(p.RemoveMembers, c.RemoveMembers)
 		if _, err := t.exec(ctx, `DELETE FROM mv_pending WHERE mv_key = ? AND op = ?`, c.Key, op); err != nil {
 			return err
 		}
@@ -775,6 +775,19 @@ func (t *Tx) reducePending(ctx context.Context, c MVConfirmed, cloudID string, n
 		}
 	}
 	return nil
+}
+
+// withoutAll is v without the values of done: a set when done is long (the
+// add of a 250,000-member group confirms all its members at once).
+func withoutAll(v, done []string) []string {
+	if len(done) < 16 {
+		return slices.DeleteFunc(v, func(m string) bool { return slices.Contains(done, m) })
+	}
+	set := make(map[string]struct{}, len(done))
+	for _, m := range done {
+		set[m] = struct{}{}
+	}
+	return slices.DeleteFunc(v, func(m string) bool { _, ok := set[m]; return ok })
 }
 
 // PendingFilter selects pending exports for the staging review.
