@@ -35,7 +35,13 @@ func syntheticWith(n, big int) []connector.Object {
 
 // synth is the synthetic directory, built an object at a time (object):
 // what a caller reading the store a row at a time hands the engine.
-type synth struct{ n, big, nUsers, nGroups int }
+type synth struct {
+	n, big, nUsers, nGroups int
+	// dense: the first group lists the first big users of corp, each
+	// once, rather than every third user from the group's offset (which
+	// repeats users when the directory has fewer than 3*big users).
+	dense bool
+}
 
 func newSynth(n, big int) synth { return synth{n: n, big: big, nUsers: n - n/20, nGroups: n / 20} }
 
@@ -78,12 +84,26 @@ func (d synth) group(g int, dn func(i int) string) connector.Object {
 	case 1, 2:
 		size = 10_000
 	}
+	if g == 0 && d.dense {
+		for k := range size {
+			o.Members = append(o.Members, dn(3*(k/2)+k%2)) // users 3j and 3j+1 are of corp
+		}
+		return o
+	}
 	for k := range size {
 		if i := (g*7919 + k*3) % d.nUsers; i%3 != 2 { // users of corp
 			o.Members = append(o.Members, dn(i))
 		}
 	}
 	return o
+}
+
+// nonMember is the i-th user of corp that the first group does not list.
+func (d synth) nonMember(i int) int {
+	if d.dense {
+		return 3*(d.big/2+1) + 3*i
+	}
+	return 3*i + 1 // users 3k are its members; users 3k+1 are of corp and not
 }
 
 func benchDN(forest string, i int) string {

@@ -47,32 +47,13 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 	if os.Getenv(scaleEnv) == "" {
 		b.Skip("set " + scaleEnv + "=1 (make bench-scale) to run the million-object benchmarks")
 	}
-	ctx := context.Background()
 	d := newSynth(n, big)
 	e := NewEngine(baseConfig())
 	var st *store.Store
 	if withStore {
 		st = openStore(b)
 	}
-	cycle := func(full bool, objs Objects) (*Result, error) {
-		if st != nil {
-			return e.SyncEach(ctx, st, full, objs)
-		}
-		run := e.delta
-		if full {
-			run = e.full
-		}
-		t, err := run(objs)
-		if err != nil {
-			return nil, err
-		}
-		for _, id := range t.Sources {
-			if en := e.cs[id]; en != nil {
-				en.tr = nil
-			}
-		}
-		return &Result{Full: full, Objects: len(e.mv), Evaluated: len(t.Sources)}, nil
-	}
+	cycle := scaleCycle(e, st)
 	var full *Result
 	b.Run("full-sync", func(b *testing.B) {
 		measureMemoryUnder(b, scaleLimit)
@@ -97,25 +78,7 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 	runtime.GC()
 
 	delta := func(b *testing.B, changed func(i int) []connector.Object) *Result {
-		measureMemoryUnder(b, scaleLimit)
-		var res *Result
-		i := 0
-		for b.Loop() {
-			b.StopTimer()
-			objs := changed(i)
-			i++
-			b.StartTimer()
-			var err error
-			if res, err = cycle(false, Each(objs)); err != nil {
-				b.Fatal(err)
-			}
-		}
-		b.ReportMetric(float64(res.Evaluated), "evaluated")
-		b.ReportMetric(float64(res.Adds+res.Updates+res.Deletes), "changes")
-		b.ReportMetric(float64(res.Memberships), "memberships")
-		b.ReportMetric(peakRSS(), "peak-RSS-MB")
-		b.ReportMetric(float64(scaleLimit>>20), "memory-limit-MB")
-		return res
+		return scaleDelta(b, cycle, changed)
 	}
 	b.Run("one-attribute", func(b *testing.B) {
 		res := delta(b, func(i int) []connector.Object {
@@ -127,20 +90,7 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 			b.Fatalf("one attribute: %d updates of %d evaluated", res.Updates, res.Evaluated)
 		}
 	})
-	b.Run("group-member", func(b *testing.B) {
-		g := d.object(d.nUsers) // the first group
-		if len(g.Members) != big {
-			b.Fatalf("the first group has %d members, want %d", len(g.Members), big)
-		}
-		res := delta(b, func(i int) []connector.Object {
-			// Users 3k are its members; users 3k+1 are of corp and not.
-			g.Members = append(g.Members, benchDN(corp, 3*i+1))
-			return []connector.Object{g}
-		})
-		if res.Evaluated != 1 || st != nil && res.Memberships != 1 {
-			b.Fatalf("one member added: %d membership changes", res.Memberships)
-		}
-	})
+	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st != nil) })
 	b.Run("delta-1-1-5", func(b *testing.B) {
 		ch := churn(n, d.nUsers, d.object)
 		res := delta(b, func(int) []connector.Object { return ch })
@@ -148,4 +98,108 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 		b.ReportMetric(float64(res.Updates), "updates")
 		b.ReportMetric(float64(res.Deletes), "deletes")
 	})
+}
+
+// BenchmarkScaleGroup400k is BenchmarkScale1M's group-member step in a few
+// minutes: a directory of 400,000 objects whose first group lists 250,000
+// users of corp (synth.dense), one engine and one SQLite store; only that
+// group's add is confirmed (the step diffs only its key), then one member
+// is added to it per iteration.
+func BenchmarkScaleGroup400k(b *testing.B) { benchScaleGroup(b, true) }
+
+// BenchmarkScaleGroupMemory400k is the same without the store.
+func BenchmarkScaleGroupMemory400k(b *testing.B) { benchScaleGroup(b, false) }
+
+func benchScaleGroup(b *testing.B, withStore bool) {
+	if os.Getenv(scaleEnv) == "" {
+		b.Skip("set " + scaleEnv + "=1 (make bench-scale) to run the million-object benchmarks")
+	}
+	ctx := context.Background()
+	d := newSynth(400_000, 250_000)
+	d.dense = true
+	e := NewEngine(baseConfig())
+	var st *store.Store
+	if withStore {
+		st = openStore(b)
+	}
+	cycle := scaleCycle(e, st)
+	measureMemoryUnder(b, scaleLimit)
+	if _, err := cycle(true, d.each()); err != nil {
+		b.Fatal(err)
+	}
+	if st != nil {
+		g := d.object(d.nUsers)
+		key := e.cs[SourceID{g.Connector, g.Anchor}].key
+		add := Diff(e.desired(key), nil)
+		add[0].CloudID = "cloud-" + key
+		if err := st.RecordExported(ctx, Confirmed(add)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.GC()
+	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st != nil) })
+}
+
+// scaleCycle runs one cycle of e: with the store, a sync; without, the
+// rules alone, letting the traces go as a write does.
+func scaleCycle(e *Engine, st *store.Store) func(full bool, objs Objects) (*Result, error) {
+	return func(full bool, objs Objects) (*Result, error) {
+		if st != nil {
+			return e.SyncEach(context.Background(), st, full, objs)
+		}
+		run := e.delta
+		if full {
+			run = e.full
+		}
+		t, err := run(objs)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range t.Sources {
+			if en := e.cs[id]; en != nil {
+				en.tr = nil
+			}
+		}
+		return &Result{Full: full, Objects: len(e.mv), Evaluated: len(t.Sources)}, nil
+	}
+}
+
+// scaleDelta runs the delta changed(i) gives at each iteration, and reports
+// what it evaluated and changed, and its peak RSS.
+func scaleDelta(b *testing.B, cycle func(bool, Objects) (*Result, error), changed func(i int) []connector.Object) *Result {
+	measureMemoryUnder(b, scaleLimit)
+	var res *Result
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		objs := changed(i)
+		i++
+		b.StartTimer()
+		var err error
+		if res, err = cycle(false, Each(objs)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Evaluated), "evaluated")
+	b.ReportMetric(float64(res.Adds+res.Updates+res.Deletes), "changes")
+	b.ReportMetric(float64(res.Memberships), "memberships")
+	b.ReportMetric(peakRSS(), "peak-RSS-MB")
+	b.ReportMetric(float64(scaleLimit>>20), "memory-limit-MB")
+	return res
+}
+
+// benchGroupMember adds one member to d's first group per iteration; with
+// the store, the delta must be that one membership.
+func benchGroupMember(b *testing.B, d synth, cycle func(bool, Objects) (*Result, error), withStore bool) {
+	g := d.object(d.nUsers) // the first group
+	if len(g.Members) != d.big {
+		b.Fatalf("the first group has %d members, want %d", len(g.Members), d.big)
+	}
+	res := scaleDelta(b, cycle, func(i int) []connector.Object {
+		g.Members = append(g.Members, benchDN(corp, d.nonMember(i)))
+		return []connector.Object{g}
+	})
+	if res.Evaluated != 1 || withStore && res.Memberships != 1 {
+		b.Fatalf("one member added: %d membership changes of %d evaluated", res.Memberships, res.Evaluated)
+	}
 }
