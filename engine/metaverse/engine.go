@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -145,7 +146,7 @@ func (e *Engine) full(objs Objects) (Touched, error) {
 			e.abandon()
 			return Touched{}, err
 		}
-		e.add(o)
+		e.add(o, nil)
 	}
 	for _, k := range old {
 		e.run.keys[k] = true
@@ -170,13 +171,18 @@ func (e *Engine) delta(changed Objects) (Touched, error) {
 			return Touched{}, err
 		}
 		id := SourceID{o.Connector, o.Anchor}
+		// A group changed in place keeps the member references its old and
+		// new member lists share (setRefs): one member added to a group of
+		// 250,000 changes one reference, not all of them.
+		var was []string
 		if old := e.cs[id]; old != nil {
-			e.remove(old)
+			was = old.members
+			e.remove(old, !o.Deleted)
 		} else {
 			e.note(id, nil)
 		}
 		if !o.Deleted {
-			e.add(o)
+			e.add(o, was)
 		}
 	}
 	return e.finish(), nil
@@ -211,7 +217,11 @@ func (e *Engine) note(id SourceID, old *entry) {
 	e.run.oldKey[id], e.run.oldDN[id] = old.key, old.dn
 }
 
-func (e *Engine) add(in *connector.Object) {
+// add puts an object into its connector space. was are the member
+// references the object's previous version left in place (remove with
+// keepRefs), nil when none: add keeps those the new member list shares and
+// drops the rest.
+func (e *Engine) add(in *connector.Object, was []string) {
 	o := compact(in, e.strs)
 	id := SourceID{o.Connector, o.Anchor}
 	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
@@ -238,9 +248,13 @@ func (e *Engine) add(in *connector.Object) {
 			cl.ids = append(cl.ids, id)
 			e.run.clusters[cv] = true
 			if o.Class == connector.ClassGroup {
-				e.addRefs(en, in.Members)
+				e.setRefs(en, in.Members, was)
+				was = nil
 			}
 		}
+	}
+	if len(was) > 0 {
+		e.dropRefs(id, was)
 	}
 	en.tr.base = len(en.tr.steps)
 }
@@ -259,40 +273,123 @@ func (e *Engine) held(en *entry) *trace {
 	return en.tr
 }
 
-func (e *Engine) addRefs(en *entry, members []string) {
+// setRefs sets a group's member DNs (lower case) and the references from
+// each to the group, one per time it is listed. was are the references the
+// group's previous version holds (nil for none): those the new list shares
+// are kept as they are — a common start and end compared in place, the
+// rest as multisets — and only the others are dropped or added.
+func (e *Engine) setRefs(en *entry, members, was []string) {
 	r := e.refs[en.id.Connector]
 	if r == nil {
 		r = map[string][]SourceID{}
 		e.refs[en.id.Connector] = r
 	}
 	idx := e.dns[en.id.Connector]
-	en.members = make([]string, len(members))
-	for i, m := range members {
+	lower := func(m string) string {
 		dn := strings.ToLower(m)
 		// The member's own entry holds the same lower-case DN: share it.
 		if m := idx[dn]; m != nil {
 			dn = m.dn
 		}
-		en.members[i] = dn
+		return dn
+	}
+	en.members = make([]string, len(members))
+	head := 0
+	for head < len(members) && head < len(was) && lowerIs(was[head], members[head]) {
+		en.members[head] = was[head]
+		head++
+	}
+	tail := 0
+	for tail < len(members)-head && tail < len(was)-head && lowerIs(was[len(was)-1-tail], members[len(members)-1-tail]) {
+		en.members[len(members)-1-tail] = was[len(was)-1-tail]
+		tail++
+	}
+	gone, added := was[head:len(was)-tail], members[head:len(members)-tail]
+	left := make(map[string]int, len(gone))
+	for _, dn := range gone {
+		left[dn]++
+	}
+	for i, m := range added {
+		dn := lower(m)
+		en.members[head+i] = dn
+		if left[dn] > 0 {
+			left[dn]--
+			continue
+		}
 		r[dn] = append(r[dn], en.id)
+	}
+	for dn, n := range left {
+		for range n {
+			dropRef(r, dn, en.id)
+		}
 	}
 }
 
-func (e *Engine) remove(en *entry) {
+// dropRefs drops a group's references from each of its member DNs.
+func (e *Engine) dropRefs(g SourceID, members []string) {
+	r := e.refs[g.Connector]
+	if r == nil {
+		return
+	}
+	for _, dn := range members {
+		dropRef(r, dn, g)
+	}
+}
+
+// dropRef drops one reference from dn to the group g.
+func dropRef(r map[string][]SourceID, dn string, g SourceID) {
+	gs := r[dn]
+	i := slices.Index(gs, g)
+	if i < 0 {
+		return
+	}
+	if len(gs) == 1 {
+		delete(r, dn)
+		return
+	}
+	r[dn] = slices.Delete(gs, i, i+1)
+}
+
+// lowerIs reports whether strings.ToLower(s) is lower, without making the
+// lower-case copy when s is ASCII (a DN nearly always is).
+func lowerIs(lower, s string) bool {
+	if len(lower) != len(s) {
+		return !isASCII(s) && strings.ToLower(s) == lower
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return strings.ToLower(s) == lower
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// remove takes an object out of its connector space. With keepRefs its
+// member references stay for add to replace (a group changed in place).
+func (e *Engine) remove(en *entry, keepRefs bool) {
 	id := en.id
 	e.note(id, en)
 	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == en {
 		delete(idx, en.dn)
 	}
-	if r := e.refs[id.Connector]; r != nil {
-		for _, dn := range en.members {
-			gs := slices.DeleteFunc(r[dn], func(g SourceID) bool { return g == id })
-			if len(gs) == 0 {
-				delete(r, dn)
-			} else {
-				r[dn] = gs
-			}
-		}
+	if !keepRefs {
+		e.dropRefs(id, en.members)
 	}
 	if cl := e.clusters[en.cluster]; cl != nil {
 		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
