@@ -97,6 +97,9 @@ func mvMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), 
 func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) (err error) {
+		if err := t.pendingWritten(ctx); err != nil {
+			return err
+		}
 		if w.Full {
 			// DELETE rather than TRUNCATE: SQL Server's TRUNCATE needs ALTER
 			// on the table, which a DBO-created database may not grant.
@@ -627,6 +630,9 @@ type MVAttrChange struct {
 func (s *Store) RecordExported(ctx context.Context, done []MVConfirmed) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) error {
+		if err := t.pendingWritten(ctx); err != nil {
+			return err
+		}
 		for _, c := range done {
 			if err := t.recordExported(ctx, c, now); err != nil {
 				return fmt.Errorf("store: unable to record the export of %s: %w", c.Key, err)

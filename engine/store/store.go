@@ -46,6 +46,8 @@ type Store struct {
 	// stmts caches the read statements, prepared once on r: parsing SQL was the
 	// largest cost of a page view. The set of queries is fixed, so it is bounded.
 	stmts sync.Map // query text -> *sql.Stmt
+	// tally is the pending exports' last counts (pending.go).
+	tally pendingTally
 }
 
 // Options say where the store is.

@@ -101,3 +101,28 @@ func (s *Store) ExportedByCloudID(ctx context.Context, ids []string) (map[string
 	}
 	return out, nil
 }
+
+// OpenSyncErrorsOf lists the open sync errors of these objects (by their
+// keys), newest first: an object's own errors however many others are open.
+func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncError, error) {
+	var out []SyncError
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		args := make([]any, n)
+		for i, k := range keys[:n] {
+			args[i] = k
+		}
+		keys = keys[n:]
+		rows, err := s.query(ctx, `SELECT `+syncErrorColumns+` FROM export_errors
+			WHERE object_key IN (`+marks(n)+`) AND resolved_at = 0 ORDER BY last_seen DESC, id DESC`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: unable to list the sync errors of %d objects: %w", n, err)
+		}
+		errs, err := scanSyncErrors(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, errs...)
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 )
 
@@ -47,6 +48,20 @@ func TestSyncErrorPage(t *testing.T) {
 		got, total, err := s.SyncErrorPage(ctx, tt.f)
 		if err != nil || len(got) != tt.keys || total != tt.total {
 			t.Errorf("%s: %d of %d (%v), want %d of %d", tt.name, len(got), total, err, tt.keys, tt.total)
+		}
+	}
+	for _, tt := range []struct {
+		keys []string
+		want int
+	}{{[]string{"k1", "k3"}, 2}, {[]string{"k4"}, 0}, {[]string{"k0", "nobody"}, 1}, {nil, 0}} {
+		got, err := s.OpenSyncErrorsOf(ctx, tt.keys)
+		if err != nil || len(got) != tt.want {
+			t.Errorf("open errors of %v: %d (%v), want %d", tt.keys, len(got), err, tt.want)
+		}
+		for _, e := range got {
+			if !slices.Contains(tt.keys, e.Key) {
+				t.Errorf("open errors of %v: %s's", tt.keys, e.Key)
+			}
 		}
 	}
 	if _, err := s.exec(ctx, `INSERT INTO mv_exported (mv_key, kind, cloud_id, source, attrs, exported_at, lookup, create_started_at, recorded)
