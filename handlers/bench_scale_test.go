@@ -76,15 +76,21 @@ func scaleAnchor(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%01
 
 func scaleKey(i int) string { return fmt.Sprintf("key-%07d", i) }
 
-// fillMillion writes the users' connector-space rows a batch at a time, then
-// one full sync's metaverse, joins and pending exports, then the errors.
-func fillMillion(b *testing.B, st *store.Store) {
+// fillMillion writes a million users' connector-space rows, metaverse,
+// joins and pending exports, and 1,000 open sync errors (of every 997th).
+func fillMillion(b *testing.B, st *store.Store) { fillUsers(b, st, scaleObjects, 1000, 997) }
+
+// fillUsers writes n users' connector-space rows a batch at a time, then one
+// full sync's metaverse, joins and pending exports, then an open sync error
+// for each of users every, 2×every, … errs×every, recorded in that order
+// (the first is the oldest).
+func fillUsers(tb testing.TB, st *store.Store, n, errs, every int) {
 	ctx := context.Background()
 	const connector = "corp.example.test"
 	const batch = 10_000
-	for from := 1; from <= scaleObjects; from += batch {
+	for from := 1; from <= n; from += batch {
 		objs := make([]store.CSObject, 0, batch)
-		for i := from; i < from+batch && i <= scaleObjects; i++ {
+		for i := from; i < from+batch && i <= n; i++ {
 			objs = append(objs, store.CSObject{Connector: connector, Anchor: scaleAnchor(i), Partition: "DC=corp,DC=example,DC=test",
 				DN: scaleDN(i), Class: "user", InScope: true, Reason: "In scope.", Attrs: map[string][]string{
 					"samaccountname":    {fmt.Sprintf("user%07d", i)},
@@ -95,23 +101,23 @@ func fillMillion(b *testing.B, st *store.Store) {
 				}})
 		}
 		if _, err := st.ApplyCS(ctx, connector, store.CSBatch{Objects: objs}); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 	}
 	trace := []byte(`{"steps":[{"rule":"In from AD - User Join","result":"joined"}]}`)
 	w := store.MVWrite{
 		Full: true,
-		Objects: rows(func(i int) (store.MVObject, error) {
+		Objects: rows(n, func(i int) (store.MVObject, error) {
 			upn := scaleUPN(i)
 			return store.MVObject{Key: scaleKey(i), Kind: "user", UPN: upn, DisplayName: fmt.Sprintf("User %07d", i),
 				Source: connector + ": " + scaleDN(i), Attrs: map[string][]string{"userPrincipalName": {upn}, "displayName": {fmt.Sprintf("User %07d", i)}},
 				Sources: []store.MVSource{{Connector: connector, Anchor: scaleAnchor(i)}}}, nil
 		}),
-		Joins: rows(func(i int) (store.MVJoin, error) {
+		Joins: rows(n, func(i int) (store.MVJoin, error) {
 			return store.MVJoin{Connector: connector, Anchor: scaleAnchor(i), DN: scaleDN(i), Key: scaleKey(i), Synced: true,
 				Reason: "Projected as a new user.", Trace: trace}, nil
 		}),
-		Pending: rows(func(i int) (store.MVPending, error) {
+		Pending: rows(n, func(i int) (store.MVPending, error) {
 			ch := metaverse.Change{Key: scaleKey(i), Kind: "user", Op: "add", Source: connector + ": " + scaleDN(i),
 				Attrs: []metaverse.AttrChange{{Name: "userPrincipalName", New: []string{scaleUPN(i)}}, {Name: "displayName", New: []string{fmt.Sprintf("User %07d", i)}}}}
 			raw, err := json.Marshal(ch)
@@ -119,23 +125,23 @@ func fillMillion(b *testing.B, st *store.Store) {
 		}),
 	}
 	if err := st.SaveMetaverse(ctx, w); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	var errs []store.SyncError
-	for i := 1; i <= 1000; i++ {
-		errs = append(errs, store.SyncError{Key: scaleKey(i * 997), Kind: "user", Source: connector + ": " + scaleDN(i*997),
+	var open []store.SyncError
+	for i := 1; i <= errs; i++ {
+		open = append(open, store.SyncError{Key: scaleKey(i * every), Kind: "user", Source: connector + ": " + scaleDN(i*every),
 			Attribute: "proxyAddresses", Value: fmt.Sprintf("smtp:shared%04d@corp.example.com", i), HolderID: fmt.Sprintf("holder-%d", i),
 			Holder: fmt.Sprintf("someone%04d@contoso.onmicrosoft.com", i), Message: "Another object in the tenant already has this value."})
 	}
-	if err := st.RecordSyncErrors(ctx, errs); err != nil {
-		b.Fatal(err)
+	if err := st.RecordSyncErrors(ctx, open); err != nil {
+		tb.Fatal(err)
 	}
 }
 
-// rows is the sequence of row(1) … row(scaleObjects).
-func rows[T any](row func(i int) (T, error)) iter.Seq2[T, error] {
+// rows is the sequence of row(1) … row(n).
+func rows[T any](n int, row func(i int) (T, error)) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
-		for i := 1; i <= scaleObjects; i++ {
+		for i := 1; i <= n; i++ {
 			if !yield(row(i)) {
 				return
 			}

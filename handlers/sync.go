@@ -409,13 +409,9 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 			seen[src.Connector+"|"+src.Anchor] = true
 		}
 	}
-	open, err := h.st.SyncErrors(ctx, true, 1000)
-	if err != nil {
-		h.fail(w, r, "Unable to list the sync errors", err)
-		return
-	}
 	// The hits exported to the tenant are read from it (sync_tenant.go).
 	targets := map[int]tenantTarget{}
+	joined := map[int]string{} // the hits' metaverse keys, for their sync errors
 	for _, cs := range found {
 		hit := helpdesk.LookupHit{Connector: cs.Connector, DN: cs.DN, Class: cs.Class, InScope: cs.InScope && !cs.Deleted, Reason: cs.Reason}
 		j, err := h.st.MetaverseJoin(ctx, cs.Connector, cs.Anchor)
@@ -444,16 +440,16 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 						// back (a contact), by the export's own rule.
 						hit.Held = export.HeldReason(metaverse.Change{Key: j.Key, Kind: hit.Kind})
 					}
-					for _, e := range open {
-						if e.Key == j.Key {
-							hit.Errors = append(hit.Errors, e)
-						}
-					}
+					joined[len(p.Found)] = j.Key
 				}
 				hit.Trace = &tr
 			}
 		}
 		p.Found = append(p.Found, hit)
+	}
+	if err := h.hitErrors(ctx, p.Found, joined); err != nil {
+		h.fail(w, r, "Unable to list the sync errors", err)
+		return
 	}
 	h.readTenant(ctx, q, &p, targets)
 	if p.Writebacks, err = h.writebackHits(r, q); err != nil {
@@ -461,6 +457,23 @@ func (h *Handler) syncLookup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, helpdesk.Lookup(p))
+}
+
+// hitErrors gives each joined hit its object's open sync errors.
+func (h *Handler) hitErrors(ctx context.Context, hits []helpdesk.LookupHit, joined map[int]string) error {
+	keys := slices.Collect(maps.Values(joined))
+	open, err := h.st.OpenSyncErrorsOf(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for i, key := range joined {
+		for _, e := range open {
+			if e.Key == key {
+				hits[i].Errors = append(hits[i].Errors, e)
+			}
+		}
+	}
+	return nil
 }
 
 // writebackHits are the written-back groups and devices the lookup finds,

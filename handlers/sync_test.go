@@ -411,3 +411,26 @@ func TestDuplicateUPNHeldInTheCloud(t *testing.T) {
 		t.Errorf("the Overview still counts the sync error: %q", home.testid(t, "health"))
 	}
 }
+
+// The lookup shows an object's own open sync errors however many newer ones
+// other objects have: user 1's is the oldest of 1,001.
+func TestLookupShowsTheObjectsOwnErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fillUsers(t, e.st, 1100, 1001, 1)
+	c := e.signedIn("helpdesk")
+	for _, user := range []int{1, 1001, 1050} {
+		r := c.get("/sync/lookup?q=" + url.QueryEscape(scaleUPN(user)))
+		wantStatus(t, r, http.StatusOK, "lookup")
+		errs := r.find(t, `[data-testid="hit-0"] [data-testid="hit-error"]`)
+		want := 1
+		if user > 1001 {
+			want = 0
+		}
+		if errs.Length() != want {
+			t.Errorf("user %d: %d errors shown, want %d", user, errs.Length(), want)
+		} else if want == 1 && !strings.Contains(errs.Text(), fmt.Sprintf("shared%04d@", user)) {
+			t.Errorf("user %d: %q", user, errs.Text())
+		}
+	}
+}
