@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -527,16 +526,10 @@ func scanCSObjects(rows *sql.Rows) ([]CSObject, error) {
 	defer rows.Close()
 	var out []CSObject
 	for rows.Next() {
-		var o CSObject
-		var attrs string
-		var inScope, deleted, changed int64
-		if err := rows.Scan(&o.Connector, &o.Anchor, &o.Partition, &o.DN, &o.Class, &attrs, &o.USN, &inScope, &o.Reason, &deleted, &changed); err != nil {
-			return nil, fmt.Errorf("store: unable to read connector space objects: %w", err)
+		o, err := scanCSObject(rows)
+		if err != nil {
+			return nil, err
 		}
-		if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
-			return nil, fmt.Errorf("store: the attributes of %s do not decode: %w", o.DN, err)
-		}
-		o.InScope, o.Deleted, o.ChangedAt = inScope != 0, deleted != 0, fromMillis(changed)
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {

@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"iter"
+)
+
+// CSGroupRead is one object of a connector space as a full sync reads it:
+// the row, and a group's direct members (DNs, sorted).
+type CSGroupRead struct {
+	Object  CSObject
+	Members []string
+}
+
+// EachCSObject reads every object of a connector space (deleted ones too),
+// one at a time in anchor order, each group with its direct members: a full
+// sync's input, whose memory follows one object rather than the connector
+// space. It reads two cursors side by side, the objects and the memberships
+// of the space's groups, both in anchor order (the same column type and
+// collation, so the same order in either dialect); a membership left over
+// when the objects end means the orders disagree, and is an error rather than
+// a membership dropped. The sequence stops at its first error.
+func (s *Store) EachCSObject(ctx context.Context, connector string) iter.Seq2[CSGroupRead, error] {
+	return func(yield func(CSGroupRead, error) bool) {
+		fail := func(err error) {
+			yield(CSGroupRead{}, fmt.Errorf("store: unable to read the connector space %s: %w", connector, err))
+		}
+		objs, err := s.r.QueryContext(ctx, s.q(`SELECT `+csColumns+` FROM cs_objects WHERE connector = ? ORDER BY anchor`), connector)
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer objs.Close()
+		mems, err := s.r.QueryContext(ctx, s.q(`SELECT group_anchor, member_dn FROM cs_members
+			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group')
+			ORDER BY group_anchor, member_dn`), connector, connector)
+		if err != nil {
+			fail(err)
+			return
+		}
+		defer mems.Close()
+		var next struct {
+			group, dn string
+			ok        bool
+		}
+		advance := func() error {
+			if next.ok = mems.Next(); next.ok {
+				return mems.Scan(&next.group, &next.dn)
+			}
+			return mems.Err()
+		}
+		if err := advance(); err != nil {
+			fail(err)
+			return
+		}
+		for objs.Next() {
+			o, err := scanCSObject(objs)
+			if err != nil {
+				fail(err)
+				return
+			}
+			var members []string
+			if o.Class == "group" {
+				for next.ok && next.group == o.Anchor {
+					members = append(members, next.dn)
+					if err := advance(); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+			if !yield(CSGroupRead{Object: o, Members: members}, nil) {
+				return
+			}
+		}
+		if err := objs.Err(); err != nil {
+			fail(err)
+			return
+		}
+		if next.ok {
+			fail(fmt.Errorf("the memberships of group %s were not read in the objects' order", next.group))
+		}
+	}
+}
+
+// scanCSObject reads one row of csColumns.
+func scanCSObject(rows *sql.Rows) (CSObject, error) {
+	var o CSObject
+	var attrs string
+	var inScope, deleted, changed int64
+	if err := rows.Scan(&o.Connector, &o.Anchor, &o.Partition, &o.DN, &o.Class, &attrs, &o.USN, &inScope, &o.Reason, &deleted, &changed); err != nil {
+		return o, fmt.Errorf("store: unable to read connector space objects: %w", err)
+	}
+	if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
+		return o, fmt.Errorf("store: the attributes of %s do not decode: %w", o.DN, err)
+	}
+	o.InScope, o.Deleted, o.ChangedAt = inScope != 0, deleted != 0, fromMillis(changed)
+	return o, nil
+}
