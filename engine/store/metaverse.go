@@ -564,8 +564,14 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 			return err
 		}
 		// The members of the groups read above only (out holds them).
+		gwhere := strings.Replace(where, "mv_key", "group_key", 1)
+		if s.dialect == SQLite {
+			return s.readExportedMembers(ctx, gwhere, args, out)
+		}
+		// SQL Server: a row per membership (its JSON aggregation needs 2016
+		// or later, and STRING_AGG a separator no key can hold).
 		rows, err = s.r.QueryContext(ctx, s.q(`SELECT group_key, member_key FROM mv_exported_members WHERE 1 = 1`+
-			strings.Replace(where, "mv_key", "group_key", 1)+` ORDER BY group_key, member_key`), args...)
+			gwhere+` ORDER BY group_key, member_key`), args...)
 		if err != nil {
 			return err
 		}
@@ -597,6 +603,74 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 		if err := read(` AND mv_key IN (`+mvMarks(len(part))+`)`, args); err != nil {
 			return nil, fmt.Errorf("store: unable to read the exported state: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// readExportedMembers reads the exported members of the groups of out
+// (SQLite): one row per group, its members a JSON array (json_group_array)
+// that is one string, each member a part of it. A row per membership cost
+// more than the rest of a one-member change to a 250,000-member group.
+func (s *Store) readExportedMembers(ctx context.Context, where string, args []any, out map[string]MVExported) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT group_key, json_group_array(member_key) FROM
+		(SELECT group_key, member_key FROM mv_exported_members WHERE 1 = 1`+where+` ORDER BY group_key, member_key)
+		GROUP BY group_key`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g, raw string
+		if err := rows.Scan(&g, &raw); err != nil {
+			return err
+		}
+		e, ok := out[g]
+		if !ok {
+			continue
+		}
+		if e.Members, err = jsonStrings(raw); err != nil {
+			return fmt.Errorf("exported members of %s are unreadable: %w", g, err)
+		}
+		// Sorted, as the rows were: an aggregate's order is SQLite's choice.
+		if !slices.IsSorted(e.Members) {
+			slices.Sort(e.Members)
+		}
+		out[g] = e
+	}
+	return rows.Err()
+}
+
+// jsonStrings decodes a JSON array of strings; each string without an
+// escape is a part of raw, not a copy.
+func jsonStrings(raw string) ([]string, error) {
+	if strings.Contains(raw, `\`) {
+		var v []string
+		err := json.Unmarshal([]byte(raw), &v)
+		return v, err
+	}
+	raw = strings.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '[' || raw[len(raw)-1] != ']' {
+		return nil, errors.New("not a JSON array")
+	}
+	body := raw[1 : len(raw)-1]
+	out := make([]string, 0, strings.Count(body, `",`)+1)
+	for body = strings.TrimSpace(body); body != ""; {
+		if body[0] != '"' {
+			return nil, errors.New("not a JSON array of strings")
+		}
+		end := strings.IndexByte(body[1:], '"')
+		if end < 0 {
+			return nil, errors.New("unterminated string")
+		}
+		out = append(out, body[1:1+end])
+		body = strings.TrimSpace(body[end+2:])
+		if body == "" {
+			break
+		}
+		if body[0] != ',' {
+			return nil, errors.New("not a JSON array of strings")
+		}
+		body = strings.TrimSpace(body[1:])
 	}
 	return out, nil
 }
