@@ -19,10 +19,14 @@ type entry struct {
 	obj     *csObject
 	dn      string   // lower case
 	members []string // a group's member DNs, lower case
-	rank    int      // the forest's precedence
-	cluster string   // join cluster; "" when not synced by the object's own rules
-	key     string   // the metaverse object it is part of; "" when none
-	kind    string   // that object's kind
+	// resolved is, for each of members, the key it resolved to when the
+	// group's members were last resolved ("" for none); nil when they were
+	// not (resolveMembers).
+	resolved []string
+	rank     int    // the forest's precedence
+	cluster  string // join cluster; "" when not synced by the object's own rules
+	key      string // the metaverse object it is part of; "" when none
+	kind     string // that object's kind
 	// tr is the object's trace while a cycle evaluates it, until it is
 	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
 	// compute it again from the object when they need it.
@@ -63,6 +67,13 @@ type run struct {
 	src      map[SourceID]bool
 	oldKey   map[SourceID]string
 	oldDN    map[SourceID]string
+	// edits are the groups whose member lists changed in place, with what
+	// changed (setRefs); moved the groups listing an object whose key or
+	// DN changed; oldMembers the members of the group objects rebuilt,
+	// by key. resolveMembers resolves only what changed when it can.
+	edits      map[SourceID]*memberEdit
+	moved      map[SourceID]bool
+	oldMembers map[string]oldMembers
 	// full: every object is new (a full sync reset the engine), so that
 	// oldKey and oldDN hold nothing — "" for all, as a lookup gives.
 	full bool
@@ -174,9 +185,9 @@ func (e *Engine) delta(changed Objects) (Touched, error) {
 		// A group changed in place keeps the member references its old and
 		// new member lists share (setRefs): one member added to a group of
 		// 250,000 changes one reference, not all of them.
-		var was []string
+		var was *entry
 		if old := e.cs[id]; old != nil {
-			was = old.members
+			was = old
 			e.remove(old, !o.Deleted)
 		} else {
 			e.note(id, nil)
@@ -198,7 +209,8 @@ func (e *Engine) abandon() {
 
 func (e *Engine) begin() {
 	e.run = &run{clusters: map[string]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
-		src: map[SourceID]bool{}, oldKey: map[SourceID]string{}, oldDN: map[SourceID]string{}}
+		src: map[SourceID]bool{}, oldKey: map[SourceID]string{}, oldDN: map[SourceID]string{},
+		edits: map[SourceID]*memberEdit{}, moved: map[SourceID]bool{}, oldMembers: map[string]oldMembers{}}
 }
 
 // note remembers an object's key and DN before the cycle changed it.
@@ -217,11 +229,11 @@ func (e *Engine) note(id SourceID, old *entry) {
 	e.run.oldKey[id], e.run.oldDN[id] = old.key, old.dn
 }
 
-// add puts an object into its connector space. was are the member
-// references the object's previous version left in place (remove with
-// keepRefs), nil when none: add keeps those the new member list shares and
+// add puts an object into its connector space. was is the object's
+// previous version, whose member references remove left in place
+// (keepRefs), nil when none: add keeps those the new member list shares and
 // drops the rest.
-func (e *Engine) add(in *connector.Object, was []string) {
+func (e *Engine) add(in *connector.Object, was *entry) {
 	o := compact(in, e.strs)
 	id := SourceID{o.Connector, o.Anchor}
 	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
@@ -253,8 +265,8 @@ func (e *Engine) add(in *connector.Object, was []string) {
 			}
 		}
 	}
-	if len(was) > 0 {
-		e.dropRefs(id, was)
+	if was != nil {
+		e.dropRefs(id, was.members)
 	}
 	en.tr.base = len(en.tr.steps)
 }
@@ -274,11 +286,29 @@ func (e *Engine) held(en *entry) *trace {
 }
 
 // setRefs sets a group's member DNs (lower case) and the references from
-// each to the group, one per time it is listed. was are the references the
-// group's previous version holds (nil for none): those the new list shares
-// are kept as they are — a common start and end compared in place, the
-// rest as multisets — and only the others are dropped or added.
-func (e *Engine) setRefs(en *entry, members, was []string) {
+// each to the group, one per time it is listed. prev is the group's
+// previous version (nil for none), whose references remain: those the new
+// list shares are kept as they are — a common start and end compared in
+// place, the rest as multisets — and only the others are dropped or added.
+// What the shared ones resolved to is kept too, and what changed noted
+// for resolveMembers (run.edits).
+func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
+	var was, wasKeys []string
+	if prev != nil {
+		was = prev.members
+		if len(prev.resolved) == len(was) {
+			wasKeys = prev.resolved
+		}
+	}
+	var ed *memberEdit
+	if prev != nil {
+		// Changed twice in one cycle: resolve them all (nil).
+		if _, again := e.run.edits[en.id]; !again && wasKeys != nil {
+			ed = &memberEdit{}
+			en.resolved = make([]string, len(members))
+		}
+		e.run.edits[en.id] = ed
+	}
 	r := e.refs[en.id.Connector]
 	if r == nil {
 		r = map[string][]SourceID{}
@@ -294,35 +324,69 @@ func (e *Engine) setRefs(en *entry, members, was []string) {
 		return dn
 	}
 	en.members = make([]string, len(members))
+	keep := func(i, j int) { // the new list's i-th is the old one's j-th
+		en.members[i] = was[j]
+		if ed != nil {
+			en.resolved[i] = wasKeys[j]
+		}
+	}
 	head := 0
 	for head < len(members) && head < len(was) && lowerIs(was[head], members[head]) {
-		en.members[head] = was[head]
+		keep(head, head)
 		head++
 	}
 	tail := 0
 	for tail < len(members)-head && tail < len(was)-head && lowerIs(was[len(was)-1-tail], members[len(members)-1-tail]) {
-		en.members[len(members)-1-tail] = was[len(was)-1-tail]
+		keep(len(members)-1-tail, len(was)-1-tail)
 		tail++
 	}
 	gone, added := was[head:len(was)-tail], members[head:len(members)-tail]
-	left := make(map[string]int, len(gone))
-	for _, dn := range gone {
-		left[dn]++
+	// The old listings between, by DN: how many, and where the next is.
+	type listed struct{ n, at int }
+	left := make(map[string]*listed, len(gone))
+	for j, dn := range gone {
+		if l := left[dn]; l != nil {
+			l.n++
+		} else {
+			left[dn] = &listed{1, head + j}
+		}
 	}
 	for i, m := range added {
 		dn := lower(m)
-		en.members[head+i] = dn
-		if left[dn] > 0 {
-			left[dn]--
+		if l := left[dn]; l != nil && l.n > 0 {
+			l.n--
+			keep(head+i, l.at) // every listing of a DN resolved alike
 			continue
+		}
+		en.members[head+i] = dn
+		if ed != nil {
+			ed.added = append(ed.added, head+i)
 		}
 		r[dn] = append(r[dn], en.id)
 	}
-	for dn, n := range left {
-		for range n {
+	for dn, l := range left {
+		for range l.n {
 			dropRef(r, dn, en.id)
+			if ed != nil && wasKeys[l.at] != "" {
+				ed.gone = append(ed.gone, wasKeys[l.at])
+			}
 		}
 	}
+}
+
+// memberEdit is what changed in a group's member list (setRefs): the
+// listings added, by index into its members, and the keys the listings
+// removed resolved to.
+type memberEdit struct {
+	added []int
+	gone  []string
+}
+
+// oldMembers are a group object's members before a rebuild, and its
+// primary source.
+type oldMembers struct {
+	group   SourceID
+	members []string
 }
 
 // dropRefs drops a group's references from each of its member DNs.
@@ -411,6 +475,9 @@ func (e *Engine) finish() Touched {
 	for _, cid := range ids {
 		if cl := e.clusters[cid]; cl != nil && cl.key != "" {
 			if e.owner[cl.key] == cid {
+				if o := e.mv[cl.key]; o != nil && o.Kind == KindGroup {
+					r.oldMembers[cl.key] = oldMembers{o.Sources[0], o.Members}
+				}
 				delete(e.owner, cl.key)
 				delete(e.mv, cl.key)
 			}
@@ -434,6 +501,7 @@ func (e *Engine) finish() Touched {
 		for _, dn := range []string{r.oldDN[id], newDN} {
 			for _, g := range e.refs[id.Connector][dn] {
 				r.groups[g] = true
+				r.moved[g] = true
 			}
 		}
 	}
@@ -625,7 +693,9 @@ func (e *Engine) takenByOther(key, cid string) bool {
 func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.obj.Class) == kind }
 
 // resolveMembers sets a group's members: its member DNs that are objects of
-// its forest synchronized to the cloud, by key.
+// its forest synchronized to the cloud, by key. When only some listings
+// changed (run.edits) and no listed object's key or DN did, it resolves
+// those alone against the members the group's object had.
 func (e *Engine) resolveMembers(g SourceID) {
 	en := e.cs[g]
 	if en == nil || en.key == "" {
@@ -636,20 +706,88 @@ func (e *Engine) resolveMembers(g SourceID) {
 		return
 	}
 	idx := e.dns[g.Connector]
-	keys := make([]string, 0, len(en.members))
-	for _, dn := range en.members {
+	resolve := func(dn string) string {
 		if m := idx[dn]; m != nil && m.key != "" && m.key != en.key {
-			keys = append(keys, m.key)
+			return m.key
+		}
+		return ""
+	}
+	var keys []string
+	if old, ok := e.run.oldMembers[en.key]; ok && old.group == g && !e.run.moved[g] && len(en.resolved) == len(en.members) {
+		ed := e.run.edits[g]
+		_, edited := e.run.edits[g]
+		if !edited || ed != nil && len(ed.added)+len(ed.gone) <= maxMemberEdits {
+			keys = old.members
+			if ed != nil {
+				keys = e.editMembers(en, old.members, ed, resolve)
+			}
 		}
 	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
+	if keys == nil {
+		en.resolved = make([]string, len(en.members))
+		keys = make([]string, 0, len(en.members))
+		for i, dn := range en.members {
+			if k := resolve(dn); k != "" {
+				en.resolved[i] = k
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+	}
 	obj.Members = keys
 	e.run.keys[en.key] = true
 	e.run.src[g] = true
 	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
 	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
 	en.tr.step(rMembers, oInfo, detail)
+}
+
+// maxMemberEdits bounds the listings resolveMembers resolves alone: each
+// removed key is looked for among all the listings (a DN may be listed
+// twice), so that many more cost more than resolving them all.
+const maxMemberEdits = 64
+
+// editMembers is old (a group's members, sorted) with ed's changes: the
+// added listings resolved, the removed listings' keys taken out unless
+// another listing still resolves to them. It is a new slice: old may be
+// shared (desired's copies).
+func (e *Engine) editMembers(en *entry, old []string, ed *memberEdit, resolve func(string) string) []string {
+	var add, drop []string
+	for _, i := range ed.added {
+		k := resolve(en.members[i])
+		en.resolved[i] = k
+		if k != "" {
+			add = append(add, k)
+		}
+	}
+	for _, k := range ed.gone {
+		if !slices.Contains(en.resolved, k) {
+			drop = append(drop, k)
+		}
+	}
+	slices.Sort(add)
+	add = slices.Compact(add)
+	slices.Sort(drop)
+	keys := make([]string, 0, len(old)+len(add))
+	i, j := 0, 0
+	for i < len(old) || j < len(add) {
+		switch {
+		case j == len(add) || i < len(old) && old[i] < add[j]:
+			if _, found := slices.BinarySearch(drop, old[i]); !found {
+				keys = append(keys, old[i])
+			}
+			i++
+		case i == len(old) || add[j] < old[i]:
+			keys = append(keys, add[j])
+			j++
+		default: // in both: kept
+			keys = append(keys, old[i])
+			i++
+			j++
+		}
+	}
+	return keys
 }
 
 // Object returns the metaverse object of a key.

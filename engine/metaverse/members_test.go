@@ -11,84 +11,126 @@ import (
 
 // TestGroupChangedInPlace: a group whose member list changes keeps the
 // references its old and new lists share (setRefs) and resolves only what
-// changed; each step of edits must leave the engine as a fresh engine's full
-// sync of the directory as it then is — the same references, members and
+// changed (resolveMembers, editMembers); each step of edits — to the group,
+// its members, or both — must leave the engine as a fresh engine's full
+// sync of the directory as it then is: the same references, members and
 // trace.
 func TestGroupChangedInPlace(t *testing.T) {
-	objs := bigGroup(8)
-	users, group := objs[:8], objs[8]
+	objs := bigGroup(10)
+	users, group := objs[:10], objs[10]
 	dn := func(i int) string { return users[i].DN }
+	renamed := func(i int) connector.Object {
+		u := users[i]
+		u.DN = strings.Replace(u.DN, "CN=", "CN=renamed-", 1)
+		return u
+	}
+	deleted := func(i int) connector.Object {
+		u := users[i]
+		u.Deleted = true
+		return u
+	}
 	tests := []struct {
 		name string
-		edit func(g connector.Object) connector.Object
+		edit func(g connector.Object) []connector.Object // the objects changed
 	}{
-		{"one member added at the end", func(g connector.Object) connector.Object {
+		{"one member added at the end", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(0), dn(1), dn(2), dn(3), dn(4), dn(5), dn(6), dn(7)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"one member removed in the middle", func(g connector.Object) connector.Object {
+		{"one member removed in the middle", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(0), dn(1), dn(2), dn(4), dn(5), dn(6), dn(7)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"reordered", func(g connector.Object) connector.Object {
+		{"reordered", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(7), dn(6), dn(5), dn(4), dn(2), dn(1), dn(0)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"listed twice, one in upper case", func(g connector.Object) connector.Object {
+		{"listed twice, one in upper case", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(7), dn(6), strings.ToUpper(dn(6)), dn(5), dn(4), dn(2), dn(1), dn(0)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"one of the two listings removed", func(g connector.Object) connector.Object {
+		{"one of the two listings removed", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(7), dn(6), dn(5), dn(4), dn(2), dn(1), dn(0)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"a DN in upper case and one not in the forest", func(g connector.Object) connector.Object {
+		{"a DN in upper case and one not in the forest", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(7), strings.ToUpper(dn(6)), dn(5), "CN=Nobody,OU=Users,DC=corp,DC=example,DC=test", dn(2), dn(1), dn(0)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"a non-ASCII DN", func(g connector.Object) connector.Object {
+		{"a non-ASCII DN", func(g connector.Object) []connector.Object {
 			g.Members = append(slices.Clone(g.Members), "CN=ÉMILE,OU=Users,DC=corp,DC=example,DC=test", "CN=Émile,OU=Users,DC=corp,DC=example,DC=test")
-			return g
+			return []connector.Object{g}
 		}},
-		{"the group out of scope", func(g connector.Object) connector.Object {
+		{"a member renamed", func(connector.Object) []connector.Object { return []connector.Object{renamed(5)} }},
+		{"a member added under its new DN", func(g connector.Object) []connector.Object {
+			g.Members = append(slices.Clone(g.Members), renamed(5).DN)
+			return []connector.Object{g}
+		}},
+		{"a member deleted and one added at once", func(g connector.Object) []connector.Object {
+			g.Members = append(slices.Clone(g.Members), dn(8))
+			return []connector.Object{g, deleted(7)}
+		}},
+		{"the deleted member back", func(connector.Object) []connector.Object { return []connector.Object{users[7]} }},
+		{"a member added, then the group changed again", func(g connector.Object) []connector.Object {
+			g1 := g
+			g1.Members = append(slices.Clone(g.Members), dn(9))
+			g2 := g1
+			g2.Members = slices.DeleteFunc(slices.Clone(g1.Members), func(m string) bool { return m == dn(1) })
+			return []connector.Object{g1, g2}
+		}},
+		{"the group out of scope", func(g connector.Object) []connector.Object {
 			g.InScope, g.Reason = false, "OU=Groups is not selected."
-			return g
+			return []connector.Object{g}
 		}},
-		{"back in scope with other members", func(g connector.Object) connector.Object {
+		{"back in scope with other members", func(g connector.Object) []connector.Object {
 			g.InScope, g.Reason = true, "In scope: OU selected."
 			g.Members = []string{dn(3), dn(2)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"emptied", func(g connector.Object) connector.Object {
+		{"emptied", func(g connector.Object) []connector.Object {
 			g.Members = nil
-			return g
+			return []connector.Object{g}
 		}},
-		{"filled again", func(g connector.Object) connector.Object {
+		{"filled again", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(0), dn(1), dn(2), dn(3), dn(4), dn(5), dn(6)}
-			return g
+			return []connector.Object{g}
 		}},
-		{"deleted", func(g connector.Object) connector.Object {
+		{"one more", func(g connector.Object) []connector.Object {
+			g.Members = append(slices.Clone(g.Members), dn(8))
+			return []connector.Object{g}
+		}},
+		{"deleted", func(g connector.Object) []connector.Object {
 			g.Deleted = true
-			return g
+			return []connector.Object{g}
 		}},
 	}
 	group.Members = group.Members[:7]
+	dir := map[string]connector.Object{}
+	order := []string{}
+	for _, o := range append(slices.Clone(users), group) {
+		dir[o.Anchor] = o
+		order = append(order, o.Anchor)
+	}
 	e := NewEngine(baseConfig())
 	e.Full(append(slices.Clone(users), group))
-	g := group
+	id := SourceID{group.Connector, group.Anchor}
 	for _, tt := range tests {
-		g = tt.edit(g)
-		e.Delta([]connector.Object{g})
-		now := slices.Clone(users)
-		if !g.Deleted {
-			now = append(now, g)
+		changed := tt.edit(dir[group.Anchor])
+		e.Delta(changed)
+		for _, o := range changed {
+			dir[o.Anchor] = o
+		}
+		var now []connector.Object
+		for _, a := range order {
+			if o := dir[a]; !o.Deleted {
+				now = append(now, o)
+			}
 		}
 		fresh := NewEngine(baseConfig())
 		fresh.Full(now)
 		if got, want := refsOf(e), refsOf(fresh); !maps.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("%s: references\n got %v\nwant %v", tt.name, got, want)
 		}
-		id := SourceID{g.Connector, g.Anchor}
 		got, ok := e.Why(id)
 		want, wantOK := fresh.Why(id)
 		if ok != wantOK || !slices.Equal(got.Steps, want.Steps) || got.Key != want.Key {
