@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -92,12 +94,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 	}
-	// The pending exports are computed as they are written, after the
-	// metaverse objects and the joins: a full sync never holds them and the
-	// encoding of the rest at once.
-	plan := e.plan(t.Keys, exported, full)
 	res := &Result{Full: full, Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
-	var changes []Change // nil when there are none, as Pending's
 
 	w := store.MVWrite{Full: full}
 	if !full {
@@ -112,12 +109,56 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			res.NotSynced++
 		}
 	}
+	// Each object's cloud attributes are computed once (desired), as its
+	// row is written, and diffed there against the exported state. A delta
+	// of at most MaxResultChanges keys holds its pending exports until they
+	// are written (held), as Result.Changes would; a larger cycle (a full
+	// sync of a million) holds only where each is in the export order
+	// (planned), and computes the attributes of those that changed again
+	// as it writes them, so that it never holds them all at once.
+	held := !full && len(t.Keys) <= MaxResultChanges
+	var changes []Change
+	var plan []planned
+	diffed := false
+	diff := func() {
+		// The store did not write the objects first: diff without them.
+		if held {
+			changes = e.Pending(t.Keys, exported, full)
+		} else {
+			plan = e.plan(t.Keys, exported, full)
+		}
+		diffed = true
+	}
 	w.Objects = func(yield func(store.MVObject, error) bool) {
+		var p planner
 		for _, k := range t.Keys {
-			if o := e.desired(k); o != nil && !yield(storedObject(o), nil) {
+			d := e.desired(k)
+			if held {
+				changes = append(changes, Diff(d, exported[k])...)
+			} else {
+				p.one(k, d, exported[k])
+			}
+			if d != nil && !yield(storedObject(d), nil) {
 				return
 			}
 		}
+		if full {
+			seen := make(map[string]bool, len(t.Keys))
+			for _, k := range t.Keys {
+				seen[k] = true
+			}
+			for _, k := range slices.Sorted(maps.Keys(exported)) {
+				if !seen[k] {
+					p.one(k, e.desired(k), exported[k])
+				}
+			}
+		}
+		if held {
+			Order(changes)
+		} else {
+			plan = p.sorted()
+		}
+		diffed = true
 	}
 	// One encoding buffer for every row (encoded by hand, as json.Marshal
 	// encodes): the store copies a row's JSON before it asks for the next.
@@ -138,21 +179,37 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			en.tr = nil
 		}
 	}
-	keep := len(plan) <= MaxResultChanges
-	written := 0
+	written, total := 0, 0
+	var kept []Change // nil when there are none, as Pending's
 	w.Pending = func(yield func(store.MVPending, error) bool) {
-		if len(plan) > 0 && keep {
-			changes = make([]Change, 0, len(plan))
+		if !diffed {
+			diff()
 		}
-		for _, p := range plan {
-			chs := Diff(e.desired(p.key), exported[p.key])
-			if p.sub >= len(chs) {
-				yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
-				return
-			}
-			c := chs[p.sub]
-			if keep {
-				changes = append(changes, c)
+		total = len(plan)
+		if held {
+			total = len(changes)
+		}
+		keep := total <= MaxResultChanges
+		if held && keep {
+			kept = changes
+		} else if total > 0 && keep {
+			kept = make([]Change, 0, total)
+		}
+		for i := range total {
+			var c Change
+			if held {
+				c = changes[i]
+			} else {
+				p := plan[i]
+				chs := Diff(e.desired(p.key), exported[p.key])
+				if p.sub >= len(chs) {
+					yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
+					return
+				}
+				c = chs[p.sub]
+				if keep {
+					kept = append(kept, c)
+				}
 			}
 			res.count(&c)
 			written++
@@ -166,8 +223,14 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	if err := st.SaveMetaverse(ctx, w); err != nil {
 		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
 	}
-	res.Changes = changes
-	if written != len(plan) {
+	res.Changes = kept
+	if !diffed {
+		diff()
+	}
+	if total = len(plan); held {
+		total = len(changes)
+	}
+	if written != total {
 		// A store that did not ask for every pending export.
 		all := e.Pending(t.Keys, exported, full)
 		res.Adds, res.Updates, res.Deletes, res.Memberships = 0, 0, 0, 0
@@ -175,7 +238,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			res.count(&all[i])
 		}
 		res.Changes = nil
-		if keep {
+		if len(all) <= MaxResultChanges {
 			res.Changes = all
 		}
 	}

@@ -154,23 +154,13 @@ type planned struct {
 
 // plan lists the pending exports Pending would compute, in its order.
 func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []planned {
-	var out []planned
+	var p planner
 	one := func(k string) {
 		d, x := e.mv[k], exported[k]
 		if d != nil && x != nil && x.Kind == d.Kind {
 			d = e.desired(k) // differs compares the attributes
 		}
-		switch {
-		case d == nil && x == nil:
-		case d == nil:
-			out = append(out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0})
-		case x == nil:
-			out = append(out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 0})
-		case x.Kind != d.Kind:
-			out = append(out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0}, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 1})
-		case differs(x, d):
-			out = append(out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpUpdate}), 0})
-		}
+		p.one(k, d, x)
 	}
 	seen := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -184,9 +174,33 @@ func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []
 			}
 		}
 	}
-	// (order, key) is unique: the same order as Order's stable sort.
-	slices.SortFunc(out, func(a, b planned) int { return cmp.Or(cmp.Compare(a.ord, b.ord), strings.Compare(a.key, b.key)) })
-	return out
+	return p.sorted()
+}
+
+// planner collects planned pending exports.
+type planner struct{ out []planned }
+
+// one plans the pending exports of key k: d is its desired object (nil for
+// none; with its attributes when x is of its kind), x its exported state.
+func (p *planner) one(k string, d *Object, x *Exported) {
+	switch {
+	case d == nil && x == nil:
+	case d == nil:
+		p.out = append(p.out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0})
+	case x == nil:
+		p.out = append(p.out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 0})
+	case x.Kind != d.Kind:
+		p.out = append(p.out, planned{k, orderOf(Change{Kind: x.Kind, Op: OpDelete}), 0}, planned{k, orderOf(Change{Kind: d.Kind, Op: OpAdd}), 1})
+	case differs(x, d):
+		p.out = append(p.out, planned{k, orderOf(Change{Kind: d.Kind, Op: OpUpdate}), 0})
+	}
+}
+
+// sorted is the plan in Order's order: (order, key) is unique, so this is
+// the same order as Order's stable sort.
+func (p *planner) sorted() []planned {
+	slices.SortFunc(p.out, func(a, b planned) int { return cmp.Or(cmp.Compare(a.ord, b.ord), strings.Compare(a.key, b.key)) })
+	return p.out
 }
 
 // differs: Diff makes an update (attrChanges or memberChanges is not empty).

@@ -1,12 +1,15 @@
 package metaverse
 
 import (
+	"context"
+	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 // TestGroupChangedInPlace: a group whose member list changes keeps the
@@ -156,4 +159,76 @@ func refsOf(e *Engine) map[string][]SourceID {
 		}
 	}
 	return out
+}
+
+// TestDeltaWritesWhatPendingComputes: a delta computes each object's
+// attributes once, diffing them as its row is written (held); what it
+// writes and returns must be what Pending computes from the same exported
+// state — the same changes, in export order.
+func TestDeltaWritesWhatPendingComputes(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	objs := synthetic(3_000)
+	e := NewEngine(baseConfig())
+	if _, err := e.Sync(ctx, st, true, objs); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		page, err := st.PendingExports(ctx, store.PendingFilter{Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		done := make([]Change, len(page))
+		for i, p := range page {
+			if err := json.Unmarshal(p.Change, &done[i]); err != nil {
+				t.Fatal(err)
+			}
+			done[i].CloudID = "cloud-" + done[i].Key
+		}
+		if err := st.RecordExported(ctx, Confirmed(done)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored, err := st.MetaverseExported(ctx, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]*Exported{}
+	for k, x := range stored {
+		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
+	}
+	delta := churn(len(objs), 2_850, func(i int) connector.Object { return objs[i] })
+	res, err := e.Sync(ctx, st, false, delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, c := range res.Changes {
+		keys = append(keys, c.Key)
+	}
+	want := e.Pending(slices.Compact(slices.Sorted(slices.Values(keys))), exported, false)
+	if res.Adds == 0 || res.Deletes == 0 || res.Updates == 0 || res.Memberships == 0 {
+		t.Fatalf("the delta changed too little: %+v", res)
+	}
+	got, _ := json.Marshal(res.Changes)
+	wantJSON, _ := json.Marshal(want)
+	if string(got) != string(wantJSON) {
+		t.Errorf("Result.Changes differ from Pending's:\n got %s\nwant %s", summary(res.Changes), summary(want))
+	}
+	rows, err := st.PendingExports(ctx, store.PendingFilter{Limit: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d pending exports stored, want %d", len(rows), len(want))
+	}
+	for i, r := range rows {
+		b, _ := json.Marshal(want[i])
+		if string(r.Change) != string(b) {
+			t.Errorf("pending export %d:\n got %s\nwant %s", i, r.Change, b)
+		}
+	}
 }
