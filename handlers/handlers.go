@@ -93,6 +93,9 @@ type Handler struct {
 		key string
 		g   *cloud.Client
 	}
+	// reviews are the staging review's pages, kept until the pending
+	// exports change (reviewcache.go).
+	reviews reviewCache
 }
 
 // Deps are the Handler's dependencies.

@@ -295,7 +295,7 @@ func pendingFilter(r *http.Request) export.Filter {
 func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 	f := pendingFilter(r)
 	const most = 200 // a page of objects; the CSV has them all
-	rev, err := cycle.ReviewPending(r.Context(), h.st, f, most)
+	rev, err := h.reviewPending(r.Context(), f, most)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return

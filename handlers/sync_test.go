@@ -434,3 +434,45 @@ func TestLookupShowsTheObjectsOwnErrors(t *testing.T) {
 		}
 	}
 }
+
+// The staging review's page is kept between views and read again once the
+// pending exports change, whoever changed them: here another process on the
+// same store (`hybridsync sync` beside the console).
+func TestPendingPageFollowsTheStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fillUsers(t, e.st, 30, 0, 1)
+	c := e.signedIn("helpdesk")
+	count := func() string {
+		t.Helper()
+		r := c.get("/sync/pending")
+		wantStatus(t, r, http.StatusOK, "pending")
+		return strings.Join(strings.Fields(r.testid(t, "pending-count")), " ")
+	}
+	if got := count(); !strings.HasPrefix(got, "30 of 30 ") {
+		t.Fatalf("after the first sync: %q", got)
+	}
+	if got := count(); !strings.HasPrefix(got, "30 of 30 ") {
+		t.Fatalf("viewed again: %q", got)
+	}
+	ctx := context.Background()
+	other, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(e.dataDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	gone := []string{scaleKey(1), scaleKey(2), scaleKey(3)}
+	if err := other.SaveMetaverse(ctx, store.MVWrite{PendingKeys: gone}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); !strings.HasPrefix(got, "27 of 27 ") {
+		t.Errorf("after another process took three away: %q", got)
+	}
+	r := c.get("/sync/pending")
+	if n := r.find(t, `[data-testid="pending-`+scaleKey(2)+`"]`).Length(); n != 0 {
+		t.Errorf("a pending export taken away is still listed (%d)", n)
+	}
+	if n := r.find(t, `[data-testid="pending-`+scaleKey(4)+`"]`).Length(); n != 1 {
+		t.Errorf("a pending export left is not listed (%d)", n)
+	}
+}

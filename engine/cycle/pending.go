@@ -18,7 +18,13 @@ const pendingPage = 1000
 // any), in export order, a page at a time, until fn returns false: memory
 // follows the page, not the number of pending exports.
 func EachPending(ctx context.Context, st *store.Store, op, kind string, fn func(metaverse.Change) bool) error {
-	f := store.PendingFilter{Op: op, Kind: kind, Limit: pendingPage}
+	return eachPending(ctx, st, op, kind, pendingPage, fn)
+}
+
+// eachPending is EachPending reading `page` pending exports at a time: a
+// caller that wants the first few reads no more than those.
+func eachPending(ctx context.Context, st *store.Store, op, kind string, page int, fn func(metaverse.Change) bool) error {
+	f := store.PendingFilter{Op: op, Kind: kind, Limit: page}
 	for {
 		rows, err := st.PendingExports(ctx, f)
 		if err != nil {
@@ -106,7 +112,9 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, most i
 			return out, err
 		}
 	}
-	err = EachPending(ctx, st, f.Op, f.Kind, func(c metaverse.Change) bool {
+	// A change is one object of the review: the page's changes are read
+	// in one go.
+	err = eachPending(ctx, st, f.Op, f.Kind, max(min(most, pendingPage), 1), func(c metaverse.Change) bool {
 		out.Objects = append(out.Objects, export.Review([]metaverse.Change{c}, f)...)
 		return len(out.Objects) < most
 	})

@@ -34,6 +34,19 @@ func (t *Tx) pendingWritten(ctx context.Context) error {
 	return t.setSetting(ctx, settingPendingStamp, rand.Text())
 }
 
+// PendingStamp says which state of the pending exports the store holds: it
+// changes with every transaction that writes them, in any process. What was
+// read from the pending exports under one stamp holds until it changes
+// (read the stamp first, then the rows).
+func (s *Store) PendingStamp(ctx context.Context) (string, error) {
+	var stamp string
+	err := s.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, settingPendingStamp).Scan(&stamp)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: unable to read the pending exports' stamp: %w", err)
+	}
+	return stamp, nil
+}
+
 // PendingTally counts pending exports by operation and kind, from the
 // (op, kind) index alone: the staging review's counts without reading a
 // change. The counts are kept until a write changes the pending exports;
@@ -43,10 +56,9 @@ func (s *Store) PendingTally(ctx context.Context) (map[PendingKind]int, error) {
 	// The stamp is read before the counts: a write that commits between
 	// the two leaves counts newer than their stamp, which only costs the
 	// next call a count.
-	var stamp string
-	err := s.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, settingPendingStamp).Scan(&stamp)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("store: unable to read the pending exports' stamp: %w", err)
+	stamp, err := s.PendingStamp(ctx)
+	if err != nil {
+		return nil, err
 	}
 	s.tally.mu.Lock()
 	if s.tally.read && s.tally.stamp == stamp {
