@@ -30,12 +30,12 @@ func TestMain(m *testing.M) {
 	// with the object-security flag).
 	//
 	// With HYBRIDSYNC_BENCH_SCALE=1 the package runs on the scale forests
-	// instead (scale_bench_test.go): corp holds about 100,000 objects, seeded
-	// once into <cache>/engine-connector-scale; the live tests then skip.
+	// instead (scale_bench_test.go): corp holds about 21,900 objects, seeded
+	// once into <cache>/engine-connector-scale-22k; the live tests then skip.
 	name, pair := "engine-connector", &live
 	if benchScale() {
 		name, pair = scaleCacheName, &scale
-		live.Err = errors.New("HYBRIDSYNC_BENCH_SCALE=1: the forests hold the 100,000-object corp; live tests skipped")
+		live.Err = errors.New("HYBRIDSYNC_BENCH_SCALE=1: the forests hold the scale corp; live tests skipped")
 		reuseBaseTarballs(name)
 	}
 	os.Exit(forest.RunWithPair(m, pair, name, "127.0.0.42", "127.0.0.43", func(ctx context.Context, fs []*forest.Forest, cache string) error {
