@@ -1,8 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -113,8 +115,10 @@ func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncErro
 			args[i] = k
 		}
 		keys = keys[n:]
+		// No ORDER BY: SQLite would walk the open errors' index in
+		// last_seen order (all of them) rather than look the keys up.
 		rows, err := s.query(ctx, `SELECT `+syncErrorColumns+` FROM export_errors
-			WHERE object_key IN (`+marks(n)+`) AND resolved_at = 0 ORDER BY last_seen DESC, id DESC`, args...)
+			WHERE object_key IN (`+marks(n)+`) AND resolved_at = 0`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to list the sync errors of %d objects: %w", n, err)
 		}
@@ -124,5 +128,8 @@ func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncErro
 		}
 		out = append(out, errs...)
 	}
+	slices.SortFunc(out, func(a, b SyncError) int {
+		return cmp.Or(b.LastSeen.Compare(a.LastSeen), cmp.Compare(b.ID, a.ID))
+	})
 	return out, nil
 }

@@ -58,9 +58,12 @@ func TestSyncErrorPage(t *testing.T) {
 		if err != nil || len(got) != tt.want {
 			t.Errorf("open errors of %v: %d (%v), want %d", tt.keys, len(got), err, tt.want)
 		}
-		for _, e := range got {
+		for i, e := range got {
 			if !slices.Contains(tt.keys, e.Key) {
 				t.Errorf("open errors of %v: %s's", tt.keys, e.Key)
+			}
+			if i > 0 && (e.LastSeen.After(got[i-1].LastSeen) || e.LastSeen.Equal(got[i-1].LastSeen) && e.ID > got[i-1].ID) {
+				t.Errorf("open errors of %v: not newest first: %s after %s", tt.keys, e.Key, got[i-1].Key)
 			}
 		}
 	}

@@ -75,8 +75,8 @@ func (s *Store) FindWritebackObjects(ctx context.Context, q string, limit int) (
 	}
 	like := "%" + likeLiteral(s.dialect, l) + "%"
 	top, tail := s.limit(limit)
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+top+wbObjectColumns+` FROM writeback_objects
-		WHERE LOWER(cloud_id) = ? OR LOWER(dn) LIKE ? ESCAPE '\' OR LOWER(tenant) LIKE ? ESCAPE '\' ORDER BY kind, cloud_id`+tail), l, like, like)
+	rows, err := s.query(ctx, `SELECT `+top+wbObjectColumns+` FROM writeback_objects
+		WHERE LOWER(cloud_id) = ? OR LOWER(dn) LIKE ? ESCAPE '\' OR LOWER(tenant) LIKE ? ESCAPE '\' ORDER BY kind, cloud_id`+tail, l, like, like)
 	if err != nil {
 		return nil, fmt.Errorf("store: unable to search the written-back objects: %w", err)
 	}
