@@ -19,6 +19,7 @@ import (
 	"github.com/hybridsync/hybridsync/engine/auth"
 	"github.com/hybridsync/hybridsync/engine/cloud"
 	"github.com/hybridsync/hybridsync/engine/configure"
+	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
 	"github.com/hybridsync/hybridsync/engine/secret"
 	"github.com/hybridsync/hybridsync/engine/setup"
@@ -93,9 +94,10 @@ type Handler struct {
 		key string
 		g   *cloud.Client
 	}
-	// reviews are the staging review's pages, kept until the pending
-	// exports change (reviewcache.go).
-	reviews reviewCache
+	// reviews are the staging review's pages and errorPages the sync
+	// errors', kept until what they show changes (stampcache.go).
+	reviews    stampCache[reviewKey, cycle.PendingReview]
+	errorPages stampCache[store.SyncErrorFilter, errorPage]
 }
 
 // Deps are the Handler's dependencies.

@@ -106,15 +106,12 @@ func (h *Handler) syncErrors(w http.ResponseWriter, r *http.Request) {
 		f.Offset = n - n%errorsPage
 	}
 	p := helpdesk.ErrorsProps{Layout: h.layoutProps(r, "Sync errors", "sync"), Filter: f}
-	var err error
-	if p.Errors, p.Total, err = h.st.SyncErrorPage(ctx, f); err != nil {
+	read, err := h.syncErrorPage(ctx, f)
+	if err != nil {
 		h.fail(w, r, "Unable to list the sync errors", err)
 		return
 	}
-	if p.All, err = h.st.CountSyncErrors(ctx); err != nil {
-		h.fail(w, r, "Unable to count the sync errors", err)
-		return
-	}
+	p.Errors, p.Total, p.All = read.errs, read.total, read.all
 	if p.Holders, err = h.holders(ctx, p.Errors); err != nil {
 		h.fail(w, r, "Unable to find the holders of the sync errors", err)
 		return

@@ -476,3 +476,48 @@ func TestPendingPageFollowsTheStore(t *testing.T) {
 		t.Errorf("a pending export left is not listed (%d)", n)
 	}
 }
+
+// The sync errors' page is kept between views and read again once an error
+// is recorded or resolved, whoever did it (here another process).
+func TestErrorsPageFollowsTheStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fillUsers(t, e.st, 30, 5, 2)
+	c := e.signedIn("helpdesk")
+	count := func(path string) string {
+		t.Helper()
+		r := c.get(path)
+		wantStatus(t, r, http.StatusOK, path)
+		return strings.Join(strings.Fields(r.testid(t, "errors-count")), " ")
+	}
+	for range 2 {
+		if got := count("/sync/errors"); got != "1–5 of 5" {
+			t.Fatalf("after the first export: %q", got)
+		}
+	}
+	if got := count("/sync/errors?text=" + url.QueryEscape("shared0003@")); got != "1–1 of 1 (of 5 open)" {
+		t.Fatalf("filtered: %q", got)
+	}
+	ctx := context.Background()
+	other, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(e.dataDir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.ResolveSyncErrors(ctx, scaleKey(6), nil); err != nil { // shared0003's
+		t.Fatal(err)
+	}
+	if got := count("/sync/errors"); got != "1–4 of 4" {
+		t.Errorf("after another process resolved one: %q", got)
+	}
+	if got := count("/sync/errors?text=" + url.QueryEscape("shared0003@")); got != "No open sync error matches." {
+		t.Errorf("the resolved one, filtered: %q", got)
+	}
+	if err := other.RecordSyncErrors(ctx, []store.SyncError{{Key: scaleKey(7), Kind: "user", Attribute: "userPrincipalName",
+		Value: scaleUPN(7), Message: "Another object in the tenant already has this value."}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := count("/sync/errors"); got != "1–5 of 5" {
+		t.Errorf("after another process recorded one: %q", got)
+	}
+}

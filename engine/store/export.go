@@ -241,7 +241,10 @@ func (s *Store) RecordSyncErrors(ctx context.Context, errs []SyncError) error {
 				return err
 			}
 		}
-		return nil
+		if len(errs) == 0 {
+			return nil
+		}
+		return t.errorsWritten(ctx)
 	})
 }
 
@@ -250,18 +253,26 @@ func (s *Store) RecordSyncErrors(ctx context.Context, errs []SyncError) error {
 func (s *Store) ResolveSyncErrors(ctx context.Context, key string, attrs []string) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) error {
+		var resolved int64
 		if len(attrs) == 0 {
-			if _, err := t.exec(ctx, `UPDATE export_errors SET resolved_at = ? WHERE object_key = ? AND resolved_at = 0`, now, key); err != nil {
+			res, err := t.exec(ctx, `UPDATE export_errors SET resolved_at = ? WHERE object_key = ? AND resolved_at = 0`, now, key)
+			if err != nil {
 				return fmt.Errorf("store: unable to resolve the sync errors of %s: %w", key, err)
 			}
-			return nil
+			resolved, _ = res.RowsAffected()
 		}
 		for _, a := range attrs {
-			if _, err := t.exec(ctx, `UPDATE export_errors SET resolved_at = ? WHERE object_key = ? AND attribute = ? AND resolved_at = 0`, now, key, a); err != nil {
+			res, err := t.exec(ctx, `UPDATE export_errors SET resolved_at = ? WHERE object_key = ? AND attribute = ? AND resolved_at = 0`, now, key, a)
+			if err != nil {
 				return fmt.Errorf("store: unable to resolve the sync error of %s: %w", key, err)
 			}
+			n, _ := res.RowsAffected()
+			resolved += n
 		}
-		return nil
+		if resolved == 0 { // the usual case: an export with nothing in error
+			return nil
+		}
+		return t.errorsWritten(ctx)
 	})
 }
 

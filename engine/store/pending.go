@@ -39,10 +39,15 @@ func (t *Tx) pendingWritten(ctx context.Context) error {
 // read from the pending exports under one stamp holds until it changes
 // (read the stamp first, then the rows).
 func (s *Store) PendingStamp(ctx context.Context) (string, error) {
+	return s.stamp(ctx, settingPendingStamp)
+}
+
+// stamp reads a stamp setting ("" before the first write).
+func (s *Store) stamp(ctx context.Context, name string) (string, error) {
 	var stamp string
-	err := s.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, settingPendingStamp).Scan(&stamp)
+	err := s.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, name).Scan(&stamp)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: unable to read the pending exports' stamp: %w", err)
+		return "", fmt.Errorf("store: unable to read %s: %w", name, err)
 	}
 	return stamp, nil
 }

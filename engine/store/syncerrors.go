@@ -3,10 +3,27 @@ package store
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"strings"
 )
+
+// settingErrorsStamp names the setting every transaction that records or
+// resolves sync errors changes (errorsWritten), as settingPendingStamp does
+// for the pending exports.
+const settingErrorsStamp = "export_errors_stamp"
+
+func (t *Tx) errorsWritten(ctx context.Context) error {
+	return t.setSetting(ctx, settingErrorsStamp, rand.Text())
+}
+
+// SyncErrorsStamp says which state of the sync errors the store holds: it
+// changes with every transaction that records or resolves one, in any
+// process (read it first, then the errors).
+func (s *Store) SyncErrorsStamp(ctx context.Context) (string, error) {
+	return s.stamp(ctx, settingErrorsStamp)
+}
 
 // CountSyncErrors counts the open sync errors.
 func (s *Store) CountSyncErrors(ctx context.Context) (int, error) {
