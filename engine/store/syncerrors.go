@@ -124,6 +124,13 @@ func (s *Store) ExportedByCloudID(ctx context.Context, ids []string) (map[string
 // OpenSyncErrorsOf lists the open sync errors of these objects (by their
 // keys), newest first: an object's own errors however many others are open.
 func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncError, error) {
+	// The keys are looked up by their index: with an ORDER BY, or with
+	// resolved_at's index usable, SQLite (without statistics) walks every
+	// open error instead; the unary plus keeps it off that index.
+	open := "resolved_at = 0"
+	if s.dialect == SQLite {
+		open = "+resolved_at = 0"
+	}
 	var out []SyncError
 	for len(keys) > 0 {
 		n := min(len(keys), 500)
@@ -132,10 +139,8 @@ func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncErro
 			args[i] = k
 		}
 		keys = keys[n:]
-		// No ORDER BY: SQLite would walk the open errors' index in
-		// last_seen order (all of them) rather than look the keys up.
 		rows, err := s.query(ctx, `SELECT `+syncErrorColumns+` FROM export_errors
-			WHERE object_key IN (`+marks(n)+`) AND resolved_at = 0`, args...)
+			WHERE object_key IN (`+marks(n)+`) AND `+open, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to list the sync errors of %d objects: %w", n, err)
 		}
