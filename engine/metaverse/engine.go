@@ -21,7 +21,7 @@ type entry struct {
 	members []string // a group's member DNs, lower case
 	// resolved is, for each of members, the key it resolved to when the
 	// group's members were last resolved ("" for none); nil when they were
-	// not (resolveMembers).
+	// not, or the group lists fewer than minResolvedKept (resolveMembers).
 	resolved []string
 	rank     int    // the forest's precedence
 	cluster  string // join cluster; "" when not synced by the object's own rules
@@ -342,20 +342,22 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 	}
 	gone, added := was[head:len(was)-tail], members[head:len(members)-tail]
 	// The old listings between, by DN: how many, and where the next is.
-	type listed struct{ n, at int }
-	left := make(map[string]*listed, len(gone))
+	type listed struct{ n, at int32 }
+	left := make(map[string]listed, len(gone))
 	for j, dn := range gone {
-		if l := left[dn]; l != nil {
-			l.n++
-		} else {
-			left[dn] = &listed{1, head + j}
+		l, ok := left[dn]
+		if !ok {
+			l.at = int32(head + j)
 		}
+		l.n++
+		left[dn] = l
 	}
 	for i, m := range added {
 		dn := lower(m)
-		if l := left[dn]; l != nil && l.n > 0 {
+		if l := left[dn]; l.n > 0 {
 			l.n--
-			keep(head+i, l.at) // every listing of a DN resolved alike
+			left[dn] = l
+			keep(head+i, int(l.at)) // every listing of a DN resolved alike
 			continue
 		}
 		en.members[head+i] = dn
@@ -724,11 +726,16 @@ func (e *Engine) resolveMembers(g SourceID) {
 		}
 	}
 	if keys == nil {
-		en.resolved = make([]string, len(en.members))
+		en.resolved = nil
+		if len(en.members) >= minResolvedKept {
+			en.resolved = make([]string, len(en.members))
+		}
 		keys = make([]string, 0, len(en.members))
 		for i, dn := range en.members {
 			if k := resolve(dn); k != "" {
-				en.resolved[i] = k
+				if en.resolved != nil {
+					en.resolved[i] = k
+				}
 				keys = append(keys, k)
 			}
 		}
@@ -742,6 +749,12 @@ func (e *Engine) resolveMembers(g SourceID) {
 	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
 	en.tr.step(rMembers, oInfo, detail)
 }
+
+// minResolvedKept is the fewest listings of a group whose resolved keys
+// are kept between cycles: a small group is resolved again whole, for
+// less than the 16 bytes a listing its keys would hold. A variable for
+// TestGroupChangedInPlace.
+var minResolvedKept = 1_000
 
 // maxMemberEdits bounds the listings resolveMembers resolves alone: each
 // removed key is looked for among all the listings (a DN may be listed

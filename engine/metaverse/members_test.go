@@ -3,6 +3,7 @@ package metaverse
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -32,10 +33,7 @@ func TestGroupChangedInPlace(t *testing.T) {
 		u.Deleted = true
 		return u
 	}
-	tests := []struct {
-		name string
-		edit func(g connector.Object) []connector.Object // the objects changed
-	}{
+	tests := []groupEdit{
 		{"one member added at the end", func(g connector.Object) []connector.Object {
 			g.Members = []string{dn(0), dn(1), dn(2), dn(3), dn(4), dn(5), dn(6), dn(7)}
 			return []connector.Object{g}
@@ -108,6 +106,23 @@ func TestGroupChangedInPlace(t *testing.T) {
 		}},
 	}
 	group.Members = group.Members[:7]
+	for _, kept := range []int{0, minResolvedKept} { // resolved alone, or again whole
+		t.Run(fmt.Sprintf("keys kept from %d listings", kept), func(t *testing.T) {
+			defer func(was int) { minResolvedKept = was }(minResolvedKept)
+			minResolvedKept = kept
+			groupEdits(t, users, group, tests)
+		})
+	}
+}
+
+type groupEdit struct {
+	name string
+	edit func(g connector.Object) []connector.Object // the objects changed
+}
+
+// groupEdits applies each edit in turn, checking the engine against a
+// fresh one after each.
+func groupEdits(t *testing.T, users []connector.Object, group connector.Object, tests []groupEdit) {
 	dir := map[string]connector.Object{}
 	order := []string{}
 	for _, o := range append(slices.Clone(users), group) {
