@@ -305,7 +305,6 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 		// Changed twice in one cycle: resolve them all (nil).
 		if _, again := e.run.edits[en.id]; !again && wasKeys != nil {
 			ed = &memberEdit{}
-			en.resolved = make([]string, len(members))
 		}
 		e.run.edits[en.id] = ed
 	}
@@ -323,17 +322,40 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 		}
 		return dn
 	}
+	head := 0
+	for head < len(members) && head < len(was) && lowerIs(was[head], members[head]) {
+		head++
+	}
+	if head == len(was) && prev != nil {
+		// The old list, then new listings (members added at the end): the
+		// group takes the old lists over and appends to them.
+		en.members, prev.members = was[:len(was):cap(was)], nil
+		if ed != nil {
+			en.resolved, prev.resolved = wasKeys[:len(was):cap(wasKeys)], nil
+		}
+		for i, m := range members[head:] {
+			dn := lower(m)
+			en.members = append(en.members, dn)
+			if ed != nil {
+				en.resolved = append(en.resolved, "")
+				ed.added = append(ed.added, head+i)
+			}
+			r[dn] = append(r[dn], en.id)
+		}
+		return
+	}
 	en.members = make([]string, len(members))
+	if ed != nil {
+		en.resolved = make([]string, len(members))
+	}
 	keep := func(i, j int) { // the new list's i-th is the old one's j-th
 		en.members[i] = was[j]
 		if ed != nil {
 			en.resolved[i] = wasKeys[j]
 		}
 	}
-	head := 0
-	for head < len(members) && head < len(was) && lowerIs(was[head], members[head]) {
-		keep(head, head)
-		head++
+	for i := range head {
+		keep(i, i)
 	}
 	tail := 0
 	for tail < len(members)-head && tail < len(was)-head && lowerIs(was[len(was)-1-tail], members[len(members)-1-tail]) {
