@@ -28,15 +28,27 @@ func parseMemoryLimit(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n <= 0 || n > math.MaxInt64/unit {
-		return 0, fmt.Errorf("bad --memory-limit %q: give a size such as 768MiB or 2GiB, or off", in)
+		return 0, fmt.Errorf("bad --memory-limit %q: give a size such as 768MiB or 2GiB, auto or off", in)
 	}
 	return n * unit, nil
 }
 
+// memoryAuto is --memory-limit's default: the limit follows the directory
+// (metaverse.MemoryLimitFor), set again before each sync.
+const memoryAuto = "auto"
+
 // applyMemoryLimit sets the soft memory limit, unless GOMEMLIMIT is set: the
-// runtime has applied that one already, and it wins.
+// runtime has applied that one already, and it wins. With "auto" it sets
+// metaverse.MemoryLimit and c.sizeMemory, for the cycle to size it by the
+// connector spaces before each sync.
 func (c *common) applyMemoryLimit(getenv func(string) string) error {
+	c.sizeMemory = false
 	if getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	if strings.EqualFold(strings.TrimSpace(c.memoryLimit), memoryAuto) {
+		debug.SetMemoryLimit(metaverse.MemoryLimit)
+		c.sizeMemory = true
 		return nil
 	}
 	n, err := parseMemoryLimit(c.memoryLimit)

@@ -82,8 +82,10 @@ type common struct {
 	database  string
 	logLevel  string
 	logFormat string
-	// memoryLimit is the soft memory limit (see metaverse.MemoryLimit).
+	// memoryLimit is the soft memory limit (see metaverse.MemoryLimit);
+	// sizeMemory says it is "auto", which the cycle sizes by the directory.
 	memoryLimit string
+	sizeMemory  bool
 	// secretKeyFile holds the secret keys outside the data directory.
 	secretKeyFile string
 }
@@ -101,7 +103,7 @@ func (c *common) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.logLevel, "log-level", envOr(getenv, "HYBRIDSYNC_LOG_LEVEL", "info"), "debug, info, warn or error [HYBRIDSYNC_LOG_LEVEL]")
 	fs.StringVar(&c.logFormat, "log-format", envOr(getenv, "HYBRIDSYNC_LOG_FORMAT", "text"), "text or json [HYBRIDSYNC_LOG_FORMAT]")
 	fs.StringVar(&c.secretKeyFile, "secret-key-file", getenv("HYBRIDSYNC_SECRET_KEY_FILE"), "read the secret key from this `file` instead of the data directory's secret.key, to keep it off the data disk: base64 keys a line, newest first (the newest seals, all open: that is how a key is rotated), or one raw 32-byte key [HYBRIDSYNC_SECRET_KEY_FILE]")
-	fs.StringVar(&c.memoryLimit, "memory-limit", envOr(getenv, "HYBRIDSYNC_MEMORY_LIMIT", defaultMemoryLimit()), "soft memory `limit` the collector keeps the process under (768MiB, 2GiB, off); GOMEMLIMIT, if set, wins [HYBRIDSYNC_MEMORY_LIMIT]")
+	fs.StringVar(&c.memoryLimit, "memory-limit", envOr(getenv, "HYBRIDSYNC_MEMORY_LIMIT", memoryAuto), "soft memory `limit` the collector keeps the process under: auto (768MiB plus 1KiB per connector-space object, set before each sync), a size (768MiB, 2GiB) or off; GOMEMLIMIT, if set, wins [HYBRIDSYNC_MEMORY_LIMIT]")
 }
 
 // setUp applies the process-wide settings of the flags — the soft memory
@@ -254,7 +256,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Entra: entraCfg, EntraVault: &setup.EntraVault{}, Extranet: resolverAt(*extranetDNS), FedRoots: fedRoots}
 
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, *maxJobs)
-	cyc := cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolver, Log: log})
+	cyc := cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolver, Log: log, SizeMemory: c.sizeMemory})
 	runner.Register(cyc.Type())
 	runner.Register(configure.Type(configure.Deps{Store: st, Box: box, DataDir: c.dataDir, InstallID: installID, Checker: checker, Vault: vault, Resolver: resolver, Entra: checker,
 		Scheduler: configure.Scheduler{On: *scheduler, Check: *schedTick}, FarmPoll: *farmPoll}))

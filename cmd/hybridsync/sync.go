@@ -48,7 +48,7 @@ func syncOnce(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	runner := jobs.NewRunner(st, jobs.NewHub(), log, 1)
-	runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolverAt(*dnsServer), Log: log}).Type())
+	runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: entraCfg, Resolver: resolverAt(*dnsServer), Log: log, SizeMemory: c.sizeMemory}).Type())
 	if n, err := runner.Recover(ctx); err != nil {
 		return err
 	} else if n > 0 {

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,10 @@ type Deps struct {
 	// WriteBudget and WriteWindow pace the export (default: Graph's).
 	WriteBudget int
 	WriteWindow time.Duration
+	// SizeMemory sets the process's soft memory limit by the connector
+	// spaces' size before each sync (metaverse.MemoryLimitFor): the
+	// console's --memory-limit auto.
+	SizeMemory bool
 }
 
 // Cycle runs cycles; it keeps the metaverse between them, so that a delta
@@ -232,12 +237,17 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run, rec *stepRecord) er
 		}
 		rec.update(ctx)
 	}
-	started := time.Now()
-	objs, err := r.objects(ctx, c.synced)
-	if err != nil {
-		return err
+	if c.d.SizeMemory {
+		n, err := c.d.Store.CountCSObjects(ctx)
+		if err != nil {
+			return err
+		}
+		limit := metaverse.MemoryLimitFor(n)
+		debug.SetMemoryLimit(limit)
+		jr.Logf("Soft memory limit: %d MiB for %d connector-space object(s)", limit>>20, n)
 	}
-	res, err := c.engine.Sync(ctx, c.d.Store, r.full, objs)
+	started := time.Now()
+	res, err := c.engine.SyncEach(ctx, c.d.Store, r.full, r.objects(ctx, c.synced))
 	if err != nil {
 		c.engine = nil // rebuilt from the store by the next cycle
 		return err
@@ -258,43 +268,52 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run, rec *stepRecord) er
 	return nil
 }
 
-// objects are the connector-space objects to synchronize: all of them for a
-// full sync, else those whose rows changed since the last sync (a group
-// whose members changed counts as changed), with their members.
-func (r *run) objects(ctx context.Context, since time.Time) ([]connector.Object, error) {
+// objects are the connector-space objects to synchronize, read from the
+// store one at a time: all of them for a full sync (each group with its
+// members, read beside it), else those whose rows changed since the last
+// sync (a group whose members changed counts as changed), with their
+// members. A full sync of a million objects never holds the connector
+// spaces as rows: the engine keeps its own compact copy of each.
+func (r *run) objects(ctx context.Context, since time.Time) metaverse.Objects {
 	st := r.c.d.Store
-	var out []connector.Object
-	for _, fc := range r.a.Directories.Forests {
-		name := connector.Spec{Forest: fc}.Name()
-		var rows []store.CSObject
-		var members map[string][]string
-		var err error
-		if r.full {
-			rows, err = st.CSObjectsOf(ctx, name)
-			if err == nil {
-				members, err = st.CSMembersOf(ctx, name)
+	return func(yield func(*connector.Object, error) bool) {
+		for _, fc := range r.a.Directories.Forests {
+			name := connector.Spec{Forest: fc}.Name()
+			if r.full {
+				for read, err := range st.EachCSObject(ctx, name) {
+					if err != nil {
+						yield(nil, err)
+						return
+					}
+					o := connector.FromRow(read.Object)
+					o.Members = read.Members
+					if !yield(o, nil) {
+						return
+					}
+				}
+				continue
 			}
-		} else {
 			// A second of slack: the store keeps milliseconds, and seeing an
 			// object again is harmless.
-			rows, err = st.CSObjectsChangedSince(ctx, name, since.Add(-time.Second))
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, row := range rows {
-			o := connector.FromRow(row)
-			if o.Class == connector.ClassGroup {
-				if members != nil {
-					o.Members = members[o.Anchor]
-				} else if o.Members, err = st.CSMembers(ctx, name, o.Anchor); err != nil {
-					return nil, err
+			rows, err := st.CSObjectsChangedSince(ctx, name, since.Add(-time.Second))
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, row := range rows {
+				o := connector.FromRow(row)
+				if o.Class == connector.ClassGroup {
+					if o.Members, err = st.CSMembers(ctx, name, o.Anchor); err != nil {
+						yield(nil, err)
+						return
+					}
+				}
+				if !yield(o, nil) {
+					return
 				}
 			}
-			out = append(out, *o)
 		}
 	}
-	return out, nil
 }
 
 // export sends the pending exports to the tenant as the sync service

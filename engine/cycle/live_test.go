@@ -11,6 +11,7 @@ import (
 	"github.com/hybridsync/hybridsync/e2e/forest"
 	"github.com/hybridsync/hybridsync/engine/cycle"
 	"github.com/hybridsync/hybridsync/engine/jobs"
+	"github.com/hybridsync/hybridsync/engine/metaverse"
 	"github.com/hybridsync/hybridsync/engine/setup"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
@@ -219,7 +220,12 @@ func TestObjectMovedOutOfScopeIsDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := r.succeeds(cycle.Params{})
-	for _, want := range []string{"delta import", "Delta sync of", "1 delete(s)"} {
+	n, err := r.st.CountCSObjects(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := fmt.Sprintf("Soft memory limit: %d MiB for %d connector-space object(s)", metaverse.MemoryLimitFor(n)>>20, n)
+	for _, want := range []string{"delta import", "Delta sync of", "1 delete(s)", limit} {
 		if !strings.Contains(msgs, want) {
 			t.Errorf("the second cycle's log lacks %q:\n%s", want, msgs)
 		}

@@ -136,7 +136,7 @@ func newRig(t *testing.T, scope map[*forest.Forest][]string, identifying setup.I
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	r.runner = jobs.NewRunner(st, jobs.NewHub(), log, 1)
-	r.runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: ecfg, Log: log, WriteBudget: 1_000_000, WriteWindow: time.Second}).Type())
+	r.runner.Register(cycle.New(cycle.Deps{Store: st, Box: box, Entra: ecfg, Log: log, WriteBudget: 1_000_000, WriteWindow: time.Second, SizeMemory: true}).Type())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -100,3 +100,12 @@ func scanCSObject(rows *sql.Rows) (CSObject, error) {
 	o.InScope, o.Deleted, o.ChangedAt = inScope != 0, deleted != 0, fromMillis(changed)
 	return o, nil
 }
+
+// CountCSObjects counts the objects of every connector space.
+func (s *Store) CountCSObjects(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM cs_objects`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count the connector-space objects: %w", err)
+	}
+	return n, nil
+}
