@@ -269,45 +269,29 @@ func (r *run) synchronize(ctx context.Context, jr *jobs.Run, rec *stepRecord) er
 }
 
 // objects are the connector-space objects to synchronize, read from the
-// store one at a time: all of them for a full sync (each group with its
-// members, read beside it), else those whose rows changed since the last
-// sync (a group whose members changed counts as changed), with their
-// members. A full sync of a million objects never holds the connector
-// spaces as rows: the engine keeps its own compact copy of each.
+// store one at a time, each group with its members read beside it: all of
+// them for a full sync, else those whose rows changed since the last sync
+// (a group whose members changed counts as changed). A full sync of a
+// million objects never holds the connector spaces as rows: the engine
+// keeps its own compact copy of each.
 func (r *run) objects(ctx context.Context, since time.Time) metaverse.Objects {
 	st := r.c.d.Store
 	return func(yield func(*connector.Object, error) bool) {
 		for _, fc := range r.a.Directories.Forests {
 			name := connector.Spec{Forest: fc}.Name()
-			if r.full {
-				for read, err := range st.EachCSObject(ctx, name) {
-					if err != nil {
-						yield(nil, err)
-						return
-					}
-					o := connector.FromRow(read.Object)
-					o.Members = read.Members
-					if !yield(o, nil) {
-						return
-					}
-				}
-				continue
+			reads := st.EachCSObject(ctx, name)
+			if !r.full {
+				// A second of slack: the store keeps milliseconds, and seeing
+				// an object again is harmless.
+				reads = st.EachCSObjectChangedSince(ctx, name, since.Add(-time.Second))
 			}
-			// A second of slack: the store keeps milliseconds, and seeing an
-			// object again is harmless.
-			rows, err := st.CSObjectsChangedSince(ctx, name, since.Add(-time.Second))
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			for _, row := range rows {
-				o := connector.FromRow(row)
-				if o.Class == connector.ClassGroup {
-					if o.Members, err = st.CSMembers(ctx, name, o.Anchor); err != nil {
-						yield(nil, err)
-						return
-					}
+			for read, err := range reads {
+				if err != nil {
+					yield(nil, err)
+					return
 				}
+				o := connector.FromRow(read.Object)
+				o.Members = read.Members
 				if !yield(o, nil) {
 					return
 				}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"time"
 )
 
 // CSGroupRead is one object of a connector space as a full sync reads it:
@@ -18,25 +19,38 @@ type CSGroupRead struct {
 // EachCSObject reads every object of a connector space (deleted ones too),
 // one at a time in anchor order, each group with its direct members: a full
 // sync's input, whose memory follows one object rather than the connector
-// space. It reads two cursors side by side, the objects and the memberships
+// space. EachCSObjectChangedSince reads those whose rows changed after a
+// time, as CSObjectsChangedSince does: a delta sync's input. It reads two cursors side by side, the objects and the memberships
 // of the space's groups, both in anchor order (the same column type and
 // collation, so the same order in either dialect); a membership left over
 // when the objects end means the orders disagree, and is an error rather than
 // a membership dropped. The sequence stops at its first error.
 func (s *Store) EachCSObject(ctx context.Context, connector string) iter.Seq2[CSGroupRead, error] {
+	return s.eachCSObject(ctx, connector, "", nil)
+}
+
+// EachCSObjectChangedSince: see EachCSObject.
+func (s *Store) EachCSObjectChangedSince(ctx context.Context, connector string, since time.Time) iter.Seq2[CSGroupRead, error] {
+	return s.eachCSObject(ctx, connector, " AND changed_at > ?", []any{since.UnixMilli()})
+}
+
+// eachCSObject reads the objects of a connector space that cond (with its
+// args) selects, and the memberships of those that are groups.
+func (s *Store) eachCSObject(ctx context.Context, connector, cond string, args []any) iter.Seq2[CSGroupRead, error] {
 	return func(yield func(CSGroupRead, error) bool) {
 		fail := func(err error) {
 			yield(CSGroupRead{}, fmt.Errorf("store: unable to read the connector space %s: %w", connector, err))
 		}
-		objs, err := s.r.QueryContext(ctx, s.q(`SELECT `+csColumns+` FROM cs_objects WHERE connector = ? ORDER BY anchor`), connector)
+		objs, err := s.r.QueryContext(ctx, s.q(`SELECT `+csColumns+` FROM cs_objects WHERE connector = ?`+cond+` ORDER BY anchor`),
+			append([]any{connector}, args...)...)
 		if err != nil {
 			fail(err)
 			return
 		}
 		defer objs.Close()
 		mems, err := s.r.QueryContext(ctx, s.q(`SELECT group_anchor, member_dn FROM cs_members
-			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group')
-			ORDER BY group_anchor, member_dn`), connector, connector)
+			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group'`+cond+`)
+			ORDER BY group_anchor, member_dn`), append([]any{connector, connector}, args...)...)
 		if err != nil {
 			fail(err)
 			return

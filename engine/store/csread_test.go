@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 )
 
 // A full sync's read, one object at a time, is what reading the whole
@@ -86,6 +87,45 @@ func TestEachCSObjectIsTheWholeSpace(t *testing.T) {
 			t.Errorf("%s: %d groups with members, %d deleted: the test reads too little", c, groupsWithMembers, deleted)
 		}
 	}
+	// The delta's read: the objects changed since, groups with all their
+	// members, as CSObjectsChangedSince and CSMembers read them.
+	since := s.now().Add(-time.Second)
+	s.SetClock(func() time.Time { return since.Add(time.Hour) })
+	changedGroup, changedUser := objs[conn][14], objs[conn][15] // a group with members, a user
+	changedUser.Attrs = map[string][]string{"samaccountname": {"renamed"}}
+	if _, err := s.ApplyCS(ctx, conn, CSBatch{Objects: []CSObject{changedUser}, MemberAdds: []CSMember{{changedGroup.Anchor, "CN=New,DC=x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.CSObjectsChangedSince(ctx, conn, since.Add(time.Minute))
+	if err != nil || len(want) != 2 {
+		t.Fatalf("changed since: %d (%v), want the group and the user", len(want), err)
+	}
+	var got []CSGroupRead
+	for read, err := range s.EachCSObjectChangedSince(ctx, conn, since.Add(time.Minute)) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, read)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read %d changed objects, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		members, err := s.CSMembers(ctx, conn, w.Anchor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.Class != "group" {
+			members = nil
+		}
+		if got[i].Object.Anchor != w.Anchor || !slices.Equal(got[i].Members, members) {
+			t.Errorf("changed %d: %s with %v, want %s with %v", i, got[i].Object.Anchor, got[i].Members, w.Anchor, members)
+		}
+	}
+	if !slices.Contains(got[0].Members, "CN=New,DC=x") && !slices.Contains(got[1].Members, "CN=New,DC=x") {
+		t.Error("the member added is not read with its group")
+	}
+
 	n := 0
 	for range s.EachCSObject(ctx, conn) {
 		if n++; n == 5 {
