@@ -456,11 +456,7 @@ func TestPendingPageFollowsTheStore(t *testing.T) {
 		t.Fatalf("viewed again: %q", got)
 	}
 	ctx := context.Background()
-	other, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(e.dataDir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := e.otherProcess()
 	gone := []string{scaleKey(1), scaleKey(2), scaleKey(3)}
 	if err := other.SaveMetaverse(ctx, store.MVWrite{PendingKeys: gone}); err != nil {
 		t.Fatal(err)
@@ -499,11 +495,7 @@ func TestErrorsPageFollowsTheStore(t *testing.T) {
 		t.Fatalf("filtered: %q", got)
 	}
 	ctx := context.Background()
-	other, err := store.Open(ctx, store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(e.dataDir)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := e.otherProcess()
 	if err := other.ResolveSyncErrors(ctx, scaleKey(6), nil); err != nil { // shared0003's
 		t.Fatal(err)
 	}
@@ -520,4 +512,16 @@ func TestErrorsPageFollowsTheStore(t *testing.T) {
 	if got := count("/sync/errors"); got != "1–5 of 5" {
 		t.Errorf("after another process recorded one: %q", got)
 	}
+}
+
+// otherProcess opens the env's store a second time, as another process
+// (`hybridsync sync`) does.
+func (e *env) otherProcess() *store.Store {
+	e.t.Helper()
+	st, err := store.Open(context.Background(), store.Options{Dialect: store.SQLite, DSN: store.SQLitePath(e.dataDir)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { st.Close() })
+	return st
 }
