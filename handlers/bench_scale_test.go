@@ -47,7 +47,7 @@ func BenchmarkHelpdeskMillion(b *testing.B) {
 			if r.status != http.StatusOK {
 				b.Fatalf("%s: %d", path, r.status)
 			}
-			b.Logf("%s alone: %s", path, time.Since(start).Round(100*time.Microsecond))
+			b.Logf("%s alone: %s, %d KB", path, time.Since(start).Round(100*time.Microsecond), len(r.body)>>10)
 		}
 	}
 	if r := c.get("/sync/lookup?q=" + url.QueryEscape(scaleUPN(777))); !strings.Contains(string(r.body), scaleDN(777)) {
