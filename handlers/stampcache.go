@@ -44,23 +44,24 @@ func (c *stampCache[K, V]) put(stamp string, k K, v V) {
 
 type reviewKey struct {
 	filter export.Filter
+	after  cycle.Cursor
 	most   int
 }
 
 // reviewPending is cycle.ReviewPending, kept until the pending exports
 // change.
-func (h *Handler) reviewPending(ctx context.Context, f export.Filter, most int) (cycle.PendingReview, error) {
+func (h *Handler) reviewPending(ctx context.Context, f export.Filter, after cycle.Cursor, most int) (cycle.PendingReview, error) {
 	// The stamp first, then the rows: a write between the two leaves a page
 	// newer than its stamp, which only costs the next view a read.
 	stamp, err := h.st.PendingStamp(ctx)
 	if err != nil {
 		return cycle.PendingReview{}, err
 	}
-	k := reviewKey{f, most}
+	k := reviewKey{f, after, most}
 	if rev, ok := h.reviews.get(stamp, k); ok {
 		return rev, nil
 	}
-	rev, err := cycle.ReviewPending(ctx, h.st, f, most)
+	rev, err := cycle.ReviewPending(ctx, h.st, f, after, most)
 	if err != nil {
 		return rev, err
 	}

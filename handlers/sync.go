@@ -91,7 +91,7 @@ func (h *Handler) renderSync(w http.ResponseWriter, r *http.Request, status int,
 }
 
 // errorsPage is how many sync errors a page of /sync/errors lists.
-const errorsPage = 200
+const errorsPage = 50
 
 // GET /sync/errors: the open sync errors, a page at a time, filtered by
 // attribute and text, each with the object that holds its value.
@@ -288,11 +288,20 @@ func pendingFilter(r *http.Request) export.Filter {
 	return export.Filter{Op: q.Get("op"), Kind: q.Get("kind"), Text: strings.TrimSpace(q.Get("text"))}
 }
 
+// pendingPage is how many objects a page of /sync/pending shows; the next
+// page starts after the last (its cursor in the link), and the CSV has them
+// all.
+const pendingPage = 50
+
 // GET /sync/pending: the staging review.
 func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 	f := pendingFilter(r)
-	const most = 200 // a page of objects; the CSV has them all
-	rev, err := h.reviewPending(r.Context(), f, most)
+	var notice string
+	after, err := cycle.ParseCursor(r.URL.Query().Get("after"))
+	if err != nil {
+		notice = "That page link is not one this page made: the first page is shown."
+	}
+	rev, err := h.reviewPending(r.Context(), f, after, pendingPage)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending exports", err)
 		return
@@ -307,9 +316,17 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "Unable to read the pending writebacks", err)
 		return
 	}
-	csv := "/sync/pending.csv?" + url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}.Encode()
-	h.render(w, r, http.StatusOK, helpdesk.Pending(helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: rev.Matching, Held: held, Total: rev.Total, CSV: csv,
-		Writebacks: wbs, WritebackChosen: chosen}))
+	filter := url.Values{"op": {f.Op}, "kind": {f.Kind}, "text": {f.Text}}
+	p := helpdesk.PendingProps{Layout: h.layoutProps(r, "Pending exports", "sync"), Filter: f, Objects: objs, Matching: rev.Matching, Held: held, Total: rev.Total,
+		CSV: "/sync/pending.csv?" + filter.Encode(), Writebacks: wbs, WritebackChosen: chosen, Notice: notice}
+	if after != (cycle.Cursor{}) {
+		p.First = "/sync/pending?" + filter.Encode()
+	}
+	if rev.Next != (cycle.Cursor{}) {
+		filter.Set("after", rev.Next.String())
+		p.Next = "/sync/pending?" + filter.Encode()
+	}
+	h.render(w, r, http.StatusOK, helpdesk.Pending(p))
 }
 
 // GET /sync/pending.csv: the staging review as CSV, one row per attribute change.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,14 +138,14 @@ func TestSyncCycleAgainstTheForestAndTenant(t *testing.T) {
 	// Contacts can't be exported through Graph: they stay pending, reviewable and in the CSV.
 	r = hd.get("/sync/pending?kind=contact")
 	wantStatus(t, r, http.StatusOK, "pending exports")
-	if n, count := r.find(t, `.panel[data-testid^="pending-"] .badge.add`).Length(), r.testid(t, "pending-count"); n != 200 || !strings.Contains(count, "the first 200 are shown") {
-		t.Errorf("%d pending contact adds shown (%s), want the first 200 of fabrikam's contacts", n, count)
+	if n, count := r.find(t, `.panel[data-testid^="pending-"] .badge.add`).Length(), r.testid(t, "pending-count"); n != pendingPage || !strings.Contains(count, "50 are shown here, a page at a time") {
+		t.Errorf("%d pending contact adds shown (%s), want the first page of fabrikam's contacts", n, count)
 	}
-	// Each is held, with why, and the header counts them all, not only the 200 shown.
+	// Each is held, with why, and the header counts them all, not only the page shown.
 	if n := r.find(t, `[data-testid="pending-held"]`).FilterFunction(func(_ int, s *goquery.Selection) bool {
 		return strings.Contains(s.Text(), export.MsgContactHeld)
-	}).Length(); n != 200 {
-		t.Errorf("%d pending contacts shown as held with the reason, want 200", n)
+	}).Length(); n != pendingPage {
+		t.Errorf("%d pending contacts shown as held with the reason, want %d", n, pendingPage)
 	}
 	matching, _, _ := strings.Cut(r.testid(t, "pending-count"), " ")
 	if held := r.testid(t, "pending-held-count"); !strings.HasPrefix(held, matching+" held") || !strings.Contains(held, export.MsgContactHeld) {
@@ -470,6 +471,52 @@ func TestPendingPageFollowsTheStore(t *testing.T) {
 	}
 	if n := r.find(t, `[data-testid="pending-`+scaleKey(4)+`"]`).Length(); n != 1 {
 		t.Errorf("a pending export left is not listed (%d)", n)
+	}
+}
+
+// The staging review a page at a time: each page's Next link starts after
+// its last object, the pages hold every pending export once, in order, with
+// a link back to the first; a page link the page did not make shows the
+// first page and says so.
+func TestPendingPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fillUsers(t, e.st, 2*pendingPage+20, 0, 1)
+	c := e.signedIn("helpdesk")
+	var keys []string
+	next := "/sync/pending?kind=user"
+	for page := 0; next != ""; page++ {
+		if page > 3 {
+			t.Fatal("more pages than the objects fill")
+		}
+		r := c.get(next)
+		wantStatus(t, r, http.StatusOK, next)
+		r.find(t, `.panel[data-testid^="pending-key-"]`).Each(func(_ int, s *goquery.Selection) {
+			keys = append(keys, strings.TrimPrefix(s.AttrOr("data-testid", ""), "pending-"))
+		})
+		if first := r.find(t, `[data-testid="pending-first"]`); (first.Length() == 1) != (page > 0) ||
+			page > 0 && first.AttrOr("href", "") != "/sync/pending?kind=user&op=&text=" {
+			t.Errorf("page %d: the first page's link: %d %q", page+1, first.Length(), first.AttrOr("href", ""))
+		}
+		next = r.find(t, `[data-testid="pending-next"]`).AttrOr("href", "")
+		if !strings.Contains(next, "kind=user") && next != "" {
+			t.Errorf("page %d: the next page's link loses the filter: %q", page+1, next)
+		}
+	}
+	want := make([]string, 0, 2*pendingPage+20)
+	for i := 1; i <= 2*pendingPage+20; i++ {
+		want = append(want, scaleKey(i))
+	}
+	if !slices.Equal(keys, want) {
+		t.Errorf("the pages hold %d objects (%v…), want the %d in order", len(keys), keys[:min(3, len(keys))], len(want))
+	}
+	r := c.get("/sync/pending?after=" + url.QueryEscape("not a place"))
+	wantStatus(t, r, http.StatusOK, "a bad page link")
+	if notice := r.testid(t, "pending-notice"); !strings.Contains(notice, "the first page is shown") {
+		t.Errorf("a bad page link: %q", notice)
+	}
+	if n := r.find(t, `[data-testid="pending-`+scaleKey(1)+`"]`).Length(); n != 1 {
+		t.Error("a bad page link does not show the first page")
 	}
 }
 

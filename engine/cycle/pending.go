@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/hybridsync/hybridsync/engine/export"
@@ -18,13 +19,47 @@ const pendingPage = 1000
 // any), in export order, a page at a time, until fn returns false: memory
 // follows the page, not the number of pending exports.
 func EachPending(ctx context.Context, st *store.Store, op, kind string, fn func(metaverse.Change) bool) error {
-	return eachPending(ctx, st, op, kind, pendingPage, fn)
+	return eachPending(ctx, st, op, kind, Cursor{}, pendingPage, func(_ Cursor, c metaverse.Change) bool { return fn(c) })
 }
 
-// eachPending is EachPending reading `page` pending exports at a time: a
-// caller that wants the first few reads no more than those.
-func eachPending(ctx context.Context, st *store.Store, op, kind string, page int, fn func(metaverse.Change) bool) error {
-	f := store.PendingFilter{Op: op, Kind: kind, Limit: page}
+// Cursor is where a pending export stands in export order: a page of the
+// staging review starts after one. The zero Cursor is before the first.
+type Cursor struct {
+	Order int
+	Key   string
+}
+
+// String is the cursor as a page link carries it; ParseCursor reads it.
+func (c Cursor) String() string {
+	if c == (Cursor{}) {
+		return ""
+	}
+	return strconv.Itoa(c.Order) + "." + c.Key
+}
+
+// ParseCursor reads a Cursor.String ("" is the zero Cursor).
+func ParseCursor(s string) (Cursor, error) {
+	if s == "" {
+		return Cursor{}, nil
+	}
+	ord, key, ok := strings.Cut(s, ".")
+	n, err := strconv.Atoi(ord)
+	if !ok || err != nil || n < 0 || key == "" {
+		return Cursor{}, fmt.Errorf("cycle: %q is not a place in the pending exports", s)
+	}
+	return Cursor{Order: n, Key: key}, nil
+}
+
+// before reports whether c stands before o in export order.
+func (c Cursor) before(o Cursor) bool {
+	return c.Order < o.Order || c.Order == o.Order && c.Key < o.Key
+}
+
+// eachPending is EachPending from after a cursor, reading `page` pending
+// exports at a time (a caller that wants the first few reads no more than
+// those), handing fn each one's cursor too.
+func eachPending(ctx context.Context, st *store.Store, op, kind string, after Cursor, page int, fn func(Cursor, metaverse.Change) bool) error {
+	f := store.PendingFilter{Op: op, Kind: kind, Limit: page, AfterOrder: after.Order, AfterKey: after.Key}
 	for {
 		rows, err := st.PendingExports(ctx, f)
 		if err != nil {
@@ -35,7 +70,7 @@ func eachPending(ctx context.Context, st *store.Store, op, kind string, page int
 			if err := json.Unmarshal(row.Change, &c); err != nil {
 				return fmt.Errorf("cycle: the pending export of %s is corrupt: %w", row.Key, err)
 			}
-			if !fn(c) {
+			if !fn(Cursor{row.Order, row.Key}, c) {
 				return nil
 			}
 		}
@@ -49,8 +84,11 @@ func eachPending(ctx context.Context, st *store.Store, op, kind string, page int
 
 // PendingReview is one page of the staging review.
 type PendingReview struct {
-	// Objects are the first objects the filter matches, in export order.
+	// Objects are the page's objects: the first the filter matches after
+	// the page's cursor, in export order.
 	Objects []export.ObjectReview
+	// Next is where the next page starts; zero when this one is the last.
+	Next Cursor
 	// Matching counts the pending exports the filter matches; Total all of
 	// them.
 	Matching, Total int
@@ -59,13 +97,14 @@ type PendingReview struct {
 	Held map[string]int
 }
 
-// ReviewPending reads the first `most` objects of the staging review that f
-// selects, with its counts. Without a text filter the counts come from the
-// store's index and only the page's changes are read (and the group adds, the
-// only changes held back for what they hold), so the page costs the same
-// for a thousand pending exports or a million; a text filter reads every
-// pending export of the operation and kind, a page at a time.
-func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, most int) (PendingReview, error) {
+// ReviewPending reads a page of the staging review that f selects: the
+// first `most` objects after the cursor, with the review's counts. Without
+// a text filter the counts come from the store's index and only the page's
+// changes are read (and the group adds, the only changes held back for what
+// they hold), so a page costs the same for a thousand pending exports or a
+// million; a text filter reads every pending export of the operation and
+// kind, a page at a time.
+func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, after Cursor, most int) (PendingReview, error) {
 	out := PendingReview{Held: map[string]int{}}
 	tally, err := st.PendingTally(ctx)
 	if err != nil {
@@ -77,15 +116,30 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, most i
 	for _, n := range tally {
 		out.Total += n
 	}
+	// page keeps the objects after the cursor, one more than the page to
+	// know whether there is a next.
+	var last Cursor
+	page := func(at Cursor, r export.ObjectReview) bool {
+		if after != (Cursor{}) && !after.before(at) {
+			return true // on an earlier page
+		}
+		if len(out.Objects) == most {
+			out.Next = last
+			return false
+		}
+		out.Objects, last = append(out.Objects, r), at
+		return true
+	}
 	if f.Text != "" {
-		err := EachPending(ctx, st, f.Op, f.Kind, func(c metaverse.Change) bool {
+		full := false
+		err := eachPending(ctx, st, f.Op, f.Kind, Cursor{}, pendingPage, func(at Cursor, c metaverse.Change) bool {
 			for _, r := range export.Review([]metaverse.Change{c}, f) {
 				out.Matching++
 				if r.Held != "" {
 					out.Held[r.Held]++
 				}
-				if len(out.Objects) < most {
-					out.Objects = append(out.Objects, r)
+				if !full {
+					full = !page(at, r)
 				}
 			}
 			return true
@@ -112,11 +166,15 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, most i
 			return out, err
 		}
 	}
-	// A change is one object of the review: the page's changes are read
-	// in one go.
-	err = eachPending(ctx, st, f.Op, f.Kind, max(min(most, pendingPage), 1), func(c metaverse.Change) bool {
-		out.Objects = append(out.Objects, export.Review([]metaverse.Change{c}, f)...)
-		return len(out.Objects) < most
+	// A change is one object of the review: the page's changes (and one
+	// more) are read in one go.
+	err = eachPending(ctx, st, f.Op, f.Kind, after, max(min(most+1, pendingPage), 1), func(at Cursor, c metaverse.Change) bool {
+		for _, r := range export.Review([]metaverse.Change{c}, f) {
+			if !page(at, r) {
+				return false
+			}
+		}
+		return true
 	})
 	return out, err
 }

@@ -53,10 +53,12 @@ func TestReviewPending(t *testing.T) {
 		{Text: "u0012"}, {Text: "dl 0"}, {Text: "gone", Op: "delete"}, {Text: "nothing matches this"},
 	} {
 		for _, most := range []int{1, 200, 5000} {
-			got, err := cycle.ReviewPending(ctx, st, f, most)
+			got, err := cycle.ReviewPending(ctx, st, f, cycle.Cursor{}, most)
 			if err != nil {
 				t.Fatal(err)
 			}
+			next := got.Next
+			got.Next = cycle.Cursor{}
 			// What reviewing every pending export gives.
 			all, err := cycle.PendingChanges(ctx, st, f.Op, f.Kind)
 			if err != nil {
@@ -77,6 +79,30 @@ func TestReviewPending(t *testing.T) {
 				t.Errorf("%+v, %d: matching %d total %d held %v, %d objects; want matching %d total %d held %v, %d objects",
 					f, most, got.Matching, got.Total, got.Held, len(got.Objects), want.Matching, want.Total, want.Held, len(want.Objects))
 			}
+			// The pages after it, each from the last one's Next, are the
+			// rest of the review, in order, and the last has no Next.
+			var paged []export.ObjectReview
+			paged = append(paged, got.Objects...)
+			for pages := 1; next != (cycle.Cursor{}); pages++ {
+				if pages > 300 {
+					t.Fatalf("%+v, %d: more than 300 pages", f, most)
+				}
+				c, err := cycle.ParseCursor(next.String())
+				if err != nil || c != next {
+					t.Fatalf("%+v: the cursor %q reads back as %+v (%v)", f, next, c, err)
+				}
+				p, err := cycle.ReviewPending(ctx, st, f, c, max(most, 50))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Matching != want.Matching || p.Total != want.Total || !reflect.DeepEqual(p.Held, want.Held) {
+					t.Errorf("%+v, %d: a later page counts %d/%d %v", f, most, p.Matching, p.Total, p.Held)
+				}
+				paged, next = append(paged, p.Objects...), p.Next
+			}
+			if len(paged) != len(objs) || len(objs) > 0 && !reflect.DeepEqual(paged, objs) {
+				t.Errorf("%+v, %d: the pages hold %d objects, the review %d", f, most, len(paged), len(objs))
+			}
 		}
 	}
 }
@@ -94,4 +120,29 @@ func emptyStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// A page link's cursor reads back, and anything else is refused.
+func TestParseCursor(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want cycle.Cursor
+		ok   bool
+	}{
+		{"", cycle.Cursor{}, true},
+		{"2.k00012", cycle.Cursor{Order: 2, Key: "k00012"}, true},
+		{"0.key.with.dots", cycle.Cursor{Order: 0, Key: "key.with.dots"}, true},
+		{"k00012", cycle.Cursor{}, false},
+		{"1.", cycle.Cursor{}, false},
+		{"-1.k", cycle.Cursor{}, false},
+		{"a.k", cycle.Cursor{}, false},
+	} {
+		got, err := cycle.ParseCursor(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("ParseCursor(%q) = %+v, %v; want %+v, ok %v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if tt.ok && got.String() != tt.in {
+			t.Errorf("%+v.String() = %q, want %q", got, got.String(), tt.in)
+		}
+	}
 }
