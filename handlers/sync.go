@@ -332,11 +332,6 @@ func (h *Handler) syncPending(w http.ResponseWriter, r *http.Request) {
 // GET /sync/pending.csv: the staging review as CSV, one row per attribute change.
 func (h *Handler) syncPendingCSV(w http.ResponseWriter, r *http.Request) {
 	f := pendingFilter(r)
-	changes, err := cycle.PendingChanges(r.Context(), h.st, f.Op, f.Kind)
-	if err != nil {
-		h.fail(w, r, "Unable to read the pending exports", err)
-		return
-	}
 	wbs, _, err := h.pendingWritebacks(r, f)
 	if err != nil {
 		h.fail(w, r, "Unable to read the pending writebacks", err)
@@ -344,12 +339,16 @@ func (h *Handler) syncPendingCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="hybridsync-pending-exports.csv"`)
-	if err := export.WriteCSV(w, changes, f); err != nil {
-		h.log.Warn("unable to write the pending exports", "err", err)
-		return
+	// The changes are read and written a page at a time. Past the headers a
+	// failure can't be a status any more: the response is cut, so that the
+	// browser says the download failed rather than keep a truncated file.
+	if err := export.WriteCSV(w, cycle.EachPendingChange(r.Context(), h.st, f.Op, f.Kind), f); err != nil {
+		h.log.Error("unable to write the pending exports", "err", err)
+		panic(http.ErrAbortHandler)
 	}
 	if err := writeback.WriteCSV(w, wbs); err != nil {
-		h.log.Warn("unable to write the pending writebacks", "err", err)
+		h.log.Error("unable to write the pending writebacks", "err", err)
+		panic(http.ErrAbortHandler)
 	}
 }
 

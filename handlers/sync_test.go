@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -509,6 +510,11 @@ func TestPendingPages(t *testing.T) {
 	}
 	if !slices.Equal(keys, want) {
 		t.Errorf("the pages hold %d objects (%v…), want the %d in order", len(keys), keys[:min(3, len(keys))], len(want))
+	}
+	// The CSV has them all, a row per attribute change.
+	rows, err := csv.NewReader(strings.NewReader(c.get("/sync/pending.csv?kind=user").text())).ReadAll()
+	if err != nil || len(rows) != 1+2*len(want) || rows[1][1] != scaleKey(1) || rows[len(rows)-1][1] != want[len(want)-1] {
+		t.Errorf("the CSV: %d rows (%v), want a header and %d", len(rows), err, 2*len(want))
 	}
 	r := c.get("/sync/pending?after=" + url.QueryEscape("not a place"))
 	wantStatus(t, r, http.StatusOK, "a bad page link")

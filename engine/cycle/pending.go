@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,21 @@ const pendingPage = 1000
 // follows the page, not the number of pending exports.
 func EachPending(ctx context.Context, st *store.Store, op, kind string, fn func(metaverse.Change) bool) error {
 	return eachPending(ctx, st, op, kind, Cursor{}, pendingPage, func(_ Cursor, c metaverse.Change) bool { return fn(c) })
+}
+
+// EachPendingChange is EachPending as a sequence, which ends with the
+// store's error if reading fails.
+func EachPendingChange(ctx context.Context, st *store.Store, op, kind string) iter.Seq2[metaverse.Change, error] {
+	return func(yield func(metaverse.Change, error) bool) {
+		stopped := false
+		err := EachPending(ctx, st, op, kind, func(c metaverse.Change) bool {
+			stopped = !yield(c, nil)
+			return !stopped
+		})
+		if err != nil && !stopped {
+			yield(metaverse.Change{}, err)
+		}
+	}
 }
 
 // Cursor is where a pending export stands in export order: a page of the

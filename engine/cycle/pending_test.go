@@ -146,3 +146,53 @@ func TestParseCursor(t *testing.T) {
 		}
 	}
 }
+
+// EachPendingChange hands the pending exports one at a time, as
+// PendingChanges reads them all, stops when asked, and ends with the
+// store's error when it can't read.
+func TestEachPendingChange(t *testing.T) {
+	ctx := context.Background()
+	st := emptyStore(t)
+	w := store.MVWrite{Full: true, Pending: func(yield func(store.MVPending, error) bool) {
+		for i := range 2500 { // more than a page of EachPending
+			c := metaverse.Change{Key: fmt.Sprintf("k%05d", i), Kind: metaverse.KindUser, Op: metaverse.OpAdd}
+			raw, err := json.Marshal(c)
+			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Change: raw}, err) {
+				return
+			}
+		}
+	}}
+	if err := st.SaveMetaverse(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	all, err := cycle.PendingChanges(ctx, st, "", "")
+	if err != nil || len(all) != 2500 {
+		t.Fatalf("PendingChanges: %d (%v)", len(all), err)
+	}
+	var got []metaverse.Change
+	for c, err := range cycle.EachPendingChange(ctx, st, "", "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, c)
+	}
+	if !reflect.DeepEqual(got, all) {
+		t.Errorf("one at a time: %d changes, all at once %d", len(got), len(all))
+	}
+	n := 0
+	for range cycle.EachPendingChange(ctx, st, "", "") {
+		if n++; n == 3 {
+			break
+		}
+	}
+	st.Close()
+	var errs int
+	for _, err := range cycle.EachPendingChange(ctx, st, "", "") {
+		if err != nil {
+			errs++
+		}
+	}
+	if errs != 1 {
+		t.Errorf("a closed store: %d errors, want 1", errs)
+	}
+}

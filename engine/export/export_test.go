@@ -488,7 +488,14 @@ func TestStagingExportsNothing(t *testing.T) {
 	contact := metaverse.Change{Key: "s5", Kind: metaverse.KindContact, Op: metaverse.OpAdd, Source: "corp: CN=Pat",
 		Attrs: []metaverse.AttrChange{{Name: "displayName", New: []string{"Pat"}}}}
 	var buf bytes.Buffer
-	if err := WriteCSV(&buf, append(slices.Clone(changes), contact), Filter{}); err != nil {
+	all := append(slices.Clone(changes), contact)
+	if err := WriteCSV(&buf, func(yield func(metaverse.Change, error) bool) {
+		for _, c := range all {
+			if !yield(c, nil) {
+				return
+			}
+		}
+	}, Filter{}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strings"
 
@@ -103,13 +104,33 @@ var CSVHeader = []string{"object", "key", "kind", "operation", "attribute", "old
 // WriteCSV writes the pending exports that match f as CSV: one row per
 // attribute or membership change (a change without any gets one row with an
 // empty attribute), after CSVHeader — what csexport and CSExportAnalyzer
-// give — and, last, why a change is held (empty when it is not). Cells a spreadsheet would read as a formula are prefixed with '.
-func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
+// give — and, last, why a change is held (empty when it is not). Cells a
+// spreadsheet would read as a formula are prefixed with '. The changes come
+// one at a time (a million pending exports are never held at once); the
+// first error of the sequence ends the CSV and is returned.
+func WriteCSV(w io.Writer, changes iter.Seq2[metaverse.Change, error], f Filter) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return fmt.Errorf("export: unable to write the CSV header: %w", err)
 	}
-	for _, r := range Review(changes, f) {
+	for c, err := range changes {
+		if err != nil {
+			return err
+		}
+		if err := writeCSVChange(cw, c, f); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("export: unable to write the CSV: %w", err)
+	}
+	return nil
+}
+
+// writeCSVChange writes one change's rows, if it matches f.
+func writeCSVChange(cw *csv.Writer, c metaverse.Change, f Filter) error {
+	for _, r := range Review([]metaverse.Change{c}, f) {
 		rows := r.Rows
 		if len(rows) == 0 {
 			rows = []ReviewRow{{}}
@@ -123,10 +144,6 @@ func WriteCSV(w io.Writer, changes []metaverse.Change, f Filter) error {
 				return fmt.Errorf("export: unable to write the CSV: %w", err)
 			}
 		}
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return fmt.Errorf("export: unable to write the CSV: %w", err)
 	}
 	return nil
 }
