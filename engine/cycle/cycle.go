@@ -334,12 +334,27 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	} else {
 		ex = export.New(nil, r.c.d.Store, opts)
 	}
-	pending, err := PendingChanges(ctx, r.c.d.Store, "", "")
+	// The changes are read from the store a page at a time as the export
+	// takes them; the progress shows against the store's count.
+	tally, err := r.c.d.Store.PendingTally(ctx)
 	if err != nil {
 		return err
 	}
-	rec.row.Processed = len(pending) // the progress shows against it
-	res, err := ex.Run(ctx, pending)
+	rec.row.Processed = 0
+	for _, n := range tally {
+		rec.row.Processed += n
+	}
+	var pending pendingSummary
+	res, err := ex.RunEach(ctx, func(yield func(metaverse.Change, error) bool) {
+		for c, err := range EachPendingChange(ctx, r.c.d.Store, "", "") {
+			if err == nil {
+				pending.add(c)
+			}
+			if !yield(c, err) {
+				return
+			}
+		}
+	})
 	recordExport(rec, res, pending)
 	if err != nil {
 		return err
@@ -347,7 +362,7 @@ func (r *run) export(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
 	tellHeld(jr, res)
 	switch res.Status {
 	case export.StatusStaged:
-		jr.Logf("Staging: nothing was exported; %d pending change(s) are kept for review under Sync → Pending exports", len(pending))
+		jr.Logf("Staging: nothing was exported; %d pending change(s) are kept for review under Sync → Pending exports", pending.N)
 		return nil
 	case export.StatusStoppedDeletionExceeded:
 		for i, d := range res.PendingDeletes {

@@ -307,29 +307,37 @@ func recordImport(rec *stepRecord, res connector.Result) {
 	r.Note = strings.Join(notes, " ")
 }
 
+// pendingSummary counts the changes an export was given, as it reads them.
+type pendingSummary struct {
+	N, Adds, Updates, Deletes, Memberships int
+}
+
+func (p *pendingSummary) add(c metaverse.Change) {
+	p.N++
+	switch c.Op {
+	case metaverse.OpAdd:
+		p.Adds++
+	case metaverse.OpUpdate:
+		p.Updates++
+	case metaverse.OpDelete:
+		p.Deletes++
+	}
+	p.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
+}
+
 // recordExport puts an export (or a staging review) into its row. pending
-// are the changes it was given; res is nil when the export could not start.
-// Its outcome is the step's (the problems the export step met).
-func recordExport(rec *stepRecord, res *export.Result, pending []metaverse.Change) {
+// counts the changes it was given; res is nil when the export could not
+// start. Its outcome is the step's (the problems the export step met).
+func recordExport(rec *stepRecord, res *export.Result, pending pendingSummary) {
 	r := &rec.row
-	r.Processed = len(pending)
+	r.Processed = pending.N
 	if res == nil {
 		return
 	}
 	r.Errors = res.Errors()
 	if res.Status == export.StatusStaged {
 		// Nothing was exported: the counts are what is kept for review.
-		for _, c := range pending {
-			switch c.Op {
-			case metaverse.OpAdd:
-				r.Adds++
-			case metaverse.OpUpdate:
-				r.Updates++
-			case metaverse.OpDelete:
-				r.Deletes++
-			}
-			r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
-		}
+		r.Adds, r.Updates, r.Deletes, r.Memberships = pending.Adds, pending.Updates, pending.Deletes, pending.Memberships
 		r.Note = joinNotes("Nothing exported: the pending changes are kept for review.", res.HeldNote())
 		return
 	}

@@ -59,7 +59,7 @@ func TestRecordedSteps(t *testing.T) {
 				return nil
 			})},
 			{Name: "Export to Microsoft Entra ID", Run: r.recorded(3, "contoso.onmicrosoft.com", StepExport, func(ctx context.Context, jr *jobs.Run, rec *stepRecord) error {
-				recordExport(rec, &export.Result{Status: export.StatusStoppedDeletionExceeded, PendingDeletes: make([]store.PendingDelete, 600)}, make([]metaverse.Change, 620))
+				recordExport(rec, &export.Result{Status: export.StatusStoppedDeletionExceeded, PendingDeletes: make([]store.PendingDelete, 600)}, pendingSummary{N: 620, Deletes: 620})
 				return &jobs.StopError{Msg: "600 deletes exceed the threshold of 500"}
 			})},
 			{Name: "Never reached", Run: r.recorded(4, "x", StepReview, func(context.Context, *jobs.Run, *stepRecord) error { return nil })},
@@ -176,9 +176,13 @@ func TestRecordExport(t *testing.T) {
 			"3 change(s) held: Microsoft Graph cannot write organizational contacts"},
 		{"held while staged", &export.Result{Status: export.StatusStaged, Held: make([]export.HeldChange, 2)}, 2, 1, 1, 3, 0, "2 change(s) held"},
 	}
+	var sum pendingSummary
+	for _, c := range pending {
+		sum.add(c)
+	}
 	for _, tt := range tests {
 		rec := &stepRecord{row: store.RunStep{Status: jobs.Running}}
-		recordExport(rec, tt.res, pending)
+		recordExport(rec, tt.res, sum)
 		r := rec.row
 		if r.Processed != len(pending) || r.Adds != tt.adds || r.Updates != tt.updates || r.Deletes != tt.deletes ||
 			r.Memberships != tt.members || r.Errors != tt.errs || !strings.Contains(r.Note, tt.note) {

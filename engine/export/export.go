@@ -33,6 +33,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"log/slog"
 	"strings"
 	"sync"
@@ -272,6 +273,31 @@ func (r *Result) Errors() int { return len(r.Failed) + len(r.SyncErrors) }
 // by then stay pending, and the run is recorded as failed. A run the
 // deletion guard stops returns no error and Status StatusStoppedDeletionExceeded.
 func (e *Exporter) Run(ctx context.Context, changes []metaverse.Change) (*Result, error) {
+	return e.runWith(ctx, func(res *Result) error { return e.run(ctx, changes, res) })
+}
+
+// RunEach is Run over changes read one at a time (a sequence that may end
+// with the store's error). In staging mode none is held: each is counted
+// and let go, so a staging review of a million pending exports costs no
+// memory; an export collects them first, as Run takes them.
+func (e *Exporter) RunEach(ctx context.Context, changes iter.Seq2[metaverse.Change, error]) (*Result, error) {
+	return e.runWith(ctx, func(res *Result) error {
+		if e.opts.Staging {
+			return e.stage(changes, res)
+		}
+		var all []metaverse.Change
+		for c, err := range changes {
+			if err != nil {
+				return err
+			}
+			all = append(all, c)
+		}
+		return e.run(ctx, all, res)
+	})
+}
+
+// runWith records an export run around run.
+func (e *Exporter) runWith(ctx context.Context, run func(*Result) error) (*Result, error) {
 	start := e.now()
 	res := &Result{Status: StatusRunning}
 	id, err := e.st.StartExportRun(ctx, e.opts.Staging)
@@ -279,7 +305,7 @@ func (e *Exporter) Run(ctx context.Context, changes []metaverse.Change) (*Result
 		return nil, err
 	}
 	res.RunID = id
-	runErr := e.run(ctx, changes, res)
+	runErr := run(res)
 	res.Duration = e.now().Sub(start)
 	res.Throttled = e.pacer.Waited()
 	if runErr != nil {
@@ -292,7 +318,38 @@ func (e *Exporter) Run(ctx context.Context, changes []metaverse.Change) (*Result
 	return res, runErr
 }
 
+// stage counts the changes a staging review keeps: nothing is exported.
+func (e *Exporter) stage(changes iter.Seq2[metaverse.Change, error], res *Result) error {
+	n := 0
+	for c, err := range changes {
+		if err != nil {
+			return err
+		}
+		if err := validChange(c); err != nil {
+			return err
+		}
+		n++
+		if why := HeldReason(c); why != "" {
+			res.Held = append(res.Held, HeldChange{Key: c.Key, Kind: c.Kind, Op: c.Op, Reason: why})
+			continue
+		}
+		res.count(c, true)
+	}
+	res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", n)
+	res.Message = joinSentences(res.Message, res.HeldNote())
+	return nil
+}
+
 func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Result) error {
+	if e.opts.Staging {
+		return e.stage(func(yield func(metaverse.Change, error) bool) {
+			for _, c := range changes {
+				if !yield(c, nil) {
+					return
+				}
+			}
+		}, res)
+	}
 	for _, c := range changes {
 		if err := validChange(c); err != nil {
 			return err
@@ -311,14 +368,6 @@ func (e *Exporter) run(ctx context.Context, changes []metaverse.Change, res *Res
 		}
 	}
 	changes = sendable
-	if e.opts.Staging {
-		for _, c := range changes {
-			res.count(c, true)
-		}
-		res.Status, res.Message = StatusStaged, fmt.Sprintf("Staging mode: %d pending exports were kept for review; nothing was exported.", len(changes)+len(res.Held))
-		res.Message = joinSentences(res.Message, res.HeldNote())
-		return nil
-	}
 	guard, err := e.st.DeletionGuard(ctx)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
+	"iter"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -479,6 +480,28 @@ func TestStagingExportsNothing(t *testing.T) {
 	res := e.run(t, changes)
 	if res.Status != StatusStaged || res.Writes != 0 || res.Adds != 1 || res.Updates != 2 || res.Deletes != 1 || res.Memberships != 2 {
 		t.Fatalf("staged run %+v", res)
+	}
+	// The same, read one at a time; a read that fails ends the run failed.
+	each := func(fail error) iter.Seq2[metaverse.Change, error] {
+		return func(yield func(metaverse.Change, error) bool) {
+			for _, c := range changes {
+				if !yield(c, nil) {
+					return
+				}
+			}
+			if fail != nil {
+				yield(metaverse.Change{}, fail)
+			}
+		}
+	}
+	one, err := e.exp.RunEach(context.Background(), each(nil))
+	if err != nil || one.Status != res.Status || one.Adds != res.Adds || one.Updates != res.Updates || one.Deletes != res.Deletes ||
+		one.Memberships != res.Memberships || one.Message != res.Message {
+		t.Errorf("staged one at a time: %+v (%v), want as %+v", one, err, res)
+	}
+	failed, err := e.exp.RunEach(context.Background(), each(errors.New("the store went away")))
+	if err == nil || failed.Status != StatusFailed || !strings.Contains(failed.Message, "the store went away") {
+		t.Errorf("a failed read: %+v (%v)", failed, err)
 	}
 	if us := e.usersWithAnchor(t, "s1"); len(us) != 0 {
 		t.Fatalf("staging exported %+v", us)
