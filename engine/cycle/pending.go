@@ -66,11 +66,6 @@ func ParseCursor(s string) (Cursor, error) {
 	return Cursor{Order: n, Key: key}, nil
 }
 
-// before reports whether c stands before o in export order.
-func (c Cursor) before(o Cursor) bool {
-	return c.Order < o.Order || c.Order == o.Order && c.Key < o.Key
-}
-
 // eachPending is EachPending from after a cursor, reading `page` pending
 // exports at a time (a caller that wants the first few reads no more than
 // those), handing fn each one's cursor too.
@@ -132,13 +127,11 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, after 
 	for _, n := range tally {
 		out.Total += n
 	}
-	// page keeps the objects after the cursor, one more than the page to
-	// know whether there is a next.
+	// page takes the objects read after the cursor (in the store's order,
+	// whatever its collation), and one more to know whether there is a
+	// next page.
 	var last Cursor
 	page := func(at Cursor, r export.ObjectReview) bool {
-		if after != (Cursor{}) && !after.before(at) {
-			return true // on an earlier page
-		}
 		if len(out.Objects) == most {
 			out.Next = last
 			return false
@@ -146,21 +139,34 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, after 
 		out.Objects, last = append(out.Objects, r), at
 		return true
 	}
+	paged := func(at Cursor, c metaverse.Change) bool {
+		for _, r := range export.Review([]metaverse.Change{c}, f) {
+			if !page(at, r) {
+				return false
+			}
+		}
+		return true
+	}
 	if f.Text != "" {
-		full := false
+		// Every change is read for the counts; the first page is taken on
+		// the way, a later one read again from its cursor.
+		first, full := after == (Cursor{}), false
 		err := eachPending(ctx, st, f.Op, f.Kind, Cursor{}, pendingPage, func(at Cursor, c metaverse.Change) bool {
 			for _, r := range export.Review([]metaverse.Change{c}, f) {
 				out.Matching++
 				if r.Held != "" {
 					out.Held[r.Held]++
 				}
-				if !full {
+				if first && !full {
 					full = !page(at, r)
 				}
 			}
 			return true
 		})
-		return out, err
+		if err != nil || first {
+			return out, err
+		}
+		return out, eachPending(ctx, st, f.Op, f.Kind, after, pendingPage, paged)
 	}
 	for k, n := range tally {
 		if !selected(k.Op, k.Kind) {
@@ -184,13 +190,5 @@ func ReviewPending(ctx context.Context, st *store.Store, f export.Filter, after 
 	}
 	// A change is one object of the review: the page's changes (and one
 	// more) are read in one go.
-	err = eachPending(ctx, st, f.Op, f.Kind, after, max(min(most+1, pendingPage), 1), func(at Cursor, c metaverse.Change) bool {
-		for _, r := range export.Review([]metaverse.Change{c}, f) {
-			if !page(at, r) {
-				return false
-			}
-		}
-		return true
-	})
-	return out, err
+	return out, eachPending(ctx, st, f.Op, f.Kind, after, max(min(most+1, pendingPage), 1), paged)
 }
