@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
+	"github.com/hybridsync/hybridsync/engine/memstat"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -130,25 +130,13 @@ func measureMemory(b *testing.B) { measureMemoryUnder(b, MemoryLimit) }
 func measureMemoryUnder(b *testing.B, limit int64) {
 	debug.SetMemoryLimit(limit)
 	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		b.Logf("the peak RSS can't be reset (%v): it is the process's since its start", err)
+	if err := memstat.ResetPeak(); err != nil {
+		b.Log(err)
 	}
 }
 
 // peakRSS is the process's peak resident set (VmHWM) in MB.
-func peakRSS() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}
+func peakRSS() float64 { return memstat.PeakRSS() }
 
 // BenchmarkFullSync100k is an engine-only full sync of 100,000 synthetic
 // objects, including persisting the metaverse, the joins with their traces
