@@ -51,10 +51,8 @@ func (s *Store) ExportObjects(ctx context.Context, keys []string) (map[string]Ex
 		for i, k := range part {
 			args[i] = k
 		}
-		// Not through the prepared-statement cache: the IN list's length
-		// varies, so each length would be a statement of its own.
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at, recorded
-			FROM mv_exported WHERE mv_key IN (`+marks(len(part))+`)`), args...)
+		rows, err := s.queryIn(ctx, `SELECT mv_key, kind, cloud_id, attrs, lookup, create_started_at, exported_at, recorded
+			FROM mv_exported WHERE mv_key IN (%s)`, args)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to read export objects: %w", err)
 		}
@@ -76,6 +74,17 @@ func (s *Store) ExportObjects(ctx context.Context, keys []string) (map[string]Ex
 }
 
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+// queryIn runs a query whose `IN (%s)` takes args: one key (a helpdesk
+// lookup's) through the prepared-statement cache, more directly — each
+// length of the list would be a statement of its own in the cache.
+func (s *Store) queryIn(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	query = strings.Replace(query, "%s", marks(len(args)), 1)
+	if len(args) == 1 {
+		return s.query(ctx, query, args...)
+	}
+	return s.r.QueryContext(ctx, s.q(query), args...)
+}
 
 func scanExportObject(rows *sql.Rows) (ExportObject, error) {
 	var o ExportObject

@@ -139,8 +139,8 @@ func (s *Store) OpenSyncErrorsOf(ctx context.Context, keys []string) ([]SyncErro
 			args[i] = k
 		}
 		keys = keys[n:]
-		rows, err := s.query(ctx, `SELECT `+syncErrorColumns+` FROM export_errors
-			WHERE object_key IN (`+marks(n)+`) AND `+open, args...)
+		rows, err := s.queryIn(ctx, `SELECT `+syncErrorColumns+` FROM export_errors
+			WHERE object_key IN (%s) AND `+open, args)
 		if err != nil {
 			return nil, fmt.Errorf("store: unable to list the sync errors of %d objects: %w", n, err)
 		}
