@@ -70,6 +70,12 @@ func TestSyncCycleInTheBrowser(t *testing.T) {
 	p.open("/sync/pending?kind=contact&text=contact00")
 	p.visible("pending-count")
 	p.shot("pending")
+	// More than a page: the next one, with the way back to the first.
+	p.open("/sync/pending?kind=contact")
+	p.click("pending-next")
+	p.visible("pending-first")
+	p.expectContains("pending-count", "50 are shown here, a page at a time")
+	p.shot("pending-page-2")
 	s.expectNoErrors()
 }
 

@@ -420,18 +420,6 @@ func tellHeld(jr *jobs.Run, res *export.Result) {
 		"Nothing in hybridsync can change this: Microsoft Graph has no way to write them (see the README). They stay under Sync → Pending exports, marked held; create them in Exchange Online if you need them in the cloud.")
 }
 
-// PendingChanges are the pending exports in the store of an operation and a
-// kind ("" for any), in export order: this cycle's and those an earlier
-// cycle left (staged, failed, stopped).
-func PendingChanges(ctx context.Context, st *store.Store, op, kind string) ([]metaverse.Change, error) {
-	var out []metaverse.Change
-	err := EachPending(ctx, st, op, kind, func(c metaverse.Change) bool {
-		out = append(out, c)
-		return true
-	})
-	return out, err
-}
-
 // writesBack reports whether the sourceAnchor is ms-DS-ConsistencyGuid, so
 // that objectGUID is written back into it where it is empty (the
 // ms-DS-ConsistencyGuid logic).

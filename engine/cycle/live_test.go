@@ -278,7 +278,7 @@ func TestOUUntickedOverTheThresholdStopsTheExport(t *testing.T) {
 	if runs[0].Status != jobs.Stopped || len(runs[0].PendingDeletes) != n {
 		t.Errorf("the stopped export: %s with %d pending delete(s) listed, want %s with %d", runs[0].Status, len(runs[0].PendingDeletes), jobs.Stopped, n)
 	}
-	deletes, err := cycle.PendingChanges(context.Background(), r.st, "delete", "")
+	deletes, err := pendingChanges(context.Background(), r.st, "delete", "")
 	if err != nil || len(deletes) != n {
 		t.Errorf("%d pending delete(s) (%v), want %d", len(deletes), err, n)
 	}

@@ -60,7 +60,7 @@ func TestReviewPending(t *testing.T) {
 			next := got.Next
 			got.Next = cycle.Cursor{}
 			// What reviewing every pending export gives.
-			all, err := cycle.PendingChanges(ctx, st, f.Op, f.Kind)
+			all, err := pendingChanges(ctx, st, f.Op, f.Kind)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestParseCursor(t *testing.T) {
 }
 
 // EachPendingChange hands the pending exports one at a time, as
-// PendingChanges reads them all, stops when asked, and ends with the
+// pendingChanges reads them all, stops when asked, and ends with the
 // store's error when it can't read.
 func TestEachPendingChange(t *testing.T) {
 	ctx := context.Background()
@@ -165,9 +165,9 @@ func TestEachPendingChange(t *testing.T) {
 	if err := st.SaveMetaverse(ctx, w); err != nil {
 		t.Fatal(err)
 	}
-	all, err := cycle.PendingChanges(ctx, st, "", "")
+	all, err := pendingChanges(ctx, st, "", "")
 	if err != nil || len(all) != 2500 {
-		t.Fatalf("PendingChanges: %d (%v)", len(all), err)
+		t.Fatalf("pendingChanges: %d (%v)", len(all), err)
 	}
 	var got []metaverse.Change
 	for c, err := range cycle.EachPendingChange(ctx, st, "", "") {
@@ -195,4 +195,15 @@ func TestEachPendingChange(t *testing.T) {
 	if errs != 1 {
 		t.Errorf("a closed store: %d errors, want 1", errs)
 	}
+}
+
+// pendingChanges are the pending exports of an operation and a kind ("" for
+// any), all of them, in export order.
+func pendingChanges(ctx context.Context, st *store.Store, op, kind string) ([]metaverse.Change, error) {
+	var out []metaverse.Change
+	err := cycle.EachPending(ctx, st, op, kind, func(c metaverse.Change) bool {
+		out = append(out, c)
+		return true
+	})
+	return out, err
 }
