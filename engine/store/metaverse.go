@@ -118,48 +118,232 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				}
 			}()
 		} else {
-			if err := t.deleteIn(ctx, `DELETE FROM mv_objects WHERE mv_key IN (%s)`, w.ObjectKeys); err != nil {
-				return fmt.Errorf("store: unable to replace metaverse objects: %w", err)
-			}
+			// A delta replaces rows in place (tableWriter.replace): most of what it
+			// rewrites keeps its keys, sign-in name, mail and DN, and an
+			// UPDATE that leaves an index's columns alone leaves the index
+			// alone — a delete and an insert would touch every index twice.
 			if err := t.deleteIn(ctx, `DELETE FROM mv_pending WHERE mv_key IN (%s)`, w.PendingKeys); err != nil {
 				return fmt.Errorf("store: unable to replace pending exports: %w", err)
-			}
-			for _, src := range w.JoinSources {
-				if _, err := t.exec(ctx, `DELETE FROM mv_joins WHERE connector = ? AND anchor = ?`, src.Connector, src.Anchor); err != nil {
-					return fmt.Errorf("store: unable to replace the join of %s %s: %w", src.Connector, src.Anchor, err)
-				}
 			}
 		}
 		// The JSON columns are encoded into one reused buffer, byte for byte
 		// as json.Marshal encodes them.
 		var buf []byte
 		var names []string
-		err = insertSeq(ctx, t, "mv_objects", "mv_key, kind, upn_key, mail_key, display_name, source, attrs, members, sources, synced_at",
-			w.Objects, func(o MVObject) ([]any, error) {
-				buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
-				attrs := string(buf)
-				buf = AppendJSONStrings(buf[:0], nonNilStrings(o.Members))
-				members := string(buf)
-				buf = appendJSONSources(buf[:0], o.Sources)
-				sources := string(buf)
-				return []any{o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName,
-					o.Source, attrs, members, sources, now}, nil
-			})
-		if err != nil {
-			return err
+		objects := mvObjectsTable.writer(t, w.Full)
+		err = writeSeq(ctx, objects, w.Objects, func(o MVObject) ([]any, error) {
+			buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
+			attrs := string(buf)
+			buf = AppendJSONStrings(buf[:0], nonNilStrings(o.Members))
+			members := string(buf)
+			buf = appendJSONSources(buf[:0], o.Sources)
+			sources := string(buf)
+			return []any{o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName,
+				o.Source, attrs, members, sources, now}, nil
+		})
+		if err == nil {
+			keys := make([][]any, len(w.ObjectKeys))
+			for i, k := range w.ObjectKeys {
+				keys[i] = []any{k}
+			}
+			err = objects.deleteRest(ctx, keys)
 		}
-		err = insertSeq(ctx, t, "mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace", w.Joins,
-			func(j MVJoin) ([]any, error) {
-				return []any{j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason, string(j.Trace)}, nil
-			})
 		if err != nil {
-			return err
+			return fmt.Errorf("store: unable to write the metaverse objects: %w", err)
+		}
+		joins := mvJoinsTable.writer(t, w.Full)
+		err = writeSeq(ctx, joins, w.Joins, func(j MVJoin) ([]any, error) {
+			return []any{j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason, string(j.Trace)}, nil
+		})
+		if err == nil {
+			keys := make([][]any, len(w.JoinSources))
+			for i, s := range w.JoinSources {
+				keys[i] = []any{s.Connector, s.Anchor}
+			}
+			err = joins.deleteRest(ctx, keys)
+		}
+		if err != nil {
+			return fmt.Errorf("store: unable to write the joins: %w", err)
 		}
 		return insertSeq(ctx, t, "mv_pending", "mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at", w.Pending,
 			func(p MVPending) ([]any, error) {
 				return []any{p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount, string(p.Change), now}, nil
 			})
 	})
+}
+
+// mvTable is a table a sync cycle rewrites: its columns in row order, the
+// first keys of them naming a row, and the columns its secondary indexes
+// hold (mv_objects_upn and _mail; mv_joins_key and _dn).
+type mvTable struct {
+	name    string
+	cols    []string
+	keys    int
+	indexed []string
+}
+
+var (
+	mvObjectsTable = mvTable{name: "mv_objects", keys: 1, indexed: []string{"upn_key", "mail_key"},
+		cols: []string{"mv_key", "kind", "upn_key", "mail_key", "display_name", "source", "attrs", "members", "sources", "synced_at"}}
+	mvJoinsTable = mvTable{name: "mv_joins", keys: 2, indexed: []string{"dn_key", "mv_key"},
+		cols: []string{"connector", "anchor", "dn", "dn_key", "mv_key", "synced", "reason", "trace"}}
+)
+
+// tableWriter writes a cycle's rows of one table: a full sync inserts
+// them in batches into the emptied table; a delta replaces each row in
+// place (replace), remembering the rows it wrote so that deleteRest
+// deletes the replaced rows the cycle no longer has.
+type tableWriter struct {
+	mvTable
+	t       *Tx
+	full    bool
+	written map[string]bool
+	// The delta's statements, prepared on first use.
+	update, del, insert *sql.Stmt
+	set, held           []int // the columns update sets, and holds equal
+}
+
+func (m mvTable) writer(t *Tx, full bool) *tableWriter {
+	return &tableWriter{mvTable: m, t: t, full: full, written: map[string]bool{}}
+}
+
+// writeSeq writes a sequence's rows through w.
+func writeSeq[T any](ctx context.Context, w *tableWriter, seq iter.Seq2[T, error], row func(T) ([]any, error)) error {
+	if w.full {
+		return insertSeq(ctx, w.t, w.name, strings.Join(w.cols, ", "), seq, row)
+	}
+	if seq == nil {
+		return nil
+	}
+	for v, err := range seq {
+		if err != nil {
+			return err
+		}
+		r, err := row(v)
+		if err != nil {
+			return err
+		}
+		if err := w.replace(ctx, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replace writes one row in place of the row with its key: an UPDATE
+// that holds the key and the indexed columns equal, so that it touches
+// the table's row alone; when none matches (a new row, or a new sign-in
+// name, mail, DN or metaverse key), a delete and an insert.
+func (w *tableWriter) replace(ctx context.Context, row []any) error {
+	if w.update == nil {
+		if err := w.prepare(ctx); err != nil {
+			return err
+		}
+	}
+	args := make([]any, 0, len(row)+w.keys)
+	for _, i := range w.set {
+		args = append(args, row[i])
+	}
+	for _, i := range w.held {
+		args = append(args, row[i])
+	}
+	res, err := w.update.ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		if _, err := w.del.ExecContext(ctx, row[:w.keys]...); err != nil {
+			return err
+		}
+		if _, err := w.insert.ExecContext(ctx, row...); err != nil {
+			return err
+		}
+	}
+	w.written[rowKey(row[:w.keys])] = true
+	return nil
+}
+
+func (w *tableWriter) prepare(ctx context.Context) error {
+	var sets, conds []string
+	for i, c := range w.cols {
+		if i >= w.keys && !slices.Contains(w.indexed, c) {
+			sets = append(sets, c+" = ?")
+			w.set = append(w.set, i)
+		}
+	}
+	for i := range w.keys {
+		w.held = append(w.held, i)
+	}
+	for _, c := range w.indexed {
+		w.held = append(w.held, slices.Index(w.cols, c))
+	}
+	for _, i := range w.held {
+		conds = append(conds, w.cols[i]+" = ?")
+	}
+	keys := strings.Join(conds[:w.keys], " AND ")
+	var err error
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		q    string
+	}{
+		{&w.update, "UPDATE " + w.name + " SET " + strings.Join(sets, ", ") + " WHERE " + strings.Join(conds, " AND ")},
+		{&w.del, "DELETE FROM " + w.name + " WHERE " + keys},
+		{&w.insert, "INSERT INTO " + w.name + " (" + strings.Join(w.cols, ", ") + ") VALUES (" + mvMarks(len(w.cols)) + ")"},
+	} {
+		if *p.stmt, err = w.t.tx.PrepareContext(ctx, w.t.s.q(p.q)); err != nil {
+			return fmt.Errorf("store: unable to prepare %q: %w", p.q, err)
+		}
+	}
+	return nil
+}
+
+func (w *tableWriter) close() {
+	for _, st := range []*sql.Stmt{w.update, w.del, w.insert} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	w.update, w.del, w.insert, w.set, w.held = nil, nil, nil, nil, nil
+}
+
+// deleteRest deletes the rows of keys (each a row's key columns) that the
+// cycle did not write: what it no longer has.
+func (w *tableWriter) deleteRest(ctx context.Context, keys [][]any) error {
+	if w.full {
+		return nil
+	}
+	defer w.close()
+	for _, k := range keys {
+		if w.written[rowKey(k)] {
+			continue
+		}
+		if w.del == nil {
+			if err := w.prepare(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := w.del.ExecContext(ctx, k...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowKey is a row's key columns as one comparable value (key columns are
+// text, and none holds a NUL).
+func rowKey(key []any) string {
+	if len(key) == 1 {
+		return key[0].(string)
+	}
+	parts := make([]string, len(key))
+	for i, v := range key {
+		parts[i] = v.(string)
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // dropMVIndexes drops the secondary indexes of the tables a full sync
@@ -229,6 +413,13 @@ func AppendJSONStrings(b []byte, v []string) []byte {
 	if v == nil {
 		return append(b, "null"...)
 	}
+	// Room for all of it at once: a 250,000-member group's list is 7 MB,
+	// and growing to it by doubling cost more than encoding it.
+	n := 2
+	for _, s := range v {
+		n += len(s) + 3
+	}
+	b = slices.Grow(b, n)
 	b = append(b, '[')
 	for i, s := range v {
 		if i > 0 {
@@ -540,24 +731,17 @@ func (s *Store) MetaverseExported(ctx context.Context, keys []string, all bool) 
 	out := map[string]MVExported{}
 	read := func(where string, args []any) error {
 		// Not through the prepared-statement cache: the IN list's length varies.
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT mv_key, kind, cloud_id, source, attrs, exported_at, recorded FROM mv_exported
-			WHERE (recorded = 1 OR cloud_id <> '')`+where), args...)
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+mvExportedColumns+` FROM mv_exported
+			WHERE `+mvExportedKnown+where), args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var e MVExported
-			var attrs string
-			var at, recorded int64
-			if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &attrs, &at, &recorded); err != nil {
+			e, err := scanMVExported(rows)
+			if err != nil {
 				return err
 			}
-			e.Recorded = recorded != 0
-			if err := json.Unmarshal([]byte(attrs), &e.Attrs); err != nil {
-				return fmt.Errorf("exported object %s is unreadable: %w", e.Key, err)
-			}
-			e.ExportedAt = fromMillis(at)
 			out[e.Key] = e
 		}
 		if err := rows.Err(); err != nil {

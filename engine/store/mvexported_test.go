@@ -80,3 +80,57 @@ func TestJSONStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestEachMetaverseExportedIsTheWholeState: the exported state read one
+// object at a time is MetaverseExported(nil, true), in key order, each
+// group with its members — memberships of groups it does not return
+// (before, between and after them) skipped, not given to the next group.
+func TestEachMetaverseExportedIsTheWholeState(t *testing.T) {
+	ctx := context.Background()
+	s := openTestStore(t)
+	var done []MVConfirmed
+	for i := range 40 {
+		key := fmt.Sprintf("g%02d", i)
+		var ms []string
+		for j := range i % 4 * 3 {
+			ms = append(ms, fmt.Sprintf("m%02d-%d", i, j))
+		}
+		done = append(done, MVConfirmed{Key: key, Kind: "group", Op: "add", CloudID: "cloud-" + key, AddMembers: ms, Source: "corp: CN=" + key},
+			MVConfirmed{Key: fmt.Sprintf("u%02d", i), Kind: "user", Op: "add", CloudID: fmt.Sprintf("cloud-u%02d", i),
+				Attrs: []MVAttrChange{{Name: "displayName", New: []string{fmt.Sprint("User ", i)}}}, Source: "corp: CN=u"})
+	}
+	done = append(done, MVConfirmed{Key: "odd", Kind: "group", Op: "add", CloudID: "cloud-odd",
+		AddMembers: []string{`quote"d`, `back\slash`, "é-accent", "plain"}, Source: "corp: CN=odd"})
+	if err := s.RecordExported(ctx, done); err != nil {
+		t.Fatal(err)
+	}
+	// Memberships of groups not returned: no mv_exported row, before, among
+	// and after the groups.
+	for _, g := range []string{"a-orphan", "g10x", "zz-orphan"} {
+		if _, err := s.w.ExecContext(ctx, `INSERT INTO mv_exported_members (group_key, member_key) VALUES (?, 'stray')`, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := s.MetaverseExported(ctx, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for x, err := range s.EachMetaverseExported(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, x.Key)
+		w, ok := want[x.Key]
+		if !ok {
+			t.Errorf("%s: not in MetaverseExported", x.Key)
+			continue
+		}
+		if fmt.Sprint(x) != fmt.Sprint(w) {
+			t.Errorf("%s:\n got %+v\nwant %+v", x.Key, x, w)
+		}
+	}
+	if len(keys) != len(want) || !slices.IsSorted(keys) {
+		t.Errorf("read %d objects (sorted: %v), want %d", len(keys), slices.IsSorted(keys), len(want))
+	}
+}
