@@ -153,3 +153,12 @@ func (m *exportedMembers) of(key string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// CountMetaverseExported counts what EachMetaverseExported reads.
+func (s *Store) CountMetaverseExported(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM mv_exported WHERE `+mvExportedKnown).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: unable to count the exported objects: %w", err)
+	}
+	return n, nil
+}
