@@ -9,50 +9,87 @@ import (
 )
 
 // csObject is one connector-space object as the engine keeps it between
-// cycles (docs/adr/0010-scale.md): its values in one string, each value
-// where it ends in it, each attribute a slot of an interned name's number
-// and where its values end — no map and no string header per value, and
-// nothing of the caller's connector.Object but a few of its strings. A
-// group's members are the entry's, by lower-case DN.
+// cycles (docs/adr/0010-scale.md): nothing of the caller's connector.Object
+// but a few of its strings, and its attributes in one string (blob) that
+// is one allocation without pointers for the collector to follow — first
+// each attribute as a slot of an interned name's number and the end of its
+// values, then where each value ends, then the values: no map, no slice
+// and no string header per value. A group's members are the entry's, by
+// lower-case DN.
 type csObject struct {
 	Connector, Anchor, DN string
 	Class, Reason         string
-	InScope, Deleted      bool
-	attrs                 []csAttr
-	ends                  []uint32 // where each value ends in blob
 	blob                  string
+	nattr, nval           uint32 // blob's attribute slots, and values
+	InScope, Deleted      bool
 }
 
-// csAttr is one attribute of a csObject: its name's number (attrID) and
-// the end of its values in csObject.ends (they start where the previous
-// attribute's end).
-type csAttr struct{ id, end uint32 }
+// A blob's slots are little-endian uint32s: an attribute's is its name's
+// number (attrID) and the end of its values among the value slots (they
+// start where the previous attribute's end); a value's is where it ends
+// after the slots.
+const (
+	attrSlot  = 8
+	valueSlot = 4
+)
 
 // compact is o as the engine keeps it. strs interns the strings many
 // objects share (class, reason); nil interns nothing.
-func compact(o *connector.Object, strs map[string]string) *csObject {
-	c := &csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
+func compact(o *connector.Object, strs map[string]string) csObject {
+	c := csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
 		Reason: intern(strs, o.Reason), InScope: o.InScope, Deleted: o.Deleted}
+	// The attributes in one order for the three parts: a map's ranges
+	// may differ.
+	type attr struct {
+		id uint32
+		v  []string
+	}
+	var buf [32]attr
+	attrs := buf[:0]
 	n, size := 0, 0
-	for _, v := range o.Attrs {
+	for name, v := range o.Attrs {
+		attrs = append(attrs, attr{attrID(name), v})
 		n += len(v)
 		for _, s := range v {
 			size += len(s)
 		}
 	}
-	c.attrs = make([]csAttr, 0, len(o.Attrs))
-	c.ends = make([]uint32, 0, n)
+	c.nattr, c.nval = uint32(len(attrs)), uint32(n)
 	var blob strings.Builder
-	blob.Grow(size)
-	for name, v := range o.Attrs {
-		for _, s := range v {
-			blob.WriteString(s)
-			c.ends = append(c.ends, uint32(blob.Len()))
+	blob.Grow(attrSlot*len(attrs) + valueSlot*n + size)
+	end := 0
+	for _, a := range attrs {
+		end += len(a.v)
+		putSlot(&blob, a.id)
+		putSlot(&blob, uint32(end))
+	}
+	end = 0
+	for _, a := range attrs {
+		for _, s := range a.v {
+			end += len(s)
+			putSlot(&blob, uint32(end))
 		}
-		c.attrs = append(c.attrs, csAttr{id: attrID(name), end: uint32(len(c.ends))})
+	}
+	for _, a := range attrs {
+		for _, s := range a.v {
+			blob.WriteString(s)
+		}
 	}
 	c.blob = blob.String()
 	return c
+}
+
+func putSlot(b *strings.Builder, v uint32) {
+	b.WriteByte(byte(v))
+	b.WriteByte(byte(v >> 8))
+	b.WriteByte(byte(v >> 16))
+	b.WriteByte(byte(v >> 24))
+}
+
+// slot is the uint32 at i in the blob.
+func (o *csObject) slot(i uint32) uint32 {
+	b := o.blob[i : i+4]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func intern(strs map[string]string, s string) string {
@@ -66,27 +103,29 @@ func intern(strs map[string]string, s string) string {
 	return s
 }
 
-// find is where an attribute's values are in ends: [lo, hi), empty when
-// it has none.
+// find is where an attribute's values are among the value slots: [lo,
+// hi), empty when it has none.
 func (o *csObject) find(name string) (lo, hi uint32) {
 	names := *attrNames.Load()
 	var start uint32
-	for _, a := range o.attrs {
-		if names[a.id] == name {
-			return start, a.end
+	for i := range o.nattr {
+		end := o.slot(attrSlot*i + 4)
+		if names[o.slot(attrSlot*i)] == name {
+			return start, end
 		}
-		start = a.end
+		start = end
 	}
 	return 0, 0
 }
 
 // value is the i-th value.
 func (o *csObject) value(i uint32) string {
+	at := attrSlot*o.nattr + valueSlot*o.nval // where the values start
 	var start uint32
 	if i > 0 {
-		start = o.ends[i-1]
+		start = o.slot(attrSlot*o.nattr + valueSlot*(i-1))
 	}
-	return o.blob[start:o.ends[i]]
+	return o.blob[at+start : at+o.slot(attrSlot*o.nattr+valueSlot*i)]
 }
 
 // count is how many values an attribute has.

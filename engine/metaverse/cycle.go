@@ -170,7 +170,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 				continue
 			}
 			tb = en.appendJSON(tb[:0])
-			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.obj.DN, Key: en.key,
+			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.DN, Key: en.key,
 				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
 				return
 			}

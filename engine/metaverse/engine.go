@@ -15,10 +15,9 @@ import (
 
 // entry is one connector-space object as the engine holds it.
 type entry struct {
-	id      SourceID
-	obj     *csObject
-	dn      string   // lower case
-	members []string // a group's member DNs, lower case
+	csObject          // its connector and anchor are its SourceID (id)
+	dn       string   // lower case
+	members  []string // a group's member DNs, lower case
 	// resolved is, for each of members, the key it resolved to when the
 	// group's members were last resolved ("" for none); nil when they were
 	// not, or the group lists fewer than minResolvedKept (resolveMembers).
@@ -32,6 +31,11 @@ type entry struct {
 	// compute it again from the object when they need it.
 	tr *trace
 }
+
+func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
+
+// cs is the object's csObject, which the attribute flow reads.
+func (en *entry) cs() *csObject { return &en.csObject }
 
 // cluster is the objects that the matching rule joins into one metaverse
 // object (one object, unless users are matched across forests).
@@ -234,9 +238,10 @@ func (e *Engine) note(id SourceID, old *entry) {
 // (keepRefs), nil when none: add keeps those the new member list shares and
 // drops the rest.
 func (e *Engine) add(in *connector.Object, was *entry) {
-	o := compact(in, e.strs)
-	id := SourceID{o.Connector, o.Anchor}
-	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
+	en := &entry{csObject: compact(in, e.strs)}
+	o := en.cs()
+	id := en.id()
+	en.dn, en.rank = strings.ToLower(o.DN), e.cfg.rank(o.Connector)
 	en.tr = &trace{steps: make([]tstep, 0, 6)} // a user's steps, without growing
 	e.cs[id] = en
 	if _, seen := e.run.oldKey[id]; !seen {
@@ -276,8 +281,8 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 func (e *Engine) held(en *entry) *trace {
 	if en.tr == nil {
 		t := &trace{steps: make([]tstep, 0, 6)}
-		if eligible(en.obj, t) {
-			e.cfg.joinValue(en.id, en.obj, t)
+		if eligible(en.cs(), t) {
+			e.cfg.joinValue(en.id(), en.cs(), t)
 		}
 		t.base = len(t.steps)
 		en.tr = t
@@ -303,17 +308,17 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 	var ed *memberEdit
 	if prev != nil {
 		// Changed twice in one cycle: resolve them all (nil).
-		if _, again := e.run.edits[en.id]; !again && wasKeys != nil {
+		if _, again := e.run.edits[en.id()]; !again && wasKeys != nil {
 			ed = &memberEdit{}
 		}
-		e.run.edits[en.id] = ed
+		e.run.edits[en.id()] = ed
 	}
-	r := e.refs[en.id.Connector]
+	r := e.refs[en.Connector]
 	if r == nil {
 		r = map[string][]SourceID{}
-		e.refs[en.id.Connector] = r
+		e.refs[en.Connector] = r
 	}
-	idx := e.dns[en.id.Connector]
+	idx := e.dns[en.Connector]
 	lower := func(m string) string {
 		dn := strings.ToLower(m)
 		// The member's own entry holds the same lower-case DN: share it.
@@ -340,7 +345,7 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 				en.resolved = append(en.resolved, "")
 				ed.added = append(ed.added, head+i)
 			}
-			r[dn] = append(r[dn], en.id)
+			r[dn] = append(r[dn], en.id())
 		}
 		return
 	}
@@ -386,11 +391,11 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 		if ed != nil {
 			ed.added = append(ed.added, head+i)
 		}
-		r[dn] = append(r[dn], en.id)
+		r[dn] = append(r[dn], en.id())
 	}
 	for dn, l := range left {
 		for range l.n {
-			dropRef(r, dn, en.id)
+			dropRef(r, dn, en.id())
 			if ed != nil && wasKeys[l.at] != "" {
 				ed.gone = append(ed.gone, wasKeys[l.at])
 			}
@@ -471,7 +476,7 @@ func isASCII(s string) bool {
 // remove takes an object out of its connector space. With keepRefs its
 // member references stay for add to replace (a group changed in place).
 func (e *Engine) remove(en *entry, keepRefs bool) {
-	id := en.id
+	id := en.id()
 	e.note(id, en)
 	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == en {
 		delete(idx, en.dn)
@@ -574,28 +579,28 @@ func (e *Engine) rebuild(cid string) {
 	}
 	slices.SortFunc(ens, func(a, b *entry) int { return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.dn, b.dn)) })
 
-	kind := kindOf(ens[0].obj.Class)
+	kind := kindOf(ens[0].Class)
 	for _, en := range ens {
-		if en.obj.Class == connector.ClassUser {
+		if en.Class == connector.ClassUser {
 			kind = KindUser
 		}
 	}
 	// One object per forest: users before contacts, then precedence.
 	slices.SortStableFunc(ens, func(a, b *entry) int {
-		return cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class))
+		return cmp.Compare(classOrder(a.Class), classOrder(b.Class))
 	})
 	var chosen []*entry
 	byForest := map[string]*entry{}
 	for _, en := range ens {
-		if first, dup := byForest[en.id.Connector]; dup {
-			en.tr.drop(rJoin, "Another object of "+en.id.Connector+" ("+first.obj.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
+		if first, dup := byForest[en.Connector]; dup {
+			en.tr.drop(rJoin, "Another object of "+en.Connector+" ("+first.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
 			continue
 		}
-		byForest[en.id.Connector] = en
+		byForest[en.Connector] = en
 		chosen = append(chosen, en)
 	}
 	slices.SortStableFunc(chosen, func(a, b *entry) int {
-		return cmp.Or(cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class)), cmp.Compare(a.rank, b.rank))
+		return cmp.Or(cmp.Compare(classOrder(a.Class), classOrder(b.Class)), cmp.Compare(a.rank, b.rank))
 	})
 	primary := chosen[0]
 	var mailbox *csObject
@@ -603,14 +608,14 @@ func (e *Engine) rebuild(cid string) {
 		// The enabled account-forest user is the primary; the disabled
 		// resource-forest user holds the mailbox.
 		for _, en := range chosen {
-			if en.obj.Class == connector.ClassUser && !disabled(en.obj) {
+			if en.Class == connector.ClassUser && !disabled(en.cs()) {
 				primary = en
 				break
 			}
 		}
 		for _, en := range chosen {
-			if en != primary && en.obj.Class == connector.ClassUser && disabled(en.obj) {
-				mailbox = en.obj
+			if en != primary && en.Class == connector.ClassUser && disabled(en.cs()) {
+				mailbox = en.cs()
 				break
 			}
 		}
@@ -619,7 +624,7 @@ func (e *Engine) rebuild(cid string) {
 		chosen = append([]*entry{primary}, slices.DeleteFunc(slices.Clone(chosen), func(x *entry) bool { return x == primary })...)
 	}
 
-	value, why, writeback := e.cfg.anchor(kind, primary.obj)
+	value, why, writeback := e.cfg.anchor(kind, primary.cs())
 	key := value
 	if prior := e.priorKey(chosen, kind); prior != "" && prior != value && !e.takenByOther(prior, cid) {
 		key = prior
@@ -643,12 +648,12 @@ func (e *Engine) rebuild(cid string) {
 	all := make([]*csObject, len(chosen))
 	srcIDs := make([]SourceID, len(chosen))
 	for i, en := range chosen {
-		all[i], srcIDs[i] = en.obj, en.id
+		all[i], srcIDs[i] = en.cs(), en.id()
 	}
 	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
 	upn := ""
 	if kind == KindUser {
-		upn = e.cfg.signIn(primary.obj, primary.tr)
+		upn = e.cfg.signIn(primary.cs(), primary.tr)
 	}
 	// The attributes are not kept: desired computes them from the sources
 	// when they are written or diffed. Only the steps they add to the
@@ -658,16 +663,16 @@ func (e *Engine) rebuild(cid string) {
 	e.mv[key], e.owner[key], cl.key = obj, cid, key
 	e.run.keys[key] = true
 	if writeback {
-		e.wb[primary.id] = Writeback{Connector: primary.id.Connector, Anchor: primary.id.Anchor, DN: primary.obj.DN, Value: key}
+		e.wb[primary.id()] = Writeback{Connector: primary.Connector, Anchor: primary.Anchor, DN: primary.DN, Value: key}
 	}
-	source := primary.id.Connector + ": " + primary.obj.DN
+	source := primary.Connector + ": " + primary.DN
 	for _, en := range chosen {
 		en.key, en.kind = key, kind
 		t := en.tr
 		t.synced, t.primary = true, en == primary
 		for _, o := range chosen {
 			if o != en {
-				t.joinedWith = append(t.joinedWith, o.id)
+				t.joinedWith = append(t.joinedWith, o.id())
 			}
 		}
 		if en == primary {
@@ -683,7 +688,7 @@ func (e *Engine) rebuild(cid string) {
 		}
 	}
 	if kind == KindGroup {
-		e.run.groups[primary.id] = true
+		e.run.groups[primary.id()] = true
 	}
 }
 
@@ -697,10 +702,10 @@ func classOrder(class string) int {
 // priorKey is the key the cluster's objects had: the primary's first.
 func (e *Engine) priorKey(chosen []*entry, kind string) string {
 	for _, en := range chosen {
-		if k := e.run.oldKey[en.id]; k != "" && e.kindWas(en, kind) {
+		if k := e.run.oldKey[en.id()]; k != "" && e.kindWas(en, kind) {
 			return k
 		}
-		if k := e.prior[en.id]; k != "" && kindOf(en.obj.Class) == kind {
+		if k := e.prior[en.id()]; k != "" && kindOf(en.Class) == kind {
 			return k
 		}
 	}
@@ -714,7 +719,7 @@ func (e *Engine) takenByOther(key, cid string) bool {
 
 // kindWas: the object was part of a metaverse object of that kind (a
 // contact joined to a user does not give the user its key).
-func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.obj.Class) == kind }
+func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.Class) == kind }
 
 // resolveMembers sets a group's members: its member DNs that are objects of
 // its forest synchronized to the cloud, by key. When only some listings
@@ -842,7 +847,7 @@ func (e *Engine) desired(key string) *Object {
 	}
 	all := make([]*csObject, len(o.Sources))
 	for i, id := range o.Sources {
-		all[i] = e.cs[id].obj
+		all[i] = e.cs[id].cs()
 	}
 	var mailbox *csObject
 	if o.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
@@ -863,7 +868,7 @@ func (e *Engine) desired(key string) *Object {
 // sourceOf is a metaverse object's Source: its primary's connector and DN.
 func (e *Engine) sourceOf(o *Object) string {
 	p := o.Sources[0]
-	return p.Connector + ": " + e.cs[p].obj.DN
+	return p.Connector + ": " + e.cs[p].DN
 }
 
 // Len is the number of metaverse objects.

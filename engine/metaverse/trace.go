@@ -131,8 +131,8 @@ func (t *trace) drop(rule uint8, detail string) {
 
 // render is an entry's Trace, its sentences worded.
 func (en *entry) render() Trace {
-	o := en.obj
-	t := Trace{Connector: en.id.Connector, Anchor: en.id.Anchor, DN: o.DN, Class: o.Class, Synced: en.tr.synced,
+	o := en.cs()
+	t := Trace{Connector: en.Connector, Anchor: en.Anchor, DN: o.DN, Class: o.Class, Synced: en.tr.synced,
 		Reason: en.tr.reason.text(), Key: en.key, Kind: en.kind, Primary: en.tr.primary, JoinedWith: en.tr.joinedWith}
 	if en.tr.steps != nil {
 		t.Steps = make([]Step, len(en.tr.steps))
@@ -154,11 +154,11 @@ func pick(cond bool, yes, no uint8) uint8 {
 // en.render(), without building it: the joins of a full sync are encoded
 // one after the other.
 func (en *entry) appendJSON(b []byte) []byte {
-	o := en.obj
+	o := en.cs()
 	b = append(b, `{"connector":`...)
-	b = store.AppendJSONString(b, en.id.Connector)
+	b = store.AppendJSONString(b, en.Connector)
 	b = append(b, `,"anchor":`...)
-	b = store.AppendJSONString(b, en.id.Anchor)
+	b = store.AppendJSONString(b, en.Anchor)
 	b = append(b, `,"dn":`...)
 	b = store.AppendJSONString(b, o.DN)
 	b = append(b, `,"class":`...)
