@@ -22,10 +22,20 @@ type entry struct {
 	// group's members were last resolved ("" for none); nil when they were
 	// not, or the group lists fewer than minResolvedKept (resolveMembers).
 	resolved []string
-	rank     int    // the forest's precedence
-	cluster  string // join cluster; "" when not synced by the object's own rules
-	key      string // the metaverse object it is part of; "" when none
-	kind     string // that object's kind
+	rank     int // the forest's precedence
+	// cluster is the join cluster the object is part of, by its join
+	// value: "" when it is a cluster of its own (own), or when it is not
+	// synced by its own rules.
+	cluster string
+	own     bool
+	key     string // the metaverse object it is part of; "" when none
+	kind    string // that object's kind
+	// The metaverse object whose primary the entry is (docs/adr/0010-scale.md):
+	// the other objects joined to it, in precedence order; the sign-in name
+	// rebuild computed; a group's members by key, sorted.
+	joined     []SourceID
+	upn        string
+	memberKeys []string
 	// tr is the object's trace while a cycle evaluates it, until it is
 	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
 	// compute it again from the object when they need it.
@@ -38,10 +48,73 @@ func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
 func (en *entry) cs() *csObject { return &en.csObject }
 
 // cluster is the objects that the matching rule joins into one metaverse
-// object (one object, unless users are matched across forests).
+// object (one object, unless users are matched across forests), with the
+// key of that object. An object whose join value no other object can share
+// (joinValue's "") is a cluster of its own, which the engine holds nowhere
+// but in its entry (own): most objects are.
 type cluster struct {
 	ids []SourceID
 	key string
+}
+
+// clusterRef names a join cluster: by its join value, or an object's own
+// by its SourceID (name "").
+type clusterRef struct {
+	name string
+	own  SourceID
+}
+
+// ref is the cluster the entry is part of; ok false when none.
+func (en *entry) ref() (c clusterRef, ok bool) {
+	if en.own {
+		return clusterRef{own: en.id()}, true
+	}
+	return clusterRef{name: en.cluster}, en.cluster != ""
+}
+
+// compareClusters orders clusters as their join values would: an object's
+// own is named "o:" + connector + "\x00" + anchor, the order of rebuilds
+// (which decides who takes a key first) as it has always been.
+func compareClusters(a, b clusterRef) int {
+	switch {
+	case a.name != "" && b.name != "":
+		return strings.Compare(a.name, b.name)
+	case a.name == "" && b.name == "" && a.own.Connector == b.own.Connector:
+		return strings.Compare(a.own.Anchor, b.own.Anchor)
+	}
+	return compareParts(a.parts(), b.parts())
+}
+
+// parts are the cluster's name in parts, to be compared without making it.
+func (c clusterRef) parts() [4]string {
+	if c.name != "" {
+		return [4]string{c.name}
+	}
+	return [4]string{"o:", c.own.Connector, "\x00", c.own.Anchor}
+}
+
+// compareParts compares the concatenations of a and b.
+func compareParts(a, b [4]string) int {
+	i, j := 0, 0
+	x, y := a[0], b[0]
+	for {
+		for x == "" && i < len(a)-1 {
+			i++
+			x = a[i]
+		}
+		for y == "" && j < len(b)-1 {
+			j++
+			y = b[j]
+		}
+		if x == "" || y == "" {
+			return cmp.Compare(len(x), len(y))
+		}
+		n := min(len(x), len(y))
+		if c := strings.Compare(x[:n], y[:n]); c != 0 {
+			return c
+		}
+		x, y = x[n:], y[n:]
+	}
 }
 
 // Engine holds the connector spaces and the metaverse in memory between
@@ -52,20 +125,21 @@ type Engine struct {
 	cs       map[SourceID]*entry
 	dns      map[string]map[string]*entry     // connector → lower DN → object
 	refs     map[string]map[string][]SourceID // connector → lower member DN → groups listing it
-	clusters map[string]*cluster
-	mv       map[string]*Object
-	owner    map[string]string // key → cluster
-	prior    map[SourceID]string
-	wb       map[SourceID]Writeback
-	strs     map[string]string // interned strings many objects share
-	loaded   bool              // a full sync ran
+	clusters map[string]*cluster              // the clusters of several objects, by join value
+	// mv is the metaverse: each key's object, held by its primary entry,
+	// whose cluster owns the key.
+	mv     map[string]*entry
+	prior  map[SourceID]string
+	wb     map[SourceID]Writeback
+	strs   map[string]string // interned strings many objects share
+	loaded bool              // a full sync ran
 
 	run *run
 }
 
 // run is one cycle's bookkeeping.
 type run struct {
-	clusters map[string]bool
+	clusters map[clusterRef]bool
 	groups   map[SourceID]bool
 	keys     map[string]bool
 	src      map[SourceID]bool
@@ -95,8 +169,7 @@ func (e *Engine) reset() {
 	e.dns = map[string]map[string]*entry{}
 	e.refs = map[string]map[string][]SourceID{}
 	e.clusters = map[string]*cluster{}
-	e.mv = map[string]*Object{}
-	e.owner = map[string]string{}
+	e.mv = map[string]*entry{}
 	e.wb = map[SourceID]Writeback{}
 	e.strs = map[string]string{}
 }
@@ -212,7 +285,7 @@ func (e *Engine) abandon() {
 }
 
 func (e *Engine) begin() {
-	e.run = &run{clusters: map[string]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
+	e.run = &run{clusters: map[clusterRef]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
 		src: map[SourceID]bool{}, oldKey: map[SourceID]string{}, oldDN: map[SourceID]string{},
 		edits: map[SourceID]*memberEdit{}, moved: map[SourceID]bool{}, oldMembers: map[string]oldMembers{}}
 }
@@ -255,15 +328,20 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	}
 	idx[en.dn] = en
 	if eligible(o, en.tr) {
-		if cv, ok := e.cfg.joinValue(id, o, en.tr); ok {
-			en.cluster = cv
-			cl := e.clusters[cv]
-			if cl == nil {
-				cl = &cluster{}
-				e.clusters[cv] = cl
+		if cv, ok := e.cfg.joinValue(o, en.tr); ok {
+			if cv == "" {
+				en.own = true
+			} else {
+				en.cluster = cv
+				cl := e.clusters[cv]
+				if cl == nil {
+					cl = &cluster{}
+					e.clusters[cv] = cl
+				}
+				cl.ids = append(cl.ids, id)
 			}
-			cl.ids = append(cl.ids, id)
-			e.run.clusters[cv] = true
+			c, _ := en.ref()
+			e.run.clusters[c] = true
 			if o.Class == connector.ClassGroup {
 				e.setRefs(en, in.Members, was)
 				was = nil
@@ -282,7 +360,7 @@ func (e *Engine) held(en *entry) *trace {
 	if en.tr == nil {
 		t := &trace{steps: make([]tstep, 0, 6)}
 		if eligible(en.cs(), t) {
-			e.cfg.joinValue(en.id(), en.cs(), t)
+			e.cfg.joinValue(en.cs(), t)
 		}
 		t.base = len(t.steps)
 		en.tr = t
@@ -486,7 +564,16 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 	}
 	if cl := e.clusters[en.cluster]; cl != nil {
 		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
-		e.run.clusters[en.cluster] = true
+		e.run.clusters[clusterRef{name: en.cluster}] = true
+	}
+	if en.own {
+		// Its own cluster's key is its own: released now, as finish
+		// releases every dirty cluster's before any rebuild, for the entry
+		// that replaces it (or none) has none.
+		if en.key != "" {
+			e.release(en.key, en)
+		}
+		e.run.clusters[clusterRef{own: id}] = true
 	}
 	if en.key != "" {
 		e.run.keys[en.key] = true
@@ -498,17 +585,17 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 // finish rebuilds the dirty clusters, then the memberships that changed.
 func (e *Engine) finish() Touched {
 	r := e.run
-	ids := slices.Sorted(maps.Keys(r.clusters))
+	ids := slices.SortedFunc(maps.Keys(r.clusters), compareClusters)
 	// Release the keys of every dirty cluster first, so that a key moving
 	// between two of them is never seen as taken.
 	for _, cid := range ids {
-		if cl := e.clusters[cid]; cl != nil && cl.key != "" {
-			if e.owner[cl.key] == cid {
-				if o := e.mv[cl.key]; o != nil && o.Kind == KindGroup {
-					r.oldMembers[cl.key] = oldMembers{o.Sources[0], o.Members}
-				}
-				delete(e.owner, cl.key)
-				delete(e.mv, cl.key)
+		if cid.name == "" {
+			if en := e.cs[cid.own]; en != nil && en.own && en.key != "" {
+				e.release(en.key, en)
+			}
+		} else if cl := e.clusters[cid.name]; cl != nil && cl.key != "" {
+			if p := e.mv[cl.key]; p != nil && e.owns(cid, p) {
+				e.release(cl.key, p)
 			}
 			r.keys[cl.key] = true
 			cl.key = ""
@@ -537,8 +624,10 @@ func (e *Engine) finish() Touched {
 	for g := range r.groups {
 		// A group whose members changed but whose own object did not has no
 		// trace held: its rebuild makes it again (and the same object).
-		if en := e.cs[g]; en != nil && en.tr == nil && en.cluster != "" {
-			e.rebuild(en.cluster)
+		if en := e.cs[g]; en != nil && en.tr == nil {
+			if c, ok := en.ref(); ok {
+				e.rebuild(c)
+			}
 		}
 	}
 	for g := range r.groups {
@@ -549,22 +638,47 @@ func (e *Engine) finish() Touched {
 	return t
 }
 
+// release takes the metaverse object of key, whose primary is p, out of
+// the metaverse, keeping a group's members for resolveMembers.
+func (e *Engine) release(key string, p *entry) {
+	if p.kind == KindGroup {
+		e.run.oldMembers[key] = oldMembers{p.id(), p.memberKeys}
+	}
+	delete(e.mv, key)
+	e.run.keys[key] = true
+}
+
+// owns reports whether the metaverse object whose primary is p is the
+// cluster's.
+func (e *Engine) owns(c clusterRef, p *entry) bool {
+	if c.name == "" {
+		return p.own && p.id() == c.own
+	}
+	return p.cluster == c.name
+}
+
 func compareSource(a, b SourceID) int {
 	return cmp.Or(strings.Compare(a.Connector, b.Connector), strings.Compare(a.Anchor, b.Anchor))
 }
 
 // rebuild makes a cluster's metaverse object again.
-func (e *Engine) rebuild(cid string) {
-	cl := e.clusters[cid]
-	if cl == nil {
-		return
+func (e *Engine) rebuild(cid clusterRef) {
+	var cl *cluster
+	ids := []SourceID{cid.own}
+	if cid.name != "" {
+		if cl = e.clusters[cid.name]; cl == nil {
+			return
+		}
+		if len(cl.ids) == 0 {
+			delete(e.clusters, cid.name)
+			return
+		}
+		ids = cl.ids
+	} else if en := e.cs[cid.own]; en == nil || !en.own {
+		return // removed, or now part of a cluster of several
 	}
-	if len(cl.ids) == 0 {
-		delete(e.clusters, cid)
-		return
-	}
-	ens := make([]*entry, 0, len(cl.ids))
-	for _, id := range cl.ids {
+	ens := make([]*entry, 0, len(ids))
+	for _, id := range ids {
 		en := e.cs[id]
 		e.run.src[id] = true
 		if _, seen := e.run.oldKey[id]; !seen {
@@ -574,6 +688,7 @@ func (e *Engine) rebuild(cid string) {
 		tr.steps = tr.steps[:tr.base]
 		tr.synced, tr.reason, tr.primary, tr.joinedWith = false, tstep{}, false, nil
 		en.key, en.kind = "", ""
+		en.joined, en.upn, en.memberKeys = nil, "", nil
 		delete(e.wb, id)
 		ens = append(ens, en)
 	}
@@ -637,8 +752,8 @@ func (e *Engine) rebuild(cid string) {
 		}
 		return
 	}
-	if other, taken := e.owner[key]; taken && other != cid {
-		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.sourceOf(e.mv[key]) + "): not synchronized."
+	if other := e.mv[key]; other != nil && !e.owns(cid, other) {
+		msg := "The sourceAnchor " + key + " is already the key of another object (" + other.source() + "): not synchronized."
 		for _, en := range chosen {
 			en.tr.drop(rSourceAnchor, msg)
 		}
@@ -646,9 +761,11 @@ func (e *Engine) rebuild(cid string) {
 	}
 
 	all := make([]*csObject, len(chosen))
-	srcIDs := make([]SourceID, len(chosen))
 	for i, en := range chosen {
-		all[i], srcIDs[i] = en.cs(), en.id()
+		all[i] = en.cs()
+		if i > 0 {
+			primary.joined = append(primary.joined, en.id())
+		}
 	}
 	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
 	upn := ""
@@ -658,9 +775,12 @@ func (e *Engine) rebuild(cid string) {
 	// The attributes are not kept: desired computes them from the sources
 	// when they are written or diffed. Only the steps they add to the
 	// trace are recorded now.
-	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, upn: upn}
+	primary.upn = upn
 	e.cfg.flowExtensions(sources{all: all, mailbox: mailbox}, nil, primary.tr)
-	e.mv[key], e.owner[key], cl.key = obj, cid, key
+	e.mv[key] = primary
+	if cl != nil {
+		cl.key = key
+	}
 	e.run.keys[key] = true
 	if writeback {
 		e.wb[primary.id()] = Writeback{Connector: primary.Connector, Anchor: primary.Anchor, DN: primary.DN, Value: key}
@@ -712,9 +832,9 @@ func (e *Engine) priorKey(chosen []*entry, kind string) string {
 	return ""
 }
 
-func (e *Engine) takenByOther(key, cid string) bool {
-	other, taken := e.owner[key]
-	return taken && other != cid
+func (e *Engine) takenByOther(key string, cid clusterRef) bool {
+	other := e.mv[key]
+	return other != nil && !e.owns(cid, other)
 }
 
 // kindWas: the object was part of a metaverse object of that kind (a
@@ -731,7 +851,7 @@ func (e *Engine) resolveMembers(g SourceID) {
 		return
 	}
 	obj := e.mv[en.key]
-	if obj == nil || obj.Kind != KindGroup {
+	if obj == nil || obj.kind != KindGroup {
 		return
 	}
 	idx := e.dns[g.Connector]
@@ -769,7 +889,7 @@ func (e *Engine) resolveMembers(g SourceID) {
 		slices.Sort(keys)
 		keys = slices.Compact(keys)
 	}
-	obj.Members = keys
+	obj.memberKeys = keys
 	e.run.keys[en.key] = true
 	e.run.src[g] = true
 	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
@@ -841,16 +961,17 @@ func (e *Engine) Object(key string) (*Object, bool) {
 // without them (docs/adr/0010-scale.md): they are a function of the
 // sources, which a change of any source rebuilds.
 func (e *Engine) desired(key string) *Object {
-	o := e.mv[key]
-	if o == nil {
+	p := e.mv[key]
+	if p == nil {
 		return nil
 	}
-	all := make([]*csObject, len(o.Sources))
-	for i, id := range o.Sources {
+	d := &Object{Key: key, Kind: p.kind, Members: p.memberKeys, Sources: p.sources(), Source: p.source()}
+	all := make([]*csObject, len(d.Sources))
+	for i, id := range d.Sources {
 		all[i] = e.cs[id].cs()
 	}
 	var mailbox *csObject
-	if o.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
+	if d.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
 		// As rebuild chose it: the first disabled user after the primary.
 		for _, c := range all[1:] {
 			if c.Class == connector.ClassUser && disabled(c) {
@@ -859,17 +980,19 @@ func (e *Engine) desired(key string) *Object {
 			}
 		}
 	}
-	d := *o
-	d.Source = e.sourceOf(o)
-	d.Attrs = e.cfg.flowAttrs(o.Kind, o.Key, o.upn, sources{all: all, mailbox: mailbox}, nil)
-	return &d
+	d.Attrs = e.cfg.flowAttrs(d.Kind, key, p.upn, sources{all: all, mailbox: mailbox}, nil)
+	return d
 }
 
-// sourceOf is a metaverse object's Source: its primary's connector and DN.
-func (e *Engine) sourceOf(o *Object) string {
-	p := o.Sources[0]
-	return p.Connector + ": " + e.cs[p].DN
+// sources are the metaverse object's sources, when the entry is its
+// primary: the entry first.
+func (p *entry) sources() []SourceID {
+	return append([]SourceID{p.id()}, p.joined...)
 }
+
+// source is a metaverse object's Source, when the entry is its primary:
+// its connector and DN.
+func (p *entry) source() string { return p.Connector + ": " + p.DN }
 
 // Len is the number of metaverse objects.
 func (e *Engine) Len() int { return len(e.mv) }
@@ -886,9 +1009,9 @@ func (e *Engine) Why(id SourceID) (Trace, bool) {
 	if en == nil {
 		return Trace{}, false
 	}
-	if en.tr == nil && en.cluster != "" {
+	if c, ok := en.ref(); ok && en.tr == nil {
 		e.begin()
-		e.run.clusters[en.cluster] = true
+		e.run.clusters[c] = true
 		e.finish()
 	}
 	e.held(en)
@@ -905,8 +1028,9 @@ func (e *Engine) WhyKey(key string) []Trace {
 	if o == nil {
 		return nil
 	}
-	out := make([]Trace, 0, len(o.Sources))
-	for _, id := range o.Sources {
+	ids := o.sources()
+	out := make([]Trace, 0, len(ids))
+	for _, id := range ids {
 		if t, ok := e.Why(id); ok {
 			out = append(out, t)
 		}
