@@ -158,10 +158,10 @@ func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []
 	one := func(k string) {
 		var d *Object
 		x := exported[k]
-		if p := e.mv[k]; p != nil && x != nil && x.Kind == p.kind {
+		if p := e.mv[k]; p != nil && x != nil && x.Kind == p.kindName() {
 			d = e.desired(k) // differs compares the attributes
 		} else if p != nil {
-			d = &Object{Key: k, Kind: p.kind}
+			d = &Object{Key: k, Kind: p.kindName()}
 		}
 		p.one(k, d, x)
 	}

@@ -15,31 +15,69 @@ import (
 
 // entry is one connector-space object as the engine holds it.
 type entry struct {
-	csObject          // its connector and anchor are its SourceID (id)
-	dn       string   // lower case
-	members  []string // a group's member DNs, lower case
+	csObject        // its connector and anchor are its SourceID (id)
+	dn       string // lower case
+	key      string // the metaverse object it is part of; "" when none
+	upn      string // a user object's sign-in name rebuild computed, when the entry is its primary
+	// cl is the join cluster of several objects that the object is part
+	// of; nil when it is a cluster of its own (own) or is not synced by
+	// its own rules.
+	cl  *cluster
+	grp *group // a group's members; nil for other objects
+	// tr is the object's trace while a cycle evaluates it, until it is
+	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
+	// compute it again from the object when they need it.
+	tr   *trace
+	rank int32 // the forest's precedence
+	kind uint8 // that object's kind (kinds); 0 for none
+	own  bool
+}
+
+// group is what an entry holds of a group's members.
+type group struct {
+	members []string // member DNs, lower case
 	// resolved is, for each of members, the key it resolved to when the
 	// group's members were last resolved ("" for none); nil when they were
 	// not, or the group lists fewer than minResolvedKept (resolveMembers).
 	resolved []string
-	rank     int // the forest's precedence
-	// cluster is the join cluster the object is part of, by its join
-	// value: "" when it is a cluster of its own (own), or when it is not
-	// synced by its own rules.
-	cluster string
-	own     bool
-	key     string // the metaverse object it is part of; "" when none
-	kind    string // that object's kind
-	// The metaverse object whose primary the entry is (docs/adr/0010-scale.md):
-	// the other objects joined to it, in precedence order; the sign-in name
-	// rebuild computed; a group's members by key, sorted.
-	joined     []SourceID
-	upn        string
-	memberKeys []string
-	// tr is the object's trace while a cycle evaluates it, until it is
-	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
-	// compute it again from the object when they need it.
-	tr *trace
+	// keys are the metaverse object's members by key, sorted, when the
+	// entry is its primary.
+	keys []string
+}
+
+// group is the entry's group, made when it has none.
+func (en *entry) group() *group {
+	if en.grp == nil {
+		en.grp = &group{}
+	}
+	return en.grp
+}
+
+// members are a group's member DNs; nil for other objects.
+func (en *entry) members() []string {
+	if en.grp == nil {
+		return nil
+	}
+	return en.grp.members
+}
+
+// memberKeys are a group object's members by key, when the entry is its
+// primary.
+func (en *entry) memberKeys() []string {
+	if en.grp == nil {
+		return nil
+	}
+	return en.grp.keys
+}
+
+// kinds are the kinds of metaverse objects an entry's kind names.
+var kinds = [...]string{"", KindUser, KindGroup, KindContact, KindDevice}
+
+// kindName is the kind an entry's kind names.
+func (en *entry) kindName() string { return kinds[en.kind] }
+
+func kindCode(kind string) uint8 {
+	return uint8(max(slices.Index(kinds[:], kind), 0))
 }
 
 func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
@@ -48,13 +86,16 @@ func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
 func (en *entry) cs() *csObject { return &en.csObject }
 
 // cluster is the objects that the matching rule joins into one metaverse
-// object (one object, unless users are matched across forests), with the
-// key of that object. An object whose join value no other object can share
+// object (one object, unless users are matched across forests): its join
+// value, the objects, the key of that object and its sources but the
+// primary, in precedence order. An object whose join value no other object can share
 // (joinValue's "") is a cluster of its own, which the engine holds nowhere
 // but in its entry (own): most objects are.
 type cluster struct {
-	ids []SourceID
-	key string
+	name   string
+	ids    []SourceID
+	key    string
+	joined []SourceID
 }
 
 // clusterRef names a join cluster: by its join value, or an object's own
@@ -69,7 +110,10 @@ func (en *entry) ref() (c clusterRef, ok bool) {
 	if en.own {
 		return clusterRef{own: en.id()}, true
 	}
-	return clusterRef{name: en.cluster}, en.cluster != ""
+	if en.cl == nil {
+		return clusterRef{}, false
+	}
+	return clusterRef{name: en.cl.name}, true
 }
 
 // compareClusters orders clusters as their join values would: an object's
@@ -314,7 +358,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	en := &entry{csObject: compact(in, e.strs)}
 	o := en.cs()
 	id := en.id()
-	en.dn, en.rank = strings.ToLower(o.DN), e.cfg.rank(o.Connector)
+	en.dn, en.rank = strings.ToLower(o.DN), int32(e.cfg.rank(o.Connector))
 	en.tr = &trace{steps: make([]tstep, 0, 6)} // a user's steps, without growing
 	e.cs[id] = en
 	if _, seen := e.run.oldKey[id]; !seen {
@@ -332,13 +376,13 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 			if cv == "" {
 				en.own = true
 			} else {
-				en.cluster = cv
 				cl := e.clusters[cv]
 				if cl == nil {
-					cl = &cluster{}
+					cl = &cluster{name: cv}
 					e.clusters[cv] = cl
 				}
 				cl.ids = append(cl.ids, id)
+				en.cl = cl
 			}
 			c, _ := en.ref()
 			e.run.clusters[c] = true
@@ -349,7 +393,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 		}
 	}
 	if was != nil {
-		e.dropRefs(id, was.members)
+		e.dropRefs(id, was.members())
 	}
 	en.tr.base = len(en.tr.steps)
 }
@@ -376,11 +420,14 @@ func (e *Engine) held(en *entry) *trace {
 // What the shared ones resolved to is kept too, and what changed noted
 // for resolveMembers (run.edits).
 func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
+	g := en.group()
+	var pg *group // prev's
 	var was, wasKeys []string
 	if prev != nil {
-		was = prev.members
-		if len(prev.resolved) == len(was) {
-			wasKeys = prev.resolved
+		pg = prev.group()
+		was = pg.members
+		if len(pg.resolved) == len(was) {
+			wasKeys = pg.resolved
 		}
 	}
 	var ed *memberEdit
@@ -412,29 +459,29 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 	if head == len(was) && prev != nil {
 		// The old list, then new listings (members added at the end): the
 		// group takes the old lists over and appends to them.
-		en.members, prev.members = was[:len(was):cap(was)], nil
+		g.members, pg.members = was[:len(was):cap(was)], nil
 		if ed != nil {
-			en.resolved, prev.resolved = wasKeys[:len(was):cap(wasKeys)], nil
+			g.resolved, pg.resolved = wasKeys[:len(was):cap(wasKeys)], nil
 		}
 		for i, m := range members[head:] {
 			dn := lower(m)
-			en.members = append(en.members, dn)
+			g.members = append(g.members, dn)
 			if ed != nil {
-				en.resolved = append(en.resolved, "")
+				g.resolved = append(g.resolved, "")
 				ed.added = append(ed.added, head+i)
 			}
 			r[dn] = append(r[dn], en.id())
 		}
 		return
 	}
-	en.members = make([]string, len(members))
+	g.members = make([]string, len(members))
 	if ed != nil {
-		en.resolved = make([]string, len(members))
+		g.resolved = make([]string, len(members))
 	}
 	keep := func(i, j int) { // the new list's i-th is the old one's j-th
-		en.members[i] = was[j]
+		g.members[i] = was[j]
 		if ed != nil {
-			en.resolved[i] = wasKeys[j]
+			g.resolved[i] = wasKeys[j]
 		}
 	}
 	for i := range head {
@@ -465,7 +512,7 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 			keep(head+i, int(l.at)) // every listing of a DN resolved alike
 			continue
 		}
-		en.members[head+i] = dn
+		g.members[head+i] = dn
 		if ed != nil {
 			ed.added = append(ed.added, head+i)
 		}
@@ -560,11 +607,11 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 		delete(idx, en.dn)
 	}
 	if !keepRefs {
-		e.dropRefs(id, en.members)
+		e.dropRefs(id, en.members())
 	}
-	if cl := e.clusters[en.cluster]; cl != nil {
+	if cl := en.cl; cl != nil {
 		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
-		e.run.clusters[clusterRef{name: en.cluster}] = true
+		e.run.clusters[clusterRef{name: cl.name}] = true
 	}
 	if en.own {
 		// Its own cluster's key is its own: released now, as finish
@@ -641,8 +688,8 @@ func (e *Engine) finish() Touched {
 // release takes the metaverse object of key, whose primary is p, out of
 // the metaverse, keeping a group's members for resolveMembers.
 func (e *Engine) release(key string, p *entry) {
-	if p.kind == KindGroup {
-		e.run.oldMembers[key] = oldMembers{p.id(), p.memberKeys}
+	if p.kindName() == KindGroup {
+		e.run.oldMembers[key] = oldMembers{p.id(), p.memberKeys()}
 	}
 	delete(e.mv, key)
 	e.run.keys[key] = true
@@ -654,7 +701,7 @@ func (e *Engine) owns(c clusterRef, p *entry) bool {
 	if c.name == "" {
 		return p.own && p.id() == c.own
 	}
-	return p.cluster == c.name
+	return p.cl != nil && p.cl.name == c.name
 }
 
 func compareSource(a, b SourceID) int {
@@ -687,8 +734,10 @@ func (e *Engine) rebuild(cid clusterRef) {
 		tr := e.held(en)
 		tr.steps = tr.steps[:tr.base]
 		tr.synced, tr.reason, tr.primary, tr.joinedWith = false, tstep{}, false, nil
-		en.key, en.kind = "", ""
-		en.joined, en.upn, en.memberKeys = nil, "", nil
+		en.key, en.kind, en.upn = "", 0, ""
+		if en.grp != nil {
+			en.grp.keys = nil
+		}
 		delete(e.wb, id)
 		ens = append(ens, en)
 	}
@@ -763,8 +812,11 @@ func (e *Engine) rebuild(cid clusterRef) {
 	all := make([]*csObject, len(chosen))
 	for i, en := range chosen {
 		all[i] = en.cs()
-		if i > 0 {
-			primary.joined = append(primary.joined, en.id())
+	}
+	if cl != nil {
+		cl.joined = cl.joined[:0]
+		for _, en := range chosen[1:] {
+			cl.joined = append(cl.joined, en.id())
 		}
 	}
 	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
@@ -787,7 +839,7 @@ func (e *Engine) rebuild(cid clusterRef) {
 	}
 	source := primary.Connector + ": " + primary.DN
 	for _, en := range chosen {
-		en.key, en.kind = key, kind
+		en.key, en.kind = key, kindCode(kind)
 		t := en.tr
 		t.synced, t.primary = true, en == primary
 		for _, o := range chosen {
@@ -851,9 +903,10 @@ func (e *Engine) resolveMembers(g SourceID) {
 		return
 	}
 	obj := e.mv[en.key]
-	if obj == nil || obj.kind != KindGroup {
+	if obj == nil || obj.kindName() != KindGroup {
 		return
 	}
+	grp := en.group()
 	idx := e.dns[g.Connector]
 	resolve := func(dn string) string {
 		if m := idx[dn]; m != nil && m.key != "" && m.key != en.key {
@@ -862,26 +915,26 @@ func (e *Engine) resolveMembers(g SourceID) {
 		return ""
 	}
 	var keys []string
-	if old, ok := e.run.oldMembers[en.key]; ok && old.group == g && !e.run.moved[g] && len(en.resolved) == len(en.members) {
+	if old, ok := e.run.oldMembers[en.key]; ok && old.group == g && !e.run.moved[g] && len(grp.resolved) == len(grp.members) {
 		ed := e.run.edits[g]
 		_, edited := e.run.edits[g]
 		if !edited || ed != nil && len(ed.added)+len(ed.gone) <= maxMemberEdits {
 			keys = old.members
 			if ed != nil {
-				keys = e.editMembers(en, old.members, ed, resolve)
+				keys = e.editMembers(grp, old.members, ed, resolve)
 			}
 		}
 	}
 	if keys == nil {
-		en.resolved = nil
-		if len(en.members) >= minResolvedKept {
-			en.resolved = make([]string, len(en.members))
+		grp.resolved = nil
+		if len(grp.members) >= minResolvedKept {
+			grp.resolved = make([]string, len(grp.members))
 		}
-		keys = make([]string, 0, len(en.members))
-		for i, dn := range en.members {
+		keys = make([]string, 0, len(grp.members))
+		for i, dn := range grp.members {
 			if k := resolve(dn); k != "" {
-				if en.resolved != nil {
-					en.resolved[i] = k
+				if grp.resolved != nil {
+					grp.resolved[i] = k
 				}
 				keys = append(keys, k)
 			}
@@ -889,10 +942,10 @@ func (e *Engine) resolveMembers(g SourceID) {
 		slices.Sort(keys)
 		keys = slices.Compact(keys)
 	}
-	obj.memberKeys = keys
+	obj.group().keys = keys
 	e.run.keys[en.key] = true
 	e.run.src[g] = true
-	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
+	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(grp.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
 	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
 	en.tr.step(rMembers, oInfo, detail)
 }
@@ -912,17 +965,17 @@ const maxMemberEdits = 64
 // added listings resolved, the removed listings' keys taken out unless
 // another listing still resolves to them. It is a new slice: old may be
 // shared (desired's copies).
-func (e *Engine) editMembers(en *entry, old []string, ed *memberEdit, resolve func(string) string) []string {
+func (e *Engine) editMembers(grp *group, old []string, ed *memberEdit, resolve func(string) string) []string {
 	var add, drop []string
 	for _, i := range ed.added {
-		k := resolve(en.members[i])
-		en.resolved[i] = k
+		k := resolve(grp.members[i])
+		grp.resolved[i] = k
 		if k != "" {
 			add = append(add, k)
 		}
 	}
 	for _, k := range ed.gone {
-		if !slices.Contains(en.resolved, k) {
+		if !slices.Contains(grp.resolved, k) {
 			drop = append(drop, k)
 		}
 	}
@@ -965,7 +1018,7 @@ func (e *Engine) desired(key string) *Object {
 	if p == nil {
 		return nil
 	}
-	d := &Object{Key: key, Kind: p.kind, Members: p.memberKeys, Sources: p.sources(), Source: p.source()}
+	d := &Object{Key: key, Kind: p.kindName(), Members: p.memberKeys(), Sources: p.sources(), Source: p.source()}
 	all := make([]*csObject, len(d.Sources))
 	for i, id := range d.Sources {
 		all[i] = e.cs[id].cs()
@@ -987,7 +1040,10 @@ func (e *Engine) desired(key string) *Object {
 // sources are the metaverse object's sources, when the entry is its
 // primary: the entry first.
 func (p *entry) sources() []SourceID {
-	return append([]SourceID{p.id()}, p.joined...)
+	if p.cl == nil {
+		return []SourceID{p.id()}
+	}
+	return append([]SourceID{p.id()}, p.cl.joined...)
 }
 
 // source is a metaverse object's Source, when the entry is its primary:

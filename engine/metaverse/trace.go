@@ -133,7 +133,7 @@ func (t *trace) drop(rule uint8, detail string) {
 func (en *entry) render() Trace {
 	o := en.cs()
 	t := Trace{Connector: en.Connector, Anchor: en.Anchor, DN: o.DN, Class: o.Class, Synced: en.tr.synced,
-		Reason: en.tr.reason.text(), Key: en.key, Kind: en.kind, Primary: en.tr.primary, JoinedWith: en.tr.joinedWith}
+		Reason: en.tr.reason.text(), Key: en.key, Kind: en.kindName(), Primary: en.tr.primary, JoinedWith: en.tr.joinedWith}
 	if en.tr.steps != nil {
 		t.Steps = make([]Step, len(en.tr.steps))
 		for i, s := range en.tr.steps {
@@ -190,9 +190,9 @@ func (en *entry) appendJSON(b []byte) []byte {
 		b = append(b, `,"key":`...)
 		b = store.AppendJSONString(b, en.key)
 	}
-	if en.kind != "" {
+	if en.kind != 0 {
 		b = append(b, `,"kind":`...)
-		b = store.AppendJSONString(b, en.kind)
+		b = store.AppendJSONString(b, en.kindName())
 	}
 	if en.tr.primary {
 		b = append(b, `,"primary":true`...)
