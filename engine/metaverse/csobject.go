@@ -1,6 +1,7 @@
 package metaverse
 
 import (
+	"math"
 	"strings"
 	gosync "sync" // the package's tests have a helper named sync
 	"sync/atomic"
@@ -12,26 +13,20 @@ import (
 // cycles (docs/adr/0010-scale.md): nothing of the caller's connector.Object
 // but a few of its strings, and its attributes in one string (blob) that
 // is one allocation without pointers for the collector to follow — first
-// each attribute as a slot of an interned name's number and the end of its
-// values, then where each value ends, then the values: no map, no slice
-// and no string header per value. A group's members are the entry's, by
-// lower-case DN.
+// each attribute as two slots, an interned name's number and the end of
+// its values, then a slot for each value, where it ends, then the values:
+// no map, no slice and no string header per value. A group's members are
+// the entry's, by lower-case DN.
 type csObject struct {
 	Connector, Anchor, DN string
 	Class, Reason         string
 	blob                  string
-	nattr, nval           uint32 // blob's attribute slots, and values
+	nattr, nval           uint32 // blob's attributes, and values
 	InScope, Deleted      bool
+	// narrow: the slots are uint16s, not uint32s — every number fits, as
+	// it nearly always does (a few hundred bytes of values).
+	narrow bool
 }
-
-// A blob's slots are little-endian uint32s: an attribute's is its name's
-// number (attrID) and the end of its values among the value slots (they
-// start where the previous attribute's end); a value's is where it ends
-// after the slots.
-const (
-	attrSlot  = 8
-	valueSlot = 4
-)
 
 // compact is o as the engine keeps it. strs interns the strings many
 // objects share (class, reason); nil interns nothing.
@@ -47,27 +42,31 @@ func compact(o *connector.Object, strs map[string]string) csObject {
 	var buf [32]attr
 	attrs := buf[:0]
 	n, size := 0, 0
+	var top uint32
 	for name, v := range o.Attrs {
-		attrs = append(attrs, attr{attrID(name), v})
+		id := attrID(name)
+		attrs = append(attrs, attr{id, v})
+		top = max(top, id)
 		n += len(v)
 		for _, s := range v {
 			size += len(s)
 		}
 	}
 	c.nattr, c.nval = uint32(len(attrs)), uint32(n)
+	c.narrow = top <= math.MaxUint16 && n <= math.MaxUint16 && size <= math.MaxUint16
 	var blob strings.Builder
-	blob.Grow(attrSlot*len(attrs) + valueSlot*n + size)
+	blob.Grow(c.slotSize()*(2*len(attrs)+n) + size)
 	end := 0
 	for _, a := range attrs {
 		end += len(a.v)
-		putSlot(&blob, a.id)
-		putSlot(&blob, uint32(end))
+		c.putSlot(&blob, a.id)
+		c.putSlot(&blob, uint32(end))
 	}
 	end = 0
 	for _, a := range attrs {
 		for _, s := range a.v {
 			end += len(s)
-			putSlot(&blob, uint32(end))
+			c.putSlot(&blob, uint32(end))
 		}
 	}
 	for _, a := range attrs {
@@ -79,16 +78,31 @@ func compact(o *connector.Object, strs map[string]string) csObject {
 	return c
 }
 
-func putSlot(b *strings.Builder, v uint32) {
-	b.WriteByte(byte(v))
-	b.WriteByte(byte(v >> 8))
-	b.WriteByte(byte(v >> 16))
-	b.WriteByte(byte(v >> 24))
+// slotSize is a slot's bytes.
+func (o *csObject) slotSize() int {
+	if o.narrow {
+		return 2
+	}
+	return 4
 }
 
-// slot is the uint32 at i in the blob.
+// putSlot appends a slot, little-endian.
+func (o *csObject) putSlot(b *strings.Builder, v uint32) {
+	b.WriteByte(byte(v))
+	b.WriteByte(byte(v >> 8))
+	if !o.narrow {
+		b.WriteByte(byte(v >> 16))
+		b.WriteByte(byte(v >> 24))
+	}
+}
+
+// slot is the i-th slot.
 func (o *csObject) slot(i uint32) uint32 {
-	b := o.blob[i : i+4]
+	if o.narrow {
+		b := o.blob[2*i : 2*i+2]
+		return uint32(b[0]) | uint32(b[1])<<8
+	}
+	b := o.blob[4*i : 4*i+4]
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
@@ -103,14 +117,14 @@ func intern(strs map[string]string, s string) string {
 	return s
 }
 
-// find is where an attribute's values are among the value slots: [lo,
-// hi), empty when it has none.
+// find is where an attribute's values are among the values: [lo, hi),
+// empty when it has none.
 func (o *csObject) find(name string) (lo, hi uint32) {
 	names := *attrNames.Load()
 	var start uint32
 	for i := range o.nattr {
-		end := o.slot(attrSlot*i + 4)
-		if names[o.slot(attrSlot*i)] == name {
+		end := o.slot(2*i + 1)
+		if names[o.slot(2*i)] == name {
 			return start, end
 		}
 		start = end
@@ -120,12 +134,13 @@ func (o *csObject) find(name string) (lo, hi uint32) {
 
 // value is the i-th value.
 func (o *csObject) value(i uint32) string {
-	at := attrSlot*o.nattr + valueSlot*o.nval // where the values start
+	slots := 2*o.nattr + o.nval
+	at := uint32(o.slotSize()) * slots // where the values start
 	var start uint32
 	if i > 0 {
-		start = o.slot(attrSlot*o.nattr + valueSlot*(i-1))
+		start = o.slot(2*o.nattr + i - 1)
 	}
-	return o.blob[at+start : at+o.slot(attrSlot*o.nattr+valueSlot*i)]
+	return o.blob[at+start : at+o.slot(2*o.nattr+i)]
 }
 
 // count is how many values an attribute has.
