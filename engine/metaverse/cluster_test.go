@@ -12,12 +12,14 @@ import (
 // An object's own cluster has no join value held; compareClusters orders it
 // as its name, "o:" + connector + "\x00" + anchor, would be.
 func TestClusterOrder(t *testing.T) {
+	own := func(connector, anchor string) clusterRef {
+		return clusterRef{own: &entry{csObject: csObject{Connector: connector, Anchor: anchor}}}
+	}
 	refs := []clusterRef{
 		{name: "m:ann@example.test"}, {name: "s:AQUAAAAA"}, {name: "a:o"}, {name: "n:ann\x00ann"},
 		{name: "o"}, {name: "o:"}, {name: "o:corp"}, {name: "p:"}, {name: "o:corp\x00b"},
-		{own: SourceID{"corp", "b"}}, {own: SourceID{"corp", "a"}}, {own: SourceID{"corp", ""}},
-		{own: SourceID{"corp.example", "a"}}, {own: SourceID{"cor", "zz"}}, {own: SourceID{"", "a"}},
-		{own: SourceID{"corp", "b\x00"}},
+		own("corp", "b"), own("corp", "a"), own("corp", ""), own("corp.example", "a"), own("cor", "zz"),
+		own("", "a"), own("corp", "b\x00"),
 	}
 	name := func(c clusterRef) string {
 		if c.name != "" {

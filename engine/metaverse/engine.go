@@ -99,16 +99,17 @@ type cluster struct {
 }
 
 // clusterRef names a join cluster: by its join value, or an object's own
-// by its SourceID (name "").
+// by its entry (name ""). A later version of the object is a cluster of
+// its own too, another: remove released the earlier one's key.
 type clusterRef struct {
 	name string
-	own  SourceID
+	own  *entry
 }
 
 // ref is the cluster the entry is part of; ok false when none.
 func (en *entry) ref() (c clusterRef, ok bool) {
 	if en.own {
-		return clusterRef{own: en.id()}, true
+		return clusterRef{own: en}, true
 	}
 	if en.cl == nil {
 		return clusterRef{}, false
@@ -359,7 +360,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	o := en.cs()
 	id := en.id()
 	en.dn, en.rank = strings.ToLower(o.DN), int32(e.cfg.rank(o.Connector))
-	en.tr = &trace{steps: make([]tstep, 0, 6)} // a user's steps, without growing
+	en.tr = newTrace()
 	e.cs[id] = en
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
@@ -402,7 +403,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 // when it is no longer held: the steps add kept (a rebuild adds the rest).
 func (e *Engine) held(en *entry) *trace {
 	if en.tr == nil {
-		t := &trace{steps: make([]tstep, 0, 6)}
+		t := newTrace()
 		if eligible(en.cs(), t) {
 			e.cfg.joinValue(en.cs(), t)
 		}
@@ -620,7 +621,7 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 		if en.key != "" {
 			e.release(en.key, en)
 		}
-		e.run.clusters[clusterRef{own: id}] = true
+		e.run.clusters[clusterRef{own: en}] = true
 	}
 	if en.key != "" {
 		e.run.keys[en.key] = true
@@ -637,7 +638,7 @@ func (e *Engine) finish() Touched {
 	// between two of them is never seen as taken.
 	for _, cid := range ids {
 		if cid.name == "" {
-			if en := e.cs[cid.own]; en != nil && en.own && en.key != "" {
+			if en := cid.own; e.cs[en.id()] == en && en.key != "" {
 				e.release(en.key, en)
 			}
 		} else if cl := e.clusters[cid.name]; cl != nil && cl.key != "" {
@@ -699,7 +700,7 @@ func (e *Engine) release(key string, p *entry) {
 // cluster's.
 func (e *Engine) owns(c clusterRef, p *entry) bool {
 	if c.name == "" {
-		return p.own && p.id() == c.own
+		return p == c.own
 	}
 	return p.cl != nil && p.cl.name == c.name
 }
@@ -711,7 +712,7 @@ func compareSource(a, b SourceID) int {
 // rebuild makes a cluster's metaverse object again.
 func (e *Engine) rebuild(cid clusterRef) {
 	var cl *cluster
-	ids := []SourceID{cid.own}
+	var ids []SourceID
 	if cid.name != "" {
 		if cl = e.clusters[cid.name]; cl == nil {
 			return
@@ -721,8 +722,10 @@ func (e *Engine) rebuild(cid clusterRef) {
 			return
 		}
 		ids = cl.ids
-	} else if en := e.cs[cid.own]; en == nil || !en.own {
-		return // removed, or now part of a cluster of several
+	} else if en := cid.own; e.cs[en.id()] == en {
+		ids = []SourceID{en.id()}
+	} else {
+		return // removed
 	}
 	ens := make([]*entry, 0, len(ids))
 	for _, id := range ids {

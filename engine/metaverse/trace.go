@@ -113,6 +113,15 @@ type trace struct {
 	synced     bool
 	primary    bool
 	joinedWith []SourceID
+	// first are steps' first, in the same allocation: a full sync holds
+	// every object's trace until it is written.
+	first [6]tstep // a user's steps, without growing
+}
+
+func newTrace() *trace {
+	t := &trace{}
+	t.steps = t.first[:0]
+	return t
 }
 
 func (t *trace) add(s tstep) { t.steps = append(t.steps, s) }
