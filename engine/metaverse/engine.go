@@ -198,8 +198,34 @@ type run struct {
 	moved      map[SourceID]bool
 	oldMembers map[string]oldMembers
 	// full: every object is new (a full sync reset the engine), so that
-	// oldKey and oldDN hold nothing — "" for all, as a lookup gives.
+	// oldKey and oldDN hold nothing — "" for all, as a lookup gives — and
+	// every object, cluster and key is touched: src, clusters and keys
+	// hold nothing either (a million of each), finish takes them from the
+	// connector spaces and the metaverse, with old, the keys the
+	// metaverse had before.
 	full bool
+	old  []string
+}
+
+// touch notes a source the cycle re-evaluated.
+func (r *run) touch(id SourceID) {
+	if !r.full {
+		r.src[id] = true
+	}
+}
+
+// touchKey notes a key whose object may have changed.
+func (r *run) touchKey(k string) {
+	if !r.full {
+		r.keys[k] = true
+	}
+}
+
+// dirty notes a cluster to rebuild.
+func (r *run) dirty(c clusterRef) {
+	if !r.full {
+		r.clusters[c] = true
+	}
 }
 
 // NewEngine returns an engine with empty connector spaces.
@@ -281,9 +307,7 @@ func (e *Engine) full(objs Objects) (Touched, error) {
 		}
 		e.add(o, nil)
 	}
-	for _, k := range old {
-		e.run.keys[k] = true
-	}
+	e.run.old = old
 	e.loaded = true
 	return e.finish(), nil
 }
@@ -337,7 +361,7 @@ func (e *Engine) begin() {
 
 // note remembers an object's key and DN before the cycle changed it.
 func (e *Engine) note(id SourceID, old *entry) {
-	e.run.src[id] = true
+	e.run.touch(id)
 	if e.run.full {
 		return
 	}
@@ -365,7 +389,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
 	}
-	e.run.src[id] = true
+	e.run.touch(id)
 	idx := e.dns[o.Connector]
 	if idx == nil {
 		idx = map[string]*entry{}
@@ -386,7 +410,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 				en.cl = cl
 			}
 			c, _ := en.ref()
-			e.run.clusters[c] = true
+			e.run.dirty(c)
 			if o.Class == connector.ClassGroup {
 				e.setRefs(en, in.Members, was)
 				was = nil
@@ -612,7 +636,7 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 	}
 	if cl := en.cl; cl != nil {
 		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
-		e.run.clusters[clusterRef{name: cl.name}] = true
+		e.run.dirty(clusterRef{name: cl.name})
 	}
 	if en.own {
 		// Its own cluster's key is its own: released now, as finish
@@ -621,10 +645,10 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 		if en.key != "" {
 			e.release(en.key, en)
 		}
-		e.run.clusters[clusterRef{own: en}] = true
+		e.run.dirty(clusterRef{own: en})
 	}
 	if en.key != "" {
-		e.run.keys[en.key] = true
+		e.run.touchKey(en.key)
 	}
 	delete(e.wb, id)
 	delete(e.cs, id)
@@ -633,7 +657,21 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 // finish rebuilds the dirty clusters, then the memberships that changed.
 func (e *Engine) finish() Touched {
 	r := e.run
-	ids := slices.SortedFunc(maps.Keys(r.clusters), compareClusters)
+	var ids []clusterRef
+	if r.full {
+		ids = make([]clusterRef, 0, len(e.cs))
+		for name := range e.clusters {
+			ids = append(ids, clusterRef{name: name})
+		}
+		for _, en := range e.cs {
+			if en.own {
+				ids = append(ids, clusterRef{own: en})
+			}
+		}
+		slices.SortFunc(ids, compareClusters)
+	} else {
+		ids = slices.SortedFunc(maps.Keys(r.clusters), compareClusters)
+	}
 	// Release the keys of every dirty cluster first, so that a key moving
 	// between two of them is never seen as taken.
 	for _, cid := range ids {
@@ -645,7 +683,7 @@ func (e *Engine) finish() Touched {
 			if p := e.mv[cl.key]; p != nil && e.owns(cid, p) {
 				e.release(cl.key, p)
 			}
-			r.keys[cl.key] = true
+			r.touchKey(cl.key)
 			cl.key = ""
 		}
 	}
@@ -653,7 +691,11 @@ func (e *Engine) finish() Touched {
 		e.rebuild(cid)
 	}
 	// A member whose key or DN changed changes the groups that list it.
-	for id := range r.src {
+	src := maps.Keys(r.src)
+	if r.full {
+		src = maps.Keys(e.cs)
+	}
+	for id := range src {
 		en := e.cs[id]
 		newKey, newDN := "", ""
 		if en != nil {
@@ -681,7 +723,15 @@ func (e *Engine) finish() Touched {
 	for g := range r.groups {
 		e.resolveMembers(g)
 	}
-	t := Touched{Keys: slices.Sorted(maps.Keys(r.keys)), Sources: slices.SortedFunc(maps.Keys(r.src), compareSource)}
+	var t Touched
+	if r.full {
+		keys := append(r.old, slices.Collect(maps.Keys(e.mv))...)
+		slices.Sort(keys)
+		t.Keys = slices.Compact(keys)
+	} else {
+		t.Keys = slices.Sorted(maps.Keys(r.keys))
+	}
+	t.Sources = slices.SortedFunc(src, compareSource)
 	e.run = nil
 	return t
 }
@@ -693,7 +743,7 @@ func (e *Engine) release(key string, p *entry) {
 		e.run.oldMembers[key] = oldMembers{p.id(), p.memberKeys()}
 	}
 	delete(e.mv, key)
-	e.run.keys[key] = true
+	e.run.touchKey(key)
 }
 
 // owns reports whether the metaverse object whose primary is p is the
@@ -730,7 +780,7 @@ func (e *Engine) rebuild(cid clusterRef) {
 	ens := make([]*entry, 0, len(ids))
 	for _, id := range ids {
 		en := e.cs[id]
-		e.run.src[id] = true
+		e.run.touch(id)
 		if _, seen := e.run.oldKey[id]; !seen {
 			e.note(id, en)
 		}
@@ -836,7 +886,7 @@ func (e *Engine) rebuild(cid clusterRef) {
 	if cl != nil {
 		cl.key = key
 	}
-	e.run.keys[key] = true
+	e.run.touchKey(key)
 	if writeback {
 		e.wb[primary.id()] = Writeback{Connector: primary.Connector, Anchor: primary.Anchor, DN: primary.DN, Value: key}
 	}
@@ -946,8 +996,8 @@ func (e *Engine) resolveMembers(g SourceID) {
 		keys = slices.Compact(keys)
 	}
 	obj.group().keys = keys
-	e.run.keys[en.key] = true
-	e.run.src[g] = true
+	e.run.touchKey(en.key)
+	e.run.touch(g)
 	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(grp.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
 	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
 	en.tr.step(rMembers, oInfo, detail)
