@@ -725,13 +725,16 @@ func (e *Engine) finish() Touched {
 	}
 	var t Touched
 	if r.full {
-		keys := append(r.old, slices.Collect(maps.Keys(e.mv))...)
+		// Made at their size: a million each.
+		keys := slices.AppendSeq(slices.Grow(r.old, len(e.mv)), maps.Keys(e.mv))
 		slices.Sort(keys)
 		t.Keys = slices.Compact(keys)
+		t.Sources = slices.AppendSeq(make([]SourceID, 0, len(e.cs)), src)
+		slices.SortFunc(t.Sources, compareSource)
 	} else {
 		t.Keys = slices.Sorted(maps.Keys(r.keys))
+		t.Sources = slices.SortedFunc(src, compareSource)
 	}
-	t.Sources = slices.SortedFunc(src, compareSource)
 	e.run = nil
 	return t
 }
@@ -890,7 +893,6 @@ func (e *Engine) rebuild(cid clusterRef) {
 	if writeback {
 		e.wb[primary.id()] = Writeback{Connector: primary.Connector, Anchor: primary.Anchor, DN: primary.DN, Value: key}
 	}
-	source := primary.Connector + ": " + primary.DN
 	for _, en := range chosen {
 		en.key, en.kind = key, kindCode(kind)
 		t := en.tr
@@ -908,7 +910,7 @@ func (e *Engine) rebuild(cid clusterRef) {
 				t.add(tstep{rule: rJoin, outcome: oKept, msg: msgProjected, a: kind})
 			}
 		} else {
-			t.reason = tstep{a: "Joined to " + source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
+			t.reason = tstep{a: "Joined to " + primary.source() + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
 			t.step(rJoin, oKept, t.reason.a)
 		}
 	}
