@@ -469,9 +469,29 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 		e.refs[en.Connector] = r
 	}
 	idx := e.dns[en.Connector]
+	var buf []byte
 	lower := func(m string) string {
+		// The member's own entry holds the same lower-case DN: share it,
+		// without making a copy first when the DN is ASCII (a DN nearly
+		// always is: the lookup of string(buf) makes none).
+		if isASCII(m) {
+			buf = buf[:0]
+			for i := 0; i < len(m); i++ {
+				c := m[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf = append(buf, c)
+			}
+			if m := idx[string(buf)]; m != nil {
+				return m.dn
+			}
+			if string(buf) == m {
+				return m
+			}
+			return string(buf)
+		}
 		dn := strings.ToLower(m)
-		// The member's own entry holds the same lower-case DN: share it.
 		if m := idx[dn]; m != nil {
 			dn = m.dn
 		}
