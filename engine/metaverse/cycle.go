@@ -105,7 +105,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	for _, id := range t.Sources {
-		if en := e.cs[id]; en != nil && !en.tr.synced {
+		if en := e.cs.get(id); en != nil && !en.tr.synced {
 			res.NotSynced++
 		}
 	}
@@ -165,7 +165,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	var tb []byte
 	w.Joins = func(yield func(store.MVJoin, error) bool) {
 		for _, id := range t.Sources {
-			en := e.cs[id]
+			en := e.cs.get(id)
 			if en == nil {
 				continue
 			}

@@ -85,6 +85,53 @@ func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
 // cs is the object's csObject, which the attribute flow reads.
 func (en *entry) cs() *csObject { return &en.csObject }
 
+// spaces are the connector spaces: connector → anchor → object, each key
+// a string of 16 bytes rather than a SourceID of 32 (a million of them).
+type spaces map[string]map[string]*entry
+
+func (s spaces) get(id SourceID) *entry { return s[id.Connector][id.Anchor] }
+
+func (s spaces) put(en *entry) {
+	m := s[en.Connector]
+	if m == nil {
+		m = map[string]*entry{}
+		s[en.Connector] = m
+	}
+	m[en.Anchor] = en
+}
+
+func (s spaces) drop(id SourceID) { delete(s[id.Connector], id.Anchor) }
+
+func (s spaces) len() int {
+	n := 0
+	for _, m := range s {
+		n += len(m)
+	}
+	return n
+}
+
+func (s spaces) entries() iter.Seq[*entry] {
+	return func(yield func(*entry) bool) {
+		for _, m := range s {
+			for _, en := range m {
+				if !yield(en) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s spaces) ids() iter.Seq[SourceID] {
+	return func(yield func(SourceID) bool) {
+		for en := range s.entries() {
+			if !yield(en.id()) {
+				return
+			}
+		}
+	}
+}
+
 // cluster is the objects that the matching rule joins into one metaverse
 // object (one object, unless users are matched across forests): its join
 // value, the objects, the key of that object and its sources but the
@@ -167,7 +214,7 @@ func compareParts(a, b [4]string) int {
 // It is not safe for concurrent use; run one cycle at a time.
 type Engine struct {
 	cfg      Config
-	cs       map[SourceID]*entry
+	cs       spaces
 	dns      map[string]map[string]*entry     // connector → lower DN → object
 	refs     map[string]map[string][]SourceID // connector → lower member DN → groups listing it
 	clusters map[string]*cluster              // the clusters of several objects, by join value
@@ -236,7 +283,7 @@ func NewEngine(cfg Config) *Engine {
 }
 
 func (e *Engine) reset() {
-	e.cs = map[SourceID]*entry{}
+	e.cs = spaces{}
 	e.dns = map[string]map[string]*entry{}
 	e.refs = map[string]map[string][]SourceID{}
 	e.clusters = map[string]*cluster{}
@@ -291,9 +338,9 @@ func (e *Engine) Full(objs []connector.Object) Touched {
 }
 
 func (e *Engine) full(objs Objects) (Touched, error) {
-	for id, en := range e.cs {
+	for en := range e.cs.entries() {
 		if en.key != "" {
-			e.prior[id] = en.key
+			e.prior[en.id()] = en.key
 		}
 	}
 	old := slices.Collect(maps.Keys(e.mv))
@@ -332,7 +379,7 @@ func (e *Engine) delta(changed Objects) (Touched, error) {
 		// new member lists share (setRefs): one member added to a group of
 		// 250,000 changes one reference, not all of them.
 		var was *entry
-		if old := e.cs[id]; old != nil {
+		if old := e.cs.get(id); old != nil {
 			was = old
 			e.remove(old, !o.Deleted)
 		} else {
@@ -385,7 +432,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	id := en.id()
 	en.dn, en.rank = strings.ToLower(o.DN), int32(e.cfg.rank(o.Connector))
 	en.tr = newTrace()
-	e.cs[id] = en
+	e.cs.put(en)
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
 	}
@@ -671,7 +718,7 @@ func (e *Engine) remove(en *entry, keepRefs bool) {
 		e.run.touchKey(en.key)
 	}
 	delete(e.wb, id)
-	delete(e.cs, id)
+	e.cs.drop(id)
 }
 
 // finish rebuilds the dirty clusters, then the memberships that changed.
@@ -679,11 +726,11 @@ func (e *Engine) finish() Touched {
 	r := e.run
 	var ids []clusterRef
 	if r.full {
-		ids = make([]clusterRef, 0, len(e.cs))
+		ids = make([]clusterRef, 0, e.cs.len())
 		for name := range e.clusters {
 			ids = append(ids, clusterRef{name: name})
 		}
-		for _, en := range e.cs {
+		for en := range e.cs.entries() {
 			if en.own {
 				ids = append(ids, clusterRef{own: en})
 			}
@@ -696,7 +743,7 @@ func (e *Engine) finish() Touched {
 	// between two of them is never seen as taken.
 	for _, cid := range ids {
 		if cid.name == "" {
-			if en := cid.own; e.cs[en.id()] == en && en.key != "" {
+			if en := cid.own; e.cs.get(en.id()) == en && en.key != "" {
 				e.release(en.key, en)
 			}
 		} else if cl := e.clusters[cid.name]; cl != nil && cl.key != "" {
@@ -713,10 +760,10 @@ func (e *Engine) finish() Touched {
 	// A member whose key or DN changed changes the groups that list it.
 	src := maps.Keys(r.src)
 	if r.full {
-		src = maps.Keys(e.cs)
+		src = e.cs.ids()
 	}
 	for id := range src {
-		en := e.cs[id]
+		en := e.cs.get(id)
 		newKey, newDN := "", ""
 		if en != nil {
 			newKey, newDN = en.key, en.dn
@@ -734,7 +781,7 @@ func (e *Engine) finish() Touched {
 	for g := range r.groups {
 		// A group whose members changed but whose own object did not has no
 		// trace held: its rebuild makes it again (and the same object).
-		if en := e.cs[g]; en != nil && en.tr == nil {
+		if en := e.cs.get(g); en != nil && en.tr == nil {
 			if c, ok := en.ref(); ok {
 				e.rebuild(c)
 			}
@@ -749,7 +796,7 @@ func (e *Engine) finish() Touched {
 		keys := slices.AppendSeq(slices.Grow(r.old, len(e.mv)), maps.Keys(e.mv))
 		slices.Sort(keys)
 		t.Keys = slices.Compact(keys)
-		t.Sources = slices.AppendSeq(make([]SourceID, 0, len(e.cs)), src)
+		t.Sources = slices.AppendSeq(make([]SourceID, 0, e.cs.len()), src)
 		slices.SortFunc(t.Sources, compareSource)
 	} else {
 		t.Keys = slices.Sorted(maps.Keys(r.keys))
@@ -795,14 +842,14 @@ func (e *Engine) rebuild(cid clusterRef) {
 			return
 		}
 		ids = cl.ids
-	} else if en := cid.own; e.cs[en.id()] == en {
+	} else if en := cid.own; e.cs.get(en.id()) == en {
 		ids = []SourceID{en.id()}
 	} else {
 		return // removed
 	}
 	ens := make([]*entry, 0, len(ids))
 	for _, id := range ids {
-		en := e.cs[id]
+		en := e.cs.get(id)
 		e.run.touch(id)
 		if _, seen := e.run.oldKey[id]; !seen {
 			e.note(id, en)
@@ -973,7 +1020,7 @@ func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.Class) 
 // changed (run.edits) and no listed object's key or DN did, it resolves
 // those alone against the members the group's object had.
 func (e *Engine) resolveMembers(g SourceID) {
-	en := e.cs[g]
+	en := e.cs.get(g)
 	if en == nil || en.key == "" {
 		return
 	}
@@ -1096,7 +1143,7 @@ func (e *Engine) desired(key string) *Object {
 	d := &Object{Key: key, Kind: p.kindName(), Members: p.memberKeys(), Sources: p.sources(), Source: p.source()}
 	all := make([]*csObject, len(d.Sources))
 	for i, id := range d.Sources {
-		all[i] = e.cs[id].cs()
+		all[i] = e.cs.get(id).cs()
 	}
 	var mailbox *csObject
 	if d.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
@@ -1136,7 +1183,7 @@ func (e *Engine) Keys() []string { return slices.Sorted(maps.Keys(e.mv)) }
 // wrote it), Why evaluates the object's join cluster again, as a delta
 // would: the same rules over the same objects give the same trace.
 func (e *Engine) Why(id SourceID) (Trace, bool) {
-	en := e.cs[id]
+	en := e.cs.get(id)
 	if en == nil {
 		return Trace{}, false
 	}
