@@ -13,12 +13,17 @@ import (
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
-// entry is one connector-space object as the engine holds it.
+// entry is one connector-space object as the engine holds it: a million
+// are held between cycles, so that it is one allocation of 192 bytes (a
+// size class) with its csObject, and what only some objects need (a
+// group's members, a cluster of several) is elsewhere.
 type entry struct {
 	csObject        // its connector and anchor are its SourceID (id)
 	dn       string // lower case
 	key      string // the metaverse object it is part of; "" when none
-	upn      string // a user object's sign-in name rebuild computed, when the entry is its primary
+	// upn is a user object's sign-in name as rebuild computed it, when the
+	// entry is its primary.
+	upn string
 	// cl is the join cluster of several objects that the object is part
 	// of; nil when it is a cluster of its own (own) or is not synced by
 	// its own rules.
@@ -30,7 +35,7 @@ type entry struct {
 	tr   *trace
 	rank int32 // the forest's precedence
 	kind uint8 // that object's kind (kinds); 0 for none
-	own  bool
+	own  bool  // a cluster of its own (joinValue's "")
 }
 
 // group is what an entry holds of a group's members.
