@@ -1,6 +1,7 @@
 package metaverse
 
 import (
+	"math"
 	"strings"
 	gosync "sync" // the package's tests have a helper named sync
 	"sync/atomic"
@@ -9,50 +10,100 @@ import (
 )
 
 // csObject is one connector-space object as the engine keeps it between
-// cycles (docs/adr/0010-scale.md): its values in one string, each value
-// where it ends in it, each attribute a slot of an interned name's number
-// and where its values end — no map and no string header per value, and
-// nothing of the caller's connector.Object but a few of its strings. A
-// group's members are the entry's, by lower-case DN.
+// cycles (docs/adr/0010-scale.md): nothing of the caller's connector.Object
+// but a few of its strings, and its attributes in one string (blob) that
+// is one allocation without pointers for the collector to follow — first
+// each attribute as two slots, an interned name's number and the end of
+// its values, then a slot for each value, where it ends, then the values:
+// no map, no slice and no string header per value. A group's members are
+// the entry's, by lower-case DN.
 type csObject struct {
 	Connector, Anchor, DN string
 	Class, Reason         string
-	InScope, Deleted      bool
-	attrs                 []csAttr
-	ends                  []uint32 // where each value ends in blob
 	blob                  string
+	nattr, nval           uint32 // blob's attributes, and values
+	InScope, Deleted      bool
+	// narrow: the slots are uint16s, not uint32s — every number fits, as
+	// it nearly always does (a few hundred bytes of values).
+	narrow bool
 }
-
-// csAttr is one attribute of a csObject: its name's number (attrID) and
-// the end of its values in csObject.ends (they start where the previous
-// attribute's end).
-type csAttr struct{ id, end uint32 }
 
 // compact is o as the engine keeps it. strs interns the strings many
 // objects share (class, reason); nil interns nothing.
-func compact(o *connector.Object, strs map[string]string) *csObject {
-	c := &csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
+func compact(o *connector.Object, strs map[string]string) csObject {
+	c := csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
 		Reason: intern(strs, o.Reason), InScope: o.InScope, Deleted: o.Deleted}
+	// The attributes in one order for the three parts: a map's ranges
+	// may differ.
+	type attr struct {
+		id uint32
+		v  []string
+	}
+	var buf [32]attr
+	attrs := buf[:0]
 	n, size := 0, 0
-	for _, v := range o.Attrs {
+	var top uint32
+	for name, v := range o.Attrs {
+		id := attrID(name)
+		attrs = append(attrs, attr{id, v})
+		top = max(top, id)
 		n += len(v)
 		for _, s := range v {
 			size += len(s)
 		}
 	}
-	c.attrs = make([]csAttr, 0, len(o.Attrs))
-	c.ends = make([]uint32, 0, n)
+	c.nattr, c.nval = uint32(len(attrs)), uint32(n)
+	c.narrow = top <= math.MaxUint16 && n <= math.MaxUint16 && size <= math.MaxUint16
 	var blob strings.Builder
-	blob.Grow(size)
-	for name, v := range o.Attrs {
-		for _, s := range v {
-			blob.WriteString(s)
-			c.ends = append(c.ends, uint32(blob.Len()))
+	blob.Grow(c.slotSize()*(2*len(attrs)+n) + size)
+	end := 0
+	for _, a := range attrs {
+		end += len(a.v)
+		c.putSlot(&blob, a.id)
+		c.putSlot(&blob, uint32(end))
+	}
+	end = 0
+	for _, a := range attrs {
+		for _, s := range a.v {
+			end += len(s)
+			c.putSlot(&blob, uint32(end))
 		}
-		c.attrs = append(c.attrs, csAttr{id: attrID(name), end: uint32(len(c.ends))})
+	}
+	for _, a := range attrs {
+		for _, s := range a.v {
+			blob.WriteString(s)
+		}
 	}
 	c.blob = blob.String()
 	return c
+}
+
+// slotSize is a slot's bytes.
+func (o *csObject) slotSize() int {
+	if o.narrow {
+		return 2
+	}
+	return 4
+}
+
+// putSlot appends a slot, little-endian.
+func (o *csObject) putSlot(b *strings.Builder, v uint32) {
+	b.WriteByte(byte(v))
+	b.WriteByte(byte(v >> 8))
+	if !o.narrow {
+		b.WriteByte(byte(v >> 16))
+		b.WriteByte(byte(v >> 24))
+	}
+}
+
+// slot is the i-th slot.
+func (o *csObject) slot(i uint32) uint32 {
+	if o.narrow {
+		b := o.blob[2*i : 2*i+2]
+		return uint32(b[0]) | uint32(b[1])<<8
+	}
+	b := o.blob[4*i : 4*i+4]
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 func intern(strs map[string]string, s string) string {
@@ -66,27 +117,30 @@ func intern(strs map[string]string, s string) string {
 	return s
 }
 
-// find is where an attribute's values are in ends: [lo, hi), empty when
-// it has none.
+// find is where an attribute's values are among the values: [lo, hi),
+// empty when it has none.
 func (o *csObject) find(name string) (lo, hi uint32) {
 	names := *attrNames.Load()
 	var start uint32
-	for _, a := range o.attrs {
-		if names[a.id] == name {
-			return start, a.end
+	for i := range o.nattr {
+		end := o.slot(2*i + 1)
+		if names[o.slot(2*i)] == name {
+			return start, end
 		}
-		start = a.end
+		start = end
 	}
 	return 0, 0
 }
 
 // value is the i-th value.
 func (o *csObject) value(i uint32) string {
+	slots := 2*o.nattr + o.nval
+	at := uint32(o.slotSize()) * slots // where the values start
 	var start uint32
 	if i > 0 {
-		start = o.ends[i-1]
+		start = o.slot(2*o.nattr + i - 1)
 	}
-	return o.blob[start:o.ends[i]]
+	return o.blob[at+start : at+o.slot(2*o.nattr+i)]
 }
 
 // count is how many values an attribute has.

@@ -105,7 +105,7 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	for _, id := range t.Sources {
-		if en := e.cs[id]; en != nil && !en.tr.synced {
+		if en := e.cs.get(id); en != nil && !en.tr.synced {
 			res.NotSynced++
 		}
 	}
@@ -165,12 +165,12 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	var tb []byte
 	w.Joins = func(yield func(store.MVJoin, error) bool) {
 		for _, id := range t.Sources {
-			en := e.cs[id]
+			en := e.cs.get(id)
 			if en == nil {
 				continue
 			}
 			tb = en.appendJSON(tb[:0])
-			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.obj.DN, Key: en.key,
+			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.DN, Key: en.key,
 				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
 				return
 			}

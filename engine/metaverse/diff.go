@@ -156,9 +156,12 @@ type planned struct {
 func (e *Engine) plan(keys []string, exported map[string]*Exported, all bool) []planned {
 	var p planner
 	one := func(k string) {
-		d, x := e.mv[k], exported[k]
-		if d != nil && x != nil && x.Kind == d.Kind {
+		var d *Object
+		x := exported[k]
+		if p := e.mv[k]; p != nil && x != nil && x.Kind == p.kindName() {
 			d = e.desired(k) // differs compares the attributes
+		} else if p != nil {
+			d = &Object{Key: k, Kind: p.kindName()}
 		}
 		p.one(k, d, x)
 	}

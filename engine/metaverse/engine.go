@@ -13,31 +13,205 @@ import (
 	"github.com/hybridsync/hybridsync/engine/setup"
 )
 
-// entry is one connector-space object as the engine holds it.
+// entry is one connector-space object as the engine holds it: a million
+// are held between cycles, so that it is one allocation of 192 bytes (a
+// size class) with its csObject, and what only some objects need (a
+// group's members, a cluster of several) is elsewhere.
 type entry struct {
-	id      SourceID
-	obj     *csObject
-	dn      string   // lower case
-	members []string // a group's member DNs, lower case
+	csObject        // its connector and anchor are its SourceID (id)
+	dn       string // lower case
+	key      string // the metaverse object it is part of; "" when none
+	// upn is a user object's sign-in name as rebuild computed it, when the
+	// entry is its primary.
+	upn string
+	// cl is the join cluster of several objects that the object is part
+	// of; nil when it is a cluster of its own (own) or is not synced by
+	// its own rules.
+	cl  *cluster
+	grp *group // a group's members; nil for other objects
+	// tr is the object's trace while a cycle evaluates it, until it is
+	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
+	// compute it again from the object when they need it.
+	tr   *trace
+	rank int32 // the forest's precedence
+	kind uint8 // that object's kind (kinds); 0 for none
+	own  bool  // a cluster of its own (joinValue's "")
+}
+
+// group is what an entry holds of a group's members.
+type group struct {
+	members []string // member DNs, lower case
 	// resolved is, for each of members, the key it resolved to when the
 	// group's members were last resolved ("" for none); nil when they were
 	// not, or the group lists fewer than minResolvedKept (resolveMembers).
 	resolved []string
-	rank     int    // the forest's precedence
-	cluster  string // join cluster; "" when not synced by the object's own rules
-	key      string // the metaverse object it is part of; "" when none
-	kind     string // that object's kind
-	// tr is the object's trace while a cycle evaluates it, until it is
-	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
-	// compute it again from the object when they need it.
-	tr *trace
+	// keys are the metaverse object's members by key, sorted, when the
+	// entry is its primary.
+	keys []string
+}
+
+// group is the entry's group, made when it has none.
+func (en *entry) group() *group {
+	if en.grp == nil {
+		en.grp = &group{}
+	}
+	return en.grp
+}
+
+// members are a group's member DNs; nil for other objects.
+func (en *entry) members() []string {
+	if en.grp == nil {
+		return nil
+	}
+	return en.grp.members
+}
+
+// memberKeys are a group object's members by key, when the entry is its
+// primary.
+func (en *entry) memberKeys() []string {
+	if en.grp == nil {
+		return nil
+	}
+	return en.grp.keys
+}
+
+// kinds are the kinds of metaverse objects an entry's kind names.
+var kinds = [...]string{"", KindUser, KindGroup, KindContact, KindDevice}
+
+// kindName is the kind an entry's kind names.
+func (en *entry) kindName() string { return kinds[en.kind] }
+
+func kindCode(kind string) uint8 {
+	return uint8(max(slices.Index(kinds[:], kind), 0))
+}
+
+func (en *entry) id() SourceID { return SourceID{en.Connector, en.Anchor} }
+
+// cs is the object's csObject, which the attribute flow reads.
+func (en *entry) cs() *csObject { return &en.csObject }
+
+// spaces are the connector spaces: connector → anchor → object, each key
+// a string of 16 bytes rather than a SourceID of 32 (a million of them).
+type spaces map[string]map[string]*entry
+
+func (s spaces) get(id SourceID) *entry { return s[id.Connector][id.Anchor] }
+
+func (s spaces) put(en *entry) {
+	m := s[en.Connector]
+	if m == nil {
+		m = map[string]*entry{}
+		s[en.Connector] = m
+	}
+	m[en.Anchor] = en
+}
+
+func (s spaces) drop(id SourceID) { delete(s[id.Connector], id.Anchor) }
+
+func (s spaces) len() int {
+	n := 0
+	for _, m := range s {
+		n += len(m)
+	}
+	return n
+}
+
+func (s spaces) entries() iter.Seq[*entry] {
+	return func(yield func(*entry) bool) {
+		for _, m := range s {
+			for _, en := range m {
+				if !yield(en) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s spaces) ids() iter.Seq[SourceID] {
+	return func(yield func(SourceID) bool) {
+		for en := range s.entries() {
+			if !yield(en.id()) {
+				return
+			}
+		}
+	}
 }
 
 // cluster is the objects that the matching rule joins into one metaverse
-// object (one object, unless users are matched across forests).
+// object (one object, unless users are matched across forests): its join
+// value, the objects, the key of that object and its sources but the
+// primary, in precedence order. An object whose join value no other object can share
+// (joinValue's "") is a cluster of its own, which the engine holds nowhere
+// but in its entry (own): most objects are.
 type cluster struct {
-	ids []SourceID
-	key string
+	name   string
+	ids    []SourceID
+	key    string
+	joined []SourceID
+}
+
+// clusterRef names a join cluster: by its join value, or an object's own
+// by its entry (name ""). A later version of the object is a cluster of
+// its own too, another: remove released the earlier one's key.
+type clusterRef struct {
+	name string
+	own  *entry
+}
+
+// ref is the cluster the entry is part of; ok false when none.
+func (en *entry) ref() (c clusterRef, ok bool) {
+	if en.own {
+		return clusterRef{own: en}, true
+	}
+	if en.cl == nil {
+		return clusterRef{}, false
+	}
+	return clusterRef{name: en.cl.name}, true
+}
+
+// compareClusters orders clusters as their join values would: an object's
+// own is named "o:" + connector + "\x00" + anchor, the order of rebuilds
+// (which decides who takes a key first) as it has always been.
+func compareClusters(a, b clusterRef) int {
+	switch {
+	case a.name != "" && b.name != "":
+		return strings.Compare(a.name, b.name)
+	case a.name == "" && b.name == "" && a.own.Connector == b.own.Connector:
+		return strings.Compare(a.own.Anchor, b.own.Anchor)
+	}
+	return compareParts(a.parts(), b.parts())
+}
+
+// parts are the cluster's name in parts, to be compared without making it.
+func (c clusterRef) parts() [4]string {
+	if c.name != "" {
+		return [4]string{c.name}
+	}
+	return [4]string{"o:", c.own.Connector, "\x00", c.own.Anchor}
+}
+
+// compareParts compares the concatenations of a and b.
+func compareParts(a, b [4]string) int {
+	i, j := 0, 0
+	x, y := a[0], b[0]
+	for {
+		for x == "" && i < len(a)-1 {
+			i++
+			x = a[i]
+		}
+		for y == "" && j < len(b)-1 {
+			j++
+			y = b[j]
+		}
+		if x == "" || y == "" {
+			return cmp.Compare(len(x), len(y))
+		}
+		n := min(len(x), len(y))
+		if c := strings.Compare(x[:n], y[:n]); c != 0 {
+			return c
+		}
+		x, y = x[n:], y[n:]
+	}
 }
 
 // Engine holds the connector spaces and the metaverse in memory between
@@ -45,23 +219,24 @@ type cluster struct {
 // It is not safe for concurrent use; run one cycle at a time.
 type Engine struct {
 	cfg      Config
-	cs       map[SourceID]*entry
+	cs       spaces
 	dns      map[string]map[string]*entry     // connector → lower DN → object
 	refs     map[string]map[string][]SourceID // connector → lower member DN → groups listing it
-	clusters map[string]*cluster
-	mv       map[string]*Object
-	owner    map[string]string // key → cluster
-	prior    map[SourceID]string
-	wb       map[SourceID]Writeback
-	strs     map[string]string // interned strings many objects share
-	loaded   bool              // a full sync ran
+	clusters map[string]*cluster              // the clusters of several objects, by join value
+	// mv is the metaverse: each key's object, held by its primary entry,
+	// whose cluster owns the key.
+	mv     map[string]*entry
+	prior  map[SourceID]string
+	wb     map[SourceID]Writeback
+	strs   map[string]string // interned strings many objects share
+	loaded bool              // a full sync ran
 
 	run *run
 }
 
 // run is one cycle's bookkeeping.
 type run struct {
-	clusters map[string]bool
+	clusters map[clusterRef]bool
 	groups   map[SourceID]bool
 	keys     map[string]bool
 	src      map[SourceID]bool
@@ -75,8 +250,34 @@ type run struct {
 	moved      map[SourceID]bool
 	oldMembers map[string]oldMembers
 	// full: every object is new (a full sync reset the engine), so that
-	// oldKey and oldDN hold nothing — "" for all, as a lookup gives.
+	// oldKey and oldDN hold nothing — "" for all, as a lookup gives — and
+	// every object, cluster and key is touched: src, clusters and keys
+	// hold nothing either (a million of each), finish takes them from the
+	// connector spaces and the metaverse, with old, the keys the
+	// metaverse had before.
 	full bool
+	old  []string
+}
+
+// touch notes a source the cycle re-evaluated.
+func (r *run) touch(id SourceID) {
+	if !r.full {
+		r.src[id] = true
+	}
+}
+
+// touchKey notes a key whose object may have changed.
+func (r *run) touchKey(k string) {
+	if !r.full {
+		r.keys[k] = true
+	}
+}
+
+// dirty notes a cluster to rebuild.
+func (r *run) dirty(c clusterRef) {
+	if !r.full {
+		r.clusters[c] = true
+	}
 }
 
 // NewEngine returns an engine with empty connector spaces.
@@ -87,12 +288,11 @@ func NewEngine(cfg Config) *Engine {
 }
 
 func (e *Engine) reset() {
-	e.cs = map[SourceID]*entry{}
+	e.cs = spaces{}
 	e.dns = map[string]map[string]*entry{}
 	e.refs = map[string]map[string][]SourceID{}
 	e.clusters = map[string]*cluster{}
-	e.mv = map[string]*Object{}
-	e.owner = map[string]string{}
+	e.mv = map[string]*entry{}
 	e.wb = map[SourceID]Writeback{}
 	e.strs = map[string]string{}
 }
@@ -143,9 +343,9 @@ func (e *Engine) Full(objs []connector.Object) Touched {
 }
 
 func (e *Engine) full(objs Objects) (Touched, error) {
-	for id, en := range e.cs {
+	for en := range e.cs.entries() {
 		if en.key != "" {
-			e.prior[id] = en.key
+			e.prior[en.id()] = en.key
 		}
 	}
 	old := slices.Collect(maps.Keys(e.mv))
@@ -159,9 +359,7 @@ func (e *Engine) full(objs Objects) (Touched, error) {
 		}
 		e.add(o, nil)
 	}
-	for _, k := range old {
-		e.run.keys[k] = true
-	}
+	e.run.old = old
 	e.loaded = true
 	return e.finish(), nil
 }
@@ -186,7 +384,7 @@ func (e *Engine) delta(changed Objects) (Touched, error) {
 		// new member lists share (setRefs): one member added to a group of
 		// 250,000 changes one reference, not all of them.
 		var was *entry
-		if old := e.cs[id]; old != nil {
+		if old := e.cs.get(id); old != nil {
 			was = old
 			e.remove(old, !o.Deleted)
 		} else {
@@ -208,14 +406,14 @@ func (e *Engine) abandon() {
 }
 
 func (e *Engine) begin() {
-	e.run = &run{clusters: map[string]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
+	e.run = &run{clusters: map[clusterRef]bool{}, groups: map[SourceID]bool{}, keys: map[string]bool{},
 		src: map[SourceID]bool{}, oldKey: map[SourceID]string{}, oldDN: map[SourceID]string{},
 		edits: map[SourceID]*memberEdit{}, moved: map[SourceID]bool{}, oldMembers: map[string]oldMembers{}}
 }
 
 // note remembers an object's key and DN before the cycle changed it.
 func (e *Engine) note(id SourceID, old *entry) {
-	e.run.src[id] = true
+	e.run.touch(id)
 	if e.run.full {
 		return
 	}
@@ -234,15 +432,16 @@ func (e *Engine) note(id SourceID, old *entry) {
 // (keepRefs), nil when none: add keeps those the new member list shares and
 // drops the rest.
 func (e *Engine) add(in *connector.Object, was *entry) {
-	o := compact(in, e.strs)
-	id := SourceID{o.Connector, o.Anchor}
-	en := &entry{id: id, obj: o, dn: strings.ToLower(o.DN), rank: e.cfg.rank(o.Connector)}
-	en.tr = &trace{steps: make([]tstep, 0, 6)} // a user's steps, without growing
-	e.cs[id] = en
+	en := &entry{csObject: compact(in, e.strs)}
+	o := en.cs()
+	id := en.id()
+	en.dn, en.rank = strings.ToLower(o.DN), int32(e.cfg.rank(o.Connector))
+	en.tr = newTrace()
+	e.cs.put(en)
 	if _, seen := e.run.oldKey[id]; !seen {
 		e.note(id, nil)
 	}
-	e.run.src[id] = true
+	e.run.touch(id)
 	idx := e.dns[o.Connector]
 	if idx == nil {
 		idx = map[string]*entry{}
@@ -250,15 +449,20 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 	}
 	idx[en.dn] = en
 	if eligible(o, en.tr) {
-		if cv, ok := e.cfg.joinValue(id, o, en.tr); ok {
-			en.cluster = cv
-			cl := e.clusters[cv]
-			if cl == nil {
-				cl = &cluster{}
-				e.clusters[cv] = cl
+		if cv, ok := e.cfg.joinValue(o, en.tr); ok {
+			if cv == "" {
+				en.own = true
+			} else {
+				cl := e.clusters[cv]
+				if cl == nil {
+					cl = &cluster{name: cv}
+					e.clusters[cv] = cl
+				}
+				cl.ids = append(cl.ids, id)
+				en.cl = cl
 			}
-			cl.ids = append(cl.ids, id)
-			e.run.clusters[cv] = true
+			c, _ := en.ref()
+			e.run.dirty(c)
 			if o.Class == connector.ClassGroup {
 				e.setRefs(en, in.Members, was)
 				was = nil
@@ -266,7 +470,7 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 		}
 	}
 	if was != nil {
-		e.dropRefs(id, was.members)
+		e.dropRefs(id, was.members())
 	}
 	en.tr.base = len(en.tr.steps)
 }
@@ -275,9 +479,9 @@ func (e *Engine) add(in *connector.Object, was *entry) {
 // when it is no longer held: the steps add kept (a rebuild adds the rest).
 func (e *Engine) held(en *entry) *trace {
 	if en.tr == nil {
-		t := &trace{steps: make([]tstep, 0, 6)}
-		if eligible(en.obj, t) {
-			e.cfg.joinValue(en.id, en.obj, t)
+		t := newTrace()
+		if eligible(en.cs(), t) {
+			e.cfg.joinValue(en.cs(), t)
 		}
 		t.base = len(t.steps)
 		en.tr = t
@@ -293,30 +497,53 @@ func (e *Engine) held(en *entry) *trace {
 // What the shared ones resolved to is kept too, and what changed noted
 // for resolveMembers (run.edits).
 func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
+	g := en.group()
+	var pg *group // prev's
 	var was, wasKeys []string
 	if prev != nil {
-		was = prev.members
-		if len(prev.resolved) == len(was) {
-			wasKeys = prev.resolved
+		pg = prev.group()
+		was = pg.members
+		if len(pg.resolved) == len(was) {
+			wasKeys = pg.resolved
 		}
 	}
 	var ed *memberEdit
 	if prev != nil {
 		// Changed twice in one cycle: resolve them all (nil).
-		if _, again := e.run.edits[en.id]; !again && wasKeys != nil {
+		if _, again := e.run.edits[en.id()]; !again && wasKeys != nil {
 			ed = &memberEdit{}
 		}
-		e.run.edits[en.id] = ed
+		e.run.edits[en.id()] = ed
 	}
-	r := e.refs[en.id.Connector]
+	r := e.refs[en.Connector]
 	if r == nil {
 		r = map[string][]SourceID{}
-		e.refs[en.id.Connector] = r
+		e.refs[en.Connector] = r
 	}
-	idx := e.dns[en.id.Connector]
+	idx := e.dns[en.Connector]
+	var buf []byte
 	lower := func(m string) string {
+		// The member's own entry holds the same lower-case DN: share it,
+		// without making a copy first when the DN is ASCII (a DN nearly
+		// always is: the lookup of string(buf) makes none).
+		if isASCII(m) {
+			buf = buf[:0]
+			for i := 0; i < len(m); i++ {
+				c := m[i]
+				if 'A' <= c && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				buf = append(buf, c)
+			}
+			if m := idx[string(buf)]; m != nil {
+				return m.dn
+			}
+			if string(buf) == m {
+				return m
+			}
+			return string(buf)
+		}
 		dn := strings.ToLower(m)
-		// The member's own entry holds the same lower-case DN: share it.
 		if m := idx[dn]; m != nil {
 			dn = m.dn
 		}
@@ -329,29 +556,29 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 	if head == len(was) && prev != nil {
 		// The old list, then new listings (members added at the end): the
 		// group takes the old lists over and appends to them.
-		en.members, prev.members = was[:len(was):cap(was)], nil
+		g.members, pg.members = was[:len(was):cap(was)], nil
 		if ed != nil {
-			en.resolved, prev.resolved = wasKeys[:len(was):cap(wasKeys)], nil
+			g.resolved, pg.resolved = wasKeys[:len(was):cap(wasKeys)], nil
 		}
 		for i, m := range members[head:] {
 			dn := lower(m)
-			en.members = append(en.members, dn)
+			g.members = append(g.members, dn)
 			if ed != nil {
-				en.resolved = append(en.resolved, "")
+				g.resolved = append(g.resolved, "")
 				ed.added = append(ed.added, head+i)
 			}
-			r[dn] = append(r[dn], en.id)
+			r[dn] = append(r[dn], en.id())
 		}
 		return
 	}
-	en.members = make([]string, len(members))
+	g.members = make([]string, len(members))
 	if ed != nil {
-		en.resolved = make([]string, len(members))
+		g.resolved = make([]string, len(members))
 	}
 	keep := func(i, j int) { // the new list's i-th is the old one's j-th
-		en.members[i] = was[j]
+		g.members[i] = was[j]
 		if ed != nil {
-			en.resolved[i] = wasKeys[j]
+			g.resolved[i] = wasKeys[j]
 		}
 	}
 	for i := range head {
@@ -382,15 +609,15 @@ func (e *Engine) setRefs(en *entry, members []string, prev *entry) {
 			keep(head+i, int(l.at)) // every listing of a DN resolved alike
 			continue
 		}
-		en.members[head+i] = dn
+		g.members[head+i] = dn
 		if ed != nil {
 			ed.added = append(ed.added, head+i)
 		}
-		r[dn] = append(r[dn], en.id)
+		r[dn] = append(r[dn], en.id())
 	}
 	for dn, l := range left {
 		for range l.n {
-			dropRef(r, dn, en.id)
+			dropRef(r, dn, en.id())
 			if ed != nil && wasKeys[l.at] != "" {
 				ed.gone = append(ed.gone, wasKeys[l.at])
 			}
@@ -471,41 +698,64 @@ func isASCII(s string) bool {
 // remove takes an object out of its connector space. With keepRefs its
 // member references stay for add to replace (a group changed in place).
 func (e *Engine) remove(en *entry, keepRefs bool) {
-	id := en.id
+	id := en.id()
 	e.note(id, en)
 	if idx := e.dns[id.Connector]; idx != nil && idx[en.dn] == en {
 		delete(idx, en.dn)
 	}
 	if !keepRefs {
-		e.dropRefs(id, en.members)
+		e.dropRefs(id, en.members())
 	}
-	if cl := e.clusters[en.cluster]; cl != nil {
+	if cl := en.cl; cl != nil {
 		cl.ids = slices.DeleteFunc(cl.ids, func(x SourceID) bool { return x == id })
-		e.run.clusters[en.cluster] = true
+		e.run.dirty(clusterRef{name: cl.name})
+	}
+	if en.own {
+		// Its own cluster's key is its own: released now, as finish
+		// releases every dirty cluster's before any rebuild, for the entry
+		// that replaces it (or none) has none.
+		if en.key != "" {
+			e.release(en.key, en)
+		}
+		e.run.dirty(clusterRef{own: en})
 	}
 	if en.key != "" {
-		e.run.keys[en.key] = true
+		e.run.touchKey(en.key)
 	}
 	delete(e.wb, id)
-	delete(e.cs, id)
+	e.cs.drop(id)
 }
 
 // finish rebuilds the dirty clusters, then the memberships that changed.
 func (e *Engine) finish() Touched {
 	r := e.run
-	ids := slices.Sorted(maps.Keys(r.clusters))
+	var ids []clusterRef
+	if r.full {
+		ids = make([]clusterRef, 0, e.cs.len())
+		for name := range e.clusters {
+			ids = append(ids, clusterRef{name: name})
+		}
+		for en := range e.cs.entries() {
+			if en.own {
+				ids = append(ids, clusterRef{own: en})
+			}
+		}
+		slices.SortFunc(ids, compareClusters)
+	} else {
+		ids = slices.SortedFunc(maps.Keys(r.clusters), compareClusters)
+	}
 	// Release the keys of every dirty cluster first, so that a key moving
 	// between two of them is never seen as taken.
 	for _, cid := range ids {
-		if cl := e.clusters[cid]; cl != nil && cl.key != "" {
-			if e.owner[cl.key] == cid {
-				if o := e.mv[cl.key]; o != nil && o.Kind == KindGroup {
-					r.oldMembers[cl.key] = oldMembers{o.Sources[0], o.Members}
-				}
-				delete(e.owner, cl.key)
-				delete(e.mv, cl.key)
+		if cid.name == "" {
+			if en := cid.own; e.cs.get(en.id()) == en && en.key != "" {
+				e.release(en.key, en)
 			}
-			r.keys[cl.key] = true
+		} else if cl := e.clusters[cid.name]; cl != nil && cl.key != "" {
+			if p := e.mv[cl.key]; p != nil && e.owns(cid, p) {
+				e.release(cl.key, p)
+			}
+			r.touchKey(cl.key)
 			cl.key = ""
 		}
 	}
@@ -513,8 +763,12 @@ func (e *Engine) finish() Touched {
 		e.rebuild(cid)
 	}
 	// A member whose key or DN changed changes the groups that list it.
-	for id := range r.src {
-		en := e.cs[id]
+	src := maps.Keys(r.src)
+	if r.full {
+		src = e.cs.ids()
+	}
+	for id := range src {
+		en := e.cs.get(id)
 		newKey, newDN := "", ""
 		if en != nil {
 			newKey, newDN = en.key, en.dn
@@ -532,16 +786,48 @@ func (e *Engine) finish() Touched {
 	for g := range r.groups {
 		// A group whose members changed but whose own object did not has no
 		// trace held: its rebuild makes it again (and the same object).
-		if en := e.cs[g]; en != nil && en.tr == nil && en.cluster != "" {
-			e.rebuild(en.cluster)
+		if en := e.cs.get(g); en != nil && en.tr == nil {
+			if c, ok := en.ref(); ok {
+				e.rebuild(c)
+			}
 		}
 	}
 	for g := range r.groups {
 		e.resolveMembers(g)
 	}
-	t := Touched{Keys: slices.Sorted(maps.Keys(r.keys)), Sources: slices.SortedFunc(maps.Keys(r.src), compareSource)}
+	var t Touched
+	if r.full {
+		// Made at their size: a million each.
+		keys := slices.AppendSeq(slices.Grow(r.old, len(e.mv)), maps.Keys(e.mv))
+		slices.Sort(keys)
+		t.Keys = slices.Compact(keys)
+		t.Sources = slices.AppendSeq(make([]SourceID, 0, e.cs.len()), src)
+		slices.SortFunc(t.Sources, compareSource)
+	} else {
+		t.Keys = slices.Sorted(maps.Keys(r.keys))
+		t.Sources = slices.SortedFunc(src, compareSource)
+	}
 	e.run = nil
 	return t
+}
+
+// release takes the metaverse object of key, whose primary is p, out of
+// the metaverse, keeping a group's members for resolveMembers.
+func (e *Engine) release(key string, p *entry) {
+	if p.kindName() == KindGroup {
+		e.run.oldMembers[key] = oldMembers{p.id(), p.memberKeys()}
+	}
+	delete(e.mv, key)
+	e.run.touchKey(key)
+}
+
+// owns reports whether the metaverse object whose primary is p is the
+// cluster's.
+func (e *Engine) owns(c clusterRef, p *entry) bool {
+	if c.name == "" {
+		return p == c.own
+	}
+	return p.cl != nil && p.cl.name == c.name
 }
 
 func compareSource(a, b SourceID) int {
@@ -549,53 +835,64 @@ func compareSource(a, b SourceID) int {
 }
 
 // rebuild makes a cluster's metaverse object again.
-func (e *Engine) rebuild(cid string) {
-	cl := e.clusters[cid]
-	if cl == nil {
-		return
+func (e *Engine) rebuild(cid clusterRef) {
+	var cl *cluster
+	var ids []SourceID
+	if cid.name != "" {
+		if cl = e.clusters[cid.name]; cl == nil {
+			return
+		}
+		if len(cl.ids) == 0 {
+			delete(e.clusters, cid.name)
+			return
+		}
+		ids = cl.ids
+	} else if en := cid.own; e.cs.get(en.id()) == en {
+		ids = []SourceID{en.id()}
+	} else {
+		return // removed
 	}
-	if len(cl.ids) == 0 {
-		delete(e.clusters, cid)
-		return
-	}
-	ens := make([]*entry, 0, len(cl.ids))
-	for _, id := range cl.ids {
-		en := e.cs[id]
-		e.run.src[id] = true
+	ens := make([]*entry, 0, len(ids))
+	for _, id := range ids {
+		en := e.cs.get(id)
+		e.run.touch(id)
 		if _, seen := e.run.oldKey[id]; !seen {
 			e.note(id, en)
 		}
 		tr := e.held(en)
 		tr.steps = tr.steps[:tr.base]
 		tr.synced, tr.reason, tr.primary, tr.joinedWith = false, tstep{}, false, nil
-		en.key, en.kind = "", ""
+		en.key, en.kind, en.upn = "", 0, ""
+		if en.grp != nil {
+			en.grp.keys = nil
+		}
 		delete(e.wb, id)
 		ens = append(ens, en)
 	}
 	slices.SortFunc(ens, func(a, b *entry) int { return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.dn, b.dn)) })
 
-	kind := kindOf(ens[0].obj.Class)
+	kind := kindOf(ens[0].Class)
 	for _, en := range ens {
-		if en.obj.Class == connector.ClassUser {
+		if en.Class == connector.ClassUser {
 			kind = KindUser
 		}
 	}
 	// One object per forest: users before contacts, then precedence.
 	slices.SortStableFunc(ens, func(a, b *entry) int {
-		return cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class))
+		return cmp.Compare(classOrder(a.Class), classOrder(b.Class))
 	})
 	var chosen []*entry
 	byForest := map[string]*entry{}
 	for _, en := range ens {
-		if first, dup := byForest[en.id.Connector]; dup {
-			en.tr.drop(rJoin, "Another object of "+en.id.Connector+" ("+first.obj.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
+		if first, dup := byForest[en.Connector]; dup {
+			en.tr.drop(rJoin, "Another object of "+en.Connector+" ("+first.DN+") matches the same way, and a metaverse object joins at most one object of each forest.")
 			continue
 		}
-		byForest[en.id.Connector] = en
+		byForest[en.Connector] = en
 		chosen = append(chosen, en)
 	}
 	slices.SortStableFunc(chosen, func(a, b *entry) int {
-		return cmp.Or(cmp.Compare(classOrder(a.obj.Class), classOrder(b.obj.Class)), cmp.Compare(a.rank, b.rank))
+		return cmp.Or(cmp.Compare(classOrder(a.Class), classOrder(b.Class)), cmp.Compare(a.rank, b.rank))
 	})
 	primary := chosen[0]
 	var mailbox *csObject
@@ -603,14 +900,14 @@ func (e *Engine) rebuild(cid string) {
 		// The enabled account-forest user is the primary; the disabled
 		// resource-forest user holds the mailbox.
 		for _, en := range chosen {
-			if en.obj.Class == connector.ClassUser && !disabled(en.obj) {
+			if en.Class == connector.ClassUser && !disabled(en.cs()) {
 				primary = en
 				break
 			}
 		}
 		for _, en := range chosen {
-			if en != primary && en.obj.Class == connector.ClassUser && disabled(en.obj) {
-				mailbox = en.obj
+			if en != primary && en.Class == connector.ClassUser && disabled(en.cs()) {
+				mailbox = en.cs()
 				break
 			}
 		}
@@ -619,7 +916,7 @@ func (e *Engine) rebuild(cid string) {
 		chosen = append([]*entry{primary}, slices.DeleteFunc(slices.Clone(chosen), func(x *entry) bool { return x == primary })...)
 	}
 
-	value, why, writeback := e.cfg.anchor(kind, primary.obj)
+	value, why, writeback := e.cfg.anchor(kind, primary.cs())
 	key := value
 	if prior := e.priorKey(chosen, kind); prior != "" && prior != value && !e.takenByOther(prior, cid) {
 		key = prior
@@ -632,8 +929,8 @@ func (e *Engine) rebuild(cid string) {
 		}
 		return
 	}
-	if other, taken := e.owner[key]; taken && other != cid {
-		msg := "The sourceAnchor " + key + " is already the key of another object (" + e.sourceOf(e.mv[key]) + "): not synchronized."
+	if other := e.mv[key]; other != nil && !e.owns(cid, other) {
+		msg := "The sourceAnchor " + key + " is already the key of another object (" + other.source() + "): not synchronized."
 		for _, en := range chosen {
 			en.tr.drop(rSourceAnchor, msg)
 		}
@@ -641,33 +938,40 @@ func (e *Engine) rebuild(cid string) {
 	}
 
 	all := make([]*csObject, len(chosen))
-	srcIDs := make([]SourceID, len(chosen))
 	for i, en := range chosen {
-		all[i], srcIDs[i] = en.obj, en.id
+		all[i] = en.cs()
+	}
+	if cl != nil {
+		cl.joined = cl.joined[:0]
+		for _, en := range chosen[1:] {
+			cl.joined = append(cl.joined, en.id())
+		}
 	}
 	primary.tr.add(tstep{rule: rSourceAnchor, outcome: oKept, msg: msgAnchorKept, a: key, b: why})
 	upn := ""
 	if kind == KindUser {
-		upn = e.cfg.signIn(primary.obj, primary.tr)
+		upn = e.cfg.signIn(primary.cs(), primary.tr)
 	}
 	// The attributes are not kept: desired computes them from the sources
 	// when they are written or diffed. Only the steps they add to the
 	// trace are recorded now.
-	obj := &Object{Key: key, Kind: kind, Sources: srcIDs, upn: upn}
+	primary.upn = upn
 	e.cfg.flowExtensions(sources{all: all, mailbox: mailbox}, nil, primary.tr)
-	e.mv[key], e.owner[key], cl.key = obj, cid, key
-	e.run.keys[key] = true
-	if writeback {
-		e.wb[primary.id] = Writeback{Connector: primary.id.Connector, Anchor: primary.id.Anchor, DN: primary.obj.DN, Value: key}
+	e.mv[key] = primary
+	if cl != nil {
+		cl.key = key
 	}
-	source := primary.id.Connector + ": " + primary.obj.DN
+	e.run.touchKey(key)
+	if writeback {
+		e.wb[primary.id()] = Writeback{Connector: primary.Connector, Anchor: primary.Anchor, DN: primary.DN, Value: key}
+	}
 	for _, en := range chosen {
-		en.key, en.kind = key, kind
+		en.key, en.kind = key, kindCode(kind)
 		t := en.tr
 		t.synced, t.primary = true, en == primary
 		for _, o := range chosen {
 			if o != en {
-				t.joinedWith = append(t.joinedWith, o.id)
+				t.joinedWith = append(t.joinedWith, o.id())
 			}
 		}
 		if en == primary {
@@ -678,12 +982,12 @@ func (e *Engine) rebuild(cid string) {
 				t.add(tstep{rule: rJoin, outcome: oKept, msg: msgProjected, a: kind})
 			}
 		} else {
-			t.reason = tstep{a: "Joined to " + source + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
+			t.reason = tstep{a: "Joined to " + primary.source() + ", which is synchronized as a " + kind + " (sourceAnchor " + key + ")."}
 			t.step(rJoin, oKept, t.reason.a)
 		}
 	}
 	if kind == KindGroup {
-		e.run.groups[primary.id] = true
+		e.run.groups[primary.id()] = true
 	}
 }
 
@@ -697,38 +1001,39 @@ func classOrder(class string) int {
 // priorKey is the key the cluster's objects had: the primary's first.
 func (e *Engine) priorKey(chosen []*entry, kind string) string {
 	for _, en := range chosen {
-		if k := e.run.oldKey[en.id]; k != "" && e.kindWas(en, kind) {
+		if k := e.run.oldKey[en.id()]; k != "" && e.kindWas(en, kind) {
 			return k
 		}
-		if k := e.prior[en.id]; k != "" && kindOf(en.obj.Class) == kind {
+		if k := e.prior[en.id()]; k != "" && kindOf(en.Class) == kind {
 			return k
 		}
 	}
 	return ""
 }
 
-func (e *Engine) takenByOther(key, cid string) bool {
-	other, taken := e.owner[key]
-	return taken && other != cid
+func (e *Engine) takenByOther(key string, cid clusterRef) bool {
+	other := e.mv[key]
+	return other != nil && !e.owns(cid, other)
 }
 
 // kindWas: the object was part of a metaverse object of that kind (a
 // contact joined to a user does not give the user its key).
-func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.obj.Class) == kind }
+func (e *Engine) kindWas(en *entry, kind string) bool { return kindOf(en.Class) == kind }
 
 // resolveMembers sets a group's members: its member DNs that are objects of
 // its forest synchronized to the cloud, by key. When only some listings
 // changed (run.edits) and no listed object's key or DN did, it resolves
 // those alone against the members the group's object had.
 func (e *Engine) resolveMembers(g SourceID) {
-	en := e.cs[g]
+	en := e.cs.get(g)
 	if en == nil || en.key == "" {
 		return
 	}
 	obj := e.mv[en.key]
-	if obj == nil || obj.Kind != KindGroup {
+	if obj == nil || obj.kindName() != KindGroup {
 		return
 	}
+	grp := en.group()
 	idx := e.dns[g.Connector]
 	resolve := func(dn string) string {
 		if m := idx[dn]; m != nil && m.key != "" && m.key != en.key {
@@ -737,26 +1042,26 @@ func (e *Engine) resolveMembers(g SourceID) {
 		return ""
 	}
 	var keys []string
-	if old, ok := e.run.oldMembers[en.key]; ok && old.group == g && !e.run.moved[g] && len(en.resolved) == len(en.members) {
+	if old, ok := e.run.oldMembers[en.key]; ok && old.group == g && !e.run.moved[g] && len(grp.resolved) == len(grp.members) {
 		ed := e.run.edits[g]
 		_, edited := e.run.edits[g]
 		if !edited || ed != nil && len(ed.added)+len(ed.gone) <= maxMemberEdits {
 			keys = old.members
 			if ed != nil {
-				keys = e.editMembers(en, old.members, ed, resolve)
+				keys = e.editMembers(grp, old.members, ed, resolve)
 			}
 		}
 	}
 	if keys == nil {
-		en.resolved = nil
-		if len(en.members) >= minResolvedKept {
-			en.resolved = make([]string, len(en.members))
+		grp.resolved = nil
+		if len(grp.members) >= minResolvedKept {
+			grp.resolved = make([]string, len(grp.members))
 		}
-		keys = make([]string, 0, len(en.members))
-		for i, dn := range en.members {
+		keys = make([]string, 0, len(grp.members))
+		for i, dn := range grp.members {
 			if k := resolve(dn); k != "" {
-				if en.resolved != nil {
-					en.resolved[i] = k
+				if grp.resolved != nil {
+					grp.resolved[i] = k
 				}
 				keys = append(keys, k)
 			}
@@ -764,10 +1069,10 @@ func (e *Engine) resolveMembers(g SourceID) {
 		slices.Sort(keys)
 		keys = slices.Compact(keys)
 	}
-	obj.Members = keys
-	e.run.keys[en.key] = true
-	e.run.src[g] = true
-	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(en.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
+	obj.group().keys = keys
+	e.run.touchKey(en.key)
+	e.run.touch(g)
+	detail := strconv.Itoa(len(keys)) + " of " + strconv.Itoa(len(grp.members)) + " direct members are synchronized (members by reference; nested groups stay groups)."
 	en.tr.steps = slices.DeleteFunc(en.tr.steps, func(s tstep) bool { return s.rule == rMembers })
 	en.tr.step(rMembers, oInfo, detail)
 }
@@ -787,17 +1092,17 @@ const maxMemberEdits = 64
 // added listings resolved, the removed listings' keys taken out unless
 // another listing still resolves to them. It is a new slice: old may be
 // shared (desired's copies).
-func (e *Engine) editMembers(en *entry, old []string, ed *memberEdit, resolve func(string) string) []string {
+func (e *Engine) editMembers(grp *group, old []string, ed *memberEdit, resolve func(string) string) []string {
 	var add, drop []string
 	for _, i := range ed.added {
-		k := resolve(en.members[i])
-		en.resolved[i] = k
+		k := resolve(grp.members[i])
+		grp.resolved[i] = k
 		if k != "" {
 			add = append(add, k)
 		}
 	}
 	for _, k := range ed.gone {
-		if !slices.Contains(en.resolved, k) {
+		if !slices.Contains(grp.resolved, k) {
 			drop = append(drop, k)
 		}
 	}
@@ -836,16 +1141,17 @@ func (e *Engine) Object(key string) (*Object, bool) {
 // without them (docs/adr/0010-scale.md): they are a function of the
 // sources, which a change of any source rebuilds.
 func (e *Engine) desired(key string) *Object {
-	o := e.mv[key]
-	if o == nil {
+	p := e.mv[key]
+	if p == nil {
 		return nil
 	}
-	all := make([]*csObject, len(o.Sources))
-	for i, id := range o.Sources {
-		all[i] = e.cs[id].obj
+	d := &Object{Key: key, Kind: p.kindName(), Members: p.memberKeys(), Sources: p.sources(), Source: p.source()}
+	all := make([]*csObject, len(d.Sources))
+	for i, id := range d.Sources {
+		all[i] = e.cs.get(id).cs()
 	}
 	var mailbox *csObject
-	if o.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
+	if d.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
 		// As rebuild chose it: the first disabled user after the primary.
 		for _, c := range all[1:] {
 			if c.Class == connector.ClassUser && disabled(c) {
@@ -854,17 +1160,22 @@ func (e *Engine) desired(key string) *Object {
 			}
 		}
 	}
-	d := *o
-	d.Source = e.sourceOf(o)
-	d.Attrs = e.cfg.flowAttrs(o.Kind, o.Key, o.upn, sources{all: all, mailbox: mailbox}, nil)
-	return &d
+	d.Attrs = e.cfg.flowAttrs(d.Kind, key, p.upn, sources{all: all, mailbox: mailbox}, nil)
+	return d
 }
 
-// sourceOf is a metaverse object's Source: its primary's connector and DN.
-func (e *Engine) sourceOf(o *Object) string {
-	p := o.Sources[0]
-	return p.Connector + ": " + e.cs[p].obj.DN
+// sources are the metaverse object's sources, when the entry is its
+// primary: the entry first.
+func (p *entry) sources() []SourceID {
+	if p.cl == nil {
+		return []SourceID{p.id()}
+	}
+	return append([]SourceID{p.id()}, p.cl.joined...)
 }
+
+// source is a metaverse object's Source, when the entry is its primary:
+// its connector and DN.
+func (p *entry) source() string { return p.Connector + ": " + p.DN }
 
 // Len is the number of metaverse objects.
 func (e *Engine) Len() int { return len(e.mv) }
@@ -877,13 +1188,13 @@ func (e *Engine) Keys() []string { return slices.Sorted(maps.Keys(e.mv)) }
 // wrote it), Why evaluates the object's join cluster again, as a delta
 // would: the same rules over the same objects give the same trace.
 func (e *Engine) Why(id SourceID) (Trace, bool) {
-	en := e.cs[id]
+	en := e.cs.get(id)
 	if en == nil {
 		return Trace{}, false
 	}
-	if en.tr == nil && en.cluster != "" {
+	if c, ok := en.ref(); ok && en.tr == nil {
 		e.begin()
-		e.run.clusters[en.cluster] = true
+		e.run.clusters[c] = true
 		e.finish()
 	}
 	e.held(en)
@@ -900,8 +1211,9 @@ func (e *Engine) WhyKey(key string) []Trace {
 	if o == nil {
 		return nil
 	}
-	out := make([]Trace, 0, len(o.Sources))
-	for _, id := range o.Sources {
+	ids := o.sources()
+	out := make([]Trace, 0, len(ids))
+	for _, id := range ids {
 		if t, ok := e.Why(id); ok {
 			out = append(out, t)
 		}

@@ -11,10 +11,10 @@ const MemoryLimit int64 = 768 << 20
 
 // MemoryPerObject is what the soft limit grows by for each connector-space
 // object when it follows the directory (MemoryLimitFor): a million objects
-// hold about 1.5 GB live between cycles and more during a full sync (ADR
-// 0010), and under a limit below that the collector runs all the time (a
-// full sync of a million in memory took 493 s under 768 MiB, 145 s under
-// 1,792 MiB).
+// hold about 0.9 GB live between cycles and 1.3 GB at a full sync's peak
+// (ADR 0010), and under a limit below what is live the collector runs all
+// the time (when a million held 1.5 GB, a full sync of them in memory took
+// 493 s under 768 MiB, 145 s under 1,792 MiB).
 const MemoryPerObject int64 = 1 << 10
 
 // MemoryLimitFor is the soft memory limit for a directory of this many

@@ -21,8 +21,6 @@ type Object struct {
 	Sources []SourceID `json:"sources"`
 	// Source is the primary's connector and DN ("forest: DN").
 	Source string `json:"source"`
-
-	upn string // the sign-in name rebuild computed, for flowAttrs
 }
 
 // Attr is a property's first value, or "".

@@ -100,10 +100,11 @@ func eligible(o *csObject, t *trace) bool {
 }
 
 // joinValue is the object's join cluster under the matching rule: objects
-// with the same value form one metaverse object. ok false: the object is
-// not synced (an unpopulated matching attribute), the reason in t.
-func (c Config) joinValue(id SourceID, o *csObject, t *trace) (string, bool) {
-	single := "o:" + id.Connector + "\x00" + id.Anchor
+// with the same value form one metaverse object; "" when the object is a
+// cluster of its own. ok false: the object is not synced (an unpopulated
+// matching attribute), the reason in t.
+func (c Config) joinValue(o *csObject, t *trace) (string, bool) {
+	const single = ""
 	kind := kindOf(o.Class)
 	if kind == KindContact && c.Matching == setup.MatchMail {
 		if m := o.Attr("mail"); m != "" {

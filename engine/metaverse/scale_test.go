@@ -129,7 +129,7 @@ func benchScaleGroup(b *testing.B, withStore bool) {
 	}
 	if st != nil {
 		g := d.object(d.nUsers)
-		key := e.cs[SourceID{g.Connector, g.Anchor}].key
+		key := e.cs.get(SourceID{g.Connector, g.Anchor}).key
 		add := Diff(e.desired(key), nil)
 		add[0].CloudID = "cloud-" + key
 		if err := st.RecordExported(ctx, Confirmed(add)); err != nil {
@@ -156,7 +156,7 @@ func scaleCycle(e *Engine, st *store.Store) func(full bool, objs Objects) (*Resu
 			return nil, err
 		}
 		for _, id := range t.Sources {
-			if en := e.cs[id]; en != nil {
+			if en := e.cs.get(id); en != nil {
 				en.tr = nil
 			}
 		}

@@ -113,6 +113,15 @@ type trace struct {
 	synced     bool
 	primary    bool
 	joinedWith []SourceID
+	// first are steps' first, in the same allocation: a full sync holds
+	// every object's trace until it is written.
+	first [6]tstep // a user's steps, without growing
+}
+
+func newTrace() *trace {
+	t := &trace{}
+	t.steps = t.first[:0]
+	return t
 }
 
 func (t *trace) add(s tstep) { t.steps = append(t.steps, s) }
@@ -131,9 +140,9 @@ func (t *trace) drop(rule uint8, detail string) {
 
 // render is an entry's Trace, its sentences worded.
 func (en *entry) render() Trace {
-	o := en.obj
-	t := Trace{Connector: en.id.Connector, Anchor: en.id.Anchor, DN: o.DN, Class: o.Class, Synced: en.tr.synced,
-		Reason: en.tr.reason.text(), Key: en.key, Kind: en.kind, Primary: en.tr.primary, JoinedWith: en.tr.joinedWith}
+	o := en.cs()
+	t := Trace{Connector: en.Connector, Anchor: en.Anchor, DN: o.DN, Class: o.Class, Synced: en.tr.synced,
+		Reason: en.tr.reason.text(), Key: en.key, Kind: en.kindName(), Primary: en.tr.primary, JoinedWith: en.tr.joinedWith}
 	if en.tr.steps != nil {
 		t.Steps = make([]Step, len(en.tr.steps))
 		for i, s := range en.tr.steps {
@@ -154,11 +163,11 @@ func pick(cond bool, yes, no uint8) uint8 {
 // en.render(), without building it: the joins of a full sync are encoded
 // one after the other.
 func (en *entry) appendJSON(b []byte) []byte {
-	o := en.obj
+	o := en.cs()
 	b = append(b, `{"connector":`...)
-	b = store.AppendJSONString(b, en.id.Connector)
+	b = store.AppendJSONString(b, en.Connector)
 	b = append(b, `,"anchor":`...)
-	b = store.AppendJSONString(b, en.id.Anchor)
+	b = store.AppendJSONString(b, en.Anchor)
 	b = append(b, `,"dn":`...)
 	b = store.AppendJSONString(b, o.DN)
 	b = append(b, `,"class":`...)
@@ -190,9 +199,9 @@ func (en *entry) appendJSON(b []byte) []byte {
 		b = append(b, `,"key":`...)
 		b = store.AppendJSONString(b, en.key)
 	}
-	if en.kind != "" {
+	if en.kind != 0 {
 		b = append(b, `,"kind":`...)
-		b = store.AppendJSONString(b, en.kind)
+		b = store.AppendJSONString(b, en.kindName())
 	}
 	if en.tr.primary {
 		b = append(b, `,"primary":true`...)
