@@ -17,15 +17,15 @@ import (
 type exportedCursor struct {
 	next func() (store.MVExported, error, bool)
 	stop func()
-	mv   map[string]*Object
+	has  func(key string) bool // whether the metaverse has an object of key
 	cur  *Exported // read ahead; nil at the end
 	err  error
 	// untouched are the rows read past: keys before one asked for.
 	untouched []*Exported
 }
 
-func newExportedCursor(seq iter.Seq2[store.MVExported, error], mv map[string]*Object) *exportedCursor {
-	c := &exportedCursor{mv: mv}
+func newExportedCursor(seq iter.Seq2[store.MVExported, error], has func(key string) bool) *exportedCursor {
+	c := &exportedCursor{has: has}
 	c.next, c.stop = iter.Pull2(seq)
 	c.read()
 	return c
@@ -45,7 +45,7 @@ func (c *exportedCursor) read() {
 		case err != nil:
 			c.err = err
 			return
-		case !x.Recorded && c.mv[x.Key] != nil:
+		case !x.Recorded && c.has(x.Key):
 			continue
 		}
 		c.cur = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
@@ -71,7 +71,7 @@ func (c *exportedCursor) at(key string) (*Exported, error) {
 // delete needs of it when the metaverse has no object of its key.
 func (c *exportedCursor) pass() {
 	x := c.cur
-	if c.mv[x.Key] == nil {
+	if !c.has(x.Key) {
 		x.Attrs, x.Members = nil, nil
 	}
 	c.untouched = append(c.untouched, x)
