@@ -840,9 +840,42 @@ func (e *Engine) desired(key string) *Object {
 	if o == nil {
 		return nil
 	}
-	all := make([]*csObject, len(o.Sources))
-	for i, id := range o.Sources {
-		all[i] = e.cs[id].obj
+	d := new(Object)
+	e.desiredInto(o, d, nil)
+	return d
+}
+
+// attrBuf is what desiredInto computes an object's attributes in: the
+// map, the array of its single values, the object's sources. A nil attrBuf
+// makes new ones for each object. A full sync's write computes a million
+// objects' attributes, each let go once its rows are written: it keeps the
+// map (emptied) and the sources from one object to the next, and the
+// values too when nothing keeps them (reuse).
+type attrBuf struct {
+	attrs  map[string][]string
+	single []string
+	all    []*csObject
+	reuse  bool // the single values too
+}
+
+// desiredInto is desired of o, computed into d and buf (nil: new ones).
+func (e *Engine) desiredInto(o *Object, d *Object, buf *attrBuf) {
+	var all []*csObject
+	var attrs map[string][]string
+	var single []string
+	if buf != nil {
+		all = buf.all[:0]
+		if buf.attrs == nil {
+			buf.attrs = make(map[string][]string, 24)
+		}
+		clear(buf.attrs)
+		attrs = buf.attrs
+		if buf.reuse {
+			single = buf.single[:0]
+		}
+	}
+	for _, id := range o.Sources {
+		all = append(all, e.cs[id].obj)
 	}
 	var mailbox *csObject
 	if o.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
@@ -854,10 +887,12 @@ func (e *Engine) desired(key string) *Object {
 			}
 		}
 	}
-	d := *o
+	*d = *o
 	d.Source = e.sourceOf(o)
-	d.Attrs = e.cfg.flowAttrs(o.Kind, o.Key, o.upn, sources{all: all, mailbox: mailbox}, nil)
-	return &d
+	d.Attrs, single = e.cfg.flowAttrs(o.Kind, o.Key, o.upn, sources{all: all, mailbox: mailbox}, nil, attrs, single)
+	if buf != nil {
+		buf.all, buf.single = all, single
+	}
 }
 
 // sourceOf is a metaverse object's Source: its primary's connector and DN.
