@@ -438,10 +438,17 @@ func (w *rowWriter) flush(ctx context.Context) error {
 	return nil
 }
 
-// statement is the INSERT of rows rows.
+// statement is the INSERT of rows rows. SQLite's is INSERT OR FAIL: a
+// plain INSERT of many rows keeps a statement journal, to undo the rows
+// before one that fails, which a failure here never needs — it rolls the
+// whole transaction back. SQL Server has no such clause.
 func (w *rowWriter) statement(rows int) string {
+	insert := "INSERT INTO "
+	if w.t.s.dialect == SQLite {
+		insert = "INSERT OR FAIL INTO "
+	}
 	one := "(" + mvMarks(w.n) + ")"
-	return "INSERT INTO " + w.table + " (" + w.cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+	return insert + w.table + " (" + w.cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
 }
 
 func (w *rowWriter) close() {

@@ -173,3 +173,45 @@ func ordOf(op, kind string) int {
 	}
 	return n
 }
+
+// A row that breaks a key fails the write (SQLite's INSERT OR FAIL keeps
+// no statement journal) and leaves the store as it was: the transaction
+// is rolled back whole.
+func TestSaveMetaverseDuplicateFails(t *testing.T) {
+	ctx := context.Background()
+	st := openTestStore(t)
+	objects := func(keys ...string) func(yield func(MVObject, error) bool) {
+		return func(yield func(MVObject, error) bool) {
+			for _, k := range keys {
+				if !yield(MVObject{Key: k, Kind: "user", Sources: []MVSource{{Connector: "corp", Anchor: k}}}, nil) {
+					return
+				}
+			}
+		}
+	}
+	if err := st.SaveMetaverse(ctx, MVWrite{Full: true, Objects: objects("k1", "k2")}); err != nil {
+		t.Fatal(err)
+	}
+	many := make([]string, 0, 300)
+	for i := range 300 {
+		many = append(many, fmt.Sprintf("n%03d", i))
+	}
+	for _, keys := range [][]string{
+		{"n1", "n2", "n1"},                       // within a statement of 3 rows
+		append(slices.Clone(many[:99]), "n005"),  // within a full statement
+		append(slices.Clone(many[:150]), "n010"), // of an earlier statement
+		append(many, many[150]),                  // in the last statement, of 1 row
+	} {
+		if err := st.SaveMetaverse(ctx, MVWrite{Full: true, Objects: objects(keys...)}); err == nil {
+			t.Fatalf("a write of %d rows with a duplicate succeeded", len(keys))
+		}
+		for _, k := range []string{"k1", "k2"} {
+			if _, err := st.MetaverseObject(ctx, k); err != nil {
+				t.Errorf("after a failed write, %s: %v", k, err)
+			}
+		}
+		if _, err := st.MetaverseObject(ctx, "n001"); err == nil {
+			t.Error("a failed write left rows")
+		}
+	}
+}
