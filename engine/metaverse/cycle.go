@@ -163,9 +163,10 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			if en == nil {
 				continue
 			}
-			tb = en.appendJSON(tb[:0])
+			reason := en.tr.reason.text()
+			tb = en.appendJSON(tb[:0], reason)
 			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.obj.DN, Key: en.key,
-				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
+				Synced: en.tr.synced, Reason: reason, Trace: tb}, nil) {
 				return
 			}
 			// Written: the store has it, and the next cycle that needs it
