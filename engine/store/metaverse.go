@@ -287,10 +287,29 @@ func nonNilStrings(v []string) []string {
 	return v
 }
 
-// insertMetaverse inserts a write's rows: the objects, with the pending
-// exports that come with them (MVObject.Pending), the joins, then the
-// rest of the pending exports.
+// insertMetaverse inserts a write's rows: the joins first — their traces
+// are what a sync cycle holds longest, until they are written — then the
+// objects with the pending exports that come with them
+// (MVObject.Pending), then the rest of the pending exports.
 func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
+	if w.Joins != nil {
+		joins := t.rowWriter("mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace")
+		defer joins.close()
+		for j, err := range w.Joins {
+			if err != nil {
+				return err
+			}
+			joins.args = append(joins.args, j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason)
+			joins.text = append(joins.text, j.Trace...)
+			joins.textArg()
+			if err := joins.endRow(ctx); err != nil {
+				return err
+			}
+		}
+		if err := joins.flush(ctx); err != nil {
+			return err
+		}
+	}
 	at := any(now) // boxed once, not once a row
 	objects := t.rowWriter("mv_objects", mvObjectColumns)
 	defer objects.close()
@@ -329,24 +348,6 @@ func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
 	}
 	if err := objects.flush(ctx); err != nil {
 		return err
-	}
-	if w.Joins != nil {
-		joins := t.rowWriter("mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace")
-		defer joins.close()
-		for j, err := range w.Joins {
-			if err != nil {
-				return err
-			}
-			joins.args = append(joins.args, j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason)
-			joins.text = append(joins.text, j.Trace...)
-			joins.textArg()
-			if err := joins.endRow(ctx); err != nil {
-				return err
-			}
-		}
-		if err := joins.flush(ctx); err != nil {
-			return err
-		}
 	}
 	if w.Pending != nil {
 		for p, err := range w.Pending {
