@@ -846,11 +846,12 @@ func (e *Engine) desired(key string) *Object {
 }
 
 // attrBuf is what desiredInto computes an object's attributes in: the
-// map, the array of its single values, the object's sources. A nil attrBuf
-// makes new ones for each object. A full sync's write computes a million
-// objects' attributes, each let go once its rows are written: it keeps the
-// map (emptied) and the sources from one object to the next, and the
-// values too when nothing keeps them (reuse).
+// map, the array of its single values, the object's sources. A full sync's
+// write computes a million objects' attributes, each let go once its rows
+// are written: it keeps the map (emptied) and the sources from one object
+// to the next, and the array of values too when nothing keeps them
+// (reuse); otherwise each object's values get an array of their own. A nil
+// attrBuf makes a new map, and a slice for each value.
 type attrBuf struct {
 	attrs  map[string][]string
 	single []string
@@ -870,8 +871,9 @@ func (e *Engine) desiredInto(o *Object, d *Object, buf *attrBuf) {
 		}
 		clear(buf.attrs)
 		attrs = buf.attrs
-		if buf.reuse {
-			single = buf.single[:0]
+		single = buf.single[:0]
+		if !buf.reuse || single == nil {
+			single = make([]string, 0, 24)
 		}
 	}
 	for _, id := range o.Sources {
