@@ -150,8 +150,9 @@ func (e *Engine) Pending(keys []string, exported map[string]*Exported, all bool)
 
 // planned is one pending export, computed again (Diff) when it is written:
 // its key, its place in Order, and which of the key's Diff results it is.
-// A full sync of 100,000 objects writes its pending exports without
-// holding them all at once.
+// A delta of more than MaxResultChanges keys writes its pending exports
+// without holding them all at once (a full sync writes each with its
+// object: fullRows).
 type planned struct {
 	key      string
 	ord, sub int
