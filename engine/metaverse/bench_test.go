@@ -213,7 +213,7 @@ func BenchmarkDeltaSync100k(b *testing.B) {
 // confirmPending stands for an export that confirmed every pending export:
 // it reads them from the store in pages of 5,000 and confirms each page, as
 // an export does, giving each add a cloud id.
-func confirmPending(b *testing.B, st *store.Store) {
+func confirmPending(b testing.TB, st *store.Store) {
 	ctx := context.Background()
 	for {
 		page, err := st.PendingExports(ctx, store.PendingFilter{Limit: 5_000})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -110,12 +108,14 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	// Each object's cloud attributes are computed once (desired), as its
-	// row is written, and diffed there against the exported state. A delta
-	// of at most MaxResultChanges keys holds its pending exports until they
-	// are written (held), as Result.Changes would; a larger cycle (a full
-	// sync of a million) holds only where each is in the export order
+	// row is written, and diffed there against the exported state. A full
+	// sync hands each object's pending exports to the store with its row
+	// (fullRows). A delta of at most MaxResultChanges keys holds its
+	// pending exports until they are written (held), as Result.Changes
+	// would; a larger delta holds only where each is in the export order
 	// (planned), and computes the attributes of those that changed again
 	// as it writes them, so that it never holds them all at once.
+	var fr *fullRows
 	held := !full && len(t.Keys) <= MaxResultChanges
 	var changes []Change
 	var plan []planned
@@ -129,36 +129,30 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 		diffed = true
 	}
-	w.Objects = func(yield func(store.MVObject, error) bool) {
-		var p planner
-		for _, k := range t.Keys {
-			d := e.desired(k)
-			if held {
-				changes = append(changes, Diff(d, exported[k])...)
-			} else {
-				p.one(k, d, exported[k])
-			}
-			if d != nil && !yield(storedObject(d), nil) {
-				return
-			}
-		}
-		if full {
-			seen := make(map[string]bool, len(t.Keys))
+	if full {
+		fr = newFullRows(e, t.Keys, exported, res)
+		w.Objects, w.Pending = fr.objects, fr.pending
+	} else {
+		w.Objects = func(yield func(store.MVObject, error) bool) {
+			var p planner
 			for _, k := range t.Keys {
-				seen[k] = true
-			}
-			for _, k := range slices.Sorted(maps.Keys(exported)) {
-				if !seen[k] {
-					p.one(k, e.desired(k), exported[k])
+				d := e.desired(k)
+				if held {
+					changes = append(changes, Diff(d, exported[k])...)
+				} else {
+					p.one(k, d, exported[k])
+				}
+				if d != nil && !yield(storedObject(d, nil), nil) {
+					return
 				}
 			}
+			if held {
+				Order(changes)
+			} else {
+				plan = p.sorted()
+			}
+			diffed = true
 		}
-		if held {
-			Order(changes)
-		} else {
-			plan = p.sorted()
-		}
-		diffed = true
 	}
 	// One encoding buffer for every row (encoded by hand, as json.Marshal
 	// encodes): the store copies a row's JSON before it asks for the next.
@@ -169,9 +163,10 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			if en == nil {
 				continue
 			}
-			tb = en.appendJSON(tb[:0])
+			reason := en.tr.reason.text()
+			tb = en.appendJSON(tb[:0], reason)
 			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.DN, Key: en.key,
-				Synced: en.tr.synced, Reason: en.tr.reason.text(), Trace: tb}, nil) {
+				Synced: en.tr.synced, Reason: reason, Trace: tb}, nil) {
 				return
 			}
 			// Written: the store has it, and the next cycle that needs it
@@ -181,42 +176,43 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	}
 	written, total := 0, 0
 	var kept []Change // nil when there are none, as Pending's
-	w.Pending = func(yield func(store.MVPending, error) bool) {
-		if !diffed {
-			diff()
-		}
-		total = len(plan)
-		if held {
-			total = len(changes)
-		}
-		keep := total <= MaxResultChanges
-		if held && keep {
-			kept = changes
-		} else if total > 0 && keep {
-			kept = make([]Change, 0, total)
-		}
-		for i := range total {
-			var c Change
+	if !full {
+		w.Pending = func(yield func(store.MVPending, error) bool) {
+			if !diffed {
+				diff()
+			}
+			total = len(plan)
 			if held {
-				c = changes[i]
-			} else {
-				p := plan[i]
-				chs := Diff(e.desired(p.key), exported[p.key])
-				if p.sub >= len(chs) {
-					yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
+				total = len(changes)
+			}
+			keep := total <= MaxResultChanges
+			if held && keep {
+				kept = changes
+			} else if total > 0 && keep {
+				kept = make([]Change, 0, total)
+			}
+			for i := range total {
+				var c Change
+				if held {
+					c = changes[i]
+				} else {
+					p := plan[i]
+					chs := Diff(e.desired(p.key), exported[p.key])
+					if p.sub >= len(chs) {
+						yield(store.MVPending{}, fmt.Errorf("metaverse: the pending export of %s changed while it was written", p.key))
+						return
+					}
+					c = chs[p.sub]
+					if keep {
+						kept = append(kept, c)
+					}
+				}
+				res.count(&c)
+				written++
+				tb = c.appendJSON(tb[:0])
+				if !yield(pendingRow(&c, tb), nil) {
 					return
 				}
-				c = chs[p.sub]
-				if keep {
-					kept = append(kept, c)
-				}
-			}
-			res.count(&c)
-			written++
-			tb = c.appendJSON(tb[:0])
-			if !yield(store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: orderOf(c),
-				AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: tb}, nil) {
-				return
 			}
 		}
 	}
@@ -224,13 +220,19 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
 	}
 	res.Changes = kept
-	if !diffed {
-		diff()
+	complete := false
+	if full {
+		res.Changes, complete = fr.changes()
+	} else {
+		if !diffed {
+			diff()
+		}
+		if total = len(plan); held {
+			total = len(changes)
+		}
+		complete = written == total
 	}
-	if total = len(plan); held {
-		total = len(changes)
-	}
-	if written != total {
+	if !complete {
 		// A store that did not ask for every pending export.
 		all := e.Pending(t.Keys, exported, full)
 		res.Adds, res.Updates, res.Deletes, res.Memberships = 0, 0, 0, 0
@@ -258,13 +260,23 @@ func (r *Result) count(c *Change) {
 	r.Memberships += len(c.AddMembers) + len(c.RemoveMembers)
 }
 
-func storedObject(o *Object) store.MVObject {
-	srcs := make([]store.MVSource, len(o.Sources))
-	for i, s := range o.Sources {
-		srcs[i] = store.MVSource(s)
+// storedObject is o's row; its Sources are appended to srcs (nil: a new
+// slice, never nil itself).
+func storedObject(o *Object, srcs []store.MVSource) store.MVObject {
+	if srcs == nil {
+		srcs = make([]store.MVSource, 0, len(o.Sources))
+	}
+	for _, s := range o.Sources {
+		srcs = append(srcs, store.MVSource(s))
 	}
 	return store.MVObject{Key: o.Key, Kind: o.Kind, UPN: o.Attr("userPrincipalName"), Mail: o.Attr("mail"),
 		DisplayName: o.Attr("displayName"), Source: o.Source, Attrs: o.Attrs, Members: o.Members, Sources: srcs}
+}
+
+// pendingRow is c's row; js is its JSON.
+func pendingRow(c *Change, js []byte) store.MVPending {
+	return store.MVPending{Key: c.Key, Op: c.Op, Kind: c.Kind, Source: c.Source, Order: orderOf(*c),
+		AttrCount: len(c.Attrs), MemberCount: len(c.AddMembers) + len(c.RemoveMembers), Change: js}
 }
 
 // Confirmed converts changes the export confirmed for store.RecordExported.

@@ -49,7 +49,12 @@ func Diff(desired *Object, exported *Exported) []Change {
 
 // attrChanges lists the properties whose values differ, by name.
 func attrChanges(old, new map[string][]string) []AttrChange {
-	var out []AttrChange
+	return appendAttrChanges(nil, old, new)
+}
+
+// appendAttrChanges appends attrChanges(old, new) to out.
+func appendAttrChanges(out []AttrChange, old, new map[string][]string) []AttrChange {
+	start := len(out)
 	if len(old) == 0 {
 		// An add: every non-empty value, in one allocation of the right size.
 		n := 0
@@ -58,8 +63,8 @@ func attrChanges(old, new map[string][]string) []AttrChange {
 				n++
 			}
 		}
-		if n > 0 {
-			out = make([]AttrChange, 0, n)
+		if n > cap(out)-len(out) {
+			out = slices.Grow(out, n)
 		}
 	}
 	for name, nv := range new {
@@ -72,7 +77,7 @@ func attrChanges(old, new map[string][]string) []AttrChange {
 			out = append(out, AttrChange{Name: name, Old: ov})
 		}
 	}
-	slices.SortFunc(out, func(a, b AttrChange) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out[start:], func(a, b AttrChange) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -145,8 +150,9 @@ func (e *Engine) Pending(keys []string, exported map[string]*Exported, all bool)
 
 // planned is one pending export, computed again (Diff) when it is written:
 // its key, its place in Order, and which of the key's Diff results it is.
-// A full sync of 100,000 objects writes its pending exports without
-// holding them all at once.
+// A delta of more than MaxResultChanges keys writes its pending exports
+// without holding them all at once (a full sync writes each with its
+// object: fullRows).
 type planned struct {
 	key      string
 	ord, sub int

@@ -1145,10 +1145,46 @@ func (e *Engine) desired(key string) *Object {
 	if p == nil {
 		return nil
 	}
-	d := &Object{Key: key, Kind: p.kindName(), Members: p.memberKeys(), Sources: p.sources(), Source: p.source()}
-	all := make([]*csObject, len(d.Sources))
-	for i, id := range d.Sources {
-		all[i] = e.cs.get(id).cs()
+	d := new(Object)
+	e.desiredInto(p, d, nil)
+	return d
+}
+
+// attrBuf is what desiredInto computes an object's attributes in: the
+// map, the array of its single values, the object's sources. A full sync's
+// write computes a million objects' attributes, each let go once its rows
+// are written: it keeps the map (emptied) and the sources from one object
+// to the next, and the array of values too when nothing keeps them
+// (reuse); otherwise each object's values get an array of their own. A nil
+// attrBuf makes a new map, and a slice for each value.
+type attrBuf struct {
+	attrs  map[string][]string
+	single []string
+	all    []*csObject
+	reuse  bool // the single values too
+}
+
+// desiredInto is desired of the object whose primary entry is p, computed
+// into d and buf (nil: new ones).
+func (e *Engine) desiredInto(p *entry, d *Object, buf *attrBuf) {
+	var all []*csObject
+	var attrs map[string][]string
+	var single []string
+	if buf != nil {
+		all = buf.all[:0]
+		if buf.attrs == nil {
+			buf.attrs = make(map[string][]string, 24)
+		}
+		clear(buf.attrs)
+		attrs = buf.attrs
+		single = buf.single[:0]
+		if !buf.reuse || single == nil {
+			single = make([]string, 0, 24)
+		}
+	}
+	*d = Object{Key: p.key, Kind: p.kindName(), Members: p.memberKeys(), Sources: p.sources(), Source: p.source()}
+	for _, id := range d.Sources {
+		all = append(all, e.cs.get(id).cs())
 	}
 	var mailbox *csObject
 	if d.Kind == KindUser && e.cfg.Matching == setup.MatchSIDs {
@@ -1160,8 +1196,10 @@ func (e *Engine) desired(key string) *Object {
 			}
 		}
 	}
-	d.Attrs = e.cfg.flowAttrs(d.Kind, key, p.upn, sources{all: all, mailbox: mailbox}, nil)
-	return d
+	d.Attrs, single = e.cfg.flowAttrs(d.Kind, d.Key, p.upn, sources{all: all, mailbox: mailbox}, nil, attrs, single)
+	if buf != nil {
+		buf.all, buf.single = all, single
+	}
 }
 
 // sources are the metaverse object's sources, when the entry is its

@@ -18,7 +18,7 @@ type exportedCursor struct {
 	next func() (store.MVExported, error, bool)
 	stop func()
 	has  func(key string) bool // whether the metaverse has an object of key
-	cur  *Exported // read ahead; nil at the end
+	cur  *Exported             // read ahead; nil at the end
 	err  error
 	// untouched are the rows read past: keys before one asked for.
 	untouched []*Exported

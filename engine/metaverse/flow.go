@@ -125,15 +125,31 @@ func (s sources) first(names ...string) string {
 	return ""
 }
 
-// flowAttrs computes the cloud attributes of a metaverse object (t nil:
-// recording nothing, the trace already has its steps).
-func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string][]string {
+// flowAttrs computes the cloud attributes of a metaverse object into out,
+// which must be empty (nil: a new map), and returns it (t nil: recording
+// nothing, the trace already has its steps). The single-valued properties'
+// values are appended to single, returned for reuse, when it has room (a
+// capacity); else each is a slice of its own.
+func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace, out map[string][]string, single []string) (map[string][]string, []string) {
 	p := s.all[0]
-	out := make(map[string][]string, 24)
+	if out == nil {
+		out = make(map[string][]string, 24)
+	}
+	// In a full sync's write the single values share one array, each its
+	// own element of it (a slice of length and capacity 1): one allocation
+	// an object, not one a property. Elsewhere each has its own: a delta
+	// holds its changes, whose one changed value would hold the array.
+	shared := cap(single) > 0
 	set := func(prop, v string) {
-		if v != "" && !c.Unsynced[prop] {
-			out[prop] = []string{v}
+		if v == "" || c.Unsynced[prop] {
+			return
 		}
+		if !shared {
+			out[prop] = []string{v}
+			return
+		}
+		single = append(single, v)
+		out[prop] = single[len(single)-1 : len(single) : len(single)]
 	}
 	setMulti := func(prop string, v []string) {
 		if len(v) > 0 && !c.Unsynced[prop] {
@@ -196,7 +212,7 @@ func (c Config) flowAttrs(kind, key, upn string, s sources, t *trace) map[string
 		}
 	}
 	c.flowExtensions(s, out, t)
-	return out
+	return out, single
 }
 
 // flowExtensions adds the directory extension attributes an object has to

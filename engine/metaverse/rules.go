@@ -291,14 +291,22 @@ func (c Config) signIn(o *csObject, t *trace) string {
 
 // dnsDomain is the DNS name of the domain a DN is in (its DC= parts).
 func dnsDomain(dn string) string {
-	var parts []string
-	for _, rdn := range strings.Split(dn, ",") {
+	// Built in place: every object's onPremisesDomainName is computed in
+	// each full sync.
+	var buf [64]byte
+	b, n := buf[:0], 0
+	for rest := dn; rest != ""; {
+		var rdn string
+		rdn, rest, _ = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(rdn), "=")
 		if ok && strings.EqualFold(k, "dc") {
-			parts = append(parts, v)
+			if n > 0 {
+				b = append(b, '.')
+			}
+			b, n = append(b, v...), n+1
 		}
 	}
-	return strings.ToLower(strings.Join(parts, "."))
+	return strings.ToLower(string(b))
 }
 
 func orDefault(s, def string) string {

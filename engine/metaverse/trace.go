@@ -161,8 +161,9 @@ func pick(cond bool, yes, no uint8) uint8 {
 
 // appendJSON appends the entry's Trace as json.Marshal encodes
 // en.render(), without building it: the joins of a full sync are encoded
-// one after the other.
-func (en *entry) appendJSON(b []byte) []byte {
+// one after the other. reason is en.tr.reason.text(), which the caller
+// writes beside it.
+func (en *entry) appendJSON(b []byte, reason string) []byte {
 	o := en.cs()
 	b = append(b, `{"connector":`...)
 	b = store.AppendJSONString(b, en.Connector)
@@ -175,7 +176,7 @@ func (en *entry) appendJSON(b []byte) []byte {
 	b = append(b, `,"synced":`...)
 	b = strconv.AppendBool(b, en.tr.synced)
 	b = append(b, `,"reason":`...)
-	b = store.AppendJSONString(b, en.tr.reason.text())
+	b = store.AppendJSONString(b, reason)
 	b = append(b, `,"steps":`...)
 	if en.tr.steps == nil {
 		b = append(b, "null"...)

@@ -30,6 +30,9 @@ type MVObject struct {
 	Members     []string
 	Sources     []MVSource
 	SyncedAt    time.Time
+	// Pending are the object's pending exports, written beside its row
+	// (see MVWrite).
+	Pending []MVPending
 }
 
 // MVJoin is one connector-space object's fate: the metaverse object it is
@@ -68,9 +71,18 @@ type MVPending struct {
 // the metaverse, the joins and the pending exports; otherwise the listed
 // keys and sources are replaced (deleted, then inserted when given). The
 // rows come as sequences so that a cycle of 100,000 objects is encoded a
-// batch at a time, never all at once; a sequence may yield an error. The
-// JSON of a yielded row (MVJoin.Trace, MVPending.Change) is copied before
-// the sequence is asked for the next row: a sequence may reuse its buffer.
+// batch at a time, never all at once; a sequence may yield an error. A
+// yielded row is read whole — its attributes encoded, its JSON
+// (MVJoin.Trace, MVPending.Change) copied, its MVObject.Pending read —
+// before the sequence is asked for the next row: a sequence may reuse its
+// buffers, maps and slices.
+//
+// A pending export may come with its object (MVObject.Pending) or in
+// Pending: the rows are written in the order they come, and none is read
+// in that order (mv_pending's ord column is the export order). A full
+// sync hands each object's pending exports with it, from the attributes it
+// computed once for both, and Pending yields those of the keys without an
+// object (deletes).
 type MVWrite struct {
 	Full bool
 	// Objects are written; ObjectKeys (delta) are the keys whose rows are
@@ -80,8 +92,8 @@ type MVWrite struct {
 	// Joins are written; JoinSources (delta) the sources replaced.
 	Joins       iter.Seq2[MVJoin, error]
 	JoinSources []MVSource
-	// Pending are written; PendingKeys (delta) the keys whose pending
-	// exports are replaced.
+	// Pending are written, besides the Objects' own; PendingKeys (delta)
+	// the keys whose pending exports are replaced.
 	Pending     iter.Seq2[MVPending, error]
 	PendingKeys []string
 }
@@ -118,7 +130,7 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				}
 			}()
 		} else {
-			// A delta replaces rows in place (tableWriter.replace): most of what it
+			// A delta replaces rows in place (replacer.replace): most of what it
 			// rewrites keeps its keys, sign-in name, mail and DN, and an
 			// UPDATE that leaves an index's columns alone leaves the index
 			// alone — a delete and an insert would touch every index twice.
@@ -126,49 +138,7 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				return fmt.Errorf("store: unable to replace pending exports: %w", err)
 			}
 		}
-		// The JSON columns are encoded into one reused buffer, byte for byte
-		// as json.Marshal encodes them.
-		var buf []byte
-		var names []string
-		objects := mvObjectsTable.writer(t, w.Full)
-		err = writeSeq(ctx, objects, w.Objects, func(o MVObject) ([]any, error) {
-			buf, names = appendJSONAttrs(buf[:0], nonNilAttrs(o.Attrs), names)
-			attrs := string(buf)
-			buf = AppendJSONStrings(buf[:0], nonNilStrings(o.Members))
-			members := string(buf)
-			buf = appendJSONSources(buf[:0], o.Sources)
-			sources := string(buf)
-			return []any{o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName,
-				o.Source, attrs, members, sources, now}, nil
-		})
-		if err == nil {
-			keys := make([][]any, len(w.ObjectKeys))
-			for i, k := range w.ObjectKeys {
-				keys[i] = []any{k}
-			}
-			err = objects.deleteRest(ctx, keys)
-		}
-		if err != nil {
-			return fmt.Errorf("store: unable to write the metaverse objects: %w", err)
-		}
-		joins := mvJoinsTable.writer(t, w.Full)
-		err = writeSeq(ctx, joins, w.Joins, func(j MVJoin) ([]any, error) {
-			return []any{j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason, string(j.Trace)}, nil
-		})
-		if err == nil {
-			keys := make([][]any, len(w.JoinSources))
-			for i, s := range w.JoinSources {
-				keys[i] = []any{s.Connector, s.Anchor}
-			}
-			err = joins.deleteRest(ctx, keys)
-		}
-		if err != nil {
-			return fmt.Errorf("store: unable to write the joins: %w", err)
-		}
-		return insertSeq(ctx, t, "mv_pending", "mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at", w.Pending,
-			func(p MVPending) ([]any, error) {
-				return []any{p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount, string(p.Change), now}, nil
-			})
+		return t.insertMetaverse(ctx, w, now)
 	})
 }
 
@@ -189,52 +159,27 @@ var (
 		cols: []string{"connector", "anchor", "dn", "dn_key", "mv_key", "synced", "reason", "trace"}}
 )
 
-// tableWriter writes a cycle's rows of one table: a full sync inserts
-// them in batches into the emptied table; a delta replaces each row in
-// place (replace), remembering the rows it wrote so that deleteRest
-// deletes the replaced rows the cycle no longer has.
-type tableWriter struct {
+// replacer writes a delta's rows of one table: each row in place of the
+// row with its key (replace), remembering the rows it wrote so that
+// deleteRest deletes the replaced rows the cycle no longer has.
+type replacer struct {
 	mvTable
 	t       *Tx
-	full    bool
 	written map[string]bool
-	// The delta's statements, prepared on first use.
+	// The statements, prepared on first use.
 	update, del, insert *sql.Stmt
 	set, held           []int // the columns update sets, and holds equal
 }
 
-func (m mvTable) writer(t *Tx, full bool) *tableWriter {
-	return &tableWriter{mvTable: m, t: t, full: full, written: map[string]bool{}}
-}
-
-// writeSeq writes a sequence's rows through w.
-func writeSeq[T any](ctx context.Context, w *tableWriter, seq iter.Seq2[T, error], row func(T) ([]any, error)) error {
-	if w.full {
-		return insertSeq(ctx, w.t, w.name, strings.Join(w.cols, ", "), seq, row)
-	}
-	if seq == nil {
-		return nil
-	}
-	for v, err := range seq {
-		if err != nil {
-			return err
-		}
-		r, err := row(v)
-		if err != nil {
-			return err
-		}
-		if err := w.replace(ctx, r); err != nil {
-			return err
-		}
-	}
-	return nil
+func (m mvTable) replacer(t *Tx) *replacer {
+	return &replacer{mvTable: m, t: t, written: map[string]bool{}}
 }
 
 // replace writes one row in place of the row with its key: an UPDATE
 // that holds the key and the indexed columns equal, so that it touches
 // the table's row alone; when none matches (a new row, or a new sign-in
 // name, mail, DN or metaverse key), a delete and an insert.
-func (w *tableWriter) replace(ctx context.Context, row []any) error {
+func (w *replacer) replace(ctx context.Context, row []any) error {
 	if w.update == nil {
 		if err := w.prepare(ctx); err != nil {
 			return err
@@ -267,7 +212,7 @@ func (w *tableWriter) replace(ctx context.Context, row []any) error {
 	return nil
 }
 
-func (w *tableWriter) prepare(ctx context.Context) error {
+func (w *replacer) prepare(ctx context.Context) error {
 	var sets, conds []string
 	for i, c := range w.cols {
 		if i >= w.keys && !slices.Contains(w.indexed, c) {
@@ -301,7 +246,7 @@ func (w *tableWriter) prepare(ctx context.Context) error {
 	return nil
 }
 
-func (w *tableWriter) close() {
+func (w *replacer) close() {
 	for _, st := range []*sql.Stmt{w.update, w.del, w.insert} {
 		if st != nil {
 			st.Close()
@@ -312,10 +257,7 @@ func (w *tableWriter) close() {
 
 // deleteRest deletes the rows of keys (each a row's key columns) that the
 // cycle did not write: what it no longer has.
-func (w *tableWriter) deleteRest(ctx context.Context, keys [][]any) error {
-	if w.full {
-		return nil
-	}
+func (w *replacer) deleteRest(ctx context.Context, keys [][]any) error {
 	defer w.close()
 	for _, k := range keys {
 		if w.written[rowKey(k)] {
@@ -351,8 +293,9 @@ func rowKey(key []any) string {
 // returns what creates them again — one sorted build each, inside the same
 // transaction, from the definitions the schema holds (sqlite_master), so
 // that no definition is written twice. The tables' own keys take the rows
-// in the order they come (metaverse key, connector and anchor, export
-// order), so SQLite's default 2 MB page cache is enough. SQLite only: SQL
+// in the order they come (metaverse key, connector and anchor; a full
+// sync's pending exports by metaverse key, with their objects), so
+// SQLite's default 2 MB page cache is enough. SQLite only: SQL
 // Server keeps its indexes (its DDL would need ALTER on the table, which a
 // DBO-created database may not grant), and writes as before.
 func (t *Tx) dropMVIndexes(ctx context.Context) (rebuild func() error, err error) {
@@ -472,31 +415,6 @@ func appendJSONSources(b []byte, v []MVSource) []byte {
 	return append(b, ']')
 }
 
-// insertSeq inserts a sequence's rows, a batch at a time.
-func insertSeq[T any](ctx context.Context, t *Tx, table, cols string, seq iter.Seq2[T, error], row func(T) ([]any, error)) error {
-	if seq == nil {
-		return nil
-	}
-	const batch = 1000
-	rows := make([][]any, 0, batch)
-	for v, err := range seq {
-		if err != nil {
-			return err
-		}
-		r, err := row(v)
-		if err != nil {
-			return err
-		}
-		if rows = append(rows, r); len(rows) == batch {
-			if err := t.insertRows(ctx, table, cols, rows); err != nil {
-				return err
-			}
-			rows = rows[:0]
-		}
-	}
-	return t.insertRows(ctx, table, cols, rows)
-}
-
 func mvBool(b bool) int {
 	if b {
 		return 1
@@ -518,47 +436,209 @@ func nonNilStrings(v []string) []string {
 	return v
 }
 
-// insertRows inserts rows with multi-row VALUES, mvChunk parameters' worth
-// at a time; full chunks reuse one prepared statement.
-func (t *Tx) insertRows(ctx context.Context, table, cols string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
+// insertMetaverse writes a write's rows: the joins first — their traces
+// are what a sync cycle holds longest, until they are written — then the
+// objects with the pending exports that come with them
+// (MVObject.Pending), then the rest of the pending exports. A full sync
+// inserts them into the emptied tables; a delta replaces its objects and
+// joins in place (replacer) and deletes those it no longer has.
+func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
+	joins := t.rowWriter("mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace")
+	defer joins.close()
+	objects := t.rowWriter("mv_objects", mvObjectColumns)
+	defer objects.close()
+	if !w.Full {
+		joins.rp, objects.rp = mvJoinsTable.replacer(t), mvObjectsTable.replacer(t)
 	}
-	n := len(rows[0])
-	per := max(1, min(100, 2000/n))
-	one := "(" + mvMarks(n) + ")"
-	stmtFor := func(k int) string {
-		return "INSERT INTO " + table + " (" + cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", k), ",")
+	if w.Joins != nil {
+		for j, err := range w.Joins {
+			if err != nil {
+				return err
+			}
+			joins.args = append(joins.args, j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason)
+			joins.text = append(joins.text, j.Trace...)
+			joins.textArg()
+			if err := joins.endRow(ctx); err != nil {
+				return err
+			}
+		}
 	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
+	if err := joins.flush(ctx); err != nil {
+		return err
+	}
+	if joins.rp != nil {
+		keys := make([][]any, len(w.JoinSources))
+		for i, s := range w.JoinSources {
+			keys[i] = []any{s.Connector, s.Anchor}
 		}
-	}()
-	args := make([]any, 0, per*n)
-	for start := 0; start < len(rows); start += per {
-		part := rows[start:min(start+per, len(rows))]
-		args = args[:0]
-		for _, r := range part {
-			args = append(args, r...)
+		if err := joins.rp.deleteRest(ctx, keys); err != nil {
+			return fmt.Errorf("store: unable to replace the joins: %w", err)
 		}
-		var err error
-		if len(part) == per {
-			if full == nil {
-				if full, err = t.tx.PrepareContext(ctx, t.s.q(stmtFor(per))); err != nil {
-					return fmt.Errorf("store: unable to prepare the insert into %s: %w", table, err)
+	}
+	at := any(now) // boxed once, not once a row
+	pending := t.rowWriter("mv_pending", "mv_key, op, kind, ord, source, attr_count, member_count, change, computed_at")
+	defer pending.close()
+	addPending := func(p *MVPending) error {
+		pending.args = append(pending.args, p.Key, p.Op, p.Kind, p.Order, p.Source, p.AttrCount, p.MemberCount)
+		pending.text = append(pending.text, p.Change...)
+		pending.textArg()
+		pending.args = append(pending.args, at)
+		return pending.endRow(ctx)
+	}
+	var names []string
+	if w.Objects != nil {
+		for o, err := range w.Objects {
+			if err != nil {
+				return err
+			}
+			objects.args = append(objects.args, o.Key, o.Kind, strings.ToLower(o.UPN), strings.ToLower(o.Mail), o.DisplayName, o.Source)
+			objects.text, names = appendJSONAttrs(objects.text, nonNilAttrs(o.Attrs), names)
+			objects.textArg()
+			objects.text = AppendJSONStrings(objects.text, nonNilStrings(o.Members))
+			objects.textArg()
+			objects.text = appendJSONSources(objects.text, o.Sources)
+			objects.textArg()
+			objects.args = append(objects.args, at)
+			if err := objects.endRow(ctx); err != nil {
+				return err
+			}
+			for i := range o.Pending {
+				if err := addPending(&o.Pending[i]); err != nil {
+					return err
 				}
 			}
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = t.exec(ctx, stmtFor(len(part)), args...)
-		}
-		if err != nil {
-			return fmt.Errorf("store: unable to insert into %s: %w", table, err)
 		}
 	}
+	if err := objects.flush(ctx); err != nil {
+		return err
+	}
+	if objects.rp != nil {
+		keys := make([][]any, len(w.ObjectKeys))
+		for i, k := range w.ObjectKeys {
+			keys[i] = []any{k}
+		}
+		if err := objects.rp.deleteRest(ctx, keys); err != nil {
+			return fmt.Errorf("store: unable to replace the metaverse objects: %w", err)
+		}
+	}
+	if w.Pending != nil {
+		for p, err := range w.Pending {
+			if err != nil {
+				return err
+			}
+			if err := addPending(&p); err != nil {
+				return err
+			}
+		}
+	}
+	return pending.flush(ctx)
+}
+
+// rowWriter inserts one table's rows with multi-row VALUES, perStatement
+// rows a statement; full statements reuse one prepared statement. A row's
+// values are appended to args, its text columns' values to text
+// (textArg), and the row ended (endRow). The args are reused from one
+// statement to the next, and the text columns of a statement are one
+// string, each column a part of it: a full sync's 300,000 rows would
+// otherwise allocate a slice each and a string per JSON column. Text is
+// never bound as []byte: SQLite would store a BLOB, which its JSON
+// functions read as JSONB.
+type rowWriter struct {
+	t           *Tx
+	table, cols string
+	n           int // columns
+	args        []any
+	text        []byte
+	marks       []textMark
+	stmt        *sql.Stmt // the full statement, once prepared
+	// rp, for a delta, replaces each row as it ends instead (replacer).
+	rp *replacer
+}
+
+// textMark is a text column: its place in args, and where its value ends
+// in text (it starts where the one before ends).
+type textMark struct{ arg, end int }
+
+// perStatement bounds one statement's rows: SQL Server takes at most 2,100
+// parameters, SQLite 32,766.
+const perStatement = 100
+
+func (t *Tx) rowWriter(table, cols string) *rowWriter {
+	n := strings.Count(cols, ",") + 1
+	return &rowWriter{t: t, table: table, cols: cols, n: n, args: make([]any, 0, perStatement*n)}
+}
+
+// textArg takes the text appended since the last text column as the next
+// column's value.
+func (w *rowWriter) textArg() {
+	w.marks = append(w.marks, textMark{len(w.args), len(w.text)})
+	w.args = append(w.args, nil)
+}
+
+// endRow ends a row, inserting the statement's rows once there are
+// perStatement of them.
+func (w *rowWriter) endRow(ctx context.Context) error {
+	if len(w.args) < perStatement*w.n && w.rp == nil {
+		return nil
+	}
+	return w.flush(ctx)
+}
+
+// flush inserts the rows not inserted yet.
+func (w *rowWriter) flush(ctx context.Context) error {
+	rows := len(w.args) / w.n
+	if rows == 0 {
+		return nil
+	}
+	text, start := string(w.text), 0
+	for _, m := range w.marks {
+		w.args[m.arg], start = text[start:m.end], m.end
+	}
+	var err error
+	if w.rp != nil {
+		// A delta's row, alone: in place of the row with its key.
+		if err := w.rp.replace(ctx, w.args); err != nil {
+			return fmt.Errorf("store: unable to write into %s: %w", w.table, err)
+		}
+		clear(w.args)
+		w.args, w.text, w.marks = w.args[:0], w.text[:0], w.marks[:0]
+		return nil
+	}
+	if rows == perStatement {
+		if w.stmt == nil {
+			if w.stmt, err = w.t.tx.PrepareContext(ctx, w.t.s.q(w.statement(rows))); err != nil {
+				return fmt.Errorf("store: unable to prepare the insert into %s: %w", w.table, err)
+			}
+		}
+		_, err = w.stmt.ExecContext(ctx, w.args...)
+	} else {
+		_, err = w.t.exec(ctx, w.statement(rows), w.args...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: unable to insert into %s: %w", w.table, err)
+	}
+	clear(w.args) // let the statement's values go
+	w.args, w.text, w.marks = w.args[:0], w.text[:0], w.marks[:0]
 	return nil
+}
+
+// statement is the INSERT of rows rows. SQLite's is INSERT OR FAIL: a
+// plain INSERT of many rows keeps a statement journal, to undo the rows
+// before one that fails, which a failure here never needs — it rolls the
+// whole transaction back. SQL Server has no such clause.
+func (w *rowWriter) statement(rows int) string {
+	insert := "INSERT INTO "
+	if w.t.s.dialect == SQLite {
+		insert = "INSERT OR FAIL INTO "
+	}
+	one := "(" + mvMarks(w.n) + ")"
+	return insert + w.table + " (" + w.cols + ") VALUES " + strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+func (w *rowWriter) close() {
+	if w.stmt != nil {
+		w.stmt.Close()
+	}
 }
 
 // deleteIn runs a DELETE whose %s is an IN list, over keys in chunks.
