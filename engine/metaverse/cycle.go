@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -13,6 +14,8 @@ import (
 type Store interface {
 	MetaverseJoinKeys(ctx context.Context) (map[store.MVSource]string, error)
 	MetaverseExported(ctx context.Context, keys []string, all bool) (map[string]store.MVExported, error)
+	EachMetaverseExported(ctx context.Context) iter.Seq2[store.MVExported, error]
+	CountMetaverseExported(ctx context.Context) (int, error)
 	SaveMetaverse(ctx context.Context, w store.MVWrite) error
 }
 
@@ -77,20 +80,13 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	if err != nil {
 		return nil, fmt.Errorf("metaverse: unable to read the connector spaces: %w", err)
 	}
-	stored, err := st.MetaverseExported(ctx, t.Keys, full)
-	if err != nil {
-		return nil, fmt.Errorf("metaverse: unable to read the exported state: %w", err)
-	}
-	exported := make(map[string]*Exported, len(stored))
-	for k, x := range stored {
-		// An object the export created but the metaverse was not told of
-		// (a stop between the two): while the metaverse holds it, an add
-		// again, which the export finishes; once it doesn't, a delete, so
-		// that it is not left in the tenant.
-		if !x.Recorded && e.mv[k] != nil {
-			continue
+	// A delta reads the exported state of its keys; a full sync reads it
+	// beside its keys, one object at a time (fullRows).
+	var exported map[string]*Exported
+	if !full {
+		if exported, err = e.readExported(ctx, st, t.Keys, false); err != nil {
+			return nil, err
 		}
-		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 	}
 	res := &Result{Full: full, Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
 
@@ -130,7 +126,13 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		diffed = true
 	}
 	if full {
-		fr = newFullRows(e, t.Keys, exported, res)
+		n, err := st.CountMetaverseExported(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("metaverse: unable to read the exported state: %w", err)
+		}
+		cur := newExportedCursor(st.EachMetaverseExported(ctx), func(k string) bool { return e.mv[k] != nil })
+		defer cur.close()
+		fr = newFullRows(e, t.Keys, cur, n, res)
 		w.Objects, w.Pending = fr.objects, fr.pending
 	} else {
 		w.Objects = func(yield func(store.MVObject, error) bool) {
@@ -234,6 +236,11 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	}
 	if !complete {
 		// A store that did not ask for every pending export.
+		if full {
+			if exported, err = e.readExported(ctx, st, nil, true); err != nil {
+				return nil, err
+			}
+		}
 		all := e.Pending(t.Keys, exported, full)
 		res.Adds, res.Updates, res.Deletes, res.Memberships = 0, 0, 0, 0
 		for i := range all {
@@ -245,6 +252,26 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	return res, nil
+}
+
+// readExported reads the exported state of keys (all: of every key) as
+// Diff takes it. An object the export created but the metaverse was not
+// told of (a stop between the two): while the metaverse holds it, an add
+// again, which the export finishes; once it doesn't, a delete, so that it
+// is not left in the tenant (exportedCursor reads the same).
+func (e *Engine) readExported(ctx context.Context, st Store, keys []string, all bool) (map[string]*Exported, error) {
+	stored, err := st.MetaverseExported(ctx, keys, all)
+	if err != nil {
+		return nil, fmt.Errorf("metaverse: unable to read the exported state: %w", err)
+	}
+	exported := make(map[string]*Exported, len(stored))
+	for k, x := range stored {
+		if !x.Recorded && e.mv[k] != nil {
+			continue
+		}
+		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
+	}
+	return exported, nil
 }
 
 // count adds a pending export to the result's counts.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -53,5 +54,48 @@ func TestExportedCursor(t *testing.T) {
 	}
 	if want := []string{"a", "d", "h"}; !slices.Equal(keys, want) {
 		t.Errorf("untouched %v, want %v", keys, want)
+	}
+}
+
+// A full sync by a new engine (the console restarted) whose directory no
+// longer has objects the tenant has: their keys are not the metaverse's
+// old keys either, so only the exported state read to its end names them —
+// each a delete, whether its key sorts before, between or after the
+// objects still there.
+func TestFullSyncDeletesWhatOnlyTheTenantHas(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	objs := synthetic(60)
+	first := NewEngine(baseConfig())
+	res, err := first.Sync(ctx, st, true, objs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmAll(t, st, res.Changes)
+	// Every third object stays: the rest are gone.
+	var kept []connector.Object
+	for i, o := range objs {
+		if i%3 == 1 {
+			kept = append(kept, o)
+		}
+	}
+	e := NewEngine(baseConfig())
+	res, err = e.Sync(ctx, st, true, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := first.Len() - e.Len()
+	if gone < 30 || res.Deletes != gone || res.Adds != 0 {
+		t.Fatalf("after %d of %d objects went: %d deletes, %d adds, %d updates", len(objs)-len(kept), len(objs), res.Deletes, res.Adds, res.Updates)
+	}
+	keys := map[string]bool{}
+	for _, c := range res.Changes {
+		if c.Op != OpDelete || c.CloudID != "cloud-"+c.Key {
+			t.Errorf("%s %s (cloud id %q), want a delete of cloud-%s", c.Op, c.Key, c.CloudID, c.Key)
+		}
+		keys[c.Key] = true
+	}
+	if len(keys) != gone {
+		t.Errorf("%d keys deleted, want %d", len(keys), gone)
 	}
 }

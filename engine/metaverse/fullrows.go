@@ -1,9 +1,6 @@
 package metaverse
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/hybridsync/hybridsync/engine/store"
 )
 
@@ -11,6 +8,8 @@ import (
 // exports: each object with its own pending exports (store.MVObject.Pending),
 // diffed from the attributes computed once for both, in key order; then the
 // pending exports of the keys that have no object (Pending: deletes). The
+// exported state is read beside the keys, one object at a time in key
+// order (exportedCursor), never held whole. The
 // store takes a full write's pending exports in any order (store.MVWrite):
 // the export order is a column (orderOf), which the export reads sorted, so
 // the attributes of a million objects need neither be held until they are
@@ -23,16 +22,15 @@ import (
 // none is kept, the attribute values and an add's change are made in the
 // same memory for every object too.
 type fullRows struct {
-	e        *Engine
-	keys     []string // Touched.Keys, sorted
-	exported map[string]*Exported
-	res      *Result
+	e    *Engine
+	keys []string // Touched.Keys, sorted
+	cur  *exportedCursor
+	res  *Result
 
 	kept []Change
 	keep bool
-	// inKeys counts the keys of keys that have an exported state; the rest
-	// of exported are keys the cycle did not touch.
-	inKeys int
+	// gone are the exported states of keys whose object is gone: deletes.
+	gone []*Exported
 	// objectsDone and pendingDone: the store read each sequence to its end.
 	objectsDone, pendingDone bool
 
@@ -43,26 +41,14 @@ type fullRows struct {
 	attrs []AttrChange
 }
 
-func newFullRows(e *Engine, keys []string, exported map[string]*Exported, res *Result) *fullRows {
-	f := &fullRows{e: e, keys: keys, exported: exported, res: res}
-	// Adds and deletes are known without the attributes: when they alone
-	// are more than MaxResultChanges (a first full sync of a million
+func newFullRows(e *Engine, keys []string, cur *exportedCursor, exported int, res *Result) *fullRows {
+	f := &fullRows{e: e, keys: keys, cur: cur, res: res}
+	// Adds and deletes are known without the attributes, at least as many
+	// as the metaverse and the exported state differ in size: when they
+	// alone are more than MaxResultChanges (a first full sync of a million
 	// objects), no change is kept for the result, not even for a while.
-	certain := 0
-	for _, k := range keys {
-		d, x := e.mv[k], exported[k]
-		if x != nil {
-			f.inKeys++
-		}
-		switch {
-		case d == nil && x == nil:
-		case d == nil || x == nil:
-			certain++
-		case d.kindName() != x.Kind:
-			certain += 2
-		}
-	}
-	f.keep = certain <= MaxResultChanges
+	certain := len(e.mv) - exported
+	f.keep = max(certain, -certain) <= MaxResultChanges
 	return f
 }
 
@@ -72,15 +58,26 @@ func (f *fullRows) objects(yield func(store.MVObject, error) bool) {
 	var buf attrBuf
 	var srcs []store.MVSource
 	for _, k := range f.keys {
+		x, err := f.cur.at(k)
+		if err != nil {
+			yield(store.MVObject{}, err)
+			return
+		}
 		o := f.e.mv[k]
 		if o == nil {
-			continue // no row; its delete, if any, is in pending
+			// No row; its delete, if any, is in pending, which needs none of
+			// the attributes.
+			if x != nil {
+				x.Attrs, x.Members = nil, nil
+				f.gone = append(f.gone, x)
+			}
+			continue
 		}
 		buf.reuse = !f.keep
 		f.e.desiredInto(o, &d, &buf)
 		row := storedObject(&d, srcs[:0])
 		srcs = row.Sources
-		row.Pending = f.pendingRows(f.diff(&d, f.exported[k]))
+		row.Pending = f.pendingRows(f.diff(&d, x))
 		if !yield(row, nil) {
 			return
 		}
@@ -100,23 +97,19 @@ func (f *fullRows) pending(yield func(store.MVPending, error) bool) {
 		}
 		return true
 	}
-	for _, k := range f.keys {
-		if f.e.mv[k] == nil && !each(Diff(nil, f.exported[k])) {
+	for _, x := range f.gone {
+		if !each(Diff(nil, x)) {
 			return
 		}
 	}
-	if f.inKeys < len(f.exported) {
-		var rest []string
-		for k := range maps.Keys(f.exported) {
-			if _, ok := slices.BinarySearch(f.keys, k); !ok {
-				rest = append(rest, k)
-			}
-		}
-		slices.Sort(rest)
-		for _, k := range rest {
-			if !each(Diff(f.e.desired(k), f.exported[k])) {
-				return
-			}
+	rest, err := f.cur.rest()
+	if err != nil {
+		yield(store.MVPending{}, err)
+		return
+	}
+	for _, x := range rest {
+		if !each(Diff(f.e.desired(x.Key), x)) {
+			return
 		}
 	}
 	f.pendingDone = true

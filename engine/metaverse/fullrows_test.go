@@ -123,7 +123,8 @@ func TestFullRowsReused(t *testing.T) {
 	tc := e.Full(synthetic(3_000))
 	rows := func(keep bool) []string {
 		var res Result
-		f := newFullRows(e, tc.Keys, map[string]*Exported{}, &res)
+		nothing := func(func(store.MVExported, error) bool) {} // nothing exported
+		f := newFullRows(e, tc.Keys, newExportedCursor(nothing, func(string) bool { return true }), 0, &res)
 		f.keep = keep
 		var out []string
 		for o, err := range f.objects {
