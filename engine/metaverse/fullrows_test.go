@@ -90,26 +90,7 @@ func TestFullWritesWhatPendingComputes(t *testing.T) {
 				t.Errorf("counted %d adds, %d updates, %d deletes, %d memberships; want %+v",
 					res.Adds, res.Updates, res.Deletes, res.Memberships, counts)
 			}
-			got, _ := json.Marshal(res.Changes)
-			wantJSON, _ := json.Marshal(want)
-			if string(got) != string(wantJSON) {
-				t.Errorf("Result.Changes differ from Pending's:\n got %s\nwant %s", summary(res.Changes), summary(want))
-			}
-			rows, err := st.PendingExports(ctx, store.PendingFilter{Limit: 10_000})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(rows) != len(want) {
-				t.Fatalf("%d pending exports stored, want %d", len(rows), len(want))
-			}
-			for i, r := range rows {
-				b, _ := json.Marshal(want[i])
-				w := pendingRow(&want[i], b)
-				r.ComputedAt = w.ComputedAt
-				if fmt.Sprint(r) != fmt.Sprint(w) {
-					t.Fatalf("pending export %d:\n got %+v\nwant %+v", i, r, w)
-				}
-			}
+			checkPendingWritten(t, st, res.Changes, want)
 		})
 	}
 }
@@ -149,6 +130,32 @@ func TestFullRowsReused(t *testing.T) {
 	for i := range kept {
 		if kept[i] != reused[i] {
 			t.Fatalf("row %d:\n kept %s\nreused %s", i, kept[i], reused[i])
+		}
+	}
+}
+
+// checkPendingWritten: a sync's Result.Changes, and the pending exports the
+// store holds (in export order, each row whole), are want.
+func checkPendingWritten(t *testing.T, st *store.Store, changes, want []Change) {
+	t.Helper()
+	got, _ := json.Marshal(changes)
+	wantJSON, _ := json.Marshal(want)
+	if string(got) != string(wantJSON) {
+		t.Errorf("Result.Changes differ from Pending's:\n got %s\nwant %s", summary(changes), summary(want))
+	}
+	rows, err := st.PendingExports(context.Background(), store.PendingFilter{Limit: 10_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d pending exports stored, want %d", len(rows), len(want))
+	}
+	for i, r := range rows {
+		b, _ := json.Marshal(want[i])
+		w := pendingRow(&want[i], b)
+		r.ComputedAt = w.ComputedAt
+		if fmt.Sprint(r) != fmt.Sprint(w) {
+			t.Fatalf("pending export %d:\n got %+v\nwant %+v", i, r, w)
 		}
 	}
 }

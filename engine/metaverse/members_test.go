@@ -228,22 +228,5 @@ func TestDeltaWritesWhatPendingComputes(t *testing.T) {
 	if res.Adds == 0 || res.Deletes == 0 || res.Updates == 0 || res.Memberships == 0 {
 		t.Fatalf("the delta changed too little: %+v", res)
 	}
-	got, _ := json.Marshal(res.Changes)
-	wantJSON, _ := json.Marshal(want)
-	if string(got) != string(wantJSON) {
-		t.Errorf("Result.Changes differ from Pending's:\n got %s\nwant %s", summary(res.Changes), summary(want))
-	}
-	rows, err := st.PendingExports(ctx, store.PendingFilter{Limit: 10_000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) != len(want) {
-		t.Fatalf("%d pending exports stored, want %d", len(rows), len(want))
-	}
-	for i, r := range rows {
-		b, _ := json.Marshal(want[i])
-		if string(r.Change) != string(b) {
-			t.Errorf("pending export %d:\n got %s\nwant %s", i, r.Change, b)
-		}
-	}
+	checkPendingWritten(t, st, res.Changes, want)
 }

@@ -142,9 +142,10 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	})
 }
 
-// mvTable is a table a sync cycle rewrites: its columns in row order, the
-// first keys of them naming a row, and the columns its secondary indexes
-// hold (mv_objects_upn and _mail; mv_joins_key and _dn).
+// mvTable is a table a sync cycle rewrites: its columns in the order
+// insertMetaverse writes a row, the first keys of them naming a row, and
+// the columns its secondary indexes hold (mv_objects_upn and _mail;
+// mv_joins_key and _dn).
 type mvTable struct {
 	name    string
 	cols    []string
@@ -154,7 +155,7 @@ type mvTable struct {
 
 var (
 	mvObjectsTable = mvTable{name: "mv_objects", keys: 1, indexed: []string{"upn_key", "mail_key"},
-		cols: []string{"mv_key", "kind", "upn_key", "mail_key", "display_name", "source", "attrs", "members", "sources", "synced_at"}}
+		cols: strings.Split(mvObjectColumns, ", ")}
 	mvJoinsTable = mvTable{name: "mv_joins", keys: 2, indexed: []string{"dn_key", "mv_key"},
 		cols: []string{"connector", "anchor", "dn", "dn_key", "mv_key", "synced", "reason", "trace"}}
 )
@@ -443,9 +444,9 @@ func nonNilStrings(v []string) []string {
 // inserts them into the emptied tables; a delta replaces its objects and
 // joins in place (replacer) and deletes those it no longer has.
 func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
-	joins := t.rowWriter("mv_joins", "connector, anchor, dn, dn_key, mv_key, synced, reason, trace")
+	joins := t.rowWriter(mvJoinsTable.name, strings.Join(mvJoinsTable.cols, ", "))
 	defer joins.close()
-	objects := t.rowWriter("mv_objects", mvObjectColumns)
+	objects := t.rowWriter(mvObjectsTable.name, mvObjectColumns)
 	defer objects.close()
 	if !w.Full {
 		joins.rp, objects.rp = mvJoinsTable.replacer(t), mvObjectsTable.replacer(t)
