@@ -29,13 +29,9 @@ func TestFullWritesWhatPendingComputes(t *testing.T) {
 				t.Fatal(err)
 			}
 			confirmPending(t, st)
-			stored, err := st.MetaverseExported(ctx, nil, true)
+			exported, err := e.readExported(ctx, st, nil, true)
 			if err != nil {
 				t.Fatal(err)
-			}
-			exported := map[string]*Exported{}
-			for k, x := range stored {
-				exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 			}
 			// The directory after a churn (adds, deletes, changed users and
 			// groups), and a user that became a contact (a delete and an

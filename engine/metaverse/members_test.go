@@ -207,13 +207,9 @@ func TestDeltaWritesWhatPendingComputes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stored, err := st.MetaverseExported(ctx, nil, true)
+	exported, err := e.readExported(ctx, st, nil, true)
 	if err != nil {
 		t.Fatal(err)
-	}
-	exported := map[string]*Exported{}
-	for k, x := range stored {
-		exported[k] = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
 	}
 	delta := churn(len(objs), 2_850, func(i int) connector.Object { return objs[i] })
 	res, err := e.Sync(ctx, st, false, delta)

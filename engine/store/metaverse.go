@@ -170,6 +170,7 @@ type replacer struct {
 	// The statements, prepared on first use.
 	update, del, insert *sql.Stmt
 	set, held           []int // the columns update sets, and holds equal
+	args                []any // update's, reused from row to row
 }
 
 func (m mvTable) replacer(t *Tx) *replacer {
@@ -186,13 +187,14 @@ func (w *replacer) replace(ctx context.Context, row []any) error {
 			return err
 		}
 	}
-	args := make([]any, 0, len(row)+w.keys)
+	args := w.args[:0]
 	for _, i := range w.set {
 		args = append(args, row[i])
 	}
 	for _, i := range w.held {
 		args = append(args, row[i])
 	}
+	w.args = args
 	res, err := w.update.ExecContext(ctx, args...)
 	if err != nil {
 		return err
@@ -256,11 +258,12 @@ func (w *replacer) close() {
 	w.update, w.del, w.insert, w.set, w.held = nil, nil, nil, nil, nil
 }
 
-// deleteRest deletes the rows of keys (each a row's key columns) that the
-// cycle did not write: what it no longer has.
-func (w *replacer) deleteRest(ctx context.Context, keys [][]any) error {
+// deleteRest deletes the rows of the n listed keys (key(i): a row's key
+// columns) that the cycle did not write: what it no longer has.
+func (w *replacer) deleteRest(ctx context.Context, n int, key func(i int) []any) error {
 	defer w.close()
-	for _, k := range keys {
+	for i := range n {
+		k := key(i)
 		if w.written[rowKey(k)] {
 			continue
 		}
@@ -468,11 +471,10 @@ func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
 		return err
 	}
 	if joins.rp != nil {
-		keys := make([][]any, len(w.JoinSources))
-		for i, s := range w.JoinSources {
-			keys[i] = []any{s.Connector, s.Anchor}
-		}
-		if err := joins.rp.deleteRest(ctx, keys); err != nil {
+		err := joins.rp.deleteRest(ctx, len(w.JoinSources), func(i int) []any {
+			return []any{w.JoinSources[i].Connector, w.JoinSources[i].Anchor}
+		})
+		if err != nil {
 			return fmt.Errorf("store: unable to replace the joins: %w", err)
 		}
 	}
@@ -514,11 +516,7 @@ func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
 		return err
 	}
 	if objects.rp != nil {
-		keys := make([][]any, len(w.ObjectKeys))
-		for i, k := range w.ObjectKeys {
-			keys[i] = []any{k}
-		}
-		if err := objects.rp.deleteRest(ctx, keys); err != nil {
+		if err := objects.rp.deleteRest(ctx, len(w.ObjectKeys), func(i int) []any { return []any{w.ObjectKeys[i]} }); err != nil {
 			return fmt.Errorf("store: unable to replace the metaverse objects: %w", err)
 		}
 	}
