@@ -180,7 +180,11 @@ func TestJobEventsLive(t *testing.T) {
 
 	s := c.openEvents(t, fmt.Sprintf("/jobs/%d/events", id))
 	evs := s.until(t, "waiting")
-	time.Sleep(100 * time.Millisecond) // idle: keep-alives
+	// Idle: keep-alives every 20 ms. Waited for rather than slept on: under
+	// the race detector beside the whole suite, 100 ms was once not enough.
+	for deadline := time.Now().Add(5 * time.Second); s.pings.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if s.pings.Load() == 0 {
 		t.Error("no keep-alive on an idle stream")
 	}
