@@ -12,18 +12,27 @@ import (
 // window log rather than a token bucket: a bucket that starts full and also
 // refills would let up to twice the budget through in the first window, and
 // a fixed-window server (the emulator counts from its window's first write)
-// would answer the excess with 429. Granting a write only when fewer than
-// Budget grants lie within the last Window (plus a small margin for the
-// request's trip) never overdraws either kind of limit, and keeps every
-// window full. Safe for concurrent use.
+// would answer the excess with 429.
+//
+// A write counts from when its request comes back, not from when it was
+// granted: the server counts it somewhere in between, and a request slowed
+// on its way (a busy machine, a new connection) would otherwise start the
+// server's window later than the log's, so that the next window's first
+// writes arrive while the server still counts the last one's. Until it comes
+// back a write counts as sent now. Granting a write only when fewer than
+// Budget writes are in flight or came back within the last Window never
+// overdraws either kind of limit, and keeps every window full. Safe for
+// concurrent use.
 type Pacer struct {
 	budget int
 	window time.Duration
 
-	mu     sync.Mutex
-	grants []time.Time // ascending; only those within the window are kept
-	paused time.Time   // no grant before this (a Retry-After seen)
-	first  time.Time   // the first grant (benchmarks measure from it)
+	mu       sync.Mutex
+	answered []time.Time   // when each write's request came back, ascending; only those within the window are kept
+	inFlight int           // writes granted whose requests have not come back
+	back     chan struct{} // closed (and replaced) when writes come back
+	paused   time.Time     // no grant before this (a Retry-After seen)
+	first    time.Time     // the first grant (benchmarks measure from it)
 
 	waited atomic.Int64 // nanoseconds spent waiting
 	now    func() time.Time
@@ -33,31 +42,43 @@ type Pacer struct {
 // NewPacer returns a pacer for budget writes per window; budget <= 0 means
 // no pacing.
 func NewPacer(budget int, window time.Duration) *Pacer {
-	// The margin covers the time between the grant and the request's
-	// arrival: without it the first write of the next window can arrive a
-	// hair before the server's window ends and wait a whole Retry-After
-	// second.
-	margin := min(window/100, time.Second)
-	return &Pacer{budget: budget, window: window + margin, now: time.Now, sleep: sleepCtx}
+	return &Pacer{budget: budget, window: window, back: make(chan struct{}), now: time.Now, sleep: sleepCtx}
 }
 
-// Wait blocks until n writes may be sent, and counts them as sent.
-func (p *Pacer) Wait(ctx context.Context, n int) error {
+// Wait blocks until n writes may be sent and counts them as in flight. The
+// caller calls done once their request has come back, answered or failed;
+// done is never nil, and calling it again does nothing.
+func (p *Pacer) Wait(ctx context.Context, n int) (done func(), err error) {
 	if p == nil || p.budget <= 0 || n <= 0 {
-		return nil
+		return func() {}, nil
 	}
 	n = min(n, p.budget)
 	for {
 		p.mu.Lock()
 		now := p.now()
 		drop := 0
-		for drop < len(p.grants) && now.Sub(p.grants[drop]) >= p.window {
+		for drop < len(p.answered) && now.Sub(p.answered[drop]) >= p.window {
 			drop++
 		}
-		p.grants = p.grants[drop:]
+		p.answered = p.answered[drop:]
 		var until time.Time
-		if over := len(p.grants) + n - p.budget; over > 0 {
-			until = p.grants[over-1].Add(p.window)
+		over := len(p.answered) + p.inFlight + n - p.budget
+		switch {
+		case over > len(p.answered):
+			// Only writes still in flight would free enough: wait for
+			// them to come back, then count again.
+			back := p.back
+			p.mu.Unlock()
+			start := time.Now()
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-back:
+			}
+			p.waited.Add(int64(time.Since(start)))
+			continue
+		case over > 0:
+			until = p.answered[over-1].Add(p.window)
 		}
 		if p.paused.After(until) {
 			until = p.paused
@@ -66,19 +87,31 @@ func (p *Pacer) Wait(ctx context.Context, n int) error {
 			if p.first.IsZero() {
 				p.first = now
 			}
-			for range n {
-				p.grants = append(p.grants, now)
-			}
+			p.inFlight += n
 			p.mu.Unlock()
-			return nil
+			var once sync.Once
+			return func() { once.Do(func() { p.cameBack(n) }) }, nil
 		}
 		p.mu.Unlock()
 		d := until.Sub(now)
 		p.waited.Add(int64(d))
 		if err := p.sleep(ctx, d); err != nil {
-			return err
+			return nil, err
 		}
 	}
+}
+
+// cameBack counts n writes in flight as come back now.
+func (p *Pacer) cameBack(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	p.inFlight -= n
+	for range n {
+		p.answered = append(p.answered, now)
+	}
+	close(p.back)
+	p.back = make(chan struct{})
 }
 
 // Pause holds every grant for d: wire it to cloud.Config.OnRetry so that a

@@ -354,10 +354,12 @@ func (r *run) sendChunk(ctx context.Context, ops []*op, confirmOnDone bool) erro
 			return err
 		}
 	}
-	if err := r.e.pacer.Wait(ctx, writes); err != nil {
+	done, err := r.e.pacer.Wait(ctx, writes)
+	if err != nil {
 		return err
 	}
 	resps, err := r.e.g.Batch(ctx, reqs)
+	done()
 	if err != nil {
 		return fmt.Errorf("export: $batch failed: %w", err)
 	}
@@ -395,11 +397,13 @@ func (r *run) sendChunk(ctx context.Context, ops []*op, confirmOnDone bool) erro
 
 // single sends one write (a quarantine retry) within the budget.
 func (r *run) single(ctx context.Context, req cloud.BatchRequest, o *outcome) (cloud.BatchResponse, error) {
-	if err := r.e.pacer.Wait(ctx, 1); err != nil {
+	done, err := r.e.pacer.Wait(ctx, 1)
+	if err != nil {
 		return cloud.BatchResponse{}, err
 	}
 	o.writes++
 	resps, err := r.e.g.Batch(ctx, []cloud.BatchRequest{req})
+	done()
 	if err != nil {
 		return cloud.BatchResponse{}, fmt.Errorf("export: $batch failed: %w", err)
 	}
