@@ -3,9 +3,11 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -118,5 +120,62 @@ func TestOpenTightensLeftoverWAL(t *testing.T) {
 		if got := modeOf(t, path+suffix); got != 0o600 {
 			t.Errorf("%s mode %04o; want 0600", filepath.Base(path+suffix), got)
 		}
+	}
+}
+
+// TestOpenPageSize: a database the store creates has PageSize pages and is
+// in WAL mode from its first write; one created before (SQLite's 4 KiB
+// default) keeps its pages and opens as it was.
+func TestOpenPageSize(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing int // page size of a database there before; 0: none
+		want     int
+	}{
+		{"new", 0, PageSize},
+		{"existing", 4096, 4096},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), FileName)
+			if tt.existing != 0 {
+				db, err := sql.Open("sqlite", "file:"+path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, q := range []string{"PRAGMA page_size = " + strconv.Itoa(tt.existing), "CREATE TABLE before (x)", "INSERT INTO before VALUES (1)"} {
+					if _, err := db.Exec(q); err != nil {
+						t.Fatal(q, err)
+					}
+				}
+				db.Close()
+			}
+			s, err := Open(ctx, Options{Dialect: SQLite, DSN: path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var size int
+			var mode string
+			if err := s.w.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.w.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+				t.Fatal(err)
+			}
+			if size != tt.want || mode != "wal" {
+				t.Errorf("page size %d, journal mode %s; want %d, wal", size, mode, tt.want)
+			}
+			if tt.existing != 0 {
+				var x int
+				if err := s.w.QueryRowContext(ctx, "SELECT x FROM before").Scan(&x); err != nil || x != 1 {
+					t.Errorf("the existing row: %d, %v", x, err)
+				}
+			}
+		})
 	}
 }

@@ -81,6 +81,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			}
 		} else if err := lockDown(o); err != nil {
 			return nil, err
+		} else if err := formatNew(ctx, o.DSN); err != nil {
+			return nil, err
 		}
 		// busy_timeout first so that the pragmas after it wait rather than fail;
 		// _txlock=immediate takes the write lock at BEGIN, so a transaction never
@@ -134,6 +136,40 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: unable to connect: %w", err)
 	}
 	return s, nil
+}
+
+// PageSize is the page size of a SQLite database the store creates. Its
+// 4 KiB default made a full sync of a million objects write 1.1 million
+// pages to the WAL and copy each again into the file, a system call a page
+// (a full sync of 300,000 objects: 29 s at 4 KiB, 20 s at 16 KiB); a
+// delta's scattered rows still dirty pages small enough (ADR 0010). A
+// database created before keeps its page size.
+const PageSize = 16384
+
+// formatNew gives a new, empty database file its page size and WAL mode
+// before anything else opens it. SQLite fixes the page size when it first
+// writes the file, and switching to WAL writes it: the DSN's pragmas run in
+// lexicographic order, journal_mode before page_size, so they cannot.
+func formatNew(ctx context.Context, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("store: unable to open %s: %w", path, err)
+	}
+	if fi.Size() != 0 {
+		return nil
+	}
+	db, err := sql.Open("sqlite", "file:"+uriPath(path)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		return fmt.Errorf("store: unable to create %s: %w", path, err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	for _, q := range []string{"PRAGMA page_size = " + strconv.Itoa(PageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: unable to create %s: %s: %w", path, q, err)
+		}
+	}
+	return db.Close()
 }
 
 // uriPath escapes what a SQLite URI would read as syntax in a file path: % starts
