@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"time"
@@ -108,7 +107,7 @@ func scanCSObject(rows *sql.Rows) (CSObject, error) {
 	if err := rows.Scan(&o.Connector, &o.Anchor, &o.Partition, &o.DN, &o.Class, &attrs, &o.USN, &inScope, &o.Reason, &deleted, &changed); err != nil {
 		return o, fmt.Errorf("store: unable to read connector space objects: %w", err)
 	}
-	if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
+	if err := parseJSONAttrs(attrs, &o.Attrs); err != nil {
 		return o, fmt.Errorf("store: the attributes of %s do not decode: %w", o.DN, err)
 	}
 	o.InScope, o.Deleted, o.ChangedAt = inScope != 0, deleted != 0, fromMillis(changed)

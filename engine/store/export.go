@@ -93,7 +93,7 @@ func scanExportObject(rows *sql.Rows) (ExportObject, error) {
 	if err := rows.Scan(&o.Key, &o.Kind, &o.CloudID, &attrs, &lookup, &started, &exported, &recorded); err != nil {
 		return o, fmt.Errorf("store: unable to read an export object: %w", err)
 	}
-	if err := json.Unmarshal([]byte(attrs), &o.Attrs); err != nil {
+	if err := parseJSONAttrs(attrs, &o.Attrs); err != nil {
 		return o, fmt.Errorf("store: export object %s has unreadable attributes: %w", o.Key, err)
 	}
 	if err := json.Unmarshal([]byte(lookup), &o.Lookup); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"slices"
@@ -25,7 +24,7 @@ func scanMVExported(rows *sql.Rows) (MVExported, error) {
 		return e, err
 	}
 	e.Recorded = recorded != 0
-	if err := json.Unmarshal([]byte(attrs), &e.Attrs); err != nil {
+	if err := parseJSONAttrs(attrs, &e.Attrs); err != nil {
 		return e, fmt.Errorf("exported object %s is unreadable: %w", e.Key, err)
 	}
 	e.ExportedAt = fromMillis(at)
