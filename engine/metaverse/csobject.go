@@ -28,10 +28,14 @@ type csObject struct {
 	narrow bool
 }
 
-// compact is o as the engine keeps it. strs interns the strings many
-// objects share (class, reason); nil interns nothing.
-func compact(o *connector.Object, strs map[string]string) csObject {
-	c := csObject{Connector: o.Connector, Anchor: o.Anchor, DN: o.DN, Class: intern(strs, o.Class),
+// compact is o as the engine keeps it, and its DN in lower case. strs
+// interns the strings many objects share (connector, class, reason); nil
+// interns nothing. The anchor, the DN and the lower-case DN are parts of
+// the blob, after the values, not strings of their own: the collector
+// marks every object the heap holds one at a time, and at a million
+// entries each string of its own was a million more.
+func compact(o *connector.Object, strs map[string]string) (csObject, string) {
+	c := csObject{Connector: intern(strs, o.Connector), Class: intern(strs, o.Class),
 		Reason: intern(strs, o.Reason), InScope: o.InScope, Deleted: o.Deleted}
 	// The attributes in one order for the three parts: a map's ranges
 	// may differ.
@@ -54,8 +58,13 @@ func compact(o *connector.Object, strs map[string]string) csObject {
 	}
 	c.nattr, c.nval = uint32(len(attrs)), uint32(n)
 	c.narrow = top <= math.MaxUint16 && n <= math.MaxUint16 && size <= math.MaxUint16
+	lower := strings.ToLower(o.DN)
+	extra := len(o.Anchor) + len(o.DN)
+	if lower != o.DN {
+		extra += len(lower)
+	}
 	var blob strings.Builder
-	blob.Grow(c.slotSize()*(2*len(attrs)+n) + size)
+	blob.Grow(c.slotSize()*(2*len(attrs)+n) + size + extra)
 	end := 0
 	for _, a := range attrs {
 		end += len(a.v)
@@ -74,8 +83,21 @@ func compact(o *connector.Object, strs map[string]string) csObject {
 			blob.WriteString(s)
 		}
 	}
+	at := blob.Len()
+	blob.WriteString(o.Anchor)
+	blob.WriteString(o.DN)
+	if lower != o.DN {
+		blob.WriteString(lower)
+	}
 	c.blob = blob.String()
-	return c
+	c.Anchor = c.blob[at : at+len(o.Anchor)]
+	at += len(o.Anchor)
+	c.DN = c.blob[at : at+len(o.DN)]
+	at += len(o.DN)
+	if lower == o.DN {
+		return c, c.DN
+	}
+	return c, c.blob[at:]
 }
 
 // slotSize is a slot's bytes.

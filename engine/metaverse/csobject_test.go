@@ -31,7 +31,10 @@ func TestCompact(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := connector.Object{Connector: corp, Anchor: guid(1), DN: "CN=Ann,DC=corp", Class: connector.ClassUser, Attrs: tt.attrs}
-			c := compact(&o, nil)
+			c, dn := compact(&o, nil)
+			if c.Anchor != o.Anchor || c.DN != o.DN || dn != "cn=ann,dc=corp" {
+				t.Errorf("anchor %q, DN %q, lower-case DN %q", c.Anchor, c.DN, dn)
+			}
 			if c.narrow != tt.narrow {
 				t.Errorf("narrow %v, want %v", c.narrow, tt.narrow)
 			}

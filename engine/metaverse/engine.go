@@ -432,10 +432,11 @@ func (e *Engine) note(id SourceID, old *entry) {
 // (keepRefs), nil when none: add keeps those the new member list shares and
 // drops the rest.
 func (e *Engine) add(in *connector.Object, was *entry) {
-	en := &entry{csObject: compact(in, e.strs)}
+	c, dn := compact(in, e.strs)
+	en := &entry{csObject: c, dn: dn}
 	o := en.cs()
 	id := en.id()
-	en.dn, en.rank = strings.ToLower(o.DN), int32(e.cfg.rank(o.Connector))
+	en.rank = int32(e.cfg.rank(o.Connector))
 	en.tr = newTrace()
 	e.cs.put(en)
 	if _, seen := e.run.oldKey[id]; !seen {

@@ -115,7 +115,7 @@ func TestDeviceIdentity(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := obj(corp, connector.ClassComputer, 5, "CN=PC,DC=corp")
 			o.Attrs["usercertificate"] = tt.certs
-			c := compact(&o, nil)
+			c, _ := compact(&o, nil)
 			id, keys := deviceIdentity(&c)
 			if id != tt.id || len(keys) != tt.keys {
 				t.Errorf("deviceIdentity = %s, %d keys; want %s, %d", id, len(keys), tt.id, tt.keys)
