@@ -110,6 +110,7 @@ func mvMarks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), 
 func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	now := s.millis()
 	return s.tx(ctx, func(t *Tx) (err error) {
+		t.checkpointAfter = true
 		if err := t.pendingWritten(ctx); err != nil {
 			return err
 		}

@@ -48,6 +48,9 @@ type Store struct {
 	stmts sync.Map // query text -> *sql.Stmt
 	// tally is the pending exports' last counts (pending.go).
 	tally pendingTally
+	// ckpt checkpoints after the transactions that defer it (SQLite,
+	// writable); nil otherwise.
+	ckpt *checkpointer
 }
 
 // Options say where the store is.
@@ -118,6 +121,13 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		// Keep every reader open: database/sql keeps only 2 idle by default, and a
 		// new connection must open the file and prepare its statements again.
 		s.r.SetMaxIdleConns(4)
+		if !o.ReadOnly {
+			log := o.Log
+			if log == nil {
+				log = slog.Default()
+			}
+			s.ckpt = newCheckpointer(s, log)
+		}
 	case SQLServer:
 		db, err := sql.Open("sqlserver", o.DSN)
 		if err != nil {
@@ -188,6 +198,9 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 
 // Close closes every connection.
 func (s *Store) Close() error {
+	if s.ckpt != nil {
+		s.ckpt.stop()
+	}
 	var err error
 	s.stmts.Range(func(_, v any) bool {
 		err = errors.Join(err, v.(*sql.Stmt).Close())
@@ -266,11 +279,17 @@ func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: unable to begin a transaction: %w", err)
 	}
-	if err := fn(&Tx{s: s, tx: t}); err != nil {
+	tx := &Tx{s: s, tx: t}
+	if err := fn(tx); err != nil {
 		_ = t.Rollback()
 		return err
 	}
-	if err := t.Commit(); err != nil {
+	if tx.checkpointAfter && s.ckpt != nil {
+		err = s.commitDeferred(ctx, tx)
+	} else {
+		err = t.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("store: unable to commit: %w", err)
 	}
 	return nil
@@ -280,6 +299,10 @@ func (s *Store) tx(ctx context.Context, fn func(*Tx) error) error {
 type Tx struct {
 	s  *Store
 	tx *sql.Tx
+	// checkpointAfter: a transaction of many pages (a sync's) leaves
+	// copying them into the database file to the checkpointer, after its
+	// commit (SQLite).
+	checkpointAfter bool
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
