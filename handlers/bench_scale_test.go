@@ -39,7 +39,13 @@ func BenchmarkHelpdeskMillion(b *testing.B) {
 	e := newEnv(b)
 	start := time.Now()
 	fillMillion(b, e.st)
-	b.Logf("filled the store with %d users in %s", scaleObjects, time.Since(start).Round(100*time.Millisecond))
+	// The pages as a viewer finds them once the fill has settled: its
+	// checkpoint (copying its pages into the database file) runs after its
+	// commit, and would otherwise run beside the first timed pages.
+	if err := e.st.Checkpointed(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("filled the store with %d users in %s (with its checkpoint)", scaleObjects, time.Since(start).Round(100*time.Millisecond))
 	c := e.signedIn("helpdesk")
 	c.hc.Transport = &http.Transport{MaxIdleConnsPerHost: 256}
 	// Every page answers with the million objects in place, before timing.

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/store"
@@ -63,6 +64,7 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 				b.Fatal(err)
 			}
 		}
+		reportCheckpoint(b, st)
 		b.ReportMetric(float64(full.Objects), "objects")
 		b.ReportMetric(float64(full.Adds), "adds")
 		b.ReportMetric(peakRSS(), "peak-RSS-MB")
@@ -78,7 +80,7 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 	runtime.GC()
 
 	delta := func(b *testing.B, changed func(i int) []connector.Object) *Result {
-		return scaleDelta(b, cycle, changed)
+		return scaleDelta(b, st, cycle, changed)
 	}
 	b.Run("one-attribute", func(b *testing.B) {
 		res := delta(b, func(i int) []connector.Object {
@@ -90,7 +92,7 @@ func benchScale(b *testing.B, n, big int, withStore bool) {
 			b.Fatalf("one attribute: %d updates of %d evaluated", res.Updates, res.Evaluated)
 		}
 	})
-	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st != nil) })
+	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st) })
 	b.Run("delta-1-1-5", func(b *testing.B) {
 		ch := churn(n, d.nUsers, d.object)
 		res := delta(b, func(int) []connector.Object { return ch })
@@ -137,7 +139,7 @@ func benchScaleGroup(b *testing.B, withStore bool) {
 		}
 	}
 	runtime.GC()
-	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st != nil) })
+	b.Run("group-member", func(b *testing.B) { benchGroupMember(b, d, cycle, st) })
 }
 
 // scaleCycle runs one cycle of e: with the store, a sync; without, the
@@ -164,9 +166,25 @@ func scaleCycle(e *Engine, st *store.Store) func(full bool, objs Objects) (*Resu
 	}
 }
 
+// reportCheckpoint waits, untimed, for the checkpoint the step's last sync
+// left to st's checkpointer (copying its pages into the database file,
+// after its commit), and reports how long that took after the step.
+func reportCheckpoint(b *testing.B, st *store.Store) {
+	if st == nil {
+		return
+	}
+	b.StopTimer()
+	defer b.StartTimer()
+	start := time.Now()
+	if err := st.Checkpointed(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "checkpoint-after-s")
+}
+
 // scaleDelta runs the delta changed(i) gives at each iteration, and reports
-// what it evaluated and changed, and its peak RSS.
-func scaleDelta(b *testing.B, cycle func(bool, Objects) (*Result, error), changed func(i int) []connector.Object) *Result {
+// what it evaluated and changed, its peak RSS, and the checkpoint after it.
+func scaleDelta(b *testing.B, st *store.Store, cycle func(bool, Objects) (*Result, error), changed func(i int) []connector.Object) *Result {
 	measureMemoryUnder(b, scaleLimit)
 	var res *Result
 	i := 0
@@ -180,6 +198,7 @@ func scaleDelta(b *testing.B, cycle func(bool, Objects) (*Result, error), change
 			b.Fatal(err)
 		}
 	}
+	reportCheckpoint(b, st)
 	b.ReportMetric(float64(res.Evaluated), "evaluated")
 	b.ReportMetric(float64(res.Adds+res.Updates+res.Deletes), "changes")
 	b.ReportMetric(float64(res.Memberships), "memberships")
@@ -190,19 +209,19 @@ func scaleDelta(b *testing.B, cycle func(bool, Objects) (*Result, error), change
 
 // benchGroupMember adds one member to d's first group per iteration; with
 // the store, the delta must be that one membership.
-func benchGroupMember(b *testing.B, d synth, cycle func(bool, Objects) (*Result, error), withStore bool) {
+func benchGroupMember(b *testing.B, d synth, cycle func(bool, Objects) (*Result, error), st *store.Store) {
 	g := d.object(d.nUsers) // the first group
 	if len(g.Members) != d.big {
 		b.Fatalf("the first group has %d members, want %d", len(g.Members), d.big)
 	}
 	n := 0
-	res := scaleDelta(b, cycle, func(i int) []connector.Object {
+	res := scaleDelta(b, st, cycle, func(i int) []connector.Object {
 		g.Members = append(g.Members, benchDN(corp, d.nonMember(i)))
 		n++
 		return []connector.Object{g}
 	})
 	// Nothing is exported between the iterations: the n-th diffs n members.
-	if res.Evaluated != 1 || withStore && res.Memberships != n {
+	if res.Evaluated != 1 || st != nil && res.Memberships != n {
 		b.Fatalf("one member added (%d times): %d membership changes of %d evaluated", n, res.Memberships, res.Evaluated)
 	}
 }

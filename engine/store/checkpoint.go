@@ -22,11 +22,14 @@ import (
 // Transactions that ask for it (Tx.checkpointAfter) commit with the
 // automatic checkpoint off; every other write keeps it.
 type checkpointer struct {
-	s      *Store
-	log    *slog.Logger
-	kick   chan struct{} // a checkpoint is wanted; buffered: requests coalesce
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+	s    *Store
+	log  *slog.Logger
+	kick chan struct{} // a checkpoint is wanted; buffered: requests coalesce
+	// asked counts the requests; served is the count the last finished
+	// checkpoint had seen when it began (Checkpointed waits for it).
+	asked, served atomic.Int64
+	cancel        context.CancelFunc
+	done          sync.WaitGroup
 	// runs and frames are what the last checkpoints did, and hold, when
 	// set, is waited on before each (tests).
 	runs   atomic.Int64
@@ -48,6 +51,7 @@ func newCheckpointer(s *Store, log *slog.Logger) *checkpointer {
 
 // want asks for a checkpoint once the transactions before it have committed.
 func (c *checkpointer) want() {
+	c.asked.Add(1)
 	select {
 	case c.kick <- struct{}{}:
 	default: // one is asked for already
@@ -70,11 +74,13 @@ func (c *checkpointer) run(ctx context.Context) {
 			}
 		}
 		start := time.Now()
+		asked := c.asked.Load()
 		var busy, logFrames, copied int64
 		err := c.s.r.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied)
 		if ctx.Err() != nil {
 			return // closing: the last connection's close checkpoints
 		}
+		c.served.Store(asked)
 		if err != nil {
 			c.log.Warn("store: unable to checkpoint the write-ahead log", "err", err)
 			continue
@@ -85,6 +91,24 @@ func (c *checkpointer) run(ctx context.Context) {
 			c.log.Info("store: checkpointed the write-ahead log", "frames", copied, "of", logFrames, "took", time.Since(start).Round(time.Millisecond))
 		}
 	}
+}
+
+// Checkpointed waits until the checkpoints asked for so far have run (a
+// benchmark measuring what follows a sync, without its checkpoint beside
+// it). It returns at once on a store without a checkpointer.
+func (s *Store) Checkpointed(ctx context.Context) error {
+	if s.ckpt == nil {
+		return nil
+	}
+	want := s.ckpt.asked.Load()
+	for s.ckpt.served.Load() < want {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // stop ends the checkpointer, interrupting a checkpoint under way.

@@ -54,10 +54,10 @@ func TestSaveMetaverseCheckpointsAfter(t *testing.T) {
 		t.Errorf("%d rows before the checkpoint, want %d", n, len(objs))
 	}
 	close(hold) // the checkpointer may go on
-	for deadline := time.Now().Add(10 * time.Second); st.ckpt.runs.Load() == runs; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no checkpoint after the sync")
-		}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := st.Checkpointed(wctx); err != nil || st.ckpt.runs.Load() == runs {
+		t.Fatalf("no checkpoint after the sync: %v", err)
 	}
 	if got := st.ckpt.frames.Load(); got < autoCheckpoint {
 		t.Errorf("the checkpoint after the sync copied %d frames", got)
