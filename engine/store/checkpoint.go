@@ -120,17 +120,22 @@ func (c *checkpointer) stop() {
 // commitDeferred commits t with SQLite's automatic checkpoint off on the
 // writer's connection, then turns it on again and asks the checkpointer
 // for the log's pages. The writer pool holds one connection, so the
-// statements around the commit run on the transaction's own.
+// statements around the commit run on the transaction's own. Once the
+// commit has succeeded, the transaction's work is done whatever follows:
+// an automatic checkpoint that does not turn on again is logged, not
+// returned (the checkpointer still copies this commit's pages).
 func (s *Store) commitDeferred(ctx context.Context, t *Tx) error {
 	if _, err := t.tx.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		_ = t.tx.Rollback()
 		return fmt.Errorf("store: unable to defer the checkpoint: %w", err)
 	}
-	err := t.tx.Commit()
-	if _, rerr := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+strconv.Itoa(autoCheckpoint)); rerr != nil && err == nil {
-		err = fmt.Errorf("store: unable to restore the automatic checkpoint: %w", rerr)
+	if err := t.tx.Commit(); err != nil {
+		_, _ = s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+strconv.Itoa(autoCheckpoint))
+		return err
 	}
-	if err == nil {
-		s.ckpt.want()
+	if _, err := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+strconv.Itoa(autoCheckpoint)); err != nil {
+		s.ckpt.log.Warn("store: unable to turn the automatic checkpoint on again", "err", err)
 	}
-	return err
+	s.ckpt.want()
+	return nil
 }

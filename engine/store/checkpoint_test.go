@@ -16,9 +16,6 @@ func TestSaveMetaverseCheckpointsAfter(t *testing.T) {
 	ctx := context.Background()
 	path := SQLitePath(t.TempDir())
 	st := openAt(t, path)
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	hold := make(chan struct{})
 	st.ckpt.hold = hold
 	// Only the transactions that defer their checkpoint ask for one: none
