@@ -228,6 +228,19 @@ func (p *bpage) clickTo(testID, want string) {
 	}
 }
 
+// submit clicks a button that sends the page's form and waits for the page
+// the server answers with to replace it: a check that follows would
+// otherwise find what it looks for on the page still shown, when the
+// answer is this page again with the same error, and the next click would
+// land on a page about to go.
+func (p *bpage) submit(testID string) {
+	p.t.Helper()
+	_, err := p.page.Evaluate(`() => document.querySelector("main").setAttribute("data-sent", "")`)
+	p.ok(err, "mark the page before %s", testID)
+	p.click(testID)
+	p.ok(expectCount(p.page.Locator("main[data-sent]"), 0), "the page after %s (at %s)", testID, p.page.URL())
+}
+
 // leave clicks Next on a wizard page and waits until it is gone (the page
 // after it is not always known in advance).
 func (p *bpage) leave(pageID string) {

@@ -594,7 +594,7 @@ func TestFederationWithPingFederate(t *testing.T) {
 	p.click("ping-read")
 	p.expectText("ping-missing", setup.MsgPingMissing)
 	p.shot("ping-settings-missing")
-	p.click("next")
+	p.submit("next")
 	p.expectContains("error-ping_server", setup.MsgPingMissing)
 	ping.SetPingSPConnection(true)
 	p.click("ping-read")
