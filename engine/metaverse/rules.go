@@ -216,11 +216,7 @@ func objectGUID(o *csObject) string {
 	if v := o.Attr("objectguid"); v != "" {
 		return v
 	}
-	b, ok := guidBytes(o.Anchor)
-	if !ok {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(b)
+	return o.anchorGUID()
 }
 
 // guidBytes turns xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx into the GUID's 16
