@@ -1,7 +1,6 @@
 package metaverse
 
 import (
-	"encoding/base64"
 	"math"
 	"strings"
 	gosync "sync" // the package's tests have a helper named sync
@@ -27,18 +26,11 @@ type csObject struct {
 	// narrow: the slots are uint16s, not uint32s — every number fits, as
 	// it nearly always does (a few hundred bytes of values).
 	narrow bool
-	// guid: the anchor is an objectGUID, and the blob ends with it in
-	// Base64 (objectGUID).
-	guid bool
 }
-
-// guid64Len is an objectGUID's length in Base64.
-var guid64Len = base64.StdEncoding.EncodedLen(16)
 
 // compact is o as the engine keeps it, and its DN in lower case. strs
 // interns the strings many objects share (connector, class, reason); nil
-// interns nothing. The anchor, the DN, the lower-case DN and the anchor's
-// objectGUID in Base64 (the metaverse key of most objects) are parts of
+// interns nothing. The anchor, the DN and the lower-case DN are parts of
 // the blob, after the values, not strings of their own: the collector
 // marks every object the heap holds one at a time, and at a million
 // entries each string of its own was a million more.
@@ -71,12 +63,6 @@ func compact(o *connector.Object, strs map[string]string) (csObject, string) {
 	if lower != o.DN {
 		extra += len(lower)
 	}
-	var guid64 []byte
-	if b, ok := guidBytes(o.Anchor); ok {
-		guid64 = base64.StdEncoding.AppendEncode(make([]byte, 0, guid64Len), b)
-		extra += len(guid64)
-		c.guid = true
-	}
 	var blob strings.Builder
 	blob.Grow(c.slotSize()*(2*len(attrs)+n) + size + extra)
 	end := 0
@@ -103,7 +89,6 @@ func compact(o *connector.Object, strs map[string]string) (csObject, string) {
 	if lower != o.DN {
 		blob.WriteString(lower)
 	}
-	blob.Write(guid64)
 	c.blob = blob.String()
 	c.Anchor = c.blob[at : at+len(o.Anchor)]
 	at += len(o.Anchor)
@@ -112,16 +97,7 @@ func compact(o *connector.Object, strs map[string]string) (csObject, string) {
 	if lower == o.DN {
 		return c, c.DN
 	}
-	return c, c.blob[at : at+len(lower)]
-}
-
-// anchorGUID is the anchor's objectGUID in Base64, or "" when the anchor
-// is not a GUID.
-func (o *csObject) anchorGUID() string {
-	if !o.guid {
-		return ""
-	}
-	return o.blob[len(o.blob)-guid64Len:]
+	return c, c.blob[at:]
 }
 
 // slotSize is a slot's bytes.

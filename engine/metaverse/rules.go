@@ -216,7 +216,11 @@ func objectGUID(o *csObject) string {
 	if v := o.Attr("objectguid"); v != "" {
 		return v
 	}
-	return o.anchorGUID()
+	b, ok := guidBytes(o.Anchor)
+	if !ok {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // guidBytes turns xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx into the GUID's 16
