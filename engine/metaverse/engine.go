@@ -344,8 +344,13 @@ func (e *Engine) Full(objs []connector.Object) Touched {
 
 func (e *Engine) full(objs Objects) (Touched, error) {
 	for en := range e.cs.entries() {
-		if en.key != "" {
-			e.prior[en.id()] = en.key
+		// An unchanged key is not written again: writing would make the
+		// map's key the entry's id, whose anchor is a part of the entry's
+		// blob, and keep every blob of this generation alive after the
+		// sync replaces them. A new one gets an anchor of its own.
+		if id := en.id(); en.key != "" && e.prior[id] != en.key {
+			id.Anchor = strings.Clone(id.Anchor)
+			e.prior[id] = en.key
 		}
 	}
 	old := slices.Collect(maps.Keys(e.mv))
