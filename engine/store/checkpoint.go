@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,16 +29,19 @@ type checkpointer struct {
 	asked, served atomic.Int64
 	cancel        context.CancelFunc
 	done          sync.WaitGroup
-	// runs and frames are what the last checkpoints did, and hold, when
-	// set, is waited on before each (tests).
-	runs   atomic.Int64
-	frames atomic.Int64 // frames the last one copied
+	// frames is what the last checkpoint copied, and hold, when set, is
+	// waited on before each (tests).
+	frames atomic.Int64
 	hold   chan struct{}
 }
 
 // autoCheckpoint is SQLite's automatic checkpoint threshold, in pages: its
-// default, which the writer keeps outside the transactions that defer it.
-const autoCheckpoint = 1000
+// default, which the writer keeps outside the transactions that defer it
+// (autoCheckpointOn sets it again).
+const (
+	autoCheckpoint   = 1000
+	autoCheckpointOn = "PRAGMA wal_autocheckpoint = 1000"
+)
 
 func newCheckpointer(s *Store, log *slog.Logger) *checkpointer {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -86,7 +88,6 @@ func (c *checkpointer) run(ctx context.Context) {
 			continue
 		}
 		c.frames.Store(copied)
-		c.runs.Add(1)
 		if copied >= autoCheckpoint {
 			c.log.Info("store: checkpointed the write-ahead log", "frames", copied, "of", logFrames, "took", time.Since(start).Round(time.Millisecond))
 		}
@@ -129,12 +130,12 @@ func (s *Store) commitDeferred(ctx context.Context, t *Tx) error {
 		_ = t.tx.Rollback()
 		return fmt.Errorf("store: unable to defer the checkpoint: %w", err)
 	}
-	if err := t.tx.Commit(); err != nil {
-		_, _ = s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+strconv.Itoa(autoCheckpoint))
-		return err
+	err := t.tx.Commit()
+	if _, rerr := s.w.ExecContext(context.WithoutCancel(ctx), autoCheckpointOn); rerr != nil {
+		s.ckpt.log.Warn("store: unable to turn the automatic checkpoint on again", "err", rerr)
 	}
-	if _, err := s.w.ExecContext(context.WithoutCancel(ctx), "PRAGMA wal_autocheckpoint = "+strconv.Itoa(autoCheckpoint)); err != nil {
-		s.ckpt.log.Warn("store: unable to turn the automatic checkpoint on again", "err", err)
+	if err != nil {
+		return err
 	}
 	s.ckpt.want()
 	return nil
