@@ -80,14 +80,9 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	if err != nil {
 		return nil, fmt.Errorf("metaverse: unable to read the connector spaces: %w", err)
 	}
-	// A delta reads the exported state of its keys; a full sync reads it
-	// beside its keys, one object at a time (fullRows).
+	// A full sync reads the exported state beside its keys, one object at
+	// a time (fullRows); a delta reads that of its keys (chunks, below).
 	var exported map[string]*Exported
-	if !full {
-		if exported, err = e.readExported(ctx, st, t.Keys, false); err != nil {
-			return nil, err
-		}
-	}
 	res := &Result{Full: full, Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
 
 	w := store.MVWrite{Full: full}
@@ -113,17 +108,38 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	// as it writes them, so that it never holds them all at once.
 	var fr *fullRows
 	held := !full && len(t.Keys) <= MaxResultChanges
+	// A held delta reads the exported state a chunk of keys at a time as it
+	// writes their objects (exportedChunks); a larger one, whose pending
+	// exports are computed again in the export order, reads all of it
+	// first, as does a diff the store's writes did not drive.
+	var chunks *exportedChunks
+	readAll := func() error {
+		if exported != nil || full {
+			return nil
+		}
+		exported, err = e.readExported(ctx, st, t.Keys, false)
+		return err
+	}
+	if held {
+		chunks = newExportedChunks(ctx, e, st, t.Keys)
+	} else if err := readAll(); err != nil {
+		return nil, err
+	}
 	var changes []Change
 	var plan []planned
 	diffed := false
-	diff := func() {
+	diff := func() error {
 		// The store did not write the objects first: diff without them.
+		if err := readAll(); err != nil {
+			return err
+		}
 		if held {
 			changes = e.Pending(t.Keys, exported, full)
 		} else {
 			plan = e.plan(t.Keys, exported, full)
 		}
 		diffed = true
+		return nil
 	}
 	if full {
 		n, err := st.CountMetaverseExported(ctx)
@@ -137,10 +153,15 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	} else {
 		w.Objects = func(yield func(store.MVObject, error) bool) {
 			var p planner
-			for _, k := range t.Keys {
+			for i, k := range t.Keys {
 				d := e.desired(k)
 				if held {
-					changes = append(changes, Diff(d, exported[k])...)
+					x, err := chunks.at(i)
+					if err != nil {
+						yield(store.MVObject{}, err)
+						return
+					}
+					changes = append(changes, Diff(d, x)...)
 				} else {
 					p.one(k, d, exported[k])
 				}
@@ -181,7 +202,10 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	if !full {
 		w.Pending = func(yield func(store.MVPending, error) bool) {
 			if !diffed {
-				diff()
+				if err := diff(); err != nil {
+					yield(store.MVPending{}, err)
+					return
+				}
 			}
 			total = len(plan)
 			if held {
@@ -227,7 +251,9 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		res.Changes, complete = fr.changes()
 	} else {
 		if !diffed {
-			diff()
+			if err := diff(); err != nil {
+				return nil, err
+			}
 		}
 		if total = len(plan); held {
 			total = len(changes)
@@ -240,6 +266,8 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			if exported, err = e.readExported(ctx, st, nil, true); err != nil {
 				return nil, err
 			}
+		} else if err := readAll(); err != nil {
+			return nil, err
 		}
 		all := e.Pending(t.Keys, exported, full)
 		res.Adds, res.Updates, res.Deletes, res.Memberships = 0, 0, 0, 0
