@@ -2,8 +2,10 @@ package metaverse
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"iter"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
@@ -85,8 +87,14 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 	var exported map[string]*Exported
 	res := &Result{Full: full, Writebacks: e.Writebacks(), Objects: len(e.mv), Evaluated: len(t.Sources)}
 
-	w := store.MVWrite{Full: full}
+	// A delta leaves the join rows it would write unchanged as the store
+	// holds them (Kept: their hash is the row's the engine last wrote, and
+	// nobody else wrote since its last write — Since): most objects of a
+	// delta keep their trace, and a million rows' pages read and compared
+	// again cost a delta of 80,000 objects a second or two.
+	w := store.MVWrite{Full: full, Stamp: rand.Text()}
 	if !full {
+		w.Since = e.stamp
 		w.ObjectKeys, w.PendingKeys = t.Keys, t.Keys
 		w.JoinSources = make([]store.MVSource, len(t.Sources))
 		for i, id := range t.Sources {
@@ -188,8 +196,12 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 			}
 			reason := en.tr.reason.text()
 			tb = en.appendJSON(tb[:0], reason)
-			if !yield(store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.DN, Key: en.key,
-				Synced: en.tr.synced, Reason: reason, Trace: tb}, nil) {
+			j := store.MVJoin{Connector: id.Connector, Anchor: id.Anchor, DN: en.DN, Key: en.key,
+				Synced: en.tr.synced, Reason: reason, Trace: tb}
+			h := e.joinHash(&j)
+			j.Kept = !full && h == en.joined
+			en.joined = h
+			if !yield(j, nil) {
 				return
 			}
 			// Written: the store has it, and the next cycle that needs it
@@ -243,8 +255,16 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	if err := st.SaveMetaverse(ctx, w); err != nil {
+		// Rolled back: the rows hashed above were not written.
+		e.stamp = ""
+		for _, id := range t.Sources {
+			if en := e.cs.get(id); en != nil {
+				en.joined = 0
+			}
+		}
 		return nil, fmt.Errorf("metaverse: unable to save the sync: %w", err)
 	}
+	e.stamp = w.Stamp
 	res.Changes = kept
 	complete := false
 	if full {
@@ -280,6 +300,24 @@ func (e *Engine) SyncEach(ctx context.Context, st Store, full bool, objs Objects
 		}
 	}
 	return res, nil
+}
+
+// joinHash hashes a join row's values (entry.joined); never 0, which
+// stands for none known.
+func (e *Engine) joinHash(j *store.MVJoin) uint64 {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, s := range []string{j.Connector, j.Anchor, j.DN, j.Key, j.Reason} {
+		h.WriteString(s)
+		h.WriteByte(0)
+	}
+	synced := byte(0)
+	if j.Synced {
+		synced = 1
+	}
+	h.WriteByte(synced)
+	h.Write(j.Trace)
+	return max(h.Sum64(), 1)
 }
 
 // readExported reads the exported state of keys (all: of every key) as

@@ -2,6 +2,7 @@ package metaverse
 
 import (
 	"cmp"
+	"hash/maphash"
 	"iter"
 	"maps"
 	"slices"
@@ -14,7 +15,7 @@ import (
 )
 
 // entry is one connector-space object as the engine holds it: a million
-// are held between cycles, so that it is one allocation of 192 bytes (a
+// are held between cycles, so that it is one allocation of 208 bytes (a
 // size class) with its csObject, and what only some objects need (a
 // group's members, a cluster of several) is elsewhere.
 type entry struct {
@@ -32,10 +33,13 @@ type entry struct {
 	// tr is the object's trace while a cycle evaluates it, until it is
 	// written; nil between cycles (docs/adr/0010-scale.md): rebuild and Why
 	// compute it again from the object when they need it.
-	tr   *trace
-	rank int32 // the forest's precedence
-	kind uint8 // that object's kind (kinds); 0 for none
-	own  bool  // a cluster of its own (joinValue's "")
+	tr *trace
+	// joined hashes the join row (mv_joins) last written for the object
+	// (joinHash); 0 when none is known.
+	joined uint64
+	rank   int32 // the forest's precedence
+	kind   uint8 // that object's kind (kinds); 0 for none
+	own    bool  // a cluster of its own (joinValue's "")
 }
 
 // group is what an entry holds of a group's members.
@@ -230,6 +234,10 @@ type Engine struct {
 	wb     map[SourceID]Writeback
 	strs   map[string]string // interned strings many objects share
 	loaded bool              // a full sync ran
+	// stamp names the engine's last write of the store (MVWrite.Stamp);
+	// seed keys the hashes of the join rows it wrote (entry.joined).
+	stamp string
+	seed  maphash.Seed
 
 	run *run
 }
@@ -282,7 +290,7 @@ func (r *run) dirty(c clusterRef) {
 
 // NewEngine returns an engine with empty connector spaces.
 func NewEngine(cfg Config) *Engine {
-	e := &Engine{cfg: cfg, prior: map[SourceID]string{}}
+	e := &Engine{cfg: cfg, prior: map[SourceID]string{}, seed: maphash.MakeSeed()}
 	e.reset()
 	return e
 }
@@ -439,6 +447,9 @@ func (e *Engine) note(id SourceID, old *entry) {
 func (e *Engine) add(in *connector.Object, was *entry) {
 	c, dn := compact(in, e.strs)
 	en := &entry{csObject: c, dn: dn}
+	if was != nil {
+		en.joined = was.joined
+	}
 	o := en.cs()
 	id := en.id()
 	en.rank = int32(e.cfg.rank(o.Connector))

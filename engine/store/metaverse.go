@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,10 @@ type MVJoin struct {
 	Synced                bool
 	Reason                string
 	Trace                 []byte
+	// Kept says that the writer's last write (MVWrite.Since) wrote this
+	// same row: a delta leaves it as the store holds it when no other write
+	// came since, and writes it otherwise.
+	Kept bool
 }
 
 // MVExported is what the export confirmed of one object.
@@ -97,7 +102,19 @@ type MVWrite struct {
 	// the keys whose pending exports are replaced.
 	Pending     iter.Seq2[MVPending, error]
 	PendingKeys []string
+	// Stamp is the writer's name for this write, kept as the metaverse's
+	// stamp ("": one is made up); Since is the stamp of the writer's last
+	// write, under which its joins marked Kept were written. While the
+	// store's stamp is still Since, nobody else wrote the metaverse
+	// (`hybridsync sync` beside the console) and the kept rows are as the
+	// writer left them.
+	Stamp, Since string
 }
+
+// settingMVStamp names the setting every write of the metaverse changes
+// (MVWrite.Stamp). Only SaveMetaverse writes mv_joins; anything else that
+// ever does must change it too.
+const settingMVStamp = "mv_stamp"
 
 // mvChunk bounds one statement's rows (SQL Server takes at most 2,100
 // parameters, and SQLite 32,766).
@@ -112,6 +129,10 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 	return s.tx(ctx, func(t *Tx) (err error) {
 		t.checkpointAfter = true
 		if err := t.pendingWritten(ctx); err != nil {
+			return err
+		}
+		keep, err := t.stampMetaverse(ctx, w)
+		if err != nil {
 			return err
 		}
 		if w.Full {
@@ -140,8 +161,26 @@ func (s *Store) SaveMetaverse(ctx context.Context, w MVWrite) error {
 				return fmt.Errorf("store: unable to replace pending exports: %w", err)
 			}
 		}
-		return t.insertMetaverse(ctx, w, now)
+		return t.insertMetaverse(ctx, w, now, keep)
 	})
+}
+
+// stampMetaverse writes w's stamp, and says whether the joins w marks Kept
+// may be left as they are: a delta whose Since is the stamp it replaces.
+func (t *Tx) stampMetaverse(ctx context.Context, w MVWrite) (keep bool, err error) {
+	if !w.Full && w.Since != "" {
+		var cur string
+		err := t.queryRow(ctx, `SELECT value FROM settings WHERE name = ?`, settingMVStamp).Scan(&cur)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("store: unable to read %s: %w", settingMVStamp, err)
+		}
+		keep = cur == w.Since
+	}
+	stamp := w.Stamp
+	if stamp == "" {
+		stamp = rand.Text()
+	}
+	return keep, t.setSetting(ctx, settingMVStamp, stamp)
 }
 
 // mvTable is a table a sync cycle rewrites: its columns in the order
@@ -217,6 +256,9 @@ func (w *replacer) replace(ctx context.Context, row []any) error {
 	w.written[strings.Clone(rowKey(row[:w.keys]))] = true
 	return nil
 }
+
+// keep counts the row of key as written, left as it is.
+func (w *replacer) keep(key []any) { w.written[strings.Clone(rowKey(key))] = true }
 
 func (w *replacer) prepare(ctx context.Context) error {
 	var sets, conds []string
@@ -448,8 +490,9 @@ func nonNilStrings(v []string) []string {
 // objects with the pending exports that come with them
 // (MVObject.Pending), then the rest of the pending exports. A full sync
 // inserts them into the emptied tables; a delta replaces its objects and
-// joins in place (replacer) and deletes those it no longer has.
-func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
+// joins in place (replacer) and deletes those it no longer has, and leaves
+// the joins marked Kept as they are when keep holds (stampMetaverse).
+func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64, keep bool) error {
 	joins := t.rowWriter(mvJoinsTable.name, strings.Join(mvJoinsTable.cols, ", "))
 	defer joins.close()
 	objects := t.rowWriter(mvObjectsTable.name, mvObjectColumns)
@@ -461,6 +504,10 @@ func (t *Tx) insertMetaverse(ctx context.Context, w MVWrite, now int64) error {
 		for j, err := range w.Joins {
 			if err != nil {
 				return err
+			}
+			if j.Kept && keep && joins.rp != nil {
+				joins.rp.keep([]any{j.Connector, j.Anchor})
+				continue
 			}
 			joins.args = append(joins.args, j.Connector, j.Anchor, j.DN, strings.ToLower(j.DN), j.Key, mvBool(j.Synced), j.Reason)
 			joins.text = append(joins.text, j.Trace...)
