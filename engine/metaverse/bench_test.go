@@ -243,40 +243,66 @@ func confirmPending(b testing.TB, st *store.Store) {
 // users.
 func churn(n, nUsers int, at func(i int) connector.Object) []connector.Object {
 	var delta []connector.Object
-	deleted := map[string]bool{}
-	for i := 0; i < n/100; i++ { // 1% deleted
-		o := at(i * 90)
-		o.Deleted = true
-		deleted[o.DN] = true
-		delta = append(delta, o)
-	}
-	var added []string
-	for i := 0; i < n/100; i++ { // 1% added
-		u := benchUser(corp, 2*n+i)
-		added = append(added, u.DN)
-		delta = append(delta, u)
-	}
-	for i := 0; i < n/20; i++ { // 5% changed
-		o := at(i*19 + 7)
-		if deleted[o.DN] {
-			continue
-		}
-		o.Attrs = maps2(o.Attrs)
-		o.Attrs["title"] = []string{"Manager"}
-		delta = append(delta, o)
-	}
-	for g := nUsers; g < n; g++ { // groups losing deleted members; the big one gains the new users
-		o := at(g)
-		kept := slices.DeleteFunc(slices.Clone(o.Members), func(dn string) bool { return deleted[dn] })
-		if g == nUsers {
-			kept = append(kept, added...)
-		}
-		if len(kept) != len(o.Members) || g == nUsers {
-			o.Members = kept
-			delta = append(delta, o)
-		}
+	for o, _ := range churnEach(n, nUsers, at) {
+		delta = append(delta, *o)
 	}
 	return delta
+}
+
+// churnEach is churn made one object at a time, as a delta reads the
+// changed objects from the store: a benchmark that holds them all holds
+// 130 MB at a million that the console never does. Which objects change is
+// worked out when it is called; the sequence makes only those.
+func churnEach(n, nUsers int, at func(i int) connector.Object) Objects {
+	deleted := map[string]bool{}
+	for i := 0; i < n/100; i++ { // 1% deleted
+		deleted[at(i*90).DN] = true
+	}
+	var groups []int // the groups losing members, and the first
+	for g := nUsers; g < n; g++ {
+		o := at(g)
+		if g == nUsers || slices.ContainsFunc(o.Members, func(dn string) bool { return deleted[dn] }) {
+			groups = append(groups, g)
+		}
+	}
+	return func(yield func(*connector.Object, error) bool) {
+		for i := 0; i < n/100; i++ {
+			o := at(i * 90)
+			o.Deleted = true
+			if !yield(&o, nil) {
+				return
+			}
+		}
+		var added []string
+		for i := 0; i < n/100; i++ { // 1% added
+			u := benchUser(corp, 2*n+i)
+			added = append(added, u.DN)
+			if !yield(&u, nil) {
+				return
+			}
+		}
+		for i := 0; i < n/20; i++ { // 5% changed
+			o := at(i*19 + 7)
+			if deleted[o.DN] {
+				continue
+			}
+			o.Attrs = maps2(o.Attrs)
+			o.Attrs["title"] = []string{"Manager"}
+			if !yield(&o, nil) {
+				return
+			}
+		}
+		for _, g := range groups { // each loses its deleted members; the first gains the new users
+			o := at(g)
+			o.Members = slices.DeleteFunc(o.Members, func(dn string) bool { return deleted[dn] })
+			if g == nUsers {
+				o.Members = append(o.Members, added...)
+			}
+			if !yield(&o, nil) {
+				return
+			}
+		}
+	}
 }
 
 func maps2(m map[string][]string) map[string][]string {
