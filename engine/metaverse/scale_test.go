@@ -194,6 +194,8 @@ func scaleDeltaEach(b *testing.B, st *store.Store, cycle func(bool, Objects) (*R
 	measureMemoryUnder(b, scaleLimit)
 	var res *Result
 	i := 0
+	var gc0, gc1 runtime.MemStats
+	runtime.ReadMemStats(&gc0)
 	for b.Loop() {
 		b.StopTimer()
 		objs := changed(i)
@@ -204,6 +206,10 @@ func scaleDeltaEach(b *testing.B, st *store.Store, cycle func(bool, Objects) (*R
 			b.Fatal(err)
 		}
 	}
+	// The collections it ran: at a million each costs a second or more of
+	// the step (the collector marks a heap of about 900 MB).
+	runtime.ReadMemStats(&gc1)
+	b.ReportMetric(float64(gc1.NumGC-gc0.NumGC)/float64(b.N), "gc-cycles/op")
 	reportCheckpoint(b, st)
 	b.ReportMetric(float64(res.Evaluated), "evaluated")
 	b.ReportMetric(float64(res.Adds+res.Updates+res.Deletes), "changes")
