@@ -18,6 +18,9 @@ type Exported struct {
 	Source  string
 	Attrs   map[string][]string
 	Members []string // sorted
+	// stored is Attrs as the store keeps them, when they are not read yet
+	// (exportedChunks: a delta reads each into one map as it diffs).
+	stored string
 }
 
 // Diff is the pending exports that turn the exported state into the
@@ -40,6 +43,16 @@ func Diff(desired *Object, exported *Exported) []Change {
 	}
 	ch := Change{Key: desired.Key, Kind: desired.Kind, Op: OpUpdate, CloudID: exported.CloudID, Source: desired.Source,
 		Attrs: attrChanges(exported.Attrs, desired.Attrs)}
+	// The old values (and the names only they have) are copied: they are
+	// parts of the exported object's stored row (store.ParseAttrs), in a map
+	// a delta fills again for its next object, and a change a delta holds
+	// would hold the whole row (60,000 rows of about 1 KB at a million).
+	for i := range ch.Attrs {
+		a := &ch.Attrs[i]
+		if a.Old = cloneValues(a.Old); a.New == nil {
+			a.Name = strings.Clone(a.Name)
+		}
+	}
 	ch.AddMembers, ch.RemoveMembers = memberChanges(exported.Members, desired.Members)
 	if len(ch.Attrs) == 0 && len(ch.AddMembers) == 0 && len(ch.RemoveMembers) == 0 {
 		return nil
@@ -78,6 +91,27 @@ func appendAttrChanges(out []AttrChange, old, new map[string][]string) []AttrCha
 		}
 	}
 	slices.SortFunc(out[start:], func(a, b AttrChange) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// cloneValues copies vs and its strings into one allocation.
+func cloneValues(vs []string) []string {
+	if len(vs) == 0 {
+		return vs
+	}
+	n := 0
+	for _, v := range vs {
+		n += len(v)
+	}
+	b := make([]byte, 0, n)
+	for _, v := range vs {
+		b = append(b, v...)
+	}
+	all := string(b)
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i], all = all[:len(v)], all[len(v):]
+	}
 	return out
 }
 

@@ -1168,17 +1168,20 @@ func (e *Engine) desired(key string) *Object {
 }
 
 // attrBuf is what desiredInto computes an object's attributes in: the
-// map, the array of its single values, the object's sources. A full sync's
-// write computes a million objects' attributes, each let go once its rows
+// map, the array of its single values, the object's sources. A sync's
+// write computes each object's attributes and lets them go once its rows
 // are written: it keeps the map (emptied) and the sources from one object
 // to the next, and the array of values too when nothing keeps them
-// (reuse); otherwise each object's values get an array of their own. A nil
-// attrBuf makes a new map, and a slice for each value.
+// (reuse); otherwise each object's values get an array of their own, or,
+// apart, a slice each (a delta holds its changes, and a change's one value
+// would hold the object's array). A nil attrBuf makes a new map, and a
+// slice for each value.
 type attrBuf struct {
 	attrs  map[string][]string
 	single []string
 	all    []*csObject
 	reuse  bool // the single values too
+	apart  bool // each single value a slice of its own
 }
 
 // desiredInto is desired of the object whose primary entry is p, computed
@@ -1195,7 +1198,10 @@ func (e *Engine) desiredInto(p *entry, d *Object, buf *attrBuf) {
 		clear(buf.attrs)
 		attrs = buf.attrs
 		single = buf.single[:0]
-		if !buf.reuse || single == nil {
+		switch {
+		case buf.apart:
+			single = nil
+		case !buf.reuse || single == nil:
 			single = make([]string, 0, 24)
 		}
 	}

@@ -26,14 +26,15 @@ func newExportedChunks(ctx context.Context, e *Engine, st Store, keys []string) 
 	return &exportedChunks{e: e, ctx: ctx, st: st, keys: keys}
 }
 
-// at is the exported state of keys[i] (nil when it has none). The keys
+// at is the exported state of keys[i] (nil when it has none), its
+// attributes as stored (Exported.stored: Attrs nil). The keys
 // are asked for in their order; asking for one outside the current chunk
 // reads its chunk.
 func (c *exportedChunks) at(i int) (*Exported, error) {
 	if i < c.start || i >= c.end {
 		c.start, c.end = i, min(i+exportedChunk, len(c.keys))
 		c.cur = nil // let the chunk before go first
-		cur, err := c.e.readExported(c.ctx, c.st, c.keys[c.start:c.end], false)
+		cur, err := c.e.readExportedAs(c.ctx, c.st, c.keys[c.start:c.end], false, true)
 		if err != nil {
 			c.start, c.end = 0, 0
 			return nil, err

@@ -48,7 +48,12 @@ func (c *exportedCursor) read() {
 		case !x.Recorded && c.has(x.Key):
 			continue
 		}
-		c.cur = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: x.Attrs, Members: x.Members}
+		attrs, err := parseExported(x.Key, x.Attrs, nil)
+		if err != nil {
+			c.err = err
+			return
+		}
+		c.cur = &Exported{Key: x.Key, Kind: x.Kind, CloudID: x.CloudID, Source: x.Source, Attrs: attrs, Members: x.Members}
 		return
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/hybridsync/hybridsync/engine/connector"
 	"github.com/hybridsync/hybridsync/engine/entra"
 	"github.com/hybridsync/hybridsync/engine/setup"
+	"github.com/hybridsync/hybridsync/engine/store"
 )
 
 const (
@@ -457,6 +459,37 @@ func TestDiff(t *testing.T) {
 	if ch.CloudID != "c1" || ch.Attrs[0].Name != "description" || ch.Attrs[0].New != nil || ch.Attrs[1].Name != "displayName" ||
 		!slices.Equal(ch.Attrs[1].Old, []string{"A"}) || !slices.Equal(ch.Attrs[1].New, []string{"B"}) {
 		t.Errorf("update attrs %+v", ch)
+	}
+}
+
+// TestDiffCopiesWhatItKeeps: an update's old values, and the names of the
+// attributes it removes, are not parts of the exported object's stored row
+// (read by store.ParseAttrs without copying): a delta parses each object
+// into one map in turn and holds its changes.
+func TestDiffCopiesWhatItKeeps(t *testing.T) {
+	stored := `{"description":["old note"],"displayName":["Old name"]}`
+	attrs, err := store.ParseAttrs(stored, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Object{Key: "k", Kind: KindGroup, Attrs: map[string][]string{"displayName": {"New name"}}}
+	chs := Diff(d, &Exported{Key: "k", Kind: KindGroup, Attrs: attrs})
+	if len(chs) != 1 || len(chs[0].Attrs) != 2 {
+		t.Fatalf("changes %+v", chs)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.StringData(stored)))
+	inRow := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return len(s) > 0 && p >= start && p < start+uintptr(len(stored))
+	}
+	for _, a := range chs[0].Attrs {
+		if inRow(a.Name) || slices.ContainsFunc(a.Old, inRow) {
+			t.Errorf("%s (old %q) is part of the stored row", a.Name, a.Old)
+		}
+	}
+	if a := chs[0].Attrs; a[0].Name != "description" || !slices.Equal(a[0].Old, []string{"old note"}) || a[0].New != nil ||
+		!slices.Equal(a[1].Old, []string{"Old name"}) || !slices.Equal(a[1].New, []string{"New name"}) {
+		t.Errorf("changes %+v", a)
 	}
 }
 

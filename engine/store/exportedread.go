@@ -15,18 +15,15 @@ const (
 	mvExportedKnown   = `(recorded = 1 OR cloud_id <> '')`
 )
 
-// scanMVExported reads one row of mvExportedColumns.
+// scanMVExported reads one row of mvExportedColumns, its attributes as
+// stored (MVExported.Attrs).
 func scanMVExported(rows *sql.Rows) (MVExported, error) {
 	var e MVExported
-	var attrs string
 	var at, recorded int64
-	if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &attrs, &at, &recorded); err != nil {
+	if err := rows.Scan(&e.Key, &e.Kind, &e.CloudID, &e.Source, &e.Attrs, &at, &recorded); err != nil {
 		return e, err
 	}
 	e.Recorded = recorded != 0
-	if err := parseJSONAttrs(attrs, &e.Attrs); err != nil {
-		return e, fmt.Errorf("exported object %s is unreadable: %w", e.Key, err)
-	}
 	e.ExportedAt = fromMillis(at)
 	return e, nil
 }

@@ -30,6 +30,15 @@ func FuzzParseJSONAttrs(f *testing.F) {
 		if wantErr == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q: read %#v, json.Unmarshal %#v", s, got, want)
 		}
+		// ParseAttrs: the same into a map that held another object's
+		// attributes; null is an empty map.
+		reused, err := ParseAttrs(s, map[string][]string{"a": {"before"}, "left": {"over"}})
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: ParseAttrs error %v, json.Unmarshal's %v", s, err, wantErr)
+		}
+		if wantErr == nil && (want == nil && len(reused) != 0 || want != nil && !reflect.DeepEqual(reused, want)) {
+			t.Fatalf("%q: ParseAttrs read %#v, json.Unmarshal %#v", s, reused, want)
+		}
 	})
 }
 
