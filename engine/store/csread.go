@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
+	"slices"
 	"time"
 )
 
@@ -47,17 +48,26 @@ func (s *Store) eachCSObject(ctx context.Context, connector, cond string, args [
 			return
 		}
 		defer objs.Close()
-		mems, err := s.r.QueryContext(ctx, s.q(`SELECT group_anchor, member_dn FROM cs_members
-			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group'`+cond+`)
-			ORDER BY group_anchor, member_dn`), append([]any{connector, connector}, args...)...)
+		// SQLite gives a group's members as one JSON array (as
+		// readExportedMembers): a row each allocated about twice what the
+		// rest of a group read, 250,000 rows for the largest.
+		asJSON := s.dialect == SQLite
+		mq := `SELECT group_anchor, member_dn FROM cs_members
+			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group'` + cond + `)
+			ORDER BY group_anchor, member_dn`
+		if asJSON {
+			mq = `SELECT group_anchor, json_group_array(member_dn) FROM (` + mq + `) GROUP BY group_anchor ORDER BY group_anchor`
+		}
+		mems, err := s.r.QueryContext(ctx, s.q(mq), append([]any{connector, connector}, args...)...)
 		if err != nil {
 			fail(err)
 			return
 		}
 		defer mems.Close()
 		var next struct {
-			group, dn string
-			ok        bool
+			group string
+			dn    string // SQLite: the group's members, a JSON array
+			ok    bool
 		}
 		advance := func() error {
 			if next.ok = mems.Next(); next.ok {
@@ -78,7 +88,15 @@ func (s *Store) eachCSObject(ctx context.Context, connector, cond string, args [
 			var members []string
 			if o.Class == "group" {
 				for next.ok && next.group == o.Anchor {
-					members = append(members, next.dn)
+					if !asJSON {
+						members = append(members, next.dn)
+					} else if members, err = jsonStrings(next.dn); err != nil {
+						fail(fmt.Errorf("the members of group %s are unreadable: %w", o.Anchor, err))
+						return
+					} else if !slices.IsSorted(members) {
+						// As the rows were: an aggregate's order is SQLite's choice.
+						slices.Sort(members)
+					}
 					if err := advance(); err != nil {
 						fail(err)
 						return

@@ -13,7 +13,8 @@ import (
 // connector space and every membership gives: each group with its members
 // (sorted), a group without members with none, membership rows of anything
 // but a group (or of another connector space) nowhere, deleted objects
-// included; stopping early stops the read.
+// included, DNs JSON escapes read as written; stopping early stops the
+// read.
 func TestEachCSObjectIsTheWholeSpace(t *testing.T) {
 	ctx := context.Background()
 	s := openTestStore(t)
@@ -37,6 +38,10 @@ func TestEachCSObjectIsTheWholeSpace(t *testing.T) {
 			}
 		}
 		members[c][objs[c][3].Anchor] = []string{"CN=O1,DC=x"} // a user's
+		// DNs that JSON escapes or holds beyond ASCII (SQLite reads a
+		// group's members as one JSON array).
+		g := objs[c][14].Anchor
+		members[c][g] = append(members[c][g], `CN=Lee\, Ann,DC=x`, `CN=Say "hi",DC=x`, `CN=Zoë\0A,DC=x`)
 		if _, err := s.ApplyCS(ctx, c, CSBatch{Objects: objs[c], Members: members[c]}); err != nil {
 			t.Fatal(err)
 		}
