@@ -45,18 +45,50 @@ func benchHelpdesk(b *testing.B, every time.Duration) {
 // viewPages has 200 viewers open b.N pages in all (page(i) is the i-th),
 // each viewer one page every `every` (0: as fast as they come back), and
 // reports the latency percentiles and the throughput.
+//
+// Each viewer's first page opens its connection, the 200 of them within one
+// interval: a burst a helpdesk in use does not have, which at a page every
+// 100 ms decided the timed pages' p99 (three quarters of their worst 1%
+// fell in its first 100 ms). The first pages are reported apart
+// (first-page-p50-ms, first-page-max-ms); the timed pages start once every
+// viewer has arrived, again spread over one interval.
 func viewPages(b *testing.B, c *client, every time.Duration, page func(i int64) string) {
 	const viewers = 200
+	get := func(url string) (time.Duration, bool) {
+		start := time.Now()
+		resp, err := c.hc.Get(url)
+		if err != nil {
+			b.Error(err)
+			return 0, false
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Errorf("%s: status %d", url, resp.StatusCode)
+			return 0, false
+		}
+		return time.Since(start), true
+	}
 	lat := make([]time.Duration, b.N)
+	first := make([]time.Duration, viewers)
 	var next int64
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	b.ResetTimer()
+	var wg, arrived sync.WaitGroup
+	timed := make(chan struct{})
 	for w := 0; w < viewers; w++ {
 		wg.Add(1)
+		arrived.Add(1)
 		go func() {
 			defer wg.Done()
 			// Viewers arrive spread over one interval, not all in the same instant.
+			time.Sleep(every * time.Duration(w) / viewers)
+			d, ok := get(page(int64(w)))
+			first[w] = d
+			arrived.Done()
+			if !ok {
+				return
+			}
+			<-timed
 			time.Sleep(every * time.Duration(w) / viewers)
 			for {
 				mu.Lock()
@@ -66,28 +98,26 @@ func viewPages(b *testing.B, c *client, every time.Duration, page func(i int64) 
 				if i >= int64(b.N) {
 					return
 				}
-				start := time.Now()
-				resp, err := c.hc.Get(page(i))
-				if err != nil {
-					b.Error(err)
+				if lat[i], ok = get(page(i)); !ok {
 					return
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("%s: status %d", page(i), resp.StatusCode)
-					return
-				}
-				lat[i] = time.Since(start)
 				time.Sleep(every - lat[i])
 			}
 		}()
 	}
+	arrived.Wait()
+	b.ResetTimer()
+	close(timed)
 	wg.Wait()
 	b.StopTimer()
 	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	slices.Sort(first)
+	pct := func(lat []time.Duration, p float64) float64 {
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(lat, 0.50), "p50-ms")
+	b.ReportMetric(pct(lat, 0.99), "p99-ms")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(pct(first, 0.50), "first-page-p50-ms")
+	b.ReportMetric(pct(first, 1), "first-page-max-ms")
 }
