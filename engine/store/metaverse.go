@@ -57,8 +57,8 @@ type MVExported struct {
 	Key, Kind, CloudID, Source string
 	// Attrs are the attributes as stored: a JSON object of string arrays
 	// (or null), for ParseAttrs. The reader parses them as it needs them: a
-	// delta diffs 70,000 objects, each parsed into one map in turn, where a
-	// map each allocated about 100 MB at a million.
+	// delta of 80,000 objects at a million reads each into one map in turn,
+	// where a map each allocated about 100 MB.
 	Attrs      string
 	Members    []string // sorted
 	ExportedAt time.Time
