@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"iter"
-	"slices"
 	"time"
 )
 
@@ -90,12 +89,9 @@ func (s *Store) eachCSObject(ctx context.Context, connector, cond string, args [
 				for next.ok && next.group == o.Anchor {
 					if !asJSON {
 						members = append(members, next.dn)
-					} else if members, err = jsonStrings(next.dn); err != nil {
+					} else if members, err = jsonMembers(next.dn); err != nil {
 						fail(fmt.Errorf("the members of group %s are unreadable: %w", o.Anchor, err))
 						return
-					} else if !slices.IsSorted(members) {
-						// As the rows were: an aggregate's order is SQLite's choice.
-						slices.Sort(members)
 					}
 					if err := advance(); err != nil {
 						fail(err)

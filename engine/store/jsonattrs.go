@@ -48,9 +48,6 @@ func parseCompactAttrs(s string) (map[string][]string, bool) {
 	if s == "null" {
 		return nil, true
 	}
-	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || !utf8.ValidString(s) {
-		return nil, false
-	}
 	m := make(map[string][]string, strings.Count(s, `":[`))
 	if !parseCompactAttrsInto(s, m) {
 		return nil, false

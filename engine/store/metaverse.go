@@ -951,16 +951,23 @@ func (s *Store) readExportedMembers(ctx context.Context, where string, args []an
 		if !ok {
 			continue
 		}
-		if e.Members, err = jsonStrings(raw); err != nil {
+		if e.Members, err = jsonMembers(raw); err != nil {
 			return fmt.Errorf("exported members of %s are unreadable: %w", g, err)
-		}
-		// Sorted, as the rows were: an aggregate's order is SQLite's choice.
-		if !slices.IsSorted(e.Members) {
-			slices.Sort(e.Members)
 		}
 		out[g] = e
 	}
 	return rows.Err()
+}
+
+// jsonMembers decodes a group's members as SQLite aggregates them
+// (json_group_array over rows in order), sorted as the rows were: an
+// aggregate's order is SQLite's choice.
+func jsonMembers(raw string) ([]string, error) {
+	out, err := jsonStrings(raw)
+	if err == nil && !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
+	return out, err
 }
 
 // jsonStrings decodes a JSON array of strings; each string without an
